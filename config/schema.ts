@@ -1,0 +1,37 @@
+/**
+ * The whole node configuration: one section per file under `sections/`, composed here. A new
+ * feature adds its section file and one line below; `SiphonConfig` follows automatically.
+ */
+import { obj, type Infer } from './fields.js';
+import { adminSection } from './sections/admin.js';
+import { authSection } from './sections/auth.js';
+import { clusterSection } from './sections/cluster.js';
+import { advertisedAddressKey, listenSection } from './sections/listen.js';
+import { logSection } from './sections/log.js';
+import { metricsSection } from './sections/metrics.js';
+import { natSection } from './sections/nat.js';
+import { proxySection } from './sections/proxy.js';
+import { registrarSection } from './sections/registrar.js';
+import { scriptSection } from './sections/script.js';
+import { serverSection } from './sections/server.js';
+import { transactionSection } from './sections/transaction.js';
+import { transportSection } from './sections/transport.js';
+
+export const configSchema = obj({
+  listen: listenSection,
+  advertised_address: advertisedAddressKey,
+  transaction: transactionSection,
+  transport: transportSection,
+  server: serverSection,
+  log: logSection,
+  metrics: metricsSection,
+  admin: adminSection,
+  registrar: registrarSection,
+  auth: authSection,
+  script: scriptSection,
+  proxy: proxySection,
+  cluster: clusterSection,
+  nat: natSection,
+});
+
+export type SiphonConfig = Infer<typeof configSchema>;

@@ -1,0 +1,18 @@
+/** `transport.*`: limits shared by the UDP and TCP transports (RFC 3261 §18). */
+import { int, obj } from '../fields.js';
+
+export const transportSection = obj({
+  /** Largest SIP message accepted on any transport (header + body bytes). */
+  max_message_size: int(65_535, 512, 16 * 1024 * 1024),
+  /** Inbound/outbound TCP connections with no traffic for this long are closed. */
+  tcp_idle_timeout_secs: int(300, 1, 86_400),
+  /** Fail-fast bound on an outbound TCP connect (a black-holed peer must not hold a send). */
+  tcp_connect_timeout_ms: int(5000, 1, 120_000),
+  /**
+   * Wedge bound: a stream whose unsent bytes exceed this is shed (message dropped, counted, connection
+   * closed) instead of awaited, so one non-reading peer never stalls others.
+   */
+  tcp_max_write_buffer_bytes: int(1024 * 1024, 4096, 256 * 1024 * 1024),
+  /** SO_RCVBUF for UDP sockets: 8 MiB absorbs event-loop pauses (see notes/node-udp-ceiling.md). */
+  udp_recv_buffer_bytes: int(8 * 1024 * 1024, 0, 1024 * 1024 * 1024),
+});

@@ -1,0 +1,179 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import {
+  ConfigError,
+  configSchema,
+  decodeConfig,
+  defaultConfigPath,
+  loadConfig,
+  parseCliArgs,
+} from '../../../config/index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'siphon-config-'));
+let n = 0;
+function write(yaml: string): string {
+  const file = join(dir, `c${n++}.yaml`);
+  writeFileSync(file, yaml);
+  return file;
+}
+
+function errorOf(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('defaults', () => {
+  test('embedded default.yaml: SIP on 127.0.0.1:5060 UDP+TCP, admin on 127.0.0.1:8080', () => {
+    const { config, file } = loadConfig();
+    expect(file).toBe(defaultConfigPath());
+    expect(config.listen.udp).toEqual([{ host: '127.0.0.1', port: 5060, advertise: null }]);
+    expect(config.listen.tcp).toEqual([{ host: '127.0.0.1', port: 5060, advertise: null }]);
+    expect(config.admin.listen).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(config.transport.udp_recv_buffer_bytes).toBe(8 * 1024 * 1024);
+  });
+
+  test('default.yaml states exactly the schema defaults (an empty file decodes to the same config)', () => {
+    const fromFile = decodeConfig(parseYaml(readFileSync(defaultConfigPath(), 'utf8')), 'default.yaml');
+    expect(configSchema.decode({}, '')).toEqual(fromFile);
+  });
+
+  test('a partial file keeps defaults for omitted keys', () => {
+    const { config } = loadConfig({ file: write('log:\n  level: debug\ntransaction:\n  t1_ms: 250\n') });
+    expect(config.log).toEqual({ format: 'json', file: null, level: 'debug' });
+    expect(config.transaction).toEqual({ timeout_secs: 32, invite_timeout_secs: 180, t1_ms: 250, t2_ms: 4000, t4_ms: 5000 });
+    expect(config.registrar.max_contacts).toBe(10);
+    expect(config.metrics.prometheus).toBe(true);
+  });
+
+  test('sections other modules read are accepted with their shapes', () => {
+    const { config } = loadConfig({
+      file: write(`
+listen:
+  udp: [{address: "0.0.0.0:5070", advertise: "sip.example.net:5070"}, "[::1]:5071"]
+  tcp: []
+advertised_address: 203.0.113.1
+metrics: {prometheus: {listen: "127.0.0.1:9100"}}
+registrar: {default_expires: 600, min_expires: 30, max_expires: 7200, max_contacts: 3, enforce_auth_aor_match: true, service_route: ["<sip:orig@scscf.example.net;lr>"]}
+auth:
+  backend: http
+  realm: example.net
+  algorithms: [SHA-256, MD5]
+  nonce_secret: s3cret
+  users: [{username: alice, password: pw}, {username: bob, ha1: abc, realm: other}]
+  http: {url: "http://127.0.0.1:9/ha1", cache_ttl_secs: 5, timeout_ms: 100}
+script: {path: ./route.js, reload: sighup}
+proxy: {record_route: false}
+cluster: {node_id: n2, peers: [{id: n1, address: "10.0.0.1:7000"}], data_dir: /var/lib/siphon}
+nat: {force_rport: true}
+`),
+    });
+    expect(config.listen.udp).toEqual([
+      { host: '0.0.0.0', port: 5070, advertise: { host: 'sip.example.net', port: 5070 } },
+      { host: '::1', port: 5071, advertise: null },
+    ]);
+    expect(config.listen.tcp).toEqual([]);
+    expect(config.advertised_address).toEqual({ host: '203.0.113.1', port: null });
+    expect(config.metrics.prometheus).toEqual({ listen: { host: '127.0.0.1', port: 9100 } });
+    expect(config.auth.users[1]).toEqual({ username: 'bob', password: null, ha1: 'abc', realm: 'other' });
+    expect(config.auth.algorithms).toEqual(['SHA-256', 'MD5']);
+    expect(config.script.reload).toBe('sighup');
+    expect(config.cluster.peers).toEqual([{ id: 'n1', address: '10.0.0.1:7000' }]);
+    expect(config.nat.force_rport).toBe(true);
+  });
+});
+
+describe('errors name the file, the key path and the reason', () => {
+  test('unknown top-level key', () => {
+    const file = write('listen:\n  udp: ["127.0.0.1:5060"]\nlistne: {}\n');
+    const err = errorOf(() => loadConfig({ file }));
+    expect(err.file).toBe(file);
+    expect(err.keyPath).toBe('listne');
+    expect(err.reason).toMatch(/unknown key/);
+    expect(err.message).toContain(file);
+    expect(err.message).toContain('listne');
+  });
+
+  test('unknown nested key', () => {
+    const file = write('transport:\n  max_msg_size: 10\n');
+    const err = errorOf(() => loadConfig({ file }));
+    expect([err.file, err.keyPath]).toEqual([file, 'transport.max_msg_size']);
+  });
+
+  test('wrong type', () => {
+    const file = write('transaction:\n  timeout_secs: "soon"\n');
+    const err = errorOf(() => loadConfig({ file }));
+    expect([err.file, err.keyPath]).toEqual([file, 'transaction.timeout_secs']);
+    expect(err.reason).toMatch(/expected an integer/);
+  });
+
+  test('wrong type inside a list names the index', () => {
+    const file = write('listen:\n  udp: ["127.0.0.1:5060", "nonsense"]\n');
+    const err = errorOf(() => loadConfig({ file }));
+    expect(err.keyPath).toBe('listen.udp[1]');
+    expect(err.reason).toMatch(/ip:port/);
+  });
+
+  test('bad enum value', () => {
+    const err = errorOf(() => loadConfig({ file: write('log:\n  format: xml\n') }));
+    expect(err.keyPath).toBe('log.format');
+    expect(err.reason).toMatch(/json \| pretty/);
+  });
+
+  test('cross-field rule', () => {
+    const err = errorOf(() => loadConfig({ file: write('auth:\n  users: [{username: a, password: x, ha1: y}]\n') }));
+    expect(err.keyPath).toBe('auth.users[0]');
+    expect(err.reason).toMatch(/exactly one of password or ha1/);
+    const reg = errorOf(() => loadConfig({ file: write('registrar:\n  min_expires: 100\n  max_expires: 50\n') }));
+    expect(reg.keyPath).toBe('registrar');
+  });
+
+  test('YAML syntax error and missing file', () => {
+    const file = write('listen: [\n');
+    expect(errorOf(() => loadConfig({ file })).reason).toMatch(/YAML syntax error/);
+    const missing = join(dir, 'nope.yaml');
+    const err = errorOf(() => loadConfig({ file: missing }));
+    expect(err.file).toBe(missing);
+    expect(err.reason).toMatch(/cannot read/);
+  });
+});
+
+describe('--set overrides', () => {
+  test('scalar, list and nested overrides win over the file', () => {
+    const file = write('log:\n  level: warn\n');
+    const { config } = loadConfig({
+      file,
+      sets: ['log.level=debug', 'listen.udp=["127.0.0.1:5999"]', 'transport.max_message_size=4096', 'nat.force_rport=true', 'server.server_header=Acme SBC'],
+    });
+    expect(config.log.level).toBe('debug');
+    expect(config.listen.udp).toEqual([{ host: '127.0.0.1', port: 5999, advertise: null }]);
+    expect(config.transport.max_message_size).toBe(4096);
+    expect(config.nat.force_rport).toBe(true);
+    expect(config.server.server_header).toBe('Acme SBC');
+  });
+
+  test('a bad --set is reported against --set with its key path', () => {
+    const err = errorOf(() => loadConfig({ file: write('{}\n'), sets: ['transport.tcp_idle_timeout_secs=abc'] }));
+    expect([err.file, err.keyPath]).toEqual(['--set', 'transport.tcp_idle_timeout_secs']);
+    const unknown = errorOf(() => loadConfig({ file: write('{}\n'), sets: ['log.colour=red'] }));
+    expect([unknown.file, unknown.keyPath]).toEqual(['--set', 'log.colour']);
+    expect(errorOf(() => loadConfig({ sets: ['novalue'] })).file).toBe('--set');
+  });
+
+  test('command line parsing', () => {
+    expect(parseCliArgs(['--config', 'a.yaml', '--set', 'log.level=debug', '--set=nat.force_rport=true'])).toEqual({
+      configFile: 'a.yaml',
+      sets: ['log.level=debug', 'nat.force_rport=true'],
+      help: false,
+    });
+    expect(parseCliArgs(['--config=b.yaml']).configFile).toBe('b.yaml');
+    expect(errorOf(() => parseCliArgs(['--bogus'])).keyPath).toBe('--bogus');
+    expect(errorOf(() => parseCliArgs(['--config'])).reason).toMatch(/missing value/);
+  });
+});
