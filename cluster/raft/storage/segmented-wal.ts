@@ -1,0 +1,191 @@
+// Segmented append-only write-ahead log with group commit.
+//
+// Files are `<seq:16 digits>.wal` in one directory. Appends accumulate while an fsync is in flight;
+// the next flush writes them all with one writev and one fdatasync (group commit), so N concurrent
+// callers cost one disk flush. A segment is sealed once it exceeds `segmentBytes`.
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { fsyncDir } from './fsync-dir.js';
+import { scanSegment } from './segment-scanner.js';
+import { RecordKind, type WalRecord } from './record-codec.js';
+
+export interface WalOptions {
+  dir: string;
+  segmentBytes?: number;
+  /** false only for throw-away tests; production keeps durability. */
+  fsync?: boolean;
+}
+
+export interface SegmentInfo {
+  seq: number;
+  file: string;
+  /** Highest entry/marker index recorded in the segment (0 if none). */
+  maxIndex: number;
+  bytes: number;
+}
+
+export interface WalOpenResult {
+  records: WalRecord[];
+  tornTailTruncated: { file: string; offset: number } | undefined;
+}
+
+interface Waiter {
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+
+const SEGMENT_RE = /^(\d{16})\.wal$/;
+
+export class SegmentedWal {
+  readonly dir: string;
+  private readonly segmentBytes: number;
+  private readonly doFsync: boolean;
+  private segments: SegmentInfo[] = [];
+  private fh: fsp.FileHandle | undefined;
+  private pending: Buffer[] = [];
+  private pendingMaxIndex = 0;
+  private waiters: Waiter[] = [];
+  private flushing = false;
+  private closed = false;
+  private failed: Error | undefined;
+  /** Records re-written at the head of every new segment (latest hard state / conf state). */
+  headerRecords: () => Buffer[] = () => [];
+  /** Observability: flushes performed and records written. */
+  stats = { flushes: 0, records: 0 };
+
+  constructor(opts: WalOptions) {
+    this.dir = opts.dir;
+    this.segmentBytes = opts.segmentBytes ?? 64 * 1024 * 1024;
+    this.doFsync = opts.fsync ?? true;
+  }
+
+  /** Reads every segment in order, truncating a torn tail of the last one. */
+  async open(): Promise<WalOpenResult> {
+    await fsp.mkdir(this.dir, { recursive: true });
+    const names = (await fsp.readdir(this.dir)).filter((n) => SEGMENT_RE.test(n)).sort();
+    const records: WalRecord[] = [];
+    let torn: WalOpenResult['tornTailTruncated'];
+    for (let i = 0; i < names.length; i++) {
+      const file = path.join(this.dir, names[i]);
+      const buf = await fsp.readFile(file);
+      const scan = scanSegment(file, buf, i === names.length - 1);
+      if (scan.tornTail) {
+        await fsp.truncate(file, scan.validBytes);
+        torn = { file, offset: scan.validBytes };
+      }
+      let maxIndex = 0;
+      for (const r of scan.records) {
+        records.push(r);
+        if (r.kind === RecordKind.Entry) maxIndex = Math.max(maxIndex, r.entry.index);
+        else if (r.kind === RecordKind.SnapshotMarker) maxIndex = Math.max(maxIndex, r.index);
+      }
+      this.segments.push({ seq: Number(SEGMENT_RE.exec(names[i])![1]), file, maxIndex, bytes: scan.validBytes });
+    }
+    if (this.segments.length === 0) {
+      await this.createSegment(1);
+    } else {
+      const last = this.segments[this.segments.length - 1];
+      this.fh = await fsp.open(last.file, 'a');
+      if (torn && this.doFsync) await this.fh.datasync();
+    }
+    return { records, tornTailTruncated: torn };
+  }
+
+  /** Queues records; resolves once they are durable (one fsync shared by every caller in the batch). */
+  write(records: Buffer[], maxIndex: number): Promise<void> {
+    if (this.failed) return Promise.reject(this.failed);
+    if (this.closed) return Promise.reject(new Error('wal closed'));
+    for (const r of records) this.pending.push(r);
+    if (maxIndex > this.pendingMaxIndex) this.pendingMaxIndex = maxIndex;
+    const p = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    if (!this.flushing) void this.flushLoop();
+    return p;
+  }
+
+  private async flushLoop(): Promise<void> {
+    this.flushing = true;
+    try {
+      while (this.pending.length > 0) {
+        const batch = this.pending;
+        const waiters = this.waiters;
+        const maxIndex = this.pendingMaxIndex;
+        this.pending = [];
+        this.waiters = [];
+        this.pendingMaxIndex = 0;
+        try {
+          const seg = this.segments[this.segments.length - 1];
+          let bytes = 0;
+          for (const b of batch) bytes += b.length;
+          await writeAll(this.fh!, batch);
+          if (this.doFsync) await this.fh!.datasync();
+          seg.bytes += bytes;
+          if (maxIndex > seg.maxIndex) seg.maxIndex = maxIndex;
+          this.stats.flushes++;
+          this.stats.records += batch.length;
+          if (seg.bytes >= this.segmentBytes) await this.createSegment(seg.seq + 1);
+          for (const w of waiters) w.resolve();
+        } catch (e) {
+          // A failed fsync leaves the file state unknown (fsyncgate): fail this and all later writes.
+          this.failed = e instanceof Error ? e : new Error(String(e));
+          for (const w of waiters) w.reject(this.failed);
+          for (const w of this.waiters) w.reject(this.failed);
+          this.waiters = [];
+          this.pending = [];
+          return;
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private async createSegment(seq: number): Promise<void> {
+    if (this.fh) await this.fh.close();
+    const file = path.join(this.dir, `${String(seq).padStart(16, '0')}.wal`);
+    this.fh = await fsp.open(file, 'a');
+    const header = this.headerRecords();
+    let bytes = 0;
+    if (header.length > 0) {
+      await writeAll(this.fh, header);
+      for (const b of header) bytes += b.length;
+    }
+    if (this.doFsync) {
+      await this.fh.datasync();
+      await fsyncDir(this.dir);
+    }
+    this.segments.push({ seq, file, maxIndex: 0, bytes });
+  }
+
+  /** Deletes sealed segments holding only indexes ≤ `index` (already covered by a durable snapshot). */
+  async compact(index: number): Promise<number> {
+    let dropped = 0;
+    while (this.segments.length > 1 && this.segments[0].maxIndex <= index) {
+      const seg = this.segments.shift()!;
+      await fsp.rm(seg.file, { force: true });
+      dropped++;
+    }
+    if (dropped > 0 && this.doFsync) await fsyncDir(this.dir);
+    return dropped;
+  }
+
+  segmentList(): readonly SegmentInfo[] {
+    return this.segments;
+  }
+
+  async close(): Promise<void> {
+    while (this.flushing || this.pending.length > 0) await new Promise((r) => setImmediate(r));
+    this.closed = true;
+    if (this.fh) await this.fh.close();
+    this.fh = undefined;
+  }
+}
+
+async function writeAll(fh: fsp.FileHandle, bufs: Buffer[]): Promise<void> {
+  // writev takes at most IOV_MAX (1024) buffers per call; concatenating is cheaper for many small records.
+  const buf = bufs.length === 1 ? bufs[0] : Buffer.concat(bufs);
+  let off = 0;
+  while (off < buf.length) {
+    const { bytesWritten } = await fh.write(buf, off, buf.length - off);
+    off += bytesWritten;
+  }
+}
