@@ -1,0 +1,21 @@
+import type { MessageView, RequestView, ResponseView } from './message-view.js';
+
+/** Timers whose expiry is reported to the TU as a timeout (RFC 3261 §17, RFC 3261 §16.6 Timer C). */
+export type TimeoutTimer = 'B' | 'C' | 'F' | 'H';
+
+/**
+ * What a state machine asks its owner to do. The machines never perform I/O: the manager turns
+ * these into transport sends and TU callbacks.
+ */
+export type TxAction =
+  /** Hand a message to the transport (first transmission of a request or a new response). */
+  | { readonly kind: 'send'; readonly message: MessageView }
+  /** Hand a message to the transport again (timer- or retransmission-driven). */
+  | { readonly kind: 'retransmit'; readonly message: MessageView }
+  /** Client transaction: pass a response up to the TU. */
+  | { readonly kind: 'response'; readonly response: ResponseView }
+  /** INVITE server transaction in Accepted: pass an ACK up to the TU (RFC 6026 §8.7). */
+  | { readonly kind: 'ack'; readonly request: RequestView }
+  | { readonly kind: 'timeout'; readonly timer: TimeoutTimer }
+  | { readonly kind: 'transport-error' }
+  | { readonly kind: 'terminated' };

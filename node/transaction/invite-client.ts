@@ -1,0 +1,155 @@
+// RFC 3261 §17.1.1 INVITE client transaction, with the Accepted state of RFC 6026 §7.2/§8.4.
+import type { TxAction } from './actions.js';
+import { non2xxAckSpec } from './generated-messages.js';
+import type { MessageFactory, RequestView, ResponseView } from './message-view.js';
+import type { TimerConfig } from './timer-config.js';
+import { TimerSet } from './timer-set.js';
+
+export type InviteClientState = 'calling' | 'proceeding' | 'completed' | 'accepted' | 'terminated';
+/** CGrace bounds a transaction whose Timer C fired in Proceeding while the TU cancels it. */
+type IctTimer = 'A' | 'B' | 'C' | 'CGrace' | 'D' | 'M';
+
+export class InviteClientTransaction {
+  readonly kind = 'invite-client' as const;
+  private currentState: InviteClientState = 'calling';
+  private readonly timers = new TimerSet<IctTimer>();
+  private timerAInterval: number;
+  private ack: RequestView | undefined;
+
+  constructor(
+    readonly request: RequestView,
+    readonly reliable: boolean,
+    private readonly config: TimerConfig,
+    private readonly factory: MessageFactory,
+  ) {
+    this.timerAInterval = config.t1Ms;
+  }
+
+  get state(): InviteClientState {
+    return this.currentState;
+  }
+
+  /** The ACK generated for a non-2xx final response, once there is one. */
+  get generatedAck(): RequestView | undefined {
+    return this.ack;
+  }
+
+  timerDeadlines(): ReadonlyMap<string, number> {
+    return this.timers.snapshot();
+  }
+
+  nextDeadline(): number | undefined {
+    return this.timers.next();
+  }
+
+  /** Calling: send the INVITE, start Timer A (unreliable only), Timer B and the INVITE timeout. */
+  start(now: number): TxAction[] {
+    // RFC 3261 §17.1.1.2: Timer A only on unreliable transports; Timer B always.
+    if (!this.reliable) this.timers.arm('A', now + this.timerAInterval);
+    this.timers.arm('B', now + this.config.transactionTimeoutMs);
+    this.timers.arm('C', now + this.config.inviteTimeoutMs);
+    return [{ kind: 'send', message: this.request }];
+  }
+
+  onResponse(response: ResponseView, now: number): TxAction[] {
+    const status = response.status;
+    switch (this.currentState) {
+      case 'calling':
+      case 'proceeding':
+        if (status < 200) {
+          // RFC 3261 §17.1.1.2: a provisional moves to Proceeding and stops retransmissions;
+          // Timer B only guards Calling.
+          this.timers.cancel('A', 'B');
+          this.currentState = 'proceeding';
+          // RFC 3261 §16.7 step 2: Timer C is reset by any provisional except 100.
+          if (status > 100 && this.timers.has('C')) this.timers.arm('C', now + this.config.inviteTimeoutMs);
+          return [{ kind: 'response', response }];
+        }
+        this.timers.clear();
+        if (status < 300) {
+          // RFC 6026 §8.4: 2xx → Accepted; Timer M absorbs/forwards further 2xx from forks.
+          this.currentState = 'accepted';
+          this.timers.arm('M', now + 64 * this.config.t1Ms);
+          return [{ kind: 'response', response }];
+        }
+        return this.complete(response, now);
+      case 'completed':
+        // RFC 3261 §17.1.1.2: a retransmitted final response is re-ACKed, not passed up.
+        if (status >= 300 && this.ack !== undefined) return [{ kind: 'retransmit', message: this.ack }];
+        return [];
+      case 'accepted':
+        // RFC 6026 §8.4: every 2xx in Accepted goes to the TU, which ACKs it (§13.2.2.4).
+        if (status >= 200 && status < 300) return [{ kind: 'response', response }];
+        return [];
+      case 'terminated':
+        return [];
+    }
+  }
+
+  private complete(response: ResponseView, now: number): TxAction[] {
+    this.ack = this.factory.request(non2xxAckSpec(this.request, response));
+    const actions: TxAction[] = [
+      { kind: 'send', message: this.ack },
+      { kind: 'response', response },
+    ];
+    if (this.reliable) {
+      // Timer D is zero on reliable transports: Completed is left at once.
+      this.currentState = 'terminated';
+      actions.push({ kind: 'terminated' });
+    } else {
+      this.currentState = 'completed';
+      this.timers.arm('D', now + this.config.timerDMs);
+    }
+    return actions;
+  }
+
+  advance(now: number): TxAction[] {
+    const actions: TxAction[] = [];
+    for (let timer = this.timers.takeDue(now); timer !== undefined; timer = this.timers.takeDue(now)) {
+      actions.push(...this.fire(timer, now));
+      if (this.currentState === 'terminated') break;
+    }
+    return actions;
+  }
+
+  private fire(timer: IctTimer, now: number): TxAction[] {
+    switch (timer) {
+      case 'A': {
+        if (this.currentState !== 'calling') return [];
+        // RFC 3261 §17.1.1.2: retransmit and double the interval (capped at T2 when configured).
+        const doubled = this.timerAInterval * 2;
+        this.timerAInterval = this.config.capTimerAAtT2 ? Math.min(doubled, this.config.t2Ms) : doubled;
+        this.timers.arm('A', now + this.timerAInterval);
+        return [{ kind: 'retransmit', message: this.request }];
+      }
+      case 'B':
+        return this.currentState === 'calling' ? this.terminate([{ kind: 'timeout', timer: 'B' }]) : [];
+      case 'C':
+        if (this.currentState === 'calling') return this.terminate([{ kind: 'timeout', timer: 'C' }]);
+        if (this.currentState === 'proceeding') {
+          // RFC 3261 §16.8: after a provisional the TU must CANCEL; keep the transaction to take
+          // the 487, but bound its life.
+          this.timers.arm('CGrace', now + 64 * this.config.t1Ms);
+          return [{ kind: 'timeout', timer: 'C' }];
+        }
+        return [];
+      case 'CGrace':
+        return this.currentState === 'proceeding' ? this.terminate([]) : [];
+      case 'D':
+      case 'M':
+        return this.terminate([]);
+    }
+  }
+
+  /** Transport failure while sending the INVITE or the ACK (RFC 3261 §17.1.4). */
+  transportError(): TxAction[] {
+    if (this.currentState === 'terminated') return [];
+    return this.terminate([{ kind: 'transport-error' }]);
+  }
+
+  private terminate(before: TxAction[]): TxAction[] {
+    this.timers.clear();
+    this.currentState = 'terminated';
+    return [...before, { kind: 'terminated' }];
+  }
+}

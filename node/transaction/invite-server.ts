@@ -1,0 +1,157 @@
+// RFC 3261 §17.2.1 INVITE server transaction, with the Accepted state of RFC 6026 §7.1/§8.5-8.7.
+import type { TxAction } from './actions.js';
+import { tryingSpec } from './generated-messages.js';
+import type { MessageFactory, RequestView, ResponseView } from './message-view.js';
+import type { TimerConfig } from './timer-config.js';
+import { TimerSet } from './timer-set.js';
+
+export type InviteServerState = 'proceeding' | 'completed' | 'confirmed' | 'accepted' | 'terminated';
+type IstTimer = 'Trying' | 'G' | 'H' | 'I' | 'L';
+
+export class InviteServerTransaction {
+  readonly kind = 'invite-server' as const;
+  private currentState: InviteServerState = 'proceeding';
+  private readonly timers = new TimerSet<IstTimer>();
+  private timerGInterval: number;
+  private last: ResponseView | undefined;
+
+  constructor(
+    readonly request: RequestView,
+    readonly reliable: boolean,
+    private readonly config: TimerConfig,
+    private readonly factory: MessageFactory,
+  ) {
+    this.timerGInterval = config.t1Ms;
+  }
+
+  get state(): InviteServerState {
+    return this.currentState;
+  }
+
+  /** The most recent response handed to the transport (used by the RFC 2543 ACK match). */
+  get lastResponse(): ResponseView | undefined {
+    return this.last;
+  }
+
+  timerDeadlines(): ReadonlyMap<string, number> {
+    return this.timers.snapshot();
+  }
+
+  nextDeadline(): number | undefined {
+    return this.timers.next();
+  }
+
+  /** Proceeding is entered on creation; the INVITE itself is passed to the TU by the owner. */
+  start(now: number): TxAction[] {
+    // RFC 3261 §17.2.1: send 100 Trying unless the TU answers within 200 ms.
+    this.timers.arm('Trying', now + this.config.tryingDelayMs);
+    return [];
+  }
+
+  /** A response from the TU. */
+  respond(response: ResponseView, now: number): TxAction[] {
+    const status = response.status;
+    switch (this.currentState) {
+      case 'proceeding':
+        this.timers.cancel('Trying');
+        this.last = response;
+        if (status < 200) return [{ kind: 'send', message: response }];
+        if (status < 300) {
+          // RFC 6026 §8.5: a 2xx moves to Accepted; the TU (not the transaction) retransmits it.
+          this.currentState = 'accepted';
+          this.timers.arm('L', now + 64 * this.config.t1Ms);
+          return [{ kind: 'send', message: response }];
+        }
+        this.currentState = 'completed';
+        // RFC 3261 §17.2.1: Timer G (unreliable only) retransmits, Timer H waits for the ACK.
+        if (!this.reliable) this.timers.arm('G', now + this.timerGInterval);
+        this.timers.arm('H', now + 64 * this.config.t1Ms);
+        return [{ kind: 'send', message: response }];
+      case 'accepted':
+        // RFC 6026 §8.7: 2xx retransmissions from the TU are passed to the transport.
+        if (status >= 200 && status < 300) {
+          this.last = response;
+          return [{ kind: 'send', message: response }];
+        }
+        return [];
+      default:
+        return [];
+    }
+  }
+
+  /** A retransmission of the INVITE (matched to this transaction). */
+  onRequest(): TxAction[] {
+    switch (this.currentState) {
+      case 'proceeding':
+        // RFC 3261 §17.2.1: re-send the most recent provisional response, if there is one.
+        return this.last !== undefined ? [{ kind: 'retransmit', message: this.last }] : [];
+      case 'completed':
+        return this.last !== undefined ? [{ kind: 'retransmit', message: this.last }] : [];
+      default:
+        // Accepted absorbs INVITE retransmissions (RFC 6026 §8.7); Confirmed absorbs everything.
+        return [];
+    }
+  }
+
+  /** An ACK matched to this transaction. */
+  onAck(ack: RequestView, now: number): TxAction[] {
+    switch (this.currentState) {
+      case 'completed':
+        // RFC 3261 §17.2.1: ACK stops G and H; Timer I absorbs further ACKs (zero if reliable).
+        this.timers.cancel('G', 'H');
+        if (this.reliable) return this.terminate([]);
+        this.currentState = 'confirmed';
+        this.timers.arm('I', now + this.config.t4Ms);
+        return [];
+      case 'accepted':
+        // RFC 6026 §8.7: ACKs in Accepted are passed to the TU, not absorbed.
+        return [{ kind: 'ack', request: ack }];
+      default:
+        return [];
+    }
+  }
+
+  advance(now: number): TxAction[] {
+    const actions: TxAction[] = [];
+    for (let timer = this.timers.takeDue(now); timer !== undefined; timer = this.timers.takeDue(now)) {
+      actions.push(...this.fire(timer, now));
+      if (this.currentState === 'terminated') break;
+    }
+    return actions;
+  }
+
+  private fire(timer: IstTimer, now: number): TxAction[] {
+    switch (timer) {
+      case 'Trying': {
+        if (this.currentState !== 'proceeding' || this.last !== undefined) return [];
+        const trying = this.factory.response(tryingSpec(this.request));
+        this.last = trying;
+        return [{ kind: 'send', message: trying }];
+      }
+      case 'G': {
+        if (this.currentState !== 'completed' || this.last === undefined) return [];
+        // RFC 3261 §17.2.1: Timer G doubles up to T2.
+        this.timerGInterval = Math.min(this.timerGInterval * 2, this.config.t2Ms);
+        this.timers.arm('G', now + this.timerGInterval);
+        return [{ kind: 'retransmit', message: this.last }];
+      }
+      case 'H':
+        // RFC 3261 §17.2.1: the ACK never came.
+        return this.terminate([{ kind: 'timeout', timer: 'H' }]);
+      case 'I':
+      case 'L':
+        return this.terminate([]);
+    }
+  }
+
+  transportError(): TxAction[] {
+    if (this.currentState === 'terminated') return [];
+    return this.terminate([{ kind: 'transport-error' }]);
+  }
+
+  private terminate(before: TxAction[]): TxAction[] {
+    this.timers.clear();
+    this.currentState = 'terminated';
+    return [...before, { kind: 'terminated' }];
+  }
+}

@@ -1,0 +1,94 @@
+// RFC 3261 §17.2.2 non-INVITE server transaction.
+import type { TxAction } from './actions.js';
+import type { RequestView, ResponseView } from './message-view.js';
+import type { TimerConfig } from './timer-config.js';
+import { TimerSet } from './timer-set.js';
+
+export type NonInviteServerState = 'trying' | 'proceeding' | 'completed' | 'terminated';
+type NistTimer = 'J';
+
+export class NonInviteServerTransaction {
+  readonly kind = 'non-invite-server' as const;
+  private currentState: NonInviteServerState = 'trying';
+  private readonly timers = new TimerSet<NistTimer>();
+  private last: ResponseView | undefined;
+
+  constructor(
+    readonly request: RequestView,
+    readonly reliable: boolean,
+    private readonly config: TimerConfig,
+  ) {}
+
+  get state(): NonInviteServerState {
+    return this.currentState;
+  }
+
+  get lastResponse(): ResponseView | undefined {
+    return this.last;
+  }
+
+  timerDeadlines(): ReadonlyMap<string, number> {
+    return this.timers.snapshot();
+  }
+
+  nextDeadline(): number | undefined {
+    return this.timers.next();
+  }
+
+  /** Trying is entered on creation; the request is passed to the TU by the owner. */
+  start(): TxAction[] {
+    return [];
+  }
+
+  respond(response: ResponseView, now: number): TxAction[] {
+    if (this.currentState !== 'trying' && this.currentState !== 'proceeding') {
+      // RFC 3261 §17.2.2: further finals from the TU after Completed are discarded.
+      return [];
+    }
+    this.last = response;
+    if (response.status < 200) {
+      this.currentState = 'proceeding';
+      return [{ kind: 'send', message: response }];
+    }
+    const actions: TxAction[] = [{ kind: 'send', message: response }];
+    if (this.reliable) {
+      // Timer J is zero on reliable transports.
+      this.currentState = 'terminated';
+      actions.push({ kind: 'terminated' });
+    } else {
+      this.currentState = 'completed';
+      this.timers.arm('J', now + 64 * this.config.t1Ms);
+    }
+    return actions;
+  }
+
+  /** A retransmission of the request. */
+  onRequest(): TxAction[] {
+    switch (this.currentState) {
+      case 'trying':
+        // RFC 3261 §17.2.2: absorbed in Trying (nothing to re-send yet).
+        return [];
+      case 'proceeding':
+      case 'completed':
+        return this.last !== undefined ? [{ kind: 'retransmit', message: this.last }] : [];
+      case 'terminated':
+        return [];
+    }
+  }
+
+  advance(now: number): TxAction[] {
+    if (this.timers.takeDue(now) === 'J') return this.terminate([]);
+    return [];
+  }
+
+  transportError(): TxAction[] {
+    if (this.currentState === 'terminated') return [];
+    return this.terminate([{ kind: 'transport-error' }]);
+  }
+
+  private terminate(before: TxAction[]): TxAction[] {
+    this.timers.clear();
+    this.currentState = 'terminated';
+    return [...before, { kind: 'terminated' }];
+  }
+}
