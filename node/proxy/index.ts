@@ -1,0 +1,2 @@
+export * from './routing-decision.js';
+export * from './response-context.js';
