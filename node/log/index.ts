@@ -1,0 +1,1 @@
+export { createLogger, type Logger, type NodeLogger } from './create-logger.js';

@@ -1,0 +1,1 @@
+export { createNodeMetrics, type NodeMetrics, type TransportName } from './node-metrics.js';

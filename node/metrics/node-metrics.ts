@@ -1,0 +1,56 @@
+/**
+ * The node's Prometheus metrics (`siphon_*` names from the feature list). One Registry per node
+ * instance (not prom-client's global), so tests can run several nodes in one process.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export type TransportName = 'udp' | 'tcp';
+
+export interface NodeMetrics {
+  readonly registry: Registry;
+  readonly requests: Counter<'method'>;
+  readonly responses: Counter<'code'>;
+  readonly transactionsActive: Gauge;
+  readonly connectionsActive: Gauge<'transport'>;
+  readonly requestDuration: Histogram;
+  readonly uptime: Gauge;
+  readonly malformed: Counter<'transport'>;
+  readonly shedWrites: Counter<'transport'>;
+  readonly droppedMessages: Counter<'reason'>;
+}
+
+export function createNodeMetrics(opts: { startedAt?: number; defaultMetrics?: boolean } = {}): NodeMetrics {
+  const registry = new Registry();
+  const startedAt = opts.startedAt ?? Date.now();
+  if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'siphon_process_' });
+  const registers = [registry];
+  return {
+    registry,
+    requests: new Counter({ name: 'siphon_requests_total', help: 'SIP requests received, by method', labelNames: ['method'], registers }),
+    responses: new Counter({ name: 'siphon_responses_total', help: 'SIP responses sent by this node, by status code', labelNames: ['code'], registers }),
+    transactionsActive: new Gauge({ name: 'siphon_transactions_active', help: 'Live SIP transactions', registers }),
+    connectionsActive: new Gauge({ name: 'siphon_connections_active', help: 'Open stream connections, by transport', labelNames: ['transport'], registers }),
+    requestDuration: new Histogram({
+      name: 'siphon_request_duration_seconds',
+      help: 'Time from receiving a request to sending its final response',
+      buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 32],
+      registers,
+    }),
+    uptime: new Gauge({
+      name: 'siphon_uptime_seconds',
+      help: 'Seconds since this node started',
+      registers,
+      collect() {
+        this.set((Date.now() - startedAt) / 1000);
+      },
+    }),
+    malformed: new Counter({ name: 'siphon_malformed_messages_total', help: 'Inbound bytes that were not a valid SIP message', labelNames: ['transport'], registers }),
+    shedWrites: new Counter({
+      name: 'siphon_transport_shed_writes_total',
+      help: 'Messages dropped because the peer stopped reading (connection closed instead of awaiting)',
+      labelNames: ['transport'],
+      registers,
+    }),
+    droppedMessages: new Counter({ name: 'siphon_dropped_messages_total', help: 'Inbound SIP messages dropped without an answer, by reason', labelNames: ['reason'], registers }),
+  };
+}

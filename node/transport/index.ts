@@ -1,0 +1,13 @@
+export { StreamFramer, contentLengthOf, type FrameEvent } from './stream-framer.js';
+export { UdpTransport, type UdpOptions } from './udp-transport.js';
+export { TcpTransport, endpointKey, type TcpOptions, type ConnectionInfo } from './tcp-transport.js';
+export {
+  NO_COUNTERS,
+  type Endpoint,
+  type FramingFailure,
+  type InboundHandler,
+  type ListenerInfo,
+  type MessageSource,
+  type TransportCounters,
+  type TransportKind,
+} from './types.js';

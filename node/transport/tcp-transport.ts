@@ -1,0 +1,207 @@
+/**
+ * RFC 3261 §18 TCP: a listener plus an outbound connection pool, sharing one connection table so a
+ * response goes back over the connection its request came in on (§18.2.2) and requests to a peer
+ * reuse an open connection to it.
+ *
+ * Wedge-proof by construction: nothing here ever awaits a peer. A write to a connection whose
+ * unsent bytes exceed `maxWriteBufferBytes` is shed — dropped, counted, the connection destroyed —
+ * so one peer that stops reading cannot hold memory or delay anyone else.
+ */
+import { createServer, connect, isIP, type Server, type Socket } from 'node:net';
+import { StreamFramer } from './stream-framer.js';
+import type { Endpoint, InboundHandler, ListenerInfo, MessageSource, TransportCounters } from './types.js';
+
+export interface TcpOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly advertise: { host: string; port: number | null } | null;
+  readonly maxMessageSize: number;
+  readonly idleTimeoutMs: number;
+  readonly connectTimeoutMs: number;
+  readonly maxWriteBufferBytes: number;
+}
+
+const PONG = Buffer.from('\r\n');
+
+export interface ConnectionInfo {
+  readonly id: number;
+  readonly remote: Endpoint;
+  readonly outbound: boolean;
+}
+
+interface Connection extends ConnectionInfo {
+  readonly socket: Socket;
+  readonly key: string;
+  connected: boolean;
+  /** Messages queued while an outbound connect is in progress (bounded like the socket buffer). */
+  pending: Buffer[];
+  pendingBytes: number;
+}
+
+export function endpointKey(e: Endpoint): string {
+  return `${e.address}|${e.port}`;
+}
+
+export class TcpTransport {
+  private server: Server | null = null;
+  private info: ListenerInfo | null = null;
+  private nextId = 1;
+  private readonly byId = new Map<number, Connection>();
+  /** Latest usable connection per remote endpoint (inbound or outbound). */
+  private readonly byRemote = new Map<string, Connection>();
+
+  constructor(
+    private readonly opts: TcpOptions,
+    private readonly handler: InboundHandler,
+    private readonly counters: TransportCounters,
+  ) {}
+
+  get listener(): ListenerInfo {
+    if (this.info === null) throw new Error('TCP listener not started');
+    return this.info;
+  }
+
+  get connectionCount(): number {
+    return this.byId.size;
+  }
+
+  connections(): ConnectionInfo[] {
+    return [...this.byId.values()].map((c) => ({ id: c.id, remote: c.remote, outbound: c.outbound }));
+  }
+
+  async start(): Promise<ListenerInfo> {
+    const server = createServer({ noDelay: true, allowHalfOpen: false }, (socket) => this.adopt(socket, false));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ port: this.opts.port, host: this.opts.host, backlog: 1024 }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', () => undefined);
+    const addr = server.address();
+    const port = typeof addr === 'object' && addr !== null ? addr.port : this.opts.port;
+    this.info = {
+      transport: 'tcp',
+      host: this.opts.host,
+      port,
+      advertisedHost: this.opts.advertise?.host ?? this.opts.host,
+      advertisedPort: this.opts.advertise?.port ?? port,
+    };
+    this.server = server;
+    return this.info;
+  }
+
+  private adopt(socket: Socket, outbound: boolean, remoteOverride?: Endpoint): Connection {
+    const remote: Endpoint = remoteOverride ?? { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
+    const conn: Connection = {
+      id: this.nextId++,
+      remote,
+      outbound,
+      socket,
+      key: endpointKey(remote),
+      connected: !outbound,
+      pending: [],
+      pendingBytes: 0,
+    };
+    this.byId.set(conn.id, conn);
+    this.byRemote.set(conn.key, conn);
+    this.counters.connections('tcp', 1);
+    socket.setNoDelay(true);
+    socket.setTimeout(this.opts.idleTimeoutMs, () => socket.destroy());
+    socket.on('error', () => undefined); // 'close' follows; errors are per-connection, never fatal
+    socket.on('close', () => this.forget(conn));
+    const framer = new StreamFramer(this.opts.maxMessageSize);
+    socket.on('data', (chunk: Buffer) => this.onData(conn, framer, chunk));
+    return conn;
+  }
+
+  private forget(conn: Connection): void {
+    if (!this.byId.delete(conn.id)) return;
+    if (this.byRemote.get(conn.key) === conn) this.byRemote.delete(conn.key);
+    conn.pending = [];
+    this.counters.connections('tcp', -1);
+  }
+
+  private onData(conn: Connection, framer: StreamFramer, chunk: Buffer): void {
+    const events = framer.push(chunk);
+    for (const ev of events) {
+      if (conn.socket.destroyed) return;
+      if (ev.type === 'message') {
+        this.handler.onMessage(ev.bytes, this.sourceOf(conn));
+      } else if (ev.type === 'ping') {
+        this.write(conn, PONG); // RFC 5626 §4.4.1: answer a CRLFCRLF ping with a CRLF pong
+      } else {
+        this.counters.malformed('tcp');
+        const reply = this.handler.onFramingFailure({ status: ev.status, reason: ev.reason, head: ev.head, source: this.sourceOf(conn) });
+        // Framing is lost: whatever follows cannot be trusted, so answer (if we can) and close.
+        if (reply !== null && conn.socket.writableLength + reply.length <= this.opts.maxWriteBufferBytes) conn.socket.end(reply);
+        else conn.socket.end();
+        setTimeout(() => conn.socket.destroy(), 1000).unref();
+        return;
+      }
+    }
+  }
+
+  private sourceOf(conn: Connection): MessageSource {
+    return { transport: 'tcp', remote: conn.remote, listener: this.listener, connectionId: conn.id };
+  }
+
+  /** Non-blocking write with the wedge bound; returns false when the message was shed. */
+  private write(conn: Connection, bytes: Buffer): boolean {
+    if (!conn.connected) {
+      if (conn.pendingBytes + bytes.length > this.opts.maxWriteBufferBytes) return this.shed(conn);
+      conn.pending.push(bytes);
+      conn.pendingBytes += bytes.length;
+      return true;
+    }
+    if (conn.socket.destroyed || !conn.socket.writable) return false;
+    if (conn.socket.writableLength + bytes.length > this.opts.maxWriteBufferBytes) return this.shed(conn);
+    conn.socket.write(bytes);
+    return true;
+  }
+
+  private shed(conn: Connection): false {
+    this.counters.shed('tcp');
+    conn.socket.destroy();
+    this.forget(conn);
+    return false;
+  }
+
+  /** Sends over a specific connection (a response over the request's connection). */
+  sendOnConnection(connectionId: number, bytes: Buffer): boolean {
+    const conn = this.byId.get(connectionId);
+    if (conn === undefined) return false;
+    return this.write(conn, bytes);
+  }
+
+  /**
+   * Sends to an endpoint, reusing an open connection to it or opening one (bounded by the connect
+   * timeout). Concurrent first sends coalesce onto a single connect. Never waits.
+   */
+  send(bytes: Buffer, dest: Endpoint): boolean {
+    const existing = this.byRemote.get(endpointKey(dest));
+    if (existing !== undefined && !existing.socket.destroyed) return this.write(existing, bytes);
+    const socket = connect({ host: dest.address, port: dest.port, noDelay: true, family: isIP(dest.address) === 6 ? 6 : isIP(dest.address) === 4 ? 4 : 0 });
+    const conn = this.adopt(socket, true, dest);
+    const timer = setTimeout(() => socket.destroy(), this.opts.connectTimeoutMs);
+    timer.unref();
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      conn.connected = true;
+      const queued = conn.pending;
+      conn.pending = [];
+      conn.pendingBytes = 0;
+      for (const b of queued) if (!this.write(conn, b)) break;
+    });
+    socket.once('close', () => clearTimeout(timer));
+    return this.write(conn, bytes);
+  }
+
+  async stop(): Promise<void> {
+    for (const conn of this.byId.values()) conn.socket.destroy();
+    const server = this.server;
+    this.server = null;
+    if (server !== null) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}

@@ -1,0 +1,52 @@
+/** Shapes shared by the transports and the dispatcher above them. */
+
+export type TransportKind = 'udp' | 'tcp';
+
+export interface Endpoint {
+  readonly address: string;
+  readonly port: number;
+}
+
+/** A bound SIP listener and the address it advertises in Via / Record-Route (per-listener or global). */
+export interface ListenerInfo {
+  readonly transport: TransportKind;
+  readonly host: string;
+  readonly port: number;
+  readonly advertisedHost: string;
+  readonly advertisedPort: number;
+}
+
+/** Where an inbound message came from: enough to answer it (RFC 3261 §18.2.2) and fill received/rport. */
+export interface MessageSource {
+  readonly transport: TransportKind;
+  readonly remote: Endpoint;
+  readonly listener: ListenerInfo;
+  /** Stream connection it arrived on; null for UDP. */
+  readonly connectionId: number | null;
+}
+
+/** A stream framing failure with the header block (when delimited) so the core can answer it. */
+export interface FramingFailure {
+  readonly status: 400 | 513;
+  readonly reason: string;
+  readonly head: Buffer | null;
+  readonly source: MessageSource;
+}
+
+export interface InboundHandler {
+  onMessage(bytes: Buffer, source: MessageSource): void;
+  /** Returns the bytes to send before the connection closes (e.g. a 400), or null. */
+  onFramingFailure(failure: FramingFailure): Buffer | null;
+}
+
+export interface TransportCounters {
+  malformed(transport: TransportKind): void;
+  shed(transport: TransportKind): void;
+  connections(transport: TransportKind, delta: number): void;
+}
+
+export const NO_COUNTERS: TransportCounters = {
+  malformed: () => undefined,
+  shed: () => undefined,
+  connections: () => undefined,
+};

@@ -1,0 +1,88 @@
+/**
+ * RFC 3261 §18 UDP listener: one datagram = one message. The receive buffer is raised (config
+ * `transport.udp_recv_buffer_bytes`) because event-loop pauses otherwise overflow the kernel queue.
+ */
+import { createSocket, type Socket } from 'node:dgram';
+import { isIP } from 'node:net';
+import type { Endpoint, InboundHandler, ListenerInfo, TransportCounters } from './types.js';
+
+export interface UdpOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly advertise: { host: string; port: number | null } | null;
+  readonly recvBufferBytes: number;
+  readonly maxMessageSize: number;
+}
+
+export class UdpTransport {
+  private socket: Socket | null = null;
+  private info: ListenerInfo | null = null;
+
+  constructor(
+    private readonly opts: UdpOptions,
+    private readonly handler: InboundHandler,
+    private readonly counters: TransportCounters,
+  ) {}
+
+  get listener(): ListenerInfo {
+    if (this.info === null) throw new Error('UDP listener not started');
+    return this.info;
+  }
+
+  async start(): Promise<ListenerInfo> {
+    const type = isIP(this.opts.host) === 6 ? 'udp6' : 'udp4';
+    const socket = createSocket({ type, recvBufferSize: this.opts.recvBufferBytes > 0 ? this.opts.recvBufferBytes : undefined });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(this.opts.port, this.opts.host, () => {
+        socket.off('error', reject);
+        resolve();
+      });
+    });
+    // A send error (e.g. ICMP unreachable surfaced on Linux) must never crash the node.
+    socket.on('error', () => undefined);
+    const port = socket.address().port;
+    this.info = {
+      transport: 'udp',
+      host: this.opts.host,
+      port,
+      advertisedHost: this.opts.advertise?.host ?? this.opts.host,
+      advertisedPort: this.opts.advertise?.port ?? port,
+    };
+    const listener = this.info;
+    socket.on('message', (msg, rinfo) => {
+      if (msg.length > this.opts.maxMessageSize) {
+        this.counters.malformed('udp');
+        return;
+      }
+      this.handler.onMessage(msg, {
+        transport: 'udp',
+        remote: { address: rinfo.address, port: rinfo.port },
+        listener,
+        connectionId: null,
+      });
+    });
+    this.socket = socket;
+    return this.info;
+  }
+
+  /** Fire-and-forget: a UDP send is never awaited by the signalling path. */
+  send(bytes: Buffer, dest: Endpoint): void {
+    const socket = this.socket;
+    if (socket === null) return;
+    socket.send(bytes, dest.port, dest.address, (err) => {
+      if (err) this.counters.shed('udp');
+    });
+  }
+
+  /** Actual SO_RCVBUF (the kernel reports double the requested size on Linux). */
+  recvBufferSize(): number {
+    return this.socket?.getRecvBufferSize() ?? 0;
+  }
+
+  async stop(): Promise<void> {
+    const socket = this.socket;
+    this.socket = null;
+    if (socket !== null) await new Promise<void>((resolve) => socket.close(() => resolve()));
+  }
+}
