@@ -1,0 +1,10 @@
+// Public face of the outside-services harness (ops/services and the jest setup use only this).
+export type { ClickHouseEndpoint, KafkaEndpoint, PostgresEndpoint, RedisEndpoint, ServiceEndpoints, ServiceName } from './endpoints.js';
+export { ENDPOINT_ENV, SERVICE_NAMES, externallyConfigured, loadServiceEndpoints } from './endpoints.js';
+export type { KafkaBroker, KafkaCluster, KafkaStartOptions } from './kafka.js';
+export { KAFKA_VERSION, ensureKafkaJars, restartKafkaBroker, startKafkaCluster, stopKafkaCluster, waitKafkaReady } from './kafka.js';
+export type { ServiceStatus, UpOptions } from './manager.js';
+export { down, killProcess, release, restart, status, up } from './manager.js';
+export { endpointsEnvPath, endpointsJsonPath, servicesDir } from './paths.js';
+export type { ProcessRecord, ServiceRecord } from './state.js';
+export { readRecord } from './state.js';
