@@ -1,0 +1,215 @@
+// Member-to-member transport: one inbound listener, one outbound PeerLink per peer.
+// Messages produced by one Ready are grouped per peer into a single frame; repeated heartbeats
+// (and heartbeat responses) to the same peer within a batch are coalesced into the newest one.
+import net from 'node:net';
+import tls from 'node:tls';
+import { MessageType, type Message, type NodeId } from '../types.js';
+import { FrameDecoder } from './frame-codec.js';
+import { messageFromPb, messageToPb, type PbMessage } from './message-codec.js';
+import { PeerLink, type PeerAddress, type TlsOptions } from './peer-link.js';
+import { PeerFrameType, num } from './schema.js';
+
+export interface TransportHandlers {
+  /** Raft messages received from a peer (step them into the core). */
+  onMessages(msgs: Message[]): void;
+  /** Proposals a follower forwarded to us. */
+  onForward?(from: NodeId, data: Uint8Array[]): void;
+  /** A peer could not be reached / a message to it was shed (report MsgUnreachable to the core). */
+  onUnreachable?(peer: NodeId): void;
+}
+
+export interface TransportOptions {
+  id: NodeId;
+  listen: PeerAddress; // port 0 picks a free port
+  peers: Map<NodeId, PeerAddress>;
+  cluster?: string;
+  tls?: TlsOptions;
+  maxQueuedFrames?: number;
+  backoffMinMs?: number;
+  backoffMaxMs?: number;
+}
+
+interface PbFrame {
+  hello?: { from?: unknown; cluster?: string } | null;
+  batch?: { messages?: PbMessage[] } | null;
+  forward?: { data?: Uint8Array[] } | null;
+}
+
+export class TcpTransport {
+  private server: net.Server | undefined;
+  private readonly links = new Map<NodeId, PeerLink>();
+  private readonly inbound = new Set<net.Socket>();
+  private readonly hello: Uint8Array;
+  private readonly cluster: string;
+  port = 0;
+  stats = { framesIn: 0, framesOut: 0, messagesOut: 0, coalesced: 0, rejected: 0 };
+
+  constructor(
+    private readonly opts: TransportOptions,
+    private readonly handlers: TransportHandlers,
+  ) {
+    this.cluster = opts.cluster ?? 'siphon';
+    this.hello = PeerFrameType.encode({ hello: { from: opts.id, cluster: this.cluster } }).finish();
+    for (const [id, addr] of opts.peers) this.addPeer(id, addr);
+  }
+
+  async start(): Promise<number> {
+    const onConn = (sock: net.Socket): void => this.accept(sock);
+    const t = this.opts.tls;
+    this.server = t
+      ? tls.createServer({ ca: t.ca, cert: t.cert, key: t.key, requestCert: true, rejectUnauthorized: true }, onConn)
+      : net.createServer(onConn);
+    // A failed TLS handshake (e.g. no client certificate) must not take the node down.
+    this.server.on('tlsClientError', () => {
+      this.stats.rejected++;
+    });
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(this.opts.listen.port, this.opts.listen.host, () => resolve());
+    });
+    this.port = (this.server.address() as net.AddressInfo).port;
+    return this.port;
+  }
+
+  addPeer(id: NodeId, addr: PeerAddress): void {
+    if (id === this.opts.id) return;
+    const existing = this.links.get(id);
+    if (existing) {
+      existing.setAddress(addr);
+      return;
+    }
+    this.links.set(
+      id,
+      new PeerLink({
+        id,
+        address: addr,
+        hello: this.hello,
+        tls: this.opts.tls,
+        maxQueuedFrames: this.opts.maxQueuedFrames ?? 4096,
+        backoffMinMs: this.opts.backoffMinMs ?? 50,
+        backoffMaxMs: this.opts.backoffMaxMs ?? 2000,
+        onUnreachable: () => this.handlers.onUnreachable?.(id),
+      }),
+    );
+  }
+
+  removePeer(id: NodeId): void {
+    this.links.get(id)?.close();
+    this.links.delete(id);
+  }
+
+  hasPeer(id: NodeId): boolean {
+    return this.links.has(id);
+  }
+
+  isConnected(id: NodeId): boolean {
+    return this.links.get(id)?.isConnected ?? false;
+  }
+
+  /** Sends a Ready's messages: one frame per destination peer. Never blocks. */
+  send(msgs: readonly Message[]): void {
+    if (msgs.length === 0) return;
+    const byPeer = new Map<NodeId, Message[]>();
+    for (const m of msgs) {
+      let l = byPeer.get(m.to);
+      if (!l) byPeer.set(m.to, (l = []));
+      l.push(m);
+    }
+    for (const [to, list] of byPeer) {
+      const link = this.links.get(to);
+      if (!link) {
+        this.handlers.onUnreachable?.(to);
+        continue;
+      }
+      const batch = coalesceHeartbeats(list);
+      this.stats.coalesced += list.length - batch.length;
+      const body = PeerFrameType.encode({ batch: { messages: batch.map(messageToPb) } }).finish();
+      if (link.send(body)) {
+        this.stats.framesOut++;
+        this.stats.messagesOut += batch.length;
+      }
+    }
+  }
+
+  /** Forwards client proposals to `to` (normally the leader). Returns false if shed. */
+  forward(to: NodeId, data: Uint8Array[]): boolean {
+    const link = this.links.get(to);
+    if (!link) return false;
+    return link.send(PeerFrameType.encode({ forward: { data } }).finish());
+  }
+
+  private accept(sock: net.Socket): void {
+    this.inbound.add(sock);
+    sock.setNoDelay(true);
+    const decoder = new FrameDecoder();
+    let from = 0;
+    sock.on('data', (chunk: Buffer) => {
+      let frames: Buffer[];
+      try {
+        frames = decoder.push(chunk);
+      } catch {
+        sock.destroy();
+        return;
+      }
+      for (const f of frames) {
+        let pb: PbFrame;
+        try {
+          pb = PeerFrameType.decode(f) as unknown as PbFrame;
+        } catch {
+          // Garbage on a member port: drop the connection, never the process.
+          this.stats.rejected++;
+          sock.destroy();
+          return;
+        }
+        this.stats.framesIn++;
+        if (pb.hello) {
+          if ((pb.hello.cluster ?? '') !== this.cluster) {
+            this.stats.rejected++;
+            sock.destroy();
+            return;
+          }
+          from = num(pb.hello.from);
+        } else if (from === 0) {
+          this.stats.rejected++;
+          sock.destroy();
+          return;
+        } else if (pb.batch) {
+          const msgs = (pb.batch.messages ?? []).map(messageFromPb);
+          if (msgs.length > 0) this.handlers.onMessages(msgs);
+        } else if (pb.forward) {
+          this.handlers.onForward?.(from, pb.forward.data ?? []);
+        }
+      }
+    });
+    sock.on('error', () => undefined);
+    sock.on('close', () => this.inbound.delete(sock));
+  }
+
+  async stop(): Promise<void> {
+    for (const l of this.links.values()) l.close();
+    this.links.clear();
+    for (const s of this.inbound) s.destroy();
+    this.inbound.clear();
+    if (this.server) await new Promise<void>((r) => this.server!.close(() => r()));
+    this.server = undefined;
+  }
+}
+
+/** Keeps only the newest context-free heartbeat (and heartbeat response) in a batch to one peer. */
+export function coalesceHeartbeats(list: Message[]): Message[] {
+  let lastHb = -1;
+  let lastHbResp = -1;
+  for (let i = 0; i < list.length; i++) {
+    const m = list[i];
+    if (m.context && m.context.length > 0) continue; // ReadIndex rides on heartbeat context: keep each
+    if (m.type === MessageType.Heartbeat) lastHb = i;
+    else if (m.type === MessageType.HeartbeatResp) lastHbResp = i;
+  }
+  if (lastHb < 0 && lastHbResp < 0) return list;
+  return list.filter((m, i) => {
+    if (m.context && m.context.length > 0) return true;
+    if (m.type === MessageType.Heartbeat) return i === lastHb;
+    if (m.type === MessageType.HeartbeatResp) return i === lastHbResp;
+    return true;
+  });
+}
