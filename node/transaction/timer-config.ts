@@ -43,6 +43,12 @@ export const DEFAULT_T4_MS = 5000;
 /** RFC 3261 §16.6 step 11: Timer C MUST be greater than 3 minutes. */
 export const DEFAULT_INVITE_TIMEOUT_MS = 180_000;
 
+function strictlyPositive(name: string, value: number): number {
+  // A zero retransmit base would make Timer A/E/G fire in a loop at one instant.
+  if (!Number.isFinite(value) || value <= 0) throw new RangeError(`${name} must be a positive finite number, got ${value}`);
+  return value;
+}
+
 function positive(name: string, value: number): number {
   if (!Number.isFinite(value) || value < 0) throw new RangeError(`${name} must be a non-negative finite number, got ${value}`);
   return value;
@@ -50,8 +56,8 @@ function positive(name: string, value: number): number {
 
 /** Builds a full timer configuration from the config keys; anything unset takes the RFC default. */
 export function timerConfig(settings: TimerSettings = {}): TimerConfig {
-  const t1Ms = positive('t1Ms', settings.t1Ms ?? DEFAULT_T1_MS);
-  const t2Ms = positive('t2Ms', settings.t2Ms ?? DEFAULT_T2_MS);
+  const t1Ms = strictlyPositive('t1Ms', settings.t1Ms ?? DEFAULT_T1_MS);
+  const t2Ms = strictlyPositive('t2Ms', settings.t2Ms ?? DEFAULT_T2_MS);
   const t4Ms = positive('t4Ms', settings.t4Ms ?? DEFAULT_T4_MS);
   const transactionTimeoutMs = positive('timeoutSecs', settings.timeoutSecs !== undefined ? settings.timeoutSecs * 1000 : 64 * t1Ms);
   const inviteTimeoutMs = positive(

@@ -1,0 +1,331 @@
+// The transaction manager: a pure table of transactions keyed by their §17.1.3/§17.2.3 match key,
+// a timer queue driven by `advance(now)`, and the glue that turns state-machine actions into
+// transport sends and TU callbacks. The I/O shell owns sockets and the clock.
+import type { TimeoutTimer, TxAction } from './actions.js';
+import { cancelSpec } from './generated-messages.js';
+import { InviteClientTransaction } from './invite-client.js';
+import { InviteServerTransaction } from './invite-server.js';
+import {
+  clientKeyOfRequest,
+  clientKeyOfResponse,
+  legacyAckKey,
+  serverKey,
+  serverKeyAs,
+  usesLegacyMatching,
+} from './matching.js';
+import type { MessageFactory, MessageView, RequestView, ResponseView } from './message-view.js';
+import { NonInviteClientTransaction } from './non-invite-client.js';
+import { NonInviteServerTransaction } from './non-invite-server.js';
+import type { TimerConfig } from './timer-config.js';
+import { TimerQueue } from './timer-queue.js';
+
+interface TxBase<A> {
+  /** Process-unique, increasing id (for logs and correlation). */
+  readonly id: number;
+  /** The match key the transaction is stored under. */
+  readonly key: string;
+  /** Client: where the request is sent. Server: where the request came from. */
+  readonly peer: A;
+}
+
+export interface ServerTx<A> extends TxBase<A> {
+  readonly side: 'server';
+  readonly machine: InviteServerTransaction | NonInviteServerTransaction;
+}
+
+export interface ClientTx<A> extends TxBase<A> {
+  readonly side: 'client';
+  readonly machine: InviteClientTransaction | NonInviteClientTransaction;
+}
+
+export type Tx<A> = ServerTx<A> | ClientTx<A>;
+
+/**
+ * A heap entry's target. Rescheduling or removing a transaction empties its old slot, so a stale
+ * entry left in the heap holds nothing but this small object until it is popped or compacted.
+ */
+interface Slot<A> {
+  record: Record<A> | undefined;
+  readonly at: number;
+}
+
+type Record<A> = Tx<A> & { slot: Slot<A> | undefined; legacyAckKey: string | undefined };
+
+/** Callbacks into the transaction user (proxy core, UA core, dialog layer). */
+export interface TransactionUser<A> {
+  /** A new request created a server transaction; answer it with `manager.respond`. */
+  request(tx: ServerTx<A>, request: RequestView, source: A): void;
+  /** A response matched a client transaction and the state machine passed it up. */
+  response(tx: ClientTx<A>, response: ResponseView): void;
+  /**
+   * An ACK for the TU: an ACK matching no transaction (the ACK for a 2xx, its own transaction per
+   * RFC 3261 §17) with `tx` undefined, or one passed up by an IST in Accepted (RFC 6026 §8.7).
+   */
+  ack(tx: ServerTx<A> | undefined, ack: RequestView, source: A): void;
+  /** A response matching no client transaction (RFC 3261 §16.7 forwards these statelessly). */
+  strayResponse(response: ResponseView, source: A): void;
+  timeout(tx: Tx<A>, timer: TimeoutTimer): void;
+  transportError(tx: Tx<A>): void;
+  terminated?(tx: Tx<A>): void;
+  /** A new request refused because the table is full (the shell may answer 503 statelessly). */
+  overloaded?(request: RequestView, source: A): void;
+}
+
+/** The transport side: hand a message to the transport layer (RFC 3261 §18). */
+export interface TransportPort<A> {
+  send(message: MessageView, dest: A, tx: Tx<A> | undefined): void;
+}
+
+export interface TransactionManagerOptions<A> {
+  readonly config: TimerConfig;
+  readonly factory: MessageFactory;
+  readonly transport: TransportPort<A>;
+  readonly tu: TransactionUser<A>;
+  /** Reliable transports (TCP, TLS, SCTP) run without retransmit timers (RFC 3261 §17.1.1.2). */
+  isReliable(peer: A): boolean;
+  /** Upper bound on live transactions; new inbound requests beyond it are refused. */
+  readonly maxTransactions?: number;
+}
+
+export class TransactionManager<A> {
+  private readonly table = new Map<string, Record<A>>();
+  /** RFC 2543 INVITE server transactions by the fields an ACK must match (§17.2.3). */
+  private readonly legacyAcks = new Map<string, Record<A>>();
+  private readonly queue = new TimerQueue<Slot<A>>();
+  private nextId = 1;
+  private readonly maxTransactions: number;
+
+  constructor(private readonly options: TransactionManagerOptions<A>) {
+    this.maxTransactions = options.maxTransactions ?? 1_000_000;
+  }
+
+  /** `siphon_transactions_active`. */
+  get activeCount(): number {
+    return this.table.size;
+  }
+
+  /** Heap entries, live and stale (for memory-bound checks). */
+  get queuedTimers(): number {
+    return this.queue.size;
+  }
+
+  /** Earliest instant `advance` has work to do, so the shell can arm a single OS timer. */
+  nextDeadline(): number | undefined {
+    return this.queue.peekAt();
+  }
+
+  /** A message parsed off the wire. */
+  onInbound(message: MessageView, source: A, now: number): void {
+    if (message.kind === 'response') this.inboundResponse(message, source, now);
+    else if (message.method === 'ACK') this.inboundAck(message, source, now);
+    else this.inboundRequest(message, source, now);
+  }
+
+  private inboundResponse(response: ResponseView, source: A, now: number): void {
+    const key = clientKeyOfResponse(response);
+    const record = key === undefined ? undefined : this.table.get(key);
+    if (record === undefined || record.side !== 'client') {
+      this.options.tu.strayResponse(response, source);
+      return;
+    }
+    this.apply(record, record.machine.onResponse(response, now), now);
+  }
+
+  private inboundAck(ack: RequestView, source: A, now: number): void {
+    const record = this.findInviteServer(ack);
+    if (record === undefined) {
+      this.options.tu.ack(undefined, ack, source);
+      return;
+    }
+    this.apply(record, (record.machine as InviteServerTransaction).onAck(ack, now), now);
+  }
+
+  /** §17.2.3 ACK → INVITE server transaction, including the RFC 2543 To-tag rule. */
+  private findInviteServer(ack: RequestView): Record<A> | undefined {
+    let record: Record<A> | undefined;
+    if (usesLegacyMatching(ack)) {
+      record = this.legacyAcks.get(legacyAckKey(ack));
+      if (record !== undefined && record.machine.kind === 'invite-server') {
+        const sent = record.machine.lastResponse;
+        if (sent === undefined || sent.toTag !== ack.toTag) record = undefined;
+      }
+    } else {
+      record = this.table.get(serverKey(ack));
+    }
+    return record !== undefined && record.machine.kind === 'invite-server' ? record : undefined;
+  }
+
+  private inboundRequest(request: RequestView, source: A, now: number): void {
+    const key = serverKey(request);
+    const existing = this.table.get(key);
+    if (existing !== undefined) {
+      if (existing.side === 'server') this.apply(existing, existing.machine.onRequest(), now);
+      return;
+    }
+    if (this.table.size >= this.maxTransactions) {
+      this.options.tu.overloaded?.(request, source);
+      return;
+    }
+    const reliable = this.options.isReliable(source);
+    const machine =
+      request.method === 'INVITE'
+        ? new InviteServerTransaction(request, reliable, this.options.config, this.options.factory)
+        : new NonInviteServerTransaction(request, reliable, this.options.config);
+    const record: Record<A> = {
+      side: 'server',
+      id: this.nextId++,
+      key,
+      peer: source,
+      machine,
+      slot: undefined,
+      legacyAckKey: undefined,
+    };
+    this.table.set(key, record);
+    if (machine.kind === 'invite-server' && usesLegacyMatching(request)) {
+      record.legacyAckKey = legacyAckKey(request);
+      this.legacyAcks.set(record.legacyAckKey, record);
+    }
+    this.apply(record, machine.start(now), now);
+    this.options.tu.request(record as ServerTx<A>, request, source);
+  }
+
+  /**
+   * RFC 3261 §9.2: the INVITE server transaction a CANCEL refers to (same §17.2.3 match, method
+   * not compared), or undefined.
+   */
+  findCancelTarget(cancel: RequestView): ServerTx<A> | undefined {
+    const record = this.table.get(serverKeyAs(cancel, 'INVITE'));
+    return record !== undefined && record.side === 'server' && record.machine.kind === 'invite-server'
+      ? record
+      : undefined;
+  }
+
+  /**
+   * Send a request through a new client transaction. An ACK has no client transaction (the ACK for
+   * a 2xx is sent by the TU directly, RFC 3261 §17.1.1.3) and is passed straight to the transport.
+   */
+  sendRequest(request: RequestView, dest: A, now: number): ClientTx<A> | undefined {
+    if (request.method === 'ACK') {
+      this.options.transport.send(request, dest, undefined);
+      return undefined;
+    }
+    const key = clientKeyOfRequest(request);
+    if (this.table.has(key)) throw new Error(`client transaction ${request.topVia.branch} ${request.method} already exists`);
+    const reliable = this.options.isReliable(dest);
+    const machine =
+      request.method === 'INVITE'
+        ? new InviteClientTransaction(request, reliable, this.options.config, this.options.factory)
+        : new NonInviteClientTransaction(request, reliable, this.options.config);
+    const record: Record<A> = {
+      side: 'client',
+      id: this.nextId++,
+      key,
+      peer: dest,
+      machine,
+      slot: undefined,
+      legacyAckKey: undefined,
+    };
+    this.table.set(key, record);
+    this.apply(record, machine.start(now), now);
+    return record as ClientTx<A>;
+  }
+
+  /**
+   * RFC 3261 §9.1: CANCEL a pending INVITE client transaction through its own non-INVITE client
+   * transaction to the same destination. Only valid once a provisional response arrived.
+   */
+  sendCancel(invite: ClientTx<A>, now: number): ClientTx<A> | undefined {
+    if (invite.machine.kind !== 'invite-client' || invite.machine.state !== 'proceeding') return undefined;
+    const cancel = this.options.factory.request(cancelSpec(invite.machine.request));
+    return this.sendRequest(cancel, invite.peer, now);
+  }
+
+  /** A response from the TU for a server transaction. */
+  respond(tx: ServerTx<A>, response: ResponseView, now: number): void {
+    const record = this.table.get(tx.key);
+    if (record === undefined || record !== tx) return;
+    const machine = tx.machine;
+    this.apply(record, machine.respond(response, now), now);
+  }
+
+  /** The transport could not deliver a message sent for `tx` (RFC 3261 §17.1.4, §17.2.4). */
+  transportError(tx: Tx<A>, now: number): void {
+    const record = this.table.get(tx.key);
+    if (record === undefined || record !== tx) return;
+    this.apply(record, record.machine.transportError(), now);
+  }
+
+  /** Fire every timer due at `now`. */
+  advance(now: number): void {
+    for (let entry = this.queue.popDue(now); entry !== undefined; entry = this.queue.popDue(now)) {
+      const record = entry.item.record;
+      if (record === undefined) continue;
+      record.slot = undefined;
+      this.apply(record, record.machine.advance(now), now);
+    }
+  }
+
+  private apply(record: Record<A>, actions: readonly TxAction[], now: number): void {
+    const tu = this.options.tu;
+    for (const action of actions) {
+      switch (action.kind) {
+        case 'send':
+        case 'retransmit':
+          this.options.transport.send(action.message, record.peer, record);
+          break;
+        case 'response':
+          if (record.side === 'client') tu.response(record, action.response);
+          break;
+        case 'ack':
+          if (record.side === 'server') tu.ack(record, action.request, record.peer);
+          break;
+        case 'timeout':
+          tu.timeout(record, action.timer);
+          break;
+        case 'transport-error':
+          tu.transportError(record);
+          break;
+        case 'terminated':
+          this.remove(record);
+          tu.terminated?.(record);
+          break;
+      }
+    }
+    this.schedule(record, now);
+  }
+
+  private schedule(record: Record<A>, now: number): void {
+    if (this.table.get(record.key) !== record) return;
+    const deadline = record.machine.nextDeadline();
+    if (deadline === undefined) {
+      this.unschedule(record);
+      return;
+    }
+    const at = Math.max(deadline, now);
+    if (record.slot !== undefined && record.slot.at === at) return;
+    this.unschedule(record);
+    const slot: Slot<A> = { record, at };
+    record.slot = slot;
+    this.queue.push(at, slot);
+    // Stale entries are tiny, but a churn of reschedules must not grow the heap without bound.
+    if (this.queue.size > 4 * this.table.size + 4096) this.queue.retain((s) => s.record !== undefined);
+  }
+
+  private unschedule(record: Record<A>): void {
+    if (record.slot !== undefined) record.slot.record = undefined;
+    record.slot = undefined;
+  }
+
+  private remove(record: Record<A>): void {
+    if (this.table.get(record.key) === record) this.table.delete(record.key);
+    if (record.legacyAckKey !== undefined && this.legacyAcks.get(record.legacyAckKey) === record) {
+      this.legacyAcks.delete(record.legacyAckKey);
+    }
+    this.unschedule(record);
+  }
+
+  /** Looks a live transaction up by its key (tests, admin). */
+  get(key: string): Tx<A> | undefined {
+    return this.table.get(key);
+  }
+}

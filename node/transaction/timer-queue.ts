@@ -1,0 +1,64 @@
+/**
+ * A binary min-heap of (deadline, item) entries. Rescheduling pushes a new entry and the stale one
+ * is recognised and skipped when popped (the owner compares the entry's deadline with the item's
+ * current one), which keeps every operation O(log n) without an index into the heap.
+ */
+export interface QueueEntry<T> {
+  readonly at: number;
+  readonly item: T;
+}
+
+export class TimerQueue<T> {
+  private readonly heap: QueueEntry<T>[] = [];
+
+  get size(): number {
+    return this.heap.length;
+  }
+
+  push(at: number, item: T): void {
+    const heap = this.heap;
+    heap.push({ at, item });
+    let i = heap.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (heap[parent].at <= heap[i].at) break;
+      [heap[parent], heap[i]] = [heap[i], heap[parent]];
+      i = parent;
+    }
+  }
+
+  /** Drops every entry `keep` rejects and restores the heap order (O(n)). */
+  retain(keep: (item: T) => boolean): void {
+    const kept = this.heap.filter((entry) => keep(entry.item));
+    this.heap.length = 0;
+    kept.sort((a, b) => a.at - b.at);
+    for (const entry of kept) this.heap.push(entry);
+  }
+
+  peekAt(): number | undefined {
+    return this.heap.length > 0 ? this.heap[0].at : undefined;
+  }
+
+  /** Removes and returns the earliest entry if it is due at `now`. */
+  popDue(now: number): QueueEntry<T> | undefined {
+    const heap = this.heap;
+    if (heap.length === 0 || heap[0].at > now) return undefined;
+    const top = heap[0];
+    const last = heap.pop() as QueueEntry<T>;
+    if (heap.length > 0) {
+      heap[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < heap.length && heap[l].at < heap[m].at) m = l;
+        if (r < heap.length && heap[r].at < heap[m].at) m = r;
+        if (m === i) break;
+        [heap[m], heap[i]] = [heap[i], heap[m]];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
