@@ -1,0 +1,71 @@
+// RFC 3261 §16.6 items 1–8: build the copy of a request forwarded to one target. Pure with
+// respect to `received` (it is cloned); the returned copy carries our Via as the topmost value.
+
+import { makeBranch } from './branch-id.js';
+import { applyStrictRouting, hopFromUri, resolveNextHop, type ResolvedNextHop } from './next-hop.js';
+import type { ProxyRequestMessage } from './proxy-message.js';
+import type { NextHop } from './routing-decision.js';
+import { formatVia } from './via.js';
+
+/** Our address as others must reach it: for Via sent-by and Record-Route (DESIGN §Principles 6). */
+export interface AdvertisedAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface ForwardSpec {
+  /** §16.6 item 2: the target URI placed in the Request-URI. */
+  readonly targetUri: string;
+  /** RFC 3327 Path of a registered contact: pushed as Route values on top (§16.6 item 5). */
+  readonly path?: readonly string[];
+  readonly recordRoute: boolean;
+  /** Transport the request arrived on, for the Record-Route transport parameter. */
+  readonly inboundTransport: string;
+  readonly explicitNextHop?: NextHop;
+  readonly advertised: AdvertisedAddress;
+  /** Loop hash of the request as received (branch-id.ts) and a unique suffix. */
+  readonly loopHash: string;
+  readonly branchSuffix: string;
+}
+
+export interface ForwardedRequest {
+  readonly request: ProxyRequestMessage;
+  readonly nextHop: ResolvedNextHop;
+  readonly branch: string;
+}
+
+export function recordRouteValue(adv: AdvertisedAddress, transport: string): string {
+  const t = transport.toUpperCase() === 'UDP' ? '' : `;transport=${transport.toLowerCase()}`;
+  return `<sip:${adv.host}:${adv.port}${t};lr>`;
+}
+
+/** §16.6 item 3: decrement Max-Forwards, or add it with 70 when absent. */
+export function decrementMaxForwards(req: ProxyRequestMessage): void {
+  const mf = req.headers.get('Max-Forwards');
+  const n = mf === undefined ? 70 : Math.max(0, Number(mf.trim()) - 1);
+  req.headers.set('Max-Forwards', String(n));
+}
+
+/** Undefined when no next hop can be derived (no SIP URI in Route nor R-URI). */
+export function forwardRequest(received: ProxyRequestMessage, spec: ForwardSpec): ForwardedRequest | undefined {
+  const req = received.clone();
+  req.uri = spec.targetUri;
+  decrementMaxForwards(req);
+  if (spec.recordRoute) req.headers.prepend('Record-Route', recordRouteValue(spec.advertised, spec.inboundTransport));
+  if (spec.path !== undefined) {
+    for (let i = spec.path.length - 1; i >= 0; i--) req.headers.prepend('Route', spec.path[i]);
+  }
+  // §16.6 item 6: towards a strict router the R-URI becomes that router's URI, and it is the
+  // next hop (item 7 then has no loose Route to follow).
+  let nextHop: ResolvedNextHop | undefined;
+  if (applyStrictRouting(req) && spec.explicitNextHop === undefined) {
+    const hop = hopFromUri(req.uri);
+    nextHop = hop && { ...hop, source: 'route' };
+  } else {
+    nextHop = resolveNextHop(req, spec.explicitNextHop);
+  }
+  if (nextHop === undefined) return undefined;
+  const branch = makeBranch(spec.loopHash, spec.branchSuffix);
+  req.headers.prepend('Via', formatVia(nextHop.transport, spec.advertised.host, spec.advertised.port, branch));
+  return { request: req, nextHop, branch };
+}

@@ -1,0 +1,50 @@
+// Where a request goes next (RFC 3261 §16.6 items 6–7, §8.1.2). Precedence for both forwarded
+// and proxy-originated (pre-loaded Route) requests: explicit next hop > first Route URI > R-URI.
+
+import type { ProxyRequestMessage } from './proxy-message.js';
+import type { NextHop } from './routing-decision.js';
+import { defaultPort, parseSipUri, uriOfNameAddr, uriTransport } from './uri-parts.js';
+
+export type NextHopSource = 'explicit' | 'route' | 'ruri';
+
+export interface ResolvedNextHop extends NextHop {
+  readonly source: NextHopSource;
+}
+
+export function hopFromUri(uri: string): NextHop | undefined {
+  const u = parseSipUri(uri);
+  if (u === undefined) return undefined;
+  // §19.1.1 maddr overrides the host for where to send.
+  const host = u.params.get('maddr') || u.host;
+  return { host, port: u.port ?? defaultPort(u), transport: uriTransport(u) };
+}
+
+/** Pure: does not modify `req`. Undefined when no usable SIP URI was found. */
+export function resolveNextHop(req: ProxyRequestMessage, explicit?: NextHop): ResolvedNextHop | undefined {
+  if (explicit !== undefined) return { ...explicit, source: 'explicit' };
+  const route = req.headers.get('Route');
+  if (route !== undefined) {
+    const hop = hopFromUri(uriOfNameAddr(route));
+    return hop && { ...hop, source: 'route' };
+  }
+  const hop = hopFromUri(req.uri);
+  return hop && { ...hop, source: 'ruri' };
+}
+
+/**
+ * §16.6 item 6 / §16.12.1.2: when the first Route URI lacks `lr` the next hop is a strict router:
+ * it must receive its own URI as the Request-URI, with the real R-URI appended as the last Route.
+ * Mutates `req`; returns whether it rewrote.
+ */
+export function applyStrictRouting(req: ProxyRequestMessage): boolean {
+  const routes = req.headers.getAll('Route');
+  if (routes.length === 0) return false;
+  const first = parseSipUri(uriOfNameAddr(routes[0]));
+  if (first === undefined || first.params.has('lr')) return false;
+  const oldRuri = req.uri;
+  req.uri = uriOfNameAddr(routes[0]);
+  req.headers.remove('Route');
+  for (const r of routes.slice(1)) req.headers.append('Route', r);
+  req.headers.append('Route', `<${oldRuri}>`);
+  return true;
+}

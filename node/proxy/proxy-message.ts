@@ -1,0 +1,47 @@
+// The view of a SIP message the proxy works on. Kept narrow (as node/transaction does with its
+// MessageView) so the §16 logic is testable with a plain fake and independent of parser internals;
+// `node/sip` messages satisfy it through a thin adapter supplied by the dispatcher.
+
+export interface ProxyHeaders {
+  /** First value of a header (compact and long names are the same header), or undefined. */
+  get(name: string): string | undefined;
+  /** Every value, comma-separated list headers split into values, in message order. */
+  getAll(name: string): string[];
+  /** Replace every value of the header with one value. */
+  set(name: string, value: string): void;
+  /** Insert a value before every existing value (Via push, Record-Route insertion). */
+  prepend(name: string, value: string): void;
+  /** Add a value after every existing value. */
+  append(name: string, value: string): void;
+  /** Remove every value of the header. */
+  remove(name: string): void;
+  /** Remove only the first value (Via pop, Route pop). */
+  removeFirstValue(name: string): void;
+}
+
+export interface ProxyRequestMessage {
+  readonly method: string;
+  /** Request-URI text; the proxy retargets by assigning it. */
+  uri: string;
+  readonly headers: ProxyHeaders;
+  /** A deep copy: each branch forwards its own copy (§16.6 item 1). */
+  clone(): ProxyRequestMessage;
+}
+
+export interface ProxyResponseMessage {
+  readonly status: number;
+  readonly reason: string;
+  readonly headers: ProxyHeaders;
+}
+
+/** Builds the messages the proxy itself originates. */
+export interface ProxyMessageFactory {
+  /**
+   * A response to `request` (§8.2.6: Via, From, To, Call-ID, CSeq copied; a To tag added for
+   * anything but 100), with extra header values appended in order.
+   */
+  response(request: ProxyRequestMessage, status: number, reason: string,
+    extra?: ReadonlyArray<readonly [string, string]>): ProxyResponseMessage;
+  /** A new request with the given headers in order and no body. */
+  request(method: string, uri: string, headers: ReadonlyArray<readonly [string, string]>): ProxyRequestMessage;
+}
