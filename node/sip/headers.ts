@@ -1,0 +1,222 @@
+/**
+ * The header section of a SIP message: ordered, case-insensitive, compact forms folded onto their full
+ * names (RFC 3261 §7.3). Fields parsed off the wire keep their byte range in the source buffer, so an
+ * untouched field (in particular an unknown one) is written back byte-exact, and its value string is only
+ * decoded when somebody asks for it.
+ */
+import { headerName, isListHeader } from './header-names.js';
+import { splitTopLevel, unfold } from './syntax.js';
+
+export class HeaderField {
+  /** spelling for iteration and for re-writing: the full canonical name for known headers, else as written */
+  readonly name: string;
+  /** lower-case full name */
+  readonly key: string;
+  private decoded: string | undefined;
+  /** source buffer and byte offsets of the whole line (without CRLF) and of the value; null when built in memory */
+  readonly src: Buffer | null;
+  readonly lineStart: number;
+  readonly lineEnd: number;
+  private readonly valueStart: number;
+  private readonly valueEnd: number;
+  private readonly folded: boolean;
+
+  constructor(name: string, key: string, value: string | undefined, src: Buffer | null = null,
+    lineStart = 0, lineEnd = 0, valueStart = 0, valueEnd = 0, folded = false) {
+    this.name = name;
+    this.key = key;
+    this.decoded = value;
+    this.src = src;
+    this.lineStart = lineStart;
+    this.lineEnd = lineEnd;
+    this.valueStart = valueStart;
+    this.valueEnd = valueEnd;
+    this.folded = folded;
+  }
+
+  /** The value with folding replaced by single spaces (RFC 3261 §7.3.1), decoded as UTF-8. */
+  get value(): string {
+    if (this.decoded === undefined) {
+      const src = this.src as Buffer;
+      const raw = src.toString('utf8', this.valueStart, this.valueEnd);
+      this.decoded = this.folded ? unfold(raw).trim() : raw;
+    }
+    return this.decoded;
+  }
+}
+
+function checkValue(value: string): void {
+  // A CR or LF would let a caller inject headers; folding is never generated (RFC 3261 §7.3.1 SHOULD NOT).
+  if (/[\r\n\0]/.test(value)) throw new RangeError('header value must not contain CR, LF or NUL');
+}
+
+function checkName(name: string): void {
+  if (!/^[A-Za-z0-9\-.!%*_+`'~]+$/.test(name)) throw new RangeError(`invalid header name ${JSON.stringify(name)}`);
+}
+
+function makeField(name: string, value: string): HeaderField {
+  checkName(name);
+  checkValue(value);
+  const hn = headerName(name);
+  return new HeaderField(hn.canonical, hn.key, value);
+}
+
+export class Headers implements Iterable<[string, string]> {
+  private fields: HeaderField[];
+  /** true once any field was added, removed or replaced after parsing */
+  modified = false;
+  private memo: Map<string, unknown> | null = null;
+
+  constructor(fields: HeaderField[] = []) {
+    this.fields = fields;
+  }
+
+  /** Builds a header section from [name, value] pairs (for messages the stack creates). */
+  static from(pairs: Iterable<readonly [string, string]>): Headers {
+    const h = new Headers();
+    for (const [n, v] of pairs) h.fields.push(makeField(n, v));
+    h.modified = true;
+    return h;
+  }
+
+  /** The fields in order; the serializer reads byte ranges from them. */
+  list(): readonly HeaderField[] {
+    return this.fields;
+  }
+
+  get size(): number {
+    return this.fields.length;
+  }
+
+  private touch(): void {
+    this.modified = true;
+    this.memo = null;
+  }
+
+  /** Caches a derived value until the next mutation (lazy header parsing, one parse per message). */
+  memoize<T>(key: string, compute: () => T): T {
+    if (this.memo === null) this.memo = new Map();
+    if (this.memo.has(key)) return this.memo.get(key) as T;
+    const v = compute();
+    this.memo.set(key, v);
+    return v;
+  }
+
+  has(name: string): boolean {
+    const key = headerName(name).key;
+    for (const f of this.fields) if (f.key === key) return true;
+    return false;
+  }
+
+  /**
+   * First value: for list headers (Via, Route, Contact, ...) the first comma-separated element of the first
+   * line, otherwise the first line's whole value.
+   */
+  get(name: string): string | undefined {
+    const key = headerName(name).key;
+    for (const f of this.fields) {
+      if (f.key !== key) continue;
+      if (!isListHeader(key)) return f.value;
+      for (const v of splitTopLevel(f.value)) if (v !== '') return v;
+    }
+    return undefined;
+  }
+
+  /** Every value in order; list headers are split on top-level commas (not inside quotes or <>). */
+  getAll(name: string): string[] {
+    const key = headerName(name).key;
+    const out: string[] = [];
+    const list = isListHeader(key);
+    for (const f of this.fields) {
+      if (f.key !== key) continue;
+      if (!list) out.push(f.value);
+      else for (const v of splitTopLevel(f.value)) if (v !== '') out.push(v);
+    }
+    return out;
+  }
+
+  /** Each line's whole value, unsplit. */
+  getLines(name: string): string[] {
+    const key = headerName(name).key;
+    const out: string[] = [];
+    for (const f of this.fields) if (f.key === key) out.push(f.value);
+    return out;
+  }
+
+  /** Replaces every line of `name` with one line holding `value`, at the position of the first. */
+  set(name: string, value: string): void {
+    const nf = makeField(name, value);
+    const idx = this.fields.findIndex((f) => f.key === nf.key);
+    if (idx < 0) {
+      this.fields.push(nf);
+    } else {
+      this.fields = this.fields.filter((f, i) => i === idx || f.key !== nf.key);
+      this.fields[this.fields.findIndex((f) => f.key === nf.key)] = nf;
+    }
+    this.touch();
+  }
+
+  /** Adds a line after the last line of the same name (or at the end). */
+  append(name: string, value: string): void {
+    const nf = makeField(name, value);
+    let at = -1;
+    for (let i = 0; i < this.fields.length; i++) if (this.fields[i].key === nf.key) at = i;
+    if (at < 0) this.fields.push(nf);
+    else this.fields.splice(at + 1, 0, nf);
+    this.touch();
+  }
+
+  /** Adds a line that becomes the topmost value of `name` (a new Via or Record-Route, RFC 3261 §16.6). */
+  prepend(name: string, value: string): void {
+    const nf = makeField(name, value);
+    const at = this.fields.findIndex((f) => f.key === nf.key);
+    this.fields.splice(at < 0 ? 0 : at, 0, nf);
+    this.touch();
+  }
+
+  /** Removes every line of `name`; returns how many were removed. */
+  remove(name: string): number {
+    const key = headerName(name).key;
+    const before = this.fields.length;
+    this.fields = this.fields.filter((f) => f.key !== key);
+    const n = before - this.fields.length;
+    if (n > 0) this.touch();
+    return n;
+  }
+
+  /**
+   * Pops the topmost value (RFC 3261 §16.7 step 3 / §18.1.2: the top Via; §16.4: the top Route). When that
+   * line carries several comma-separated values only the first is taken off. Returns the removed value.
+   */
+  removeFirstValue(name: string): string | undefined {
+    const key = headerName(name).key;
+    const idx = this.fields.findIndex((f) => f.key === key);
+    if (idx < 0) return undefined;
+    const f = this.fields[idx];
+    if (isListHeader(key)) {
+      const parts = splitTopLevel(f.value).filter((v) => v !== '');
+      if (parts.length > 1) {
+        this.fields[idx] = new HeaderField(f.name, f.key, parts.slice(1).join(', '));
+        this.touch();
+        return parts[0];
+      }
+      this.fields.splice(idx, 1);
+      this.touch();
+      return parts[0] ?? '';
+    }
+    this.fields.splice(idx, 1);
+    this.touch();
+    return f.value;
+  }
+
+  *[Symbol.iterator](): Iterator<[string, string]> {
+    for (const f of this.fields) yield [f.name, f.value];
+  }
+
+  /** A copy sharing no mutable state (fields are immutable, so they are shared). */
+  clone(): Headers {
+    const h = new Headers(this.fields.slice());
+    h.modified = this.modified;
+    return h;
+  }
+}

@@ -1,0 +1,23 @@
+/** Public face of the SIP message stack (RFC 3261 §7, §19, §20, §25). */
+export { SipParseError, badRequest } from './errors.js';
+export type { ParseAction } from './errors.js';
+export { Headers, HeaderField } from './headers.js';
+export { headerName, isListHeader } from './header-names.js';
+export { SipRequest, SipResponse } from './message.js';
+export type { SipMessage } from './message.js';
+export { parseMessage } from './parser.js';
+export { serialize } from './serializer.js';
+export { parseUri, formatUri, uriScheme, uriUnescape } from './uri.js';
+export type { SipUri, UriScheme } from './uri.js';
+export { parseNameAddr, formatNameAddr, tagOf } from './name-addr.js';
+export type { NameAddr } from './name-addr.js';
+export { Via, parseVia, formatVia, BRANCH_MAGIC_COOKIE } from './via.js';
+export { parseCSeq, formatCSeq, CSEQ_MAX } from './cseq.js';
+export type { CSeq } from './cseq.js';
+export { parseParams, formatParams, unquoteParam } from './params.js';
+export type { Params } from './params.js';
+export { validateRequest, validateResponse } from './validate.js';
+export type { Verdict, ValidateOptions } from './validate.js';
+export { createResponse, createErrorResponse, createRequest } from './builders.js';
+export type { ResponseOptions, RequestSpec } from './builders.js';
+export { reasonPhrase } from './reason-phrases.js';

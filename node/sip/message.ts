@@ -1,0 +1,169 @@
+/**
+ * SIP request and response models (RFC 3261 §7). Start-line fields are plain properties; headers
+ * are parsed lazily through cached accessors, so a proxy that only looks at Via and Route never pays
+ * for parsing From, To or Contact.
+ */
+import { CSeq, parseCSeq } from './cseq.js';
+import { badRequest } from './errors.js';
+import { Headers } from './headers.js';
+import { NameAddr, parseNameAddr } from './name-addr.js';
+import { SipUri, parseUri } from './uri.js';
+import { Via, parseVia } from './via.js';
+import { parseDecimal } from './syntax.js';
+
+/** Byte ranges of the original start line, so an unchanged start line is written back as received. */
+export interface WireOrigin {
+  src: Buffer;
+  /** byte range of the message head: start line through the empty line */
+  headStart: number;
+  headEnd: number;
+  /** end of the start line (exclusive, before CRLF) */
+  startLineEnd: number;
+  /** the three start-line fields as received (method/uri/version or version/status/reason) */
+  first: string;
+  second: string;
+  third: string;
+  /** value of the single Content-Length header as received, or -1 when absent, repeated or malformed */
+  contentLength: number;
+  /** false when the head did not end with an empty line (then the fast path cannot copy it) */
+  complete: boolean;
+}
+
+abstract class SipMessageBase {
+  version: string;
+  headers: Headers;
+  body: Buffer;
+  /** @internal set by the parser; used by the serializer's fast paths */
+  origin: WireOrigin | null = null;
+
+  constructor(version: string, headers: Headers, body: Buffer) {
+    this.version = version;
+    this.headers = headers;
+    this.body = body;
+  }
+
+  private required(name: string): string {
+    const v = this.headers.get(name);
+    if (v === undefined) throw badRequest(`Missing ${name}`);
+    return v;
+  }
+
+  /** Topmost Via (RFC 3261 §8.2.6, §16.7: the one that identifies the transaction). */
+  topVia(): Via {
+    return this.headers.memoize('topVia', () => parseVia(this.required('Via')));
+  }
+
+  /** All Via values, top first. */
+  vias(): Via[] {
+    return this.headers.memoize('vias', () => this.headers.getAll('Via').map(parseVia));
+  }
+
+  callId(): string {
+    return this.headers.memoize('callId', () => {
+      const v = this.required('Call-ID').trim();
+      // RFC 3261 §25.1: callid = word [ "@" word ], no whitespace.
+      if (v.length === 0 || /[\s]/.test(v)) throw badRequest('Malformed Call-ID');
+      return v;
+    });
+  }
+
+  cseq(): CSeq {
+    return this.headers.memoize('cseq', () => parseCSeq(this.required('CSeq')));
+  }
+
+  from(): NameAddr {
+    return this.headers.memoize('from', () => parseNameAddr(this.required('From')));
+  }
+
+  to(): NameAddr {
+    return this.headers.memoize('to', () => parseNameAddr(this.required('To')));
+  }
+
+  /** Max-Forwards 0..255 (RFC 3261 §20.22), undefined when absent. */
+  maxForwards(): number | undefined {
+    return this.headers.memoize('maxForwards', () => {
+      const v = this.headers.get('Max-Forwards');
+      if (v === undefined) return undefined;
+      const n = parseDecimal(v.trim(), 255);
+      if (n < 0) throw badRequest('Max-Forwards out of range');
+      return n;
+    });
+  }
+
+  /** Contact values, or '*' for the wildcard of a REGISTER removing all bindings (RFC 3261 §10.2.2). */
+  contacts(): NameAddr[] | '*' {
+    return this.headers.memoize('contacts', () => {
+      const all = this.headers.getAll('Contact');
+      if (all.length === 1 && all[0].trim() === '*') return '*' as const;
+      return all.map((c) => {
+        if (c.trim() === '*') throw badRequest('Contact * mixed with other contacts');
+        return parseNameAddr(c);
+      });
+    });
+  }
+
+  /**
+   * Expires header in seconds; undefined when absent or out of the 0..2^32-1 range (RFC 4475 §3.1.2.4
+   * allows treating an over-large expiry as absent so the default applies).
+   */
+  expires(): number | undefined {
+    return this.headers.memoize('expires', () => {
+      const v = this.headers.get('Expires');
+      if (v === undefined) return undefined;
+      const n = parseDecimal(v.trim(), 0xffffffff);
+      return n < 0 ? undefined : n;
+    });
+  }
+
+  /** Route values, top first (RFC 3261 §20.34). */
+  routes(): NameAddr[] {
+    return this.headers.memoize('routes', () => this.headers.getAll('Route').map(parseNameAddr));
+  }
+
+  recordRoutes(): NameAddr[] {
+    return this.headers.memoize('recordRoutes', () => this.headers.getAll('Record-Route').map(parseNameAddr));
+  }
+
+  /** Declared Content-Length, undefined when absent; malformed or negative is a 400. */
+  contentLength(): number | undefined {
+    return this.headers.memoize('contentLength', () => {
+      const v = this.headers.get('Content-Length');
+      if (v === undefined) return undefined;
+      const n = parseDecimal(v.trim(), Number.MAX_SAFE_INTEGER);
+      if (n < 0) throw badRequest('Malformed Content-Length');
+      return n;
+    });
+  }
+}
+
+export class SipRequest extends SipMessageBase {
+  readonly isRequest = true as const;
+  method: string;
+  /** the Request-URI exactly as received */
+  uri: string;
+
+  constructor(method: string, uri: string, version: string, headers: Headers, body: Buffer = Buffer.alloc(0)) {
+    super(version, headers, body);
+    this.method = method;
+    this.uri = uri;
+  }
+
+  /** The Request-URI parsed; cached per URI text. 416 for schemes other than sip/sips/tel. */
+  requestUri(): SipUri {
+    return this.headers.memoize(`ruri:${this.uri}`, () => parseUri(this.uri));
+  }
+}
+
+export class SipResponse extends SipMessageBase {
+  readonly isRequest = false as const;
+  status: number;
+  reason: string;
+
+  constructor(status: number, reason: string, version: string, headers: Headers, body: Buffer = Buffer.alloc(0)) {
+    super(version, headers, body);
+    this.status = status;
+    this.reason = reason;
+  }
+}
+
+export type SipMessage = SipRequest | SipResponse;

@@ -1,0 +1,91 @@
+/**
+ * name-addr / addr-spec values of From, To, Contact, Route, Record-Route, Reply-To, Refer-To...
+ * (RFC 3261 §20.10, §25.1, clarified by RFC 8217). In the addr-spec form, everything after the first `;`
+ * belongs to the header, not the URI (§20.10), so a URI with `,` `;` or `?` must be in <>.
+ */
+import { badRequest } from './errors.js';
+import { Params, formatParams, parseParamsAt } from './params.js';
+import { isTokenChar, isWs, quote, readQuoted, skipWs } from './syntax.js';
+import { uriScheme } from './uri.js';
+
+export interface NameAddr {
+  displayName?: string;
+  /** the URI text as written (any scheme) */
+  uri: string;
+  params: Params;
+}
+
+function checkUriText(uri: string): void {
+  if (uriScheme(uri) === undefined) throw badRequest('Malformed URI in name-addr');
+  for (let i = 0; i < uri.length; i++) {
+    const c = uri.charCodeAt(i);
+    // RFC 4475 §3.1.2.14: LWS inside an addr-spec is not allowed.
+    if (c <= 32 || c === 127 || c === 60 || c === 62 || c === 34) throw badRequest('Malformed URI in name-addr');
+  }
+}
+
+export function parseNameAddr(text: string): NameAddr {
+  const s = text;
+  let i = skipWs(s, 0);
+  if (i >= s.length) throw badRequest('Empty address');
+  let displayName: string | undefined;
+  let uri: string;
+  const c0 = s.charCodeAt(i);
+  if (c0 === 34 || c0 === 60 || s.indexOf('<', i) >= 0 && isDisplayTokens(s, i)) {
+    if (c0 === 34) {
+      const q = readQuoted(s, i);
+      displayName = q.text;
+      i = skipWs(s, q.end);
+    } else if (c0 !== 60) {
+      const lt = s.indexOf('<', i);
+      displayName = s.slice(i, lt).trim().replace(/[ \t\r\n]+/g, ' ');
+      i = lt;
+    }
+    if (s.charCodeAt(i) !== 60) throw badRequest('Expected < in name-addr');
+    const gt = s.indexOf('>', i);
+    if (gt < 0) throw badRequest('Unterminated <> in name-addr');
+    uri = s.slice(i + 1, gt);
+    i = gt + 1;
+  } else {
+    // addr-spec: the URI ends at the first `;` or whitespace.
+    const start = i;
+    while (i < s.length) {
+      const c = s.charCodeAt(i);
+      if (c === 59 || isWs(c)) break;
+      if (c === 44 || c === 63 || c === 60 || c === 62 || c === 34) throw badRequest('URI with , ? or <> must be enclosed in <>');
+      i++;
+    }
+    uri = s.slice(start, i);
+  }
+  checkUriText(uri);
+  const params: Params = new Map();
+  i = parseParamsAt(s, i, params);
+  if (skipWs(s, i) !== s.length) throw badRequest('Trailing characters after address');
+  const na: NameAddr = { uri, params };
+  if (displayName !== undefined && displayName.length > 0) na.displayName = displayName;
+  return na;
+}
+
+/** True if s[i..] up to the first `<` is `*(token LWS)` (RFC 3261 §25.1 display-name without quotes). */
+function isDisplayTokens(s: string, i: number): boolean {
+  const lt = s.indexOf('<', i);
+  for (let j = i; j < lt; j++) {
+    const c = s.charCodeAt(j);
+    if (!isTokenChar(c) && !isWs(c)) {
+      // RFC 4475 §3.1.2.15: a display name with separators must be quoted.
+      throw badRequest('Unquoted display name contains non-token characters');
+    }
+  }
+  return true;
+}
+
+export function formatNameAddr(na: NameAddr): string {
+  const dn = na.displayName !== undefined && na.displayName !== '' ? quote(na.displayName) + ' ' : '';
+  return `${dn}<${na.uri}>${formatParams(na.params)}`;
+}
+
+/** The tag parameter (RFC 3261 §19.3) of a From/To value, if present. */
+export function tagOf(na: NameAddr): string | undefined {
+  const t = na.params.get('tag');
+  return t === null || t === undefined ? undefined : t;
+}

@@ -1,0 +1,148 @@
+/**
+ * Character classes and small scanners shared by the header-value parsers (RFC 3261 §25.1).
+ * Everything works on JS strings with charCodeAt and explicit indexes: no regex backtracking.
+ */
+import { badRequest } from './errors.js';
+
+const TOKEN = new Uint8Array(128);
+for (const c of 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.!%*_+`\'~') TOKEN[c.charCodeAt(0)] = 1;
+
+/** RFC 3261 §25.1 token characters. */
+export function isTokenChar(c: number): boolean {
+  return c < 128 && TOKEN[c] === 1;
+}
+
+export function isToken(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) if (!isTokenChar(s.charCodeAt(i))) return false;
+  return true;
+}
+
+export function isWs(c: number): boolean {
+  return c === 32 || c === 9 || c === 13 || c === 10;
+}
+
+export function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+export function skipWs(s: string, i: number): number {
+  while (i < s.length && isWs(s.charCodeAt(i))) i++;
+  return i;
+}
+
+/** Unfolds LWS (RFC 3261 §7.3.1: CRLF followed by whitespace is equivalent to one SP). */
+export function unfold(s: string): string {
+  if (s.indexOf('\n') < 0) return s;
+  let out = '';
+  let i = 0;
+  while (i < s.length) {
+    const c = s.charCodeAt(i);
+    if (c === 13 || c === 10) {
+      let j = i;
+      while (j < s.length && isWs(s.charCodeAt(j))) j++;
+      out += ' ';
+      i = j;
+    } else {
+      out += s[i];
+      i++;
+    }
+  }
+  return out;
+}
+
+/**
+ * Reads a quoted-string starting at `i` (which must be a DQUOTE). Returns the unescaped content and
+ * the index just past the closing quote (RFC 3261 §25.1 quoted-pair).
+ */
+export function readQuoted(s: string, i: number): { text: string; end: number } {
+  let out = '';
+  let j = i + 1;
+  while (j < s.length) {
+    const c = s.charCodeAt(j);
+    if (c === 34) return { text: out, end: j + 1 };
+    if (c === 92) {
+      if (j + 1 >= s.length) break;
+      const n = s.charCodeAt(j + 1);
+      // quoted-pair excludes LF and CR (RFC 3261 §25.1).
+      if (n === 10 || n === 13) throw badRequest('Malformed quoted-pair');
+      out += s[j + 1];
+      j += 2;
+      continue;
+    }
+    out += s[j];
+    j++;
+  }
+  throw badRequest('Unterminated quoted string');
+}
+
+/** Index of the closing DQUOTE of the quoted string opening at `i`, or -1. */
+function quotedEnd(s: string, i: number): number {
+  let j = i + 1;
+  while (j < s.length) {
+    const c = s.charCodeAt(j);
+    if (c === 34) return j;
+    j += c === 92 ? 2 : 1;
+  }
+  return -1;
+}
+
+/**
+ * Splits a header value on top-level commas (RFC 3261 §7.3.1), ignoring commas inside quoted strings
+ * and <...>. Elements are trimmed; empty elements are kept so callers can reject `a,,b` where the grammar
+ * forbids it. An unterminated quote or bracket makes the rest one element.
+ */
+export function splitTopLevel(s: string, sep = 44): string[] {
+  const out: string[] = [];
+  let start = 0;
+  let i = 0;
+  let angle = false;
+  while (i < s.length) {
+    const c = s.charCodeAt(i);
+    if (c === 34) {
+      const e = quotedEnd(s, i);
+      if (e < 0) break;
+      i = e + 1;
+      continue;
+    }
+    if (c === 60) angle = true;
+    else if (c === 62) angle = false;
+    else if (c === sep && !angle) {
+      out.push(s.slice(start, i).trim());
+      start = i + 1;
+    }
+    i++;
+  }
+  out.push(s.slice(start).trim());
+  return out;
+}
+
+/** True if `s` has a top-level comma (outside quotes and <>). */
+export function hasTopLevelComma(s: string): boolean {
+  if (s.indexOf(',') < 0) return false;
+  return splitTopLevel(s).length > 1;
+}
+
+/** Quotes a string as an RFC 3261 quoted-string, escaping `"` and `\`. */
+export function quote(s: string): string {
+  let out = '"';
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 34 || c === 92) out += '\\';
+    out += s[i];
+  }
+  return out + '"';
+}
+
+/** Parses a non-negative decimal made only of digits; returns -1 when malformed or above `max`. */
+export function parseDecimal(s: string, max: number): number {
+  if (s.length === 0) return -1;
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return -1;
+    n = n * 10 + (c - 48);
+    if (n > max) return -1;
+  }
+  return n;
+}

@@ -1,0 +1,215 @@
+/**
+ * SIP, SIPS (RFC 3261 §19.1, §25.1) and tel (RFC 3966) URIs. Components are stored unescaped
+ * (§19.1.4 compares URIs after unescaping); formatUri re-escapes what each component's grammar forbids.
+ */
+import { SipParseError, badRequest } from './errors.js';
+import { Params } from './params.js';
+
+export type UriScheme = 'sip' | 'sips' | 'tel';
+
+export interface SipUri {
+  scheme: UriScheme;
+  /** user part (sip/sips) or the telephone-subscriber number (tel) */
+  user?: string;
+  password?: string;
+  /** host as written; IPv6 references keep their brackets. Empty for tel. */
+  host: string;
+  port?: number;
+  /** uri-parameters, names lower-cased, values unescaped; null for a parameter without value */
+  params: Params;
+  /** URI headers after `?` (sip/sips only), unescaped */
+  headers: Map<string, string>;
+}
+
+/** The scheme of a URI text, lower-cased, or undefined when there is no syntactically valid scheme. */
+export function uriScheme(text: string): string | undefined {
+  const colon = text.indexOf(':');
+  if (colon <= 0) return undefined;
+  for (let i = 0; i < colon; i++) {
+    const c = text.charCodeAt(i);
+    const alpha = (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+    // RFC 3986 §3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )
+    if (!(alpha || (i > 0 && ((c >= 48 && c <= 57) || c === 43 || c === 45 || c === 46)))) return undefined;
+  }
+  return text.slice(0, colon).toLowerCase();
+}
+
+function hexVal(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 65 && c <= 70) return c - 55;
+  if (c >= 97 && c <= 102) return c - 87;
+  return -1;
+}
+
+/** Decodes %HH escapes (RFC 3261 §25.1 escaped); malformed escapes are a 400. */
+export function uriUnescape(s: string): string {
+  if (s.indexOf('%') < 0) return s;
+  const bytes: number[] = [];
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 37) {
+      const h = i + 2 < s.length ? hexVal(s.charCodeAt(i + 1)) : -1;
+      const l = i + 2 < s.length ? hexVal(s.charCodeAt(i + 2)) : -1;
+      if (h < 0 || l < 0) throw badRequest('Malformed escape in URI');
+      bytes.push(h * 16 + l);
+      i += 2;
+    } else if (c < 128) {
+      bytes.push(c);
+    } else {
+      for (const b of Buffer.from(s[i], 'utf8')) bytes.push(b);
+    }
+  }
+  return Buffer.from(bytes).toString('utf8');
+}
+
+const UNRESERVED = "-_.!~*'()";
+const USER_SAFE = new Set([...UNRESERVED, ...'&=+$,;?/']);
+const PASSWORD_SAFE = new Set([...UNRESERVED, ...'&=+$,']);
+const PARAM_SAFE = new Set([...UNRESERVED, ...'[]/:&+$']);
+const HEADER_SAFE = new Set([...UNRESERVED, ...'[]/?:+$']);
+
+function escapeWith(s: string, safe: Set<string>): string {
+  let out = '';
+  for (const ch of s) {
+    const c = ch.charCodeAt(0);
+    const alnum = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+    if (alnum || safe.has(ch)) out += ch;
+    else for (const b of Buffer.from(ch, 'utf8')) out += '%' + (b < 16 ? '0' : '') + b.toString(16).toUpperCase();
+  }
+  return out;
+}
+
+/** Characters that can never appear raw in a URI (whitespace, controls, delimiters of the header grammar). */
+function checkRaw(s: string): void {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c <= 32 || c === 127 || c === 34 || c === 60 || c === 62 || c === 92 || c === 96 || c === 123 || c === 125 || c === 124 || c === 94) {
+      throw badRequest('Malformed URI');
+    }
+  }
+}
+
+function checkHost(host: string): void {
+  if (host.length === 0) throw badRequest('Missing host in URI');
+  if (host.charCodeAt(0) === 91) {
+    if (host.charCodeAt(host.length - 1) !== 93 || host.length < 4) throw badRequest('Malformed IPv6 reference');
+    for (let i = 1; i < host.length - 1; i++) {
+      const c = host.charCodeAt(i);
+      if (!(hexVal(c) >= 0 || c === 58 || c === 46)) throw badRequest('Malformed IPv6 reference');
+    }
+    return;
+  }
+  for (let i = 0; i < host.length; i++) {
+    const c = host.charCodeAt(i);
+    const ok = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 45 || c === 46;
+    if (!ok) throw badRequest('Malformed host in URI');
+  }
+}
+
+function parseUriParams(s: string, into: Params): void {
+  if (s.length === 0) return;
+  for (const part of s.split(';')) {
+    if (part.length === 0) throw badRequest('Empty URI parameter');
+    const eq = part.indexOf('=');
+    const name = uriUnescape(eq < 0 ? part : part.slice(0, eq)).toLowerCase();
+    if (name.length === 0) throw badRequest('Empty URI parameter name');
+    into.set(name, eq < 0 ? null : uriUnescape(part.slice(eq + 1)));
+  }
+}
+
+/**
+ * Parses a sip:, sips: or tel: URI. Any other scheme is a 416 (RFC 3261 §8.2.2.1); malformed text a 400.
+ */
+export function parseUri(text: string): SipUri {
+  const scheme = uriScheme(text);
+  if (scheme === undefined) throw badRequest('Malformed URI');
+  if (scheme !== 'sip' && scheme !== 'sips' && scheme !== 'tel') throw new SipParseError(416, 'Unsupported URI Scheme');
+  const rest = text.slice(scheme.length + 1);
+  checkRaw(rest);
+  const params: Params = new Map();
+  const headers = new Map<string, string>();
+  if (scheme === 'tel') {
+    // RFC 3966 §3: telephone-subscriber = number *( ";" par )
+    const semi = rest.indexOf(';');
+    const number = semi < 0 ? rest : rest.slice(0, semi);
+    if (number.length === 0) throw badRequest('Empty telephone number');
+    parseUriParams(semi < 0 ? '' : rest.slice(semi + 1), params);
+    return { scheme, user: uriUnescape(number), host: '', params, headers };
+  }
+  let hostStart = 0;
+  let user: string | undefined;
+  let password: string | undefined;
+  const at = rest.indexOf('@');
+  if (at >= 0) {
+    const userinfo = rest.slice(0, at);
+    const colon = userinfo.indexOf(':');
+    user = uriUnescape(colon < 0 ? userinfo : userinfo.slice(0, colon));
+    if (colon >= 0) password = uriUnescape(userinfo.slice(colon + 1));
+    if (user.length === 0) throw badRequest('Empty user part in URI');
+    hostStart = at + 1;
+  }
+  let i = hostStart;
+  if (rest.charCodeAt(i) === 91) {
+    const close = rest.indexOf(']', i);
+    if (close < 0) throw badRequest('Malformed IPv6 reference');
+    i = close + 1;
+  } else {
+    while (i < rest.length) {
+      const c = rest.charCodeAt(i);
+      if (c === 58 || c === 59 || c === 63) break;
+      i++;
+    }
+  }
+  const host = rest.slice(hostStart, i);
+  checkHost(host);
+  let port: number | undefined;
+  if (i < rest.length && rest.charCodeAt(i) === 58) {
+    const ps = ++i;
+    while (i < rest.length && rest.charCodeAt(i) >= 48 && rest.charCodeAt(i) <= 57) i++;
+    if (i === ps || i - ps > 5) throw badRequest('Malformed port in URI');
+    port = Number(rest.slice(ps, i));
+    if (port > 65535) throw badRequest('Port out of range in URI');
+  }
+  if (i < rest.length && rest.charCodeAt(i) !== 59 && rest.charCodeAt(i) !== 63) throw badRequest('Malformed URI');
+  const q = rest.indexOf('?', i);
+  const paramText = rest.slice(i, q < 0 ? rest.length : q);
+  if (paramText.length > 0) parseUriParams(paramText.slice(1), params);
+  if (q >= 0) {
+    // RFC 3261 §19.1.1: headers = "?" header *( "&" header ), header = hname "=" hvalue
+    for (const h of rest.slice(q + 1).split('&')) {
+      const eq = h.indexOf('=');
+      if (eq <= 0) throw badRequest('Malformed URI header');
+      headers.set(uriUnescape(h.slice(0, eq)), uriUnescape(h.slice(eq + 1)));
+    }
+  }
+  const uri: SipUri = { scheme, host, params, headers };
+  if (user !== undefined) uri.user = user;
+  if (password !== undefined) uri.password = password;
+  if (port !== undefined) uri.port = port;
+  return uri;
+}
+
+export function formatUri(uri: SipUri): string {
+  let out = uri.scheme + ':';
+  if (uri.scheme === 'tel') {
+    out += escapeWith(uri.user ?? '', new Set([...UNRESERVED, ...'+#*()-.']));
+  } else {
+    if (uri.user !== undefined) {
+      out += escapeWith(uri.user, USER_SAFE);
+      if (uri.password !== undefined) out += ':' + escapeWith(uri.password, PASSWORD_SAFE);
+      out += '@';
+    }
+    out += uri.host;
+    if (uri.port !== undefined) out += ':' + uri.port;
+  }
+  for (const [k, v] of uri.params) {
+    out += ';' + escapeWith(k, PARAM_SAFE);
+    if (v !== null) out += '=' + escapeWith(v, PARAM_SAFE);
+  }
+  let first = true;
+  for (const [k, v] of uri.headers) {
+    out += (first ? '?' : '&') + escapeWith(k, HEADER_SAFE) + '=' + escapeWith(v, HEADER_SAFE);
+    first = false;
+  }
+  return out;
+}

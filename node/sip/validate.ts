@@ -1,0 +1,116 @@
+/**
+ * Semantic checks run after parsing (RFC 3261 §8.2.1-§8.2.2, §16.3 and the RFC 4475 verdicts).
+ * parseMessage only frames; these decide whether the stack may hand the message on. A request verdict
+ * is the status/reason to answer with; a response verdict means "drop it" (responses are never answered).
+ */
+import { SipParseError, badRequest } from './errors.js';
+import { isListHeader } from './header-names.js';
+import { SipMessage, SipRequest, SipResponse } from './message.js';
+import { parseNameAddr } from './name-addr.js';
+import { splitTopLevel } from './syntax.js';
+import { parseUri, uriScheme } from './uri.js';
+import { parseVia } from './via.js';
+
+export interface Verdict {
+  status: number;
+  reason: string;
+}
+
+export interface ValidateOptions {
+  /** Request-URI schemes this element serves (RFC 3261 §8.2.2.1: others get 416). Default sip, sips, tel. */
+  schemes?: readonly string[];
+}
+
+const DEFAULT_SCHEMES = ['sip', 'sips', 'tel'];
+
+/** Headers that may appear at most once with a single value (RFC 3261 §7.3.1, RFC 4475 §3.1.4.8/§3.1.4.9). */
+const SINGLE = ['Call-ID', 'CSeq', 'From', 'To', 'Max-Forwards', 'Content-Length', 'Content-Type', 'Expires'];
+
+const MONTHS = 'Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec'.split(' ');
+const DAYS = 'Mon Tue Wed Thu Fri Sat Sun'.split(' ');
+
+/** RFC 3261 §20.17 SIP-date = rfc1123-date, which is always in "GMT" (RFC 4475 §3.1.2.12). */
+function isSipDate(v: string): boolean {
+  const m = /^([A-Za-z]{3}), (\d{2}) ([A-Za-z]{3}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) GMT$/.exec(v.trim());
+  return m !== null && DAYS.includes(m[1]) && MONTHS.includes(m[3]) && Number(m[5]) < 24 && Number(m[6]) < 60 && Number(m[7]) < 61;
+}
+
+function verdictOf(e: unknown): Verdict {
+  if (e instanceof SipParseError) return { status: e.status, reason: e.reason };
+  return { status: 400, reason: 'Bad Request' };
+}
+
+function checkCommon(msg: SipMessage): void {
+  for (const name of ['Via', 'From', 'To', 'Call-ID', 'CSeq']) {
+    if (!msg.headers.has(name)) throw badRequest(`Missing ${name}`);
+  }
+  for (const name of SINGLE) {
+    const lines = msg.headers.getLines(name);
+    if (lines.length > 1) throw badRequest(`Multiple ${name} values`);
+    if (lines.length === 1 && !isListHeader(name.toLowerCase()) && name !== 'Content-Type' && (name === 'Call-ID' || name === 'CSeq' || name === 'Max-Forwards' || name === 'Content-Length')) {
+      if (splitTopLevel(lines[0]).length > 1) throw badRequest(`Multiple ${name} values`);
+    }
+  }
+  // Every Via value must parse; empty list elements (",,") are not allowed by §25.1 via-parm lists.
+  for (const line of msg.headers.getLines('Via')) {
+    for (const v of splitTopLevel(line)) {
+      if (v === '') throw badRequest('Empty Via value');
+      parseVia(v);
+    }
+  }
+  msg.topVia();
+  msg.from();
+  msg.to();
+  msg.callId();
+  msg.cseq();
+  msg.maxForwards();
+  for (const line of msg.headers.getLines('Contact')) {
+    const parts = splitTopLevel(line);
+    if (parts.length === 1 && parts[0] === '*') continue;
+    for (const c of parts) {
+      if (c === '') throw badRequest('Empty Contact value');
+      parseNameAddr(c);
+    }
+  }
+  msg.contacts();
+  msg.routes();
+  msg.recordRoutes();
+  const date = msg.headers.get('Date');
+  if (date !== undefined && !isSipDate(date)) throw badRequest('Malformed Date');
+  const cl = msg.contentLength();
+  // RFC 3261 §18.3: a datagram shorter than its Content-Length is rejected (RFC 4475 §3.1.2.2).
+  if (cl !== undefined && cl > msg.body.length) throw badRequest('Content-Length larger than message body');
+}
+
+export function validateRequest(req: SipRequest, opts: ValidateOptions = {}): Verdict | null {
+  try {
+    // RFC 3261 §8.2.2: unknown versions get 505 (RFC 4475 §3.1.2.16).
+    if (req.version.toUpperCase() !== 'SIP/2.0') return { status: 505, reason: 'Version Not Supported' };
+    checkCommon(req);
+    const cseq = req.cseq();
+    // RFC 3261 §8.2.1 / RFC 4475 §3.1.2.17-18: the CSeq method must equal the request method.
+    if (cseq.method !== req.method) return { status: 400, reason: 'Bad Request - CSeq method does not match request method' };
+    const scheme = uriScheme(req.uri);
+    const schemes = opts.schemes ?? DEFAULT_SCHEMES;
+    if (scheme === undefined) return { status: 400, reason: 'Bad Request - Malformed Request-URI' };
+    if (!schemes.includes(scheme)) return { status: 416, reason: 'Unsupported URI Scheme' };
+    if (scheme === 'sip' || scheme === 'sips' || scheme === 'tel') {
+      const uri = req.requestUri();
+      // RFC 3261 §19.1.1 table: headers are not allowed in a Request-URI (RFC 4475 §3.1.2.11).
+      if (uri.headers.size > 0) return { status: 400, reason: 'Bad Request - Headers in Request-URI' };
+    }
+    return null;
+  } catch (e) {
+    return verdictOf(e);
+  }
+}
+
+export function validateResponse(res: SipResponse): Verdict | null {
+  try {
+    if (res.version.toUpperCase() !== 'SIP/2.0') return { status: 505, reason: 'Version Not Supported' };
+    checkCommon(res);
+    return null;
+  } catch (e) {
+    return verdictOf(e);
+  }
+}

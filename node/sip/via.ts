@@ -1,0 +1,111 @@
+/**
+ * Via header values (RFC 3261 §20.42, §25.1): sent-protocol SP sent-by *( SEMI via-params ), with LWS
+ * allowed around the `/` separators. branch/received/rport (RFC 3581) are read through accessors so they
+ * always reflect the params map.
+ */
+import { badRequest } from './errors.js';
+import { Params, formatParams, parseParamsAt } from './params.js';
+import { isTokenChar, skipWs } from './syntax.js';
+
+/** RFC 3261 §8.1.1.7: branches starting with this cookie are unique per transaction. */
+export const BRANCH_MAGIC_COOKIE = 'z9hG4bK';
+
+export class Via {
+  protocol: string;
+  transport: string;
+  host: string;
+  port?: number;
+  params: Params;
+
+  constructor(transport: string, host: string, port?: number, params: Params = new Map(), protocol = 'SIP/2.0') {
+    this.protocol = protocol;
+    this.transport = transport;
+    this.host = host;
+    if (port !== undefined) this.port = port;
+    this.params = params;
+  }
+
+  get branch(): string | undefined {
+    return this.params.get('branch') ?? undefined;
+  }
+
+  get received(): string | undefined {
+    return this.params.get('received') ?? undefined;
+  }
+
+  /** RFC 3581: null when present without value (a request asking for it), a number when filled in. */
+  get rport(): number | null | undefined {
+    if (!this.params.has('rport')) return undefined;
+    const v = this.params.get('rport');
+    return v === null || v === undefined ? null : Number(v);
+  }
+
+  get maddr(): string | undefined {
+    return this.params.get('maddr') ?? undefined;
+  }
+
+  /** True when the branch carries the RFC 3261 magic cookie (otherwise RFC 2543 matching applies, §17.2.3). */
+  get hasRfc3261Branch(): boolean {
+    const b = this.branch;
+    return b !== undefined && b.startsWith(BRANCH_MAGIC_COOKIE);
+  }
+}
+
+function readToken(s: string, i: number): number {
+  while (i < s.length && isTokenChar(s.charCodeAt(i))) i++;
+  return i;
+}
+
+export function parseVia(text: string): Via {
+  const s = text;
+  let i = skipWs(s, 0);
+  const parts: string[] = [];
+  for (let k = 0; k < 3; k++) {
+    if (k > 0) {
+      i = skipWs(s, i);
+      if (s.charCodeAt(i) !== 47) throw badRequest('Malformed Via sent-protocol');
+      i = skipWs(s, i + 1);
+    }
+    const st = i;
+    i = readToken(s, i);
+    if (i === st) throw badRequest('Malformed Via sent-protocol');
+    parts.push(s.slice(st, i));
+  }
+  const j = skipWs(s, i);
+  if (j === i) throw badRequest('Malformed Via: missing sent-by');
+  i = j;
+  let host: string;
+  const hs = i;
+  if (s.charCodeAt(i) === 91) {
+    const close = s.indexOf(']', i);
+    if (close < 0) throw badRequest('Malformed IPv6 reference in Via');
+    i = close + 1;
+  } else {
+    while (i < s.length) {
+      const c = s.charCodeAt(i);
+      const ok = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 45 || c === 46 || c === 95;
+      if (!ok) break;
+      i++;
+    }
+  }
+  host = s.slice(hs, i);
+  if (host.length === 0) throw badRequest('Malformed Via: missing host');
+  let port: number | undefined;
+  const k = skipWs(s, i);
+  if (s.charCodeAt(k) === 58) {
+    i = skipWs(s, k + 1);
+    const ps = i;
+    while (i < s.length && s.charCodeAt(i) >= 48 && s.charCodeAt(i) <= 57) i++;
+    if (i === ps || i - ps > 5 || Number(s.slice(ps, i)) > 65535) throw badRequest('Malformed Via port');
+    port = Number(s.slice(ps, i));
+  }
+  const params: Params = new Map();
+  i = parseParamsAt(s, i, params);
+  if (skipWs(s, i) !== s.length) throw badRequest('Malformed Via');
+  return new Via(parts[2].toUpperCase(), host, port, params, `${parts[0]}/${parts[1]}`);
+}
+
+export function formatVia(v: Via): string {
+  const port = v.port !== undefined ? `:${v.port}` : '';
+  return `${v.protocol}/${v.transport} ${v.host}${port}${formatParams(v.params)}`;
+}
