@@ -1,0 +1,302 @@
+// The pure TransactionManager: table, timer queue, TU callbacks, retransmission absorption.
+import {
+  TransactionManager,
+  timerConfig,
+  type ClientTx,
+  type MessageView,
+  type RequestView,
+  type ResponseView,
+  type ServerTx,
+  type TimeoutTimer,
+  type Tx,
+} from '../../../node/transaction/index.js';
+import { factory, request, response } from './views.js';
+
+type Addr = string;
+
+function label(m: MessageView): string {
+  return m.kind === 'request' ? m.method : String(m.status);
+}
+
+function harness(options: { maxTransactions?: number; answer?: (tx: ServerTx<Addr>, req: RequestView) => void } = {}) {
+  const log: string[] = [];
+  const sent: { message: MessageView; dest: Addr }[] = [];
+  const requests: ServerTx<Addr>[] = [];
+  const responses: { tx: ClientTx<Addr>; response: ResponseView }[] = [];
+  let now = 0;
+  const mgr: TransactionManager<Addr> = new TransactionManager<Addr>({
+    config: timerConfig(),
+    factory,
+    isReliable: (a) => a.startsWith('tcp:'),
+    maxTransactions: options.maxTransactions,
+    transport: {
+      send(message, dest) {
+        sent.push({ message, dest });
+        log.push(`t=${now} send ${label(message)} -> ${dest}`);
+      },
+    },
+    tu: {
+      request(tx, req) {
+        requests.push(tx);
+        log.push(`t=${now} TU request ${req.method}`);
+        options.answer?.(tx, req);
+      },
+      response(tx, res) {
+        responses.push({ tx, response: res });
+        log.push(`t=${now} TU response ${res.status}`);
+      },
+      ack(tx, ack) {
+        log.push(`t=${now} TU ack ${tx === undefined ? 'stray' : `tx${tx.id}`} ${ack.topVia.branch}`);
+      },
+      strayResponse(res) {
+        log.push(`t=${now} TU stray ${res.status}`);
+      },
+      timeout(tx: Tx<Addr>, timer: TimeoutTimer) {
+        log.push(`t=${now} TU timeout ${timer}`);
+      },
+      transportError() {
+        log.push(`t=${now} TU transport-error`);
+      },
+      terminated(tx) {
+        log.push(`t=${now} terminated ${tx.side}`);
+      },
+      overloaded(req) {
+        log.push(`t=${now} TU overloaded ${req.method}`);
+      },
+    },
+  });
+  return {
+    mgr,
+    log,
+    sent,
+    requests,
+    responses,
+    at(t: number, fn?: () => void) {
+      now = t;
+      if (fn) fn();
+      else mgr.advance(t);
+    },
+    /** Advance through every deadline up to `until`. */
+    runTo(until: number) {
+      for (let d = mgr.nextDeadline(); d !== undefined && d <= until; d = mgr.nextDeadline()) {
+        now = d;
+        mgr.advance(d);
+      }
+      now = until;
+    },
+  };
+}
+
+const UA = 'udp:10.0.0.1:5060';
+
+describe('server transactions', () => {
+  test('INVITE: TU once, retransmits absorbed, 100 Trying, 486 retransmitted by Timer G, ACK absorbed, Timer I', () => {
+    const h = harness();
+    const invite = request('INVITE');
+    h.at(0, () => h.mgr.onInbound(invite, UA, 0));
+    h.at(100, () => h.mgr.onInbound(invite, UA, 100));
+    expect(h.mgr.activeCount).toBe(1);
+    h.runTo(250);
+    h.at(300, () => h.mgr.onInbound(invite, UA, 300));
+    const tx = h.requests[0];
+    h.at(1000, () => h.mgr.respond(tx, response(invite, 486, 'uas'), 1000));
+    h.runTo(1600);
+    h.at(1700, () => h.mgr.onInbound(invite, UA, 1700));
+    const ack = request('ACK', { toTag: 'uas' });
+    h.at(1800, () => h.mgr.onInbound(ack, UA, 1800));
+    expect(tx.machine.state).toBe('confirmed');
+    h.at(1900, () => h.mgr.onInbound(ack, UA, 1900));
+    h.runTo(60_000);
+    expect(h.log).toEqual([
+      't=0 TU request INVITE',
+      't=200 send 100 -> udp:10.0.0.1:5060',
+      't=300 send 100 -> udp:10.0.0.1:5060',
+      't=1000 send 486 -> udp:10.0.0.1:5060',
+      't=1500 send 486 -> udp:10.0.0.1:5060',
+      't=1700 send 486 -> udp:10.0.0.1:5060',
+      't=6800 terminated server',
+    ]);
+    expect(h.mgr.activeCount).toBe(0);
+  });
+
+  test('the ACK for a 2xx (new branch) is not matched to the INVITE server transaction', () => {
+    const h = harness();
+    const invite = request('INVITE', { branch: 'z9hG4bK-inv' });
+    h.at(0, () => h.mgr.onInbound(invite, UA, 0));
+    const tx = h.requests[0];
+    h.at(10, () => h.mgr.respond(tx, response(invite, 200, 'uas'), 10));
+    expect(tx.machine.state).toBe('accepted');
+    h.at(20, () => h.mgr.onInbound(request('ACK', { branch: 'z9hG4bK-ack2xx', toTag: 'uas' }), UA, 20));
+    // An ACK that does reuse the INVITE branch reaches the TU through Accepted (RFC 6026 §8.7).
+    h.at(30, () => h.mgr.onInbound(request('ACK', { branch: 'z9hG4bK-inv', toTag: 'uas' }), UA, 30));
+    expect(h.log).toEqual([
+      't=0 TU request INVITE',
+      't=10 send 200 -> udp:10.0.0.1:5060',
+      't=20 TU ack stray z9hG4bK-ack2xx',
+      `t=30 TU ack tx${tx.id} z9hG4bK-inv`,
+    ]);
+    expect(tx.machine.state).toBe('accepted');
+    expect(h.mgr.activeCount).toBe(1);
+    h.runTo(60_000);
+    expect(h.mgr.activeCount).toBe(0);
+  });
+
+  test('CANCEL is its own transaction and finds the INVITE it cancels', () => {
+    const h = harness();
+    const invite = request('INVITE', { branch: 'z9hG4bK-c' });
+    h.at(0, () => h.mgr.onInbound(invite, UA, 0));
+    const cancel = request('CANCEL', { branch: 'z9hG4bK-c' });
+    h.at(50, () => h.mgr.onInbound(cancel, UA, 50));
+    expect(h.requests).toHaveLength(2);
+    expect(h.requests[1].machine.kind).toBe('non-invite-server');
+    expect(h.mgr.findCancelTarget(cancel)).toBe(h.requests[0]);
+    expect(h.mgr.findCancelTarget(request('CANCEL', { branch: 'z9hG4bK-other' }))).toBeUndefined();
+    expect(h.mgr.activeCount).toBe(2);
+  });
+
+  test('RFC 2543 peer: INVITE matched by fields, ACK matched by the To tag of our response', () => {
+    const h = harness();
+    const invite = request('INVITE', { branch: '1234', callId: 'old@x' });
+    h.at(0, () => h.mgr.onInbound(invite, UA, 0));
+    h.at(50, () => h.mgr.onInbound(request('INVITE', { branch: '1234', callId: 'old@x' }), UA, 50));
+    expect(h.requests).toHaveLength(1);
+    const tx = h.requests[0];
+    expect(h.mgr.findCancelTarget(request('CANCEL', { branch: '1234', callId: 'old@x' }))).toBe(tx);
+    h.at(100, () => h.mgr.respond(tx, response(invite, 404, 'srv'), 100));
+    h.at(200, () => h.mgr.onInbound(request('ACK', { branch: '1234', callId: 'old@x', toTag: 'wrong' }), UA, 200));
+    expect(tx.machine.state).toBe('completed');
+    h.at(300, () => h.mgr.onInbound(request('ACK', { branch: '1234', callId: 'old@x', toTag: 'srv' }), UA, 300));
+    expect(tx.machine.state).toBe('confirmed');
+    expect(h.log).toEqual([
+      't=0 TU request INVITE',
+      't=100 send 404 -> udp:10.0.0.1:5060',
+      't=200 TU ack stray 1234',
+    ]);
+  });
+
+  test('a TU answering synchronously over TCP: NIST ends at once (Timer J zero)', () => {
+    const h = harness({ answer: (tx, req) => h.mgr.respond(tx, response(req, 200, 'x'), 0) });
+    h.at(0, () => h.mgr.onInbound(request('OPTIONS', { transport: 'TCP' }), 'tcp:10.0.0.2:40000', 0));
+    expect(h.log).toEqual(['t=0 TU request OPTIONS', 't=0 send 200 -> tcp:10.0.0.2:40000', 't=0 terminated server']);
+    expect(h.mgr.activeCount).toBe(0);
+    expect(h.mgr.nextDeadline()).toBeUndefined();
+  });
+
+  test('NIST over UDP: retransmits get the final again until Timer J', () => {
+    const h = harness({ answer: (tx, req) => h.mgr.respond(tx, response(req, 200, 'x'), 0) });
+    const options = request('OPTIONS');
+    h.at(0, () => h.mgr.onInbound(options, UA, 0));
+    h.at(500, () => h.mgr.onInbound(options, UA, 500));
+    h.runTo(40_000);
+    h.at(40_000, () => h.mgr.onInbound(options, UA, 40_000));
+    expect(h.log).toEqual([
+      't=0 TU request OPTIONS',
+      't=0 send 200 -> udp:10.0.0.1:5060',
+      't=500 send 200 -> udp:10.0.0.1:5060',
+      't=32000 terminated server',
+      // After Timer J the same request is new again (a fresh transaction).
+      't=40000 TU request OPTIONS',
+      't=40000 send 200 -> udp:10.0.0.1:5060',
+    ]);
+  });
+
+  test('the table is bounded: beyond maxTransactions new requests are refused', () => {
+    const h = harness({ maxTransactions: 2 });
+    for (let i = 0; i < 3; i++) h.mgr.onInbound(request('OPTIONS', { branch: `z9hG4bK-${i}` }), UA, 0);
+    expect(h.mgr.activeCount).toBe(2);
+    expect(h.log.at(-1)).toBe('t=0 TU overloaded OPTIONS');
+  });
+});
+
+describe('client transactions', () => {
+  const TRUNK = 'udp:192.0.2.10:5060';
+
+  test('INVITE: retransmitted until 180, 486 ACKed inside the transaction, its retransmission re-ACKed', () => {
+    const h = harness();
+    const invite = request('INVITE', { branch: 'z9hG4bK-out' });
+    let tx: ClientTx<Addr> | undefined;
+    h.at(0, () => {
+      tx = h.mgr.sendRequest(invite, TRUNK, 0);
+    });
+    h.runTo(1600);
+    h.at(1700, () => h.mgr.onInbound(response(invite, 180, 'callee'), TRUNK, 1700));
+    h.runTo(10_000);
+    const busy = response(invite, 486, 'callee');
+    h.at(10_000, () => h.mgr.onInbound(busy, TRUNK, 10_000));
+    h.at(10_100, () => h.mgr.onInbound(busy, TRUNK, 10_100));
+    h.at(10_200, () => h.mgr.onInbound(response(request('INVITE', { branch: 'z9hG4bK-unknown' }), 200, 'z'), TRUNK, 10_200));
+    h.runTo(60_000);
+    expect(h.log).toEqual([
+      't=0 send INVITE -> udp:192.0.2.10:5060',
+      't=500 send INVITE -> udp:192.0.2.10:5060',
+      't=1500 send INVITE -> udp:192.0.2.10:5060',
+      't=1700 TU response 180',
+      't=10000 send ACK -> udp:192.0.2.10:5060',
+      't=10000 TU response 486',
+      't=10100 send ACK -> udp:192.0.2.10:5060',
+      't=10200 TU stray 200',
+      't=42000 terminated client',
+    ]);
+    expect(h.responses.every((r) => r.tx === tx)).toBe(true);
+    expect(h.mgr.activeCount).toBe(0);
+  });
+
+  test('CANCEL after a provisional goes out on its own transaction with the INVITE branch', () => {
+    const h = harness();
+    const invite = request('INVITE', { branch: 'z9hG4bK-out' });
+    const tx = h.mgr.sendRequest(invite, TRUNK, 0) as ClientTx<Addr>;
+    expect(h.mgr.sendCancel(tx, 10)).toBeUndefined();
+    h.mgr.onInbound(response(invite, 180, 'callee'), TRUNK, 100);
+    const cancelTx = h.mgr.sendCancel(tx, 200) as ClientTx<Addr>;
+    const cancel = cancelTx.machine.request;
+    expect(cancel.method).toBe('CANCEL');
+    expect(cancel.topVia.branch).toBe('z9hG4bK-out');
+    expect(cancel.cseq).toEqual({ seq: invite.cseq.seq, method: 'CANCEL' });
+    expect(cancel.uri).toBe(invite.uri);
+    // The 200 to the CANCEL and the 487 to the INVITE land on their own transactions.
+    h.mgr.onInbound(response(cancel, 200), TRUNK, 300);
+    h.mgr.onInbound(response(invite, 487, 'callee'), TRUNK, 310);
+    expect(h.log.filter((l) => l.includes('TU'))).toEqual(['t=0 TU response 180', 't=0 TU response 200', 't=0 TU response 487']);
+    expect(h.sent.map((s) => label(s.message))).toEqual(['INVITE', 'CANCEL', 'ACK']);
+  });
+
+  test('Timer F reaches the TU and frees the entry; ACK is sent without a transaction', () => {
+    const h = harness();
+    h.mgr.sendRequest(request('OPTIONS', { transport: 'TCP' }), 'tcp:192.0.2.1:5060', 0);
+    expect(h.mgr.sendRequest(request('ACK', { branch: 'z9hG4bK-a2' }), TRUNK, 0)).toBeUndefined();
+    expect(h.mgr.activeCount).toBe(1);
+    h.runTo(40_000);
+    expect(h.log).toEqual([
+      't=0 send OPTIONS -> tcp:192.0.2.1:5060',
+      't=0 send ACK -> udp:192.0.2.10:5060',
+      't=32000 TU timeout F',
+      't=32000 terminated client',
+    ]);
+    expect(h.mgr.activeCount).toBe(0);
+  });
+
+  test('a transport error reported by the shell ends the transaction', () => {
+    const h = harness();
+    const tx = h.mgr.sendRequest(request('INVITE'), TRUNK, 0) as ClientTx<Addr>;
+    h.at(5, () => h.mgr.transportError(tx, 5));
+    expect(h.log.slice(1)).toEqual(['t=5 TU transport-error', 't=5 terminated client']);
+    expect(h.mgr.nextDeadline()).toBeDefined();
+    h.runTo(200_000);
+    expect(h.log).toHaveLength(3);
+  });
+});
+
+test('memory stays bounded: 20,000 UDP transactions leave no entries or live timers behind', () => {
+  const h = harness({ answer: (tx, req) => h.mgr.respond(tx, response(req, 200, 'x'), 0) });
+  for (let i = 0; i < 10_000; i++) {
+    h.mgr.onInbound(request('OPTIONS', { branch: `z9hG4bK-s${i}` }), UA, i);
+    h.mgr.sendRequest(request('OPTIONS', { branch: `z9hG4bK-c${i}` }), 'udp:192.0.2.10:5060', i);
+  }
+  expect(h.mgr.activeCount).toBe(20_000);
+  h.log.length = 0;
+  h.sent.length = 0;
+  h.runTo(200_000);
+  expect(h.mgr.activeCount).toBe(0);
+  expect(h.mgr.queuedTimers).toBe(0);
+  expect(h.mgr.nextDeadline()).toBeUndefined();
+});
