@@ -55,9 +55,24 @@ export interface ConfChangeSingle {
   nodeId: NodeId;
 }
 
-/** One change = one server at a time; several = joint consensus (Raft thesis §4.3). */
+/**
+ * How a ConfChange moves between configurations. Auto: one voter change is applied directly,
+ * several enter a joint configuration that is left automatically. Joint*: always go through joint
+ * consensus; JointExplicit waits for an empty ConfChange to leave it.
+ */
+export enum ConfChangeTransition {
+  Auto = 0,
+  JointImplicit = 1,
+  JointExplicit = 2,
+}
+
+/**
+ * One change = one server at a time; several = joint consensus (Raft thesis §4.3).
+ * No changes at all = leave the current joint configuration.
+ */
 export interface ConfChange {
   changes: ConfChangeSingle[];
+  transition?: ConfChangeTransition;
   /** ip:port of an added node, so every member learns how to reach it. */
   context?: Uint8Array;
 }
@@ -133,4 +148,6 @@ export interface Ready {
   committedEntries: Entry[];
   messages: Message[];
   readStates: ReadState[];
+  /** True if hardState or entries changed: the shell must fsync before sending messages. */
+  mustSync?: boolean;
 }

@@ -1,0 +1,2 @@
+export { Changer, ConfChangeError, restoreConfState } from './changer.js';
+export { encodeConfChange, decodeConfChange } from './codec.js';

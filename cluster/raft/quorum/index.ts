@@ -1,0 +1,3 @@
+export { VoteResult } from './vote-result.js';
+export { MajorityConfig, type AckedIndexer } from './majority.js';
+export { JointConfig } from './joint.js';
