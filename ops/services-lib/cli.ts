@@ -1,6 +1,6 @@
 import type { ServiceName } from './endpoints.js';
 import { SERVICE_NAMES } from './endpoints.js';
-import { down, status, up } from './manager.js';
+import { down, release, status, up } from './manager.js';
 import { endpointsEnvPath, endpointsJsonPath, servicesDir } from './paths.js';
 
 const USAGE = `usage: ops/services up [kafka|clickhouse|redis|postgres|all]... [--brokers N]
@@ -32,6 +32,14 @@ async function main(argv: readonly string[]): Promise<number> {
       console.log(USAGE);
       return 0;
     } else words.push(a);
+  }
+  if (cmd === 'release') {
+    // Used by jest's global-teardown: drop that run's leases, stop what only it was using.
+    const runId = words[0];
+    if (!runId) throw new Error('release needs a run id');
+    const stopped = await release(runId);
+    if (stopped.length > 0) console.log(`services stopped: ${stopped.join(', ')}`);
+    return 0;
   }
   const names = parseNames(words);
   switch (cmd) {

@@ -1,0 +1,166 @@
+import type { Kafka, Message, Producer, RecordMetadata, Transaction } from 'kafkajs';
+
+export interface OutgoingRecord {
+  readonly topic: string;
+  readonly key?: string | Buffer | null;
+  readonly value: string | Buffer | null;
+  readonly partition?: number;
+  readonly headers?: Readonly<Record<string, string | Buffer>>;
+}
+
+/** The broker bumped this transactional id's epoch for a newer producer: this one must stop for good. */
+export class ProducerFencedError extends Error {
+  constructor(readonly transactionalId: string, cause: unknown) {
+    super(`kafka producer '${transactionalId}' was fenced by a newer producer with the same transactional id`, { cause });
+    this.name = 'ProducerFencedError';
+  }
+}
+
+// Kafka answers a fenced producer with INVALID_PRODUCER_EPOCH (47) or, since KIP-588, PRODUCER_FENCED (90).
+const FENCED_TYPES = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED']);
+const FENCED_CODES = new Set([47, 90]);
+
+export function isFencedError(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; depth++) {
+    const t = e as Error & { type?: unknown; code?: unknown; originalError?: unknown };
+    if ((typeof t.type === 'string' && FENCED_TYPES.has(t.type)) || (typeof t.code === 'number' && FENCED_CODES.has(t.code))) return true;
+    if (/fenced|INVALID_PRODUCER_EPOCH|producer epoch/i.test(t.message)) return true;
+    e = t.originalError ?? t.cause;
+  }
+  return false;
+}
+
+function toMessage(r: OutgoingRecord): Message {
+  return {
+    key: r.key ?? null,
+    value: r.value,
+    ...(r.partition !== undefined ? { partition: r.partition } : {}),
+    ...(r.headers ? { headers: { ...r.headers } } : {}),
+  };
+}
+
+/** Groups records by topic in arrival order (per-topic order is kept; kafkajs sends a topic's messages in order). */
+function byTopic(records: readonly OutgoingRecord[]): { topic: string; messages: Message[] }[] {
+  const out = new Map<string, Message[]>();
+  for (const r of records) {
+    const list = out.get(r.topic) ?? [];
+    list.push(toMessage(r));
+    out.set(r.topic, list);
+  }
+  return [...out].map(([topic, messages]) => ({ topic, messages }));
+}
+
+/**
+ * Idempotent (non-transactional) producer: acks=all, broker-side de-duplication of retries by
+ * producer id + sequence number, so a retried batch is never written twice (KIP-98).
+ */
+export class IdempotentProducer {
+  private readonly producer: Producer;
+
+  constructor(kafka: Kafka) {
+    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  }
+
+  connect(): Promise<void> {
+    return this.producer.connect();
+  }
+
+  /** Resolves once every record is acknowledged by all in-sync replicas. */
+  send(records: readonly OutgoingRecord[]): Promise<RecordMetadata[]> {
+    return this.producer.sendBatch({ acks: -1, topicMessages: byTopic(records) });
+  }
+
+  disconnect(): Promise<void> {
+    return this.producer.disconnect();
+  }
+}
+
+/**
+ * Idempotent transactional producer (exactly-once writes across partitions). Each
+ * `inTransaction` call is one Kafka transaction: committed when the callback resolves, aborted
+ * when it throws, so a read_committed consumer sees all of it or none of it.
+ */
+export class TransactionalProducer {
+  private readonly producer: Producer;
+  private fenced = false;
+
+  constructor(kafka: Kafka, readonly transactionalId: string, opts: { transactionTimeoutMs?: number } = {}) {
+    this.producer = kafka.producer({
+      transactionalId,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      transactionTimeout: opts.transactionTimeoutMs ?? 30_000,
+    });
+  }
+
+  /**
+   * Connects and registers the transactional id with its coordinator (KIP-98 initTransactions:
+   * InitProducerId bumps the epoch), which fences any older producer holding the id and aborts
+   * its open transaction. kafkajs registers lazily on the first transaction, so an empty one is
+   * begun and ended here; with no partitions added it sends no EndTxn.
+   */
+  async connect(): Promise<void> {
+    await this.producer.connect();
+    try {
+      const txn = await this.producer.transaction();
+      await txn.abort();
+    } catch (err) {
+      throw this.classify(err);
+    }
+  }
+
+  get isFenced(): boolean {
+    return this.fenced;
+  }
+
+  async inTransaction<T>(work: (tx: TransactionWriter) => Promise<T>): Promise<T> {
+    if (this.fenced) throw new ProducerFencedError(this.transactionalId, undefined);
+    let txn: Transaction;
+    try {
+      txn = await this.producer.transaction();
+    } catch (err) {
+      throw this.classify(err);
+    }
+    const writer = new TransactionWriter(txn);
+    try {
+      const result = await work(writer);
+      await txn.commit();
+      return result;
+    } catch (err) {
+      if (isFencedError(err)) throw this.classify(err);
+      // A fenced producer must not even try to abort; anyone else aborts so nothing stays pending.
+      await txn.abort().catch(() => undefined);
+      throw this.classify(err);
+    }
+  }
+
+  /** Convenience: one transaction holding exactly these records. */
+  sendInTransaction(records: readonly OutgoingRecord[]): Promise<RecordMetadata[]> {
+    return this.inTransaction((tx) => tx.send(records));
+  }
+
+  disconnect(): Promise<void> {
+    return this.producer.disconnect();
+  }
+
+  private classify(err: unknown): unknown {
+    if (!isFencedError(err)) return err;
+    this.fenced = true;
+    return err instanceof ProducerFencedError ? err : new ProducerFencedError(this.transactionalId, err);
+  }
+}
+
+/** The handle a transaction's callback writes through. */
+export class TransactionWriter {
+  constructor(private readonly txn: Transaction) {}
+
+  send(records: readonly OutgoingRecord[]): Promise<RecordMetadata[]> {
+    return this.txn.sendBatch({ acks: -1, topicMessages: byTopic(records) });
+  }
+
+  /** Commits a consumer group's offsets atomically with this transaction (consume-transform-produce). */
+  sendOffsets(groupId: string, topics: { topic: string; partitions: { partition: number; offset: string }[] }[]): Promise<void> {
+    return this.txn.sendOffsets({ consumerGroupId: groupId, topics });
+  }
+}
