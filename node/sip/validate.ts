@@ -4,7 +4,6 @@
  * is the status/reason to answer with; a response verdict means "drop it" (responses are never answered).
  */
 import { SipParseError, badRequest } from './errors.js';
-import { isListHeader } from './header-names.js';
 import { SipMessage, SipRequest, SipResponse } from './message.js';
 import { parseNameAddr } from './name-addr.js';
 import { splitTopLevel } from './syntax.js';
@@ -25,6 +24,7 @@ const DEFAULT_SCHEMES = ['sip', 'sips', 'tel'];
 
 /** Headers that may appear at most once with a single value (RFC 3261 §7.3.1, RFC 4475 §3.1.4.8/§3.1.4.9). */
 const SINGLE = ['Call-ID', 'CSeq', 'From', 'To', 'Max-Forwards', 'Content-Length', 'Content-Type', 'Expires'];
+const ONE_WORD = new Set(['Call-ID', 'CSeq', 'Max-Forwards', 'Content-Length']);
 
 const MONTHS = 'Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec'.split(' ');
 const DAYS = 'Mon Tue Wed Thu Fri Sat Sun'.split(' ');
@@ -40,43 +40,59 @@ function verdictOf(e: unknown): Verdict {
   return { status: 400, reason: 'Bad Request' };
 }
 
+/** Runs one header's check, naming the header in the reason phrase ("Bad Request - Via: Empty header parameter"). */
+function inHeader(name: string, check: () => unknown): void {
+  try {
+    check();
+  } catch (e) {
+    if (e instanceof SipParseError && e.status === 400 && e.reason.startsWith('Bad Request - ') && !e.reason.includes(name)) {
+      throw badRequest(`${name}: ${e.reason.slice('Bad Request - '.length)}`);
+    }
+    throw e;
+  }
+}
+
 function checkCommon(msg: SipMessage): void {
-  for (const name of ['Via', 'From', 'To', 'Call-ID', 'CSeq']) {
+  // RFC 3261 §8.1.1: the header fields every request (and so every response) carries.
+  for (const name of ['Call-ID', 'From', 'To', 'CSeq', 'Via']) {
     if (!msg.headers.has(name)) throw badRequest(`Missing ${name}`);
   }
   for (const name of SINGLE) {
     const lines = msg.headers.getLines(name);
     if (lines.length > 1) throw badRequest(`Multiple ${name} values`);
-    if (lines.length === 1 && !isListHeader(name.toLowerCase()) && name !== 'Content-Type' && (name === 'Call-ID' || name === 'CSeq' || name === 'Max-Forwards' || name === 'Content-Length')) {
-      if (splitTopLevel(lines[0]).length > 1) throw badRequest(`Multiple ${name} values`);
-    }
+    // Call-ID, CSeq, Max-Forwards and Content-Length cannot contain a comma at all.
+    if (lines.length === 1 && ONE_WORD.has(name) && lines[0].indexOf(',') >= 0) throw badRequest(`Multiple ${name} values`);
   }
   // Every Via value must parse; empty list elements (",,") are not allowed by §25.1 via-parm lists.
-  for (const line of msg.headers.getLines('Via')) {
-    for (const v of splitTopLevel(line)) {
-      if (v === '') throw badRequest('Empty Via value');
-      parseVia(v);
+  inHeader('Via', () => {
+    for (const line of msg.headers.getLines('Via')) {
+      for (const v of splitTopLevel(line)) {
+        if (v === '') throw badRequest('Empty Via value');
+        parseVia(v);
+      }
     }
-  }
-  msg.topVia();
-  msg.from();
-  msg.to();
-  msg.callId();
-  msg.cseq();
-  msg.maxForwards();
-  for (const line of msg.headers.getLines('Contact')) {
-    const parts = splitTopLevel(line);
-    if (parts.length === 1 && parts[0] === '*') continue;
-    for (const c of parts) {
-      if (c === '') throw badRequest('Empty Contact value');
-      parseNameAddr(c);
+  });
+  inHeader('From', () => msg.from());
+  inHeader('To', () => msg.to());
+  inHeader('Call-ID', () => msg.callId());
+  inHeader('CSeq', () => msg.cseq());
+  inHeader('Max-Forwards', () => msg.maxForwards());
+  inHeader('Contact', () => {
+    for (const line of msg.headers.getLines('Contact')) {
+      const parts = splitTopLevel(line);
+      if (parts.length === 1 && parts[0] === '*') continue;
+      for (const c of parts) {
+        if (c === '') throw badRequest('Empty Contact value');
+        parseNameAddr(c);
+      }
     }
-  }
-  msg.contacts();
-  msg.routes();
-  msg.recordRoutes();
+    msg.contacts();
+  });
+  inHeader('Route', () => msg.routes());
+  inHeader('Record-Route', () => msg.recordRoutes());
   const date = msg.headers.get('Date');
   if (date !== undefined && !isSipDate(date)) throw badRequest('Malformed Date');
+  inHeader('Content-Length', () => msg.contentLength());
   const cl = msg.contentLength();
   // RFC 3261 §18.3: a datagram shorter than its Content-Length is rejected (RFC 4475 §3.1.2.2).
   if (cl !== undefined && cl > msg.body.length) throw badRequest('Content-Length larger than message body');
