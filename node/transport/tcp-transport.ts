@@ -133,7 +133,9 @@ export class TcpTransport {
         this.write(conn, PONG); // RFC 5626 §4.4.1: answer a CRLFCRLF ping with a CRLF pong
       } else {
         this.counters.malformed('tcp');
-        const reply = this.handler.onFramingFailure({ status: ev.status, reason: ev.reason, head: ev.head, source: this.sourceOf(conn) });
+        const answer = this.handler.onFramingFailure({ status: ev.status, reason: ev.reason, head: ev.head, source: this.sourceOf(conn) });
+        // Only a delimited header block can be answered; raw garbage gets no reply.
+        const reply = ev.head === null ? null : answer;
         // Framing is lost: whatever follows cannot be trusted, so answer (if we can) and close.
         if (reply !== null && conn.socket.writableLength + reply.length <= this.opts.maxWriteBufferBytes) conn.socket.end(reply);
         else conn.socket.end();

@@ -1,0 +1,38 @@
+/**
+ * RFC 3261 §18.2.2 (with RFC 3581 §4): where a server sends a response, from the topmost Via of
+ * the request and the connection it arrived on.
+ */
+import type { Endpoint, MessageSource } from '../transport/index.js';
+
+export interface ViaRouting {
+  readonly host: string;
+  readonly port: number | undefined;
+  readonly params: ReadonlyMap<string, string | null>;
+}
+
+export type ResponseDestination =
+  /** Reliable transport: the request's connection first, then a new connection to `fallback`. */
+  | { readonly kind: 'connection'; readonly connectionId: number; readonly fallback: Endpoint }
+  | { readonly kind: 'endpoint'; readonly endpoint: Endpoint };
+
+const DEFAULT_PORT = 5060;
+
+function stripBrackets(host: string): string {
+  return host.startsWith('[') ? host.slice(1, -1) : host;
+}
+
+export function responseDestination(via: ViaRouting, source: MessageSource): ResponseDestination {
+  const received = via.params.get('received');
+  const address = received !== undefined && received !== null && received !== '' ? received : stripBrackets(via.host);
+  const rport = via.params.get('rport');
+  const rportNum = rport !== undefined && rport !== null && /^\d{1,5}$/.test(rport) ? Number(rport) : null;
+  if (source.connectionId !== null) {
+    // §18.2.2: reliable transport → same connection; if it closed, connect to received:sent-by port.
+    return { kind: 'connection', connectionId: source.connectionId, fallback: { address, port: via.port ?? DEFAULT_PORT } };
+  }
+  // RFC 3581 §4: with rport, answer to the source IP and port the request came from.
+  if (rportNum !== null) return { kind: 'endpoint', endpoint: { address: source.remote.address, port: rportNum } };
+  const maddr = via.params.get('maddr');
+  if (maddr !== undefined && maddr !== null && maddr !== '') return { kind: 'endpoint', endpoint: { address: maddr, port: via.port ?? DEFAULT_PORT } };
+  return { kind: 'endpoint', endpoint: { address, port: via.port ?? DEFAULT_PORT } };
+}

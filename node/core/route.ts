@@ -1,0 +1,51 @@
+/**
+ * The replaceable request route: the dispatcher hands each valid inbound request to a Route.
+ * This issue ships the default (OPTIONS → 200, else 501); the registrar, proxy and user scripts
+ * install their own Route later.
+ */
+import type { SipRequest, SipResponse } from '../sip/index.js';
+import type { Endpoint, MessageSource } from '../transport/index.js';
+
+export type HeaderLine = readonly [name: string, value: string];
+
+export interface RequestContext {
+  readonly request: SipRequest;
+  readonly source: MessageSource;
+  /** Monotonic ms when the bytes arrived (for latency metrics). */
+  readonly receivedAt: number;
+  /**
+   * Answers the request statelessly from this node (Server header and To tag added per §8.2.6).
+   * A no-op for ACK, which is never answered (§17.1.1.3). Only the first final response is sent.
+   */
+  respond(status: number, reason?: string, headers?: readonly HeaderLine[], body?: Buffer): void;
+}
+
+export interface SipSender {
+  /** Sends a serialized message to an endpoint over the given transport (never waits on the peer). */
+  send(bytes: Buffer, transport: 'udp' | 'tcp', dest: Endpoint): void;
+}
+
+export interface Route {
+  onRequest(ctx: RequestContext): void;
+  /**
+   * A response that no local transaction claimed. Return true when handled; false drops it
+   * (RFC 3261 §17.1.3: a response matching no transaction is discarded by the UAC core).
+   */
+  onResponse?(response: SipResponse, source: MessageSource): boolean;
+}
+
+/** Issue 2's stateless default: OPTIONS → 200 (§11.2), ACK ignored, anything else → 501 (§8.2.1). */
+export const defaultRoute: Route = {
+  onRequest(ctx) {
+    const method = ctx.request.method;
+    if (method === 'ACK') return;
+    if (method === 'OPTIONS') {
+      ctx.respond(200, 'OK', [
+        ['Allow', 'OPTIONS'],
+        ['Accept', 'application/sdp'],
+      ]);
+      return;
+    }
+    ctx.respond(501, 'Not Implemented', [['Allow', 'OPTIONS']]);
+  },
+};

@@ -1,0 +1,170 @@
+/**
+ * One SIP node process's I/O shell: binds the configured UDP/TCP listeners, the admin API and
+ * metrics, and wires transports → dispatcher → route. Everything is created from config; `stop()`
+ * releases every socket (tests start and stop many nodes in one process).
+ */
+import { AdminRouter, mountCoreRoutes, startAdminServer, type AdminServer } from '../admin/index.js';
+import type { Logger } from '../log/index.js';
+import { createNodeMetrics, type NodeMetrics } from '../metrics/index.js';
+import { TcpTransport, UdpTransport, type Endpoint, type ListenerInfo, type MessageSource, type TransportCounters } from '../transport/index.js';
+import type { SiphonConfig, ListenerConfig, HostPort } from '../../config/index.js';
+import { Dispatcher, type ReplyTransport } from './dispatcher.js';
+import { defaultRoute, type Route } from './route.js';
+
+export const VERSION = '0.1.0';
+
+export interface SipNode {
+  readonly config: SiphonConfig;
+  readonly listeners: readonly ListenerInfo[];
+  readonly adminPort: number | null;
+  readonly metricsPort: number | null;
+  readonly metrics: NodeMetrics;
+  readonly router: AdminRouter;
+  readonly dispatcher: Dispatcher;
+  readonly udp: readonly UdpTransport[];
+  readonly tcp: readonly TcpTransport[];
+  setRoute(route: Route): void;
+  stop(): Promise<void>;
+}
+
+function isUnspecified(host: string): boolean {
+  return host === '0.0.0.0' || host === '::';
+}
+
+/** Per-listener `advertise` wins; the global `advertised_address` covers wildcard binds. */
+function advertiseFor(l: ListenerConfig, global: HostPort | null): HostPort | null {
+  if (l.advertise !== null) return l.advertise;
+  if (global !== null && isUnspecified(l.host)) return global;
+  return null;
+}
+
+export async function startSipNode(config: SiphonConfig, log: Logger, opts: { route?: Route } = {}): Promise<SipNode> {
+  const startedAt = Date.now();
+  const metrics = createNodeMetrics({ startedAt });
+  const counters: TransportCounters = {
+    malformed: (t) => metrics.malformed.inc({ transport: t }),
+    shed: (t) => metrics.shedWrites.inc({ transport: t }),
+    connections: (t, d) => metrics.connectionsActive.inc({ transport: t }, d),
+  };
+  metrics.connectionsActive.set({ transport: 'tcp' }, 0);
+  metrics.transactionsActive.set(0);
+
+  const udp: UdpTransport[] = [];
+  const tcp: TcpTransport[] = [];
+  const reply: ReplyTransport = {
+    sendUdp(bytes: Buffer, from: MessageSource, dest: Endpoint) {
+      const t = udp.find((u) => u.listener === from.listener) ?? udp[0];
+      t?.send(bytes, dest);
+    },
+    sendOnConnection(id: number, bytes: Buffer) {
+      for (const t of tcp) if (t.sendOnConnection(id, bytes)) return true;
+      return false;
+    },
+    sendTcp(bytes: Buffer, dest: Endpoint) {
+      tcp[0]?.send(bytes, dest);
+    },
+  };
+  const dispatcher = new Dispatcher(
+    { serverHeader: config.server.server_header, forceRport: config.nat.force_rport },
+    reply,
+    metrics,
+    log,
+    opts.route ?? defaultRoute,
+  );
+
+  const t = config.transport;
+  let ready = false;
+  const started: { stop(): Promise<void> }[] = [];
+  const stopAll = async (): Promise<void> => {
+    ready = false;
+    for (const s of started.reverse()) await s.stop();
+    started.length = 0;
+  };
+  try {
+    for (const l of config.listen.udp) {
+      const u = new UdpTransport(
+        { host: l.host, port: l.port, advertise: advertiseFor(l, config.advertised_address), recvBufferBytes: t.udp_recv_buffer_bytes, maxMessageSize: t.max_message_size },
+        dispatcher,
+        counters,
+      );
+      await u.start();
+      udp.push(u);
+      started.push(u);
+    }
+    for (const l of config.listen.tcp) {
+      const c = new TcpTransport(
+        {
+          host: l.host,
+          port: l.port,
+          advertise: advertiseFor(l, config.advertised_address),
+          maxMessageSize: t.max_message_size,
+          idleTimeoutMs: t.tcp_idle_timeout_secs * 1000,
+          connectTimeoutMs: t.tcp_connect_timeout_ms,
+          maxWriteBufferBytes: t.tcp_max_write_buffer_bytes,
+        },
+        dispatcher,
+        counters,
+      );
+      await c.start();
+      tcp.push(c);
+      started.push(c);
+    }
+
+    const router = new AdminRouter();
+    const prom = config.metrics.prometheus;
+    mountCoreRoutes(router, {
+      startedAt,
+      version: VERSION,
+      metrics: prom === true ? metrics.registry : null,
+      health: {
+        ready: () => ready,
+        checks: () => ({
+          'sip.udp': udp.length === config.listen.udp.length,
+          'sip.tcp': tcp.length === config.listen.tcp.length,
+        }),
+      },
+      stats: {
+        stats: () => ({
+          uptime_seconds: (Date.now() - startedAt) / 1000,
+          sip: dispatcher.stats(),
+          listeners: [...udp.map((u) => u.listener), ...tcp.map((c) => c.listener)],
+          connections: { tcp: tcp.reduce((n, c) => n + c.connectionCount, 0) },
+          udp_recv_buffer_bytes: udp.map((u) => u.recvBufferSize()),
+          memory: { rss_bytes: process.memoryUsage().rss, heap_used_bytes: process.memoryUsage().heapUsed },
+        }),
+      },
+    });
+
+    let admin: AdminServer | null = null;
+    if (config.admin.enabled) {
+      admin = await startAdminServer(router, config.admin.listen.host, config.admin.listen.port, log);
+      started.push({ stop: () => admin!.close() });
+    }
+    let metricsServer: AdminServer | null = null;
+    if (typeof prom === 'object') {
+      const metricsRouter = new AdminRouter();
+      metricsRouter.get('/metrics', async () => ({ status: 200, body: await metrics.registry.metrics(), contentType: metrics.registry.contentType }));
+      metricsServer = await startAdminServer(metricsRouter, prom.listen.host, prom.listen.port, log);
+      started.push({ stop: () => metricsServer!.close() });
+    }
+
+    ready = true;
+    const listeners = [...udp.map((u) => u.listener), ...tcp.map((c) => c.listener)];
+    return {
+      config,
+      listeners,
+      adminPort: admin?.port ?? null,
+      metricsPort: metricsServer?.port ?? null,
+      metrics,
+      router,
+      dispatcher,
+      udp,
+      tcp,
+      setRoute: (route) => dispatcher.setRoute(route),
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}

@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+/**
+ * `siphon [--config FILE] [--set key.path=value ...]`: loads config (a bad key stops start-up with
+ * file + key path, exit 2), starts the node, logs one `ready` line with the bound listeners, and
+ * shuts down cleanly on SIGTERM/SIGINT. SIGHUP reopens the log file (logrotate).
+ */
+import { ConfigError, loadConfig, parseCliArgs } from '../config/index.js';
+import { startSipNode } from './core/index.js';
+import { createLogger } from './log/index.js';
+
+const USAGE = 'usage: siphon [--config FILE] [--set key.path=value ...]\n';
+
+async function main(): Promise<number> {
+  let loaded;
+  try {
+    const args = parseCliArgs(process.argv.slice(2));
+    if (args.help) {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    loaded = loadConfig({ file: args.configFile, sets: args.sets });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`siphon: config error: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  const { config, file } = loaded;
+  const { logger, reopen, flush } = createLogger(config.log);
+  let node;
+  try {
+    node = await startSipNode(config, logger);
+  } catch (err) {
+    logger.fatal({ err }, 'start-up failed');
+    flush();
+    return 1;
+  }
+  logger.info(
+    {
+      config: file,
+      listeners: node.listeners.map((l) => `${l.transport}:${l.host}:${l.port}`),
+      admin: node.adminPort,
+      node_id: config.cluster.node_id,
+    },
+    'ready',
+  );
+  const running = node;
+  let stopping = false;
+  const shutdown = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    const force = setTimeout(() => process.exit(1), 5000);
+    force.unref();
+    void running.stop().then(() => {
+      logger.info('stopped');
+      flush();
+      process.exit(0);
+    });
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGHUP', () => reopen());
+  // Last line of defence: log and keep serving; bad input is handled long before this.
+  process.on('uncaughtException', (err) => logger.error({ err }, 'uncaught exception'));
+  process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
+  return -1;
+}
+
+main().then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`siphon: ${String(err)}\n`);
+    process.exitCode = 1;
+  },
+);
