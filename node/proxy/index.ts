@@ -1,2 +1,16 @@
+// Public face of the RFC 3261 §16 stateful proxy.
 export * from './routing-decision.js';
 export * from './response-context.js';
+export type { ProxyHeaders, ProxyRequestMessage, ProxyResponseMessage, ProxyMessageFactory } from './proxy-message.js';
+export type { IsOwnAddress } from './own-address.js';
+export { validateRequest, type Rejection, type ValidationOptions } from './validate.js';
+export { processRoute, uriIsOwn, type RouteProcessingResult } from './route-processing.js';
+export { resolveNextHop, hopFromUri, applyStrictRouting, type ResolvedNextHop, type NextHopSource } from './next-hop.js';
+export { forwardRequest, recordRouteValue, decrementMaxForwards, type AdvertisedAddress, type ForwardSpec, type ForwardedRequest } from './forward-request.js';
+export { buildCancel } from './cancel-request.js';
+export { loopHash, makeBranch, loopHashOfBranch, MAGIC_COOKIE } from './branch-id.js';
+export { parseSipUri, uriOfNameAddr, tagOf, type SipUriParts } from './uri-parts.js';
+export { ProxyRequestContext } from './request-context.js';
+export {
+  StatefulProxy, type StatefulProxyOptions, type ProxyTransactionPort, type ProxyHooks, type ProxyLogger,
+} from './stateful-proxy.js';

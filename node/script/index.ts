@@ -6,4 +6,5 @@ export {
 } from './api.js';
 export { ScriptHost, type ScriptHostOptions, type ScriptReloadMode } from './script-host.js';
 export { importScriptModule } from './module-loader.js';
+export { proxyHooksFrom } from './proxy-hooks.js';
 export type { ScriptRequest, ScriptResponse, ForkTarget, ForkOptions, RelayOptions, NextHop } from '../proxy/index.js';

@@ -1,0 +1,80 @@
+// The per-request object a routing script handles (ScriptRequest). It records the script's
+// decision and hands reply/fork to the proxy core; it holds no transaction state itself.
+
+import type { RouteProcessingResult } from './route-processing.js';
+import type { ProxyRequestMessage } from './proxy-message.js';
+import type { ForkOptions, ForkTarget, NextHop, RelayOptions, ScriptRequest, SourceAddress } from './routing-decision.js';
+import { tagOf } from './uri-parts.js';
+
+export interface RequestContextActions {
+  reply(code: number, reason: string | undefined, headers: Readonly<Record<string, string>> | undefined): void;
+  fork(targets: ReadonlyArray<string | ForkTarget>, opts: ForkOptions | undefined): void;
+  /** Record-Route without the script asking (proxy.record_route for dialog-creating requests). */
+  readonly recordRouteDefault: boolean;
+}
+
+export class ProxyRequestContext implements ScriptRequest {
+  private decision: 'none' | 'reply' | 'forward' = 'none';
+  private rr: boolean;
+  /** Explicit next hop given to relay(), applied to the branch it creates. */
+  relayNextHop: NextHop | undefined;
+
+  constructor(
+    /** The received request after §16.4 processing; forwarded copies are cloned from it. */
+    readonly message: ProxyRequestMessage,
+    readonly source: SourceAddress,
+    private readonly routing: RouteProcessingResult,
+    private readonly actions: RequestContextActions,
+  ) {
+    this.rr = actions.recordRouteDefault;
+  }
+
+  get method(): string { return this.message.method; }
+  get ruri(): string { return this.message.uri; }
+  get callId(): string { return this.message.headers.get('Call-ID') ?? ''; }
+  get fromTag(): string { return tagOf(this.message.headers.get('From')); }
+  get toTag(): string { return tagOf(this.message.headers.get('To')); }
+  get inDialog(): boolean { return this.toTag !== ''; }
+  get decided(): boolean { return this.decision !== 'none'; }
+  get recordRouteEnabled(): boolean { return this.rr; }
+
+  header(name: string): string | undefined {
+    return this.message.headers.get(name);
+  }
+
+  headers(name: string): string[] {
+    return this.message.headers.getAll(name);
+  }
+
+  reply(code: number, reason?: string, headers?: Readonly<Record<string, string>>): void {
+    if (!Number.isInteger(code) || code < 100 || code > 699) throw new RangeError(`reply: invalid status ${code}`);
+    if (code >= 200) this.decision = this.decision === 'none' ? 'reply' : this.decision;
+    this.actions.reply(code, reason, headers);
+  }
+
+  relay(opts?: RelayOptions): void {
+    this.relayNextHop = opts?.nextHop;
+    this.forward([{ uri: opts?.target ?? this.message.uri, nextHop: opts?.nextHop }], undefined);
+  }
+
+  fork(targets: ReadonlyArray<string | ForkTarget>, opts?: ForkOptions): void {
+    this.forward(targets, opts);
+  }
+
+  recordRoute(): void {
+    this.rr = true;
+  }
+
+  /**
+   * §16.4/§16.12: true when Route processing found this request routed to us (our Route popped,
+   * or a strict router's R-URI restored) or a Route set remains to follow.
+   */
+  looseRoute(): boolean {
+    return this.routing.poppedOwnRoutes > 0 || this.routing.strictFixup || this.message.headers.get('Route') !== undefined;
+  }
+
+  private forward(targets: ReadonlyArray<string | ForkTarget>, opts: ForkOptions | undefined): void {
+    this.decision = 'forward';
+    this.actions.fork(targets, opts);
+  }
+}

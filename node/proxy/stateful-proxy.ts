@@ -1,0 +1,575 @@
+// RFC 3261 §16: the stateful proxy core, a transaction user. It owns one response context per
+// server transaction (§16.7), its branches (one client transaction each), Timer C (§16.6 item 11,
+// §16.8), sequential-fork branch timers and CANCEL bookkeeping (§16.10, §9.1). It never touches a
+// socket or a clock: events come in with `now`, sends go out through the injected port.
+//
+// 2xx after CANCEL (glare): a proxy MUST forward every 2xx to INVITE (§16.7 item 5), including one
+// that races our CANCEL downstream. We forward it; the caller, whose CANCEL lost the race, ACKs
+// and BYEs the answered dialog (§9.1, §15). The B2BUA's zombie ACK+BYE belongs to node/b2bua.
+
+import type { DialogTracker } from '../dialog/index.js';
+import { loopHash, makeBranch } from './branch-id.js';
+import { buildCancel } from './cancel-request.js';
+import { forwardRequest, type AdvertisedAddress } from './forward-request.js';
+import { applyStrictRouting, hopFromUri, resolveNextHop, type ResolvedNextHop } from './next-hop.js';
+import type { IsOwnAddress } from './own-address.js';
+import type { ProxyMessageFactory, ProxyRequestMessage, ProxyResponseMessage } from './proxy-message.js';
+import { ProxyRequestContext } from './request-context.js';
+import { challengeSources, dispositionFor, selectBestResponse, upstreamStatus } from './response-context.js';
+import { processRoute } from './route-processing.js';
+import type { ForkOptions, ForkTarget, NextHop, ScriptRequest, ScriptResponse, SourceAddress } from './routing-decision.js';
+import { tagOf } from './uri-parts.js';
+import { validateRequest } from './validate.js';
+import { formatVia } from './via.js';
+
+type Awaitable<T> = T | Promise<T>;
+
+/** The transaction layer as the proxy uses it (node/transaction's manager behind an adapter). */
+export interface ProxyTransactionPort<S, C> {
+  /** Create a client transaction and send; undefined when it could not be sent (§16.9: acts as 503). */
+  sendRequest(request: ProxyRequestMessage, dest: NextHop, now: number): C | undefined;
+  /** Send a response on a server transaction (the IST/NIST retransmits and absorbs ACKs). */
+  respond(serverTx: S, response: ProxyResponseMessage, now: number): void;
+  /** End-to-end forwarding outside any transaction: the ACK for a 2xx (§13.2.2.4, §16.11). */
+  sendStateless(request: ProxyRequestMessage, dest: NextHop): void;
+  /** §9.2: the INVITE server transaction a CANCEL refers to. */
+  cancelTarget(cancel: ProxyRequestMessage): S | undefined;
+}
+
+/** Script entry points (node/script's host provides them). */
+export interface ProxyHooks {
+  onRequest(request: ScriptRequest): Awaitable<void>;
+  onReply?(request: ScriptRequest, response: ScriptResponse): Awaitable<void>;
+  onFailure?(request: ScriptRequest, response: ScriptResponse): Awaitable<void>;
+  onCancel?(request: ScriptRequest): Awaitable<void>;
+}
+
+export interface ProxyLogger {
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface StatefulProxyOptions<S, C> {
+  readonly transactions: ProxyTransactionPort<S, C>;
+  readonly factory: ProxyMessageFactory;
+  readonly hooks: ProxyHooks;
+  readonly isOwnAddress: IsOwnAddress;
+  readonly advertised: AdvertisedAddress;
+  /** `proxy.record_route`: Record-Route dialog-creating initial requests without the script asking. */
+  readonly recordRoute: boolean;
+  /** `transaction.invite_timeout_secs` in ms: Timer C (§16.6 item 11, > 3 min recommended). */
+  readonly inviteTimeoutMs: number;
+  readonly supportedProxyRequire?: readonly string[];
+  readonly dialogs?: DialogTracker;
+  readonly log?: ProxyLogger;
+  /** How long a finished context stays to forward late 2xx from other branches (64·T1). */
+  readonly lingerMs?: number;
+}
+
+interface Branch<C> {
+  readonly index: number;
+  readonly request: ProxyRequestMessage;
+  readonly nextHop: NextHop;
+  readonly tx: C;
+  done: boolean;
+  provisional: boolean;
+  /** §9.1: a CANCEL is wanted but no provisional has arrived yet. */
+  cancelPending: boolean;
+  cancelSent: boolean;
+  timerC: number | undefined;
+  /** Sequential forking: move on to the next target at this instant. */
+  seqDeadline: number | undefined;
+}
+
+interface StoredFinal {
+  readonly response: ProxyResponseMessage;
+  readonly branch: number;
+}
+
+const CANCELLED_REASON = 'Request Terminated';
+const MAX_FAILURE_ROUNDS = 5;
+const DIALOG_CREATING = new Set(['INVITE', 'SUBSCRIBE', 'REFER', 'NOTIFY']);
+
+class ResponseContext<S, C> {
+  readonly branches: Branch<C>[] = [];
+  readonly stored: StoredFinal[] = [];
+  readonly queue: ForkTarget[] = [];
+  branchTimeoutMs = 0;
+  finalStatus = 0;
+  cancelled = false;
+  failureRounds = 0;
+  lingerUntil: number | undefined;
+  request!: ProxyRequestContext;
+
+  constructor(
+    readonly serverTx: S,
+    readonly received: ProxyRequestMessage,
+    readonly loopHash: string,
+    readonly source: SourceAddress,
+  ) {}
+
+  get method(): string {
+    return this.received.method;
+  }
+
+  get pending(): boolean {
+    return this.queue.length > 0 || this.branches.some((b) => !b.done);
+  }
+}
+
+export class StatefulProxy<S, C> {
+  private readonly contexts = new Map<S, ResponseContext<S, C>>();
+  private readonly byClient = new Map<C, { ctx: ResponseContext<S, C>; branch: Branch<C> }>();
+  private readonly supported: ReadonlySet<string>;
+  private readonly instance = Math.random().toString(36).slice(2, 8);
+  private seq = 0;
+
+  constructor(private readonly o: StatefulProxyOptions<S, C>) {
+    this.supported = new Set((o.supportedProxyRequire ?? []).map((t) => t.toLowerCase()));
+  }
+
+  /** Live response contexts (for tests and the admin API). */
+  get contextCount(): number {
+    return this.contexts.size;
+  }
+
+  // ---- inbound requests ---------------------------------------------------------------
+
+  /** A request that created a server transaction (anything but ACK). */
+  async onRequest(serverTx: S, req: ProxyRequestMessage, source: SourceAddress, now: number): Promise<void> {
+    if (req.method === 'CANCEL') return this.onCancel(serverTx, req, now);
+    const rejection = validateRequest(req, { isOwnAddress: this.o.isOwnAddress, supportedProxyRequire: this.supported });
+    if (rejection) {
+      this.o.transactions.respond(serverTx, this.o.factory.response(req, rejection.status, rejection.reason, rejection.headers), now);
+      return;
+    }
+    const hash = loopHash(req);
+    const routing = processRoute(req, this.o.isOwnAddress);
+    const ctx = new ResponseContext<S, C>(serverTx, req, hash, source);
+    ctx.request = new ProxyRequestContext(req, source, routing, {
+      reply: (code, reason, headers) => this.replyLocal(ctx, code, reason, headers, now),
+      fork: (targets, opts) => this.fork(ctx, targets, opts, now),
+      recordRouteDefault: this.o.recordRoute && DIALOG_CREATING.has(req.method) && tagOf(req.headers.get('To')) === '',
+    });
+    this.contexts.set(serverTx, ctx);
+    try {
+      await this.o.hooks.onRequest(ctx.request);
+    } catch (err) {
+      this.o.log?.error({ err: errText(err), method: req.method }, 'onRequest handler threw');
+      if (!ctx.request.decided) ctx.request.reply(500, 'Server Internal Error');
+      return;
+    }
+    if (!ctx.request.decided) ctx.request.reply(500, 'No Routing Decision');
+  }
+
+  /**
+   * An ACK that matched no server transaction: the ACK for a 2xx, an end-to-end request of its
+   * own (§13.2.2.4). It follows the route set and is forwarded statelessly (§16.11).
+   */
+  async onAck(ack: ProxyRequestMessage, source: SourceAddress, now: number): Promise<void> {
+    const mf = ack.headers.get('Max-Forwards');
+    if (mf !== undefined && Number(mf.trim()) <= 0) return;
+    const hash = loopHash(ack);
+    const routing = processRoute(ack, this.o.isOwnAddress);
+    let sent = false;
+    const send = (target: ForkTarget | undefined): void => {
+      if (sent) return;
+      sent = true;
+      const fwd = forwardRequest(ack, {
+        targetUri: target?.uri ?? ack.uri, path: target?.path, recordRoute: false, inboundTransport: source.transport,
+        explicitNextHop: target?.nextHop, advertised: this.o.advertised, loopHash: hash, branchSuffix: this.nextSuffix(),
+      });
+      // §16.3 item 4: an ACK whose next hop is ourselves would loop until the datagram overflows.
+      if (fwd === undefined || this.o.isOwnAddress(fwd.nextHop.host, fwd.nextHop.port)) return;
+      this.o.transactions.sendStateless(fwd.request, fwd.nextHop);
+    };
+    const request = new ProxyRequestContext(ack, source, routing, {
+      reply: () => undefined, // an ACK is never answered (§17.1.1.3)
+      fork: (targets) => send(typeof targets[0] === 'string' ? { uri: targets[0] } : targets[0]),
+      recordRouteDefault: false,
+    });
+    try {
+      await this.o.hooks.onRequest(request);
+    } catch (err) {
+      this.o.log?.error({ err: errText(err), method: 'ACK' }, 'onRequest handler threw on ACK');
+    }
+    void now;
+  }
+
+  /** §16.10: CANCEL for a pending INVITE: 200 to the CANCEL, then CANCEL every pending branch. */
+  async onCancel(cancelTx: S, cancel: ProxyRequestMessage, now: number): Promise<void> {
+    const inviteTx = this.o.transactions.cancelTarget(cancel);
+    const ctx = inviteTx === undefined ? undefined : this.contexts.get(inviteTx);
+    if (ctx === undefined) {
+      // No context: nothing of ours to cancel; the UAC gets a definite answer (§9.2).
+      this.o.transactions.respond(cancelTx, this.o.factory.response(cancel, 481, 'Call/Transaction Does Not Exist'), now);
+      return;
+    }
+    this.o.transactions.respond(cancelTx, this.o.factory.response(cancel, 200, 'OK'), now);
+    if (ctx.finalStatus !== 0 || ctx.cancelled) return;
+    ctx.cancelled = true;
+    ctx.queue.length = 0;
+    for (const b of ctx.branches) this.cancelBranch(b, now);
+    if (this.o.hooks.onCancel) {
+      try {
+        await this.o.hooks.onCancel(ctx.request);
+      } catch (err) {
+        this.o.log?.error({ err: errText(err) }, 'onCancel handler threw');
+      }
+    }
+    // A context whose INVITE never got out (decision still pending) finishes here with 487.
+    await this.maybeComplete(ctx, now);
+  }
+
+  // ---- responses and timeouts from client transactions --------------------------------
+
+  async onResponse(tx: C, res: ProxyResponseMessage, now: number): Promise<void> {
+    const entry = this.byClient.get(tx);
+    if (entry === undefined) return; // our CANCELs' 200s, or a context long gone
+    const { ctx, branch } = entry;
+    // §16.7 item 3: our own Via is the topmost; remove it before anything goes upstream.
+    res.headers.removeFirstValue('Via');
+    if (res.status < 200) {
+      if (branch.done) return;
+      branch.provisional = true;
+      // §16.6 item 11: Timer C is reset with every provisional response.
+      if (branch.timerC !== undefined) branch.timerC = now + this.o.inviteTimeoutMs;
+      if (branch.cancelPending) this.sendCancel(branch, now);
+      if (dispositionFor(res.status, { method: ctx.method, finalSent: ctx.finalStatus !== 0 }) === 'forward') {
+        this.o.transactions.respond(ctx.serverTx, res, now);
+      }
+      if (res.status > 100) await this.reply(ctx, res);
+      return;
+    }
+    if (res.status < 300) {
+      const first = !branch.done;
+      branch.done = true;
+      branch.timerC = branch.seqDeadline = undefined;
+      const d = dispositionFor(res.status, { method: ctx.method, finalSent: ctx.finalStatus !== 0 });
+      if (d === 'forward') {
+        this.o.transactions.respond(ctx.serverTx, res, now);
+        this.observeDialog(ctx, res, now);
+        if (ctx.finalStatus === 0) {
+          ctx.finalStatus = res.status;
+          ctx.queue.length = 0;
+          // §16.7 item 10: once a final went upstream, every other pending branch is cancelled.
+          for (const b of ctx.branches) this.cancelBranch(b, now);
+          this.scheduleLinger(ctx, now);
+        }
+      }
+      if (first) await this.reply(ctx, res);
+      return;
+    }
+    if (branch.done) return; // a late final after Timer C / sequential timeout already decided
+    branch.done = true;
+    branch.timerC = branch.seqDeadline = undefined;
+    const d = dispositionFor(res.status, { method: ctx.method, finalSent: ctx.finalStatus !== 0 });
+    if (d !== 'absorb') {
+      ctx.stored.push({ response: res, branch: branch.index });
+      if (d === 'store-and-cancel-others') {
+        // §16.7 item 5: a 6xx ends the search: no further sequential targets, CANCEL the rest.
+        ctx.queue.length = 0;
+        for (const b of ctx.branches) this.cancelBranch(b, now);
+      }
+    }
+    await this.reply(ctx, res);
+    this.observeDialog(ctx, res, now);
+    await this.afterBranchFinal(ctx, now);
+  }
+
+  /**
+   * The client transaction gave up: Timer B/F (no final at all) count as a 408 (§16.7 item 2);
+   * Timer C follows §16.8. A transport failure counts as a 503 (§16.9).
+   */
+  async onClientTimeout(tx: C, timer: string, now: number): Promise<void> {
+    const entry = this.byClient.get(tx);
+    if (entry === undefined || entry.branch.done) return;
+    if (timer === 'C') return this.timerCFired(entry.ctx, entry.branch, now);
+    await this.finishBranchLocally(entry.ctx, entry.branch, 408, 'Request Timeout', now);
+  }
+
+  async onTransportError(tx: C, now: number): Promise<void> {
+    const entry = this.byClient.get(tx);
+    if (entry === undefined || entry.branch.done) return;
+    await this.finishBranchLocally(entry.ctx, entry.branch, 503, 'Service Unavailable', now);
+  }
+
+  /** Drop bookkeeping for a transaction the manager has terminated. */
+  onTerminated(tx: C | S): void {
+    const entry = this.byClient.get(tx as C);
+    if (entry !== undefined && entry.branch.done && entry.ctx.finalStatus !== 0) this.byClient.delete(tx as C);
+  }
+
+  /** Fire due proxy timers: Timer C, sequential branch timeouts, context linger. */
+  async advance(now: number): Promise<void> {
+    for (const ctx of [...this.contexts.values()]) {
+      if (ctx.lingerUntil !== undefined && now >= ctx.lingerUntil && !ctx.pending) {
+        this.dropContext(ctx);
+        continue;
+      }
+      for (const b of ctx.branches) {
+        if (b.done) continue;
+        if (b.timerC !== undefined && now >= b.timerC) {
+          b.timerC = undefined;
+          await this.timerCFired(ctx, b, now);
+        } else if (b.seqDeadline !== undefined && now >= b.seqDeadline) {
+          b.seqDeadline = undefined;
+          await this.timerCFired(ctx, b, now);
+        }
+      }
+    }
+  }
+
+  /** Earliest instant `advance` has work, so the shell arms one OS timer. */
+  nextDeadline(): number | undefined {
+    let min: number | undefined;
+    const take = (t: number | undefined): void => { if (t !== undefined && (min === undefined || t < min)) min = t; };
+    for (const ctx of this.contexts.values()) {
+      take(ctx.lingerUntil);
+      for (const b of ctx.branches) if (!b.done) { take(b.timerC); take(b.seqDeadline); }
+    }
+    return min;
+  }
+
+  /**
+   * A request the proxy itself originates (script `proxy.sendRequest`), with a pre-loaded Route
+   * honoured (§8.1.2): explicit next hop > first Route URI > R-URI. Adds our Via.
+   */
+  originate(req: ProxyRequestMessage, now: number, explicit?: NextHop): C | undefined {
+    if (req.headers.get('Max-Forwards') === undefined) req.headers.set('Max-Forwards', '70');
+    let hop: ResolvedNextHop | undefined;
+    if (applyStrictRouting(req) && explicit === undefined) {
+      const h = hopFromUri(req.uri);
+      hop = h && { ...h, source: 'route' };
+    } else {
+      hop = resolveNextHop(req, explicit);
+    }
+    if (hop === undefined) return undefined;
+    req.headers.prepend('Via', formatVia(hop.transport, this.o.advertised.host, this.o.advertised.port,
+      makeBranch(loopHash(req), this.nextSuffix())));
+    return this.o.transactions.sendRequest(req, hop, now);
+  }
+
+  // ---- decisions ----------------------------------------------------------------------
+
+  private replyLocal(ctx: ResponseContext<S, C>, code: number, reason: string | undefined,
+    headers: Readonly<Record<string, string>> | undefined, now: number): void {
+    if (ctx.finalStatus !== 0) return;
+    const extra = headers ? Object.entries(headers) : undefined;
+    this.o.transactions.respond(ctx.serverTx, this.o.factory.response(ctx.received, code, reason ?? defaultReason(code), extra), now);
+    if (code >= 200) {
+      ctx.finalStatus = code;
+      ctx.queue.length = 0;
+      for (const b of ctx.branches) this.cancelBranch(b, now);
+      if (!ctx.pending) this.dropContext(ctx);
+      else this.scheduleLinger(ctx, now);
+    }
+  }
+
+  private fork(ctx: ResponseContext<S, C>, targets: ReadonlyArray<string | ForkTarget>, opts: ForkOptions | undefined, now: number): void {
+    if (ctx.finalStatus !== 0 || ctx.cancelled) return;
+    const list = targets.map((t) => (typeof t === 'string' ? { uri: t } : t));
+    if (list.length === 0) {
+      // §16.5: no target could be found for the request.
+      ctx.request.reply(480, 'Temporarily Unavailable');
+      return;
+    }
+    const sequential = opts?.strategy === 'sequential';
+    ctx.branchTimeoutMs = sequential ? (opts?.branchTimeoutSecs ?? this.o.inviteTimeoutMs / 1000) * 1000 : 0;
+    if (sequential) {
+      // §16.6: higher q first; equal q keeps the given order (Array.prototype.sort is stable).
+      const ordered = [...list].sort((a, b) => (b.q ?? 1) - (a.q ?? 1));
+      ctx.queue.push(...ordered.slice(1));
+      this.startBranch(ctx, ordered[0], now);
+    } else {
+      for (const t of list) this.startBranch(ctx, t, now);
+    }
+    // Targets that failed synchronously (loop to self, transport) may already complete the context.
+    if (!ctx.pending) void this.maybeComplete(ctx, now);
+  }
+
+  private startBranch(ctx: ResponseContext<S, C>, target: ForkTarget, now: number): void {
+    const index = ctx.branches.length;
+    const fwd = forwardRequest(ctx.received, {
+      targetUri: target.uri, path: target.path, recordRoute: ctx.request.recordRouteEnabled,
+      inboundTransport: ctx.source.transport, explicitNextHop: target.nextHop ?? ctx.request.relayNextHop,
+      advertised: this.o.advertised, loopHash: ctx.loopHash, branchSuffix: this.nextSuffix(),
+    });
+    if (fwd === undefined) {
+      this.storeLocal(ctx, 416, 'Unsupported URI Scheme', now);
+      return;
+    }
+    // §16.3 item 4: a next hop that is one of our own listeners would loop straight back.
+    if (this.o.isOwnAddress(fwd.nextHop.host, fwd.nextHop.port)) {
+      this.storeLocal(ctx, 482, 'Loop Detected', now);
+      return;
+    }
+    const tx = this.o.transactions.sendRequest(fwd.request, fwd.nextHop, now);
+    if (tx === undefined) {
+      this.storeLocal(ctx, 503, 'Service Unavailable', now); // §16.9
+      return;
+    }
+    const branch: Branch<C> = {
+      index, request: fwd.request, nextHop: fwd.nextHop, tx, done: false, provisional: false,
+      cancelPending: false, cancelSent: false,
+      timerC: ctx.method === 'INVITE' ? now + this.o.inviteTimeoutMs : undefined,
+      seqDeadline: ctx.branchTimeoutMs > 0 ? now + ctx.branchTimeoutMs : undefined,
+    };
+    ctx.branches.push(branch);
+    this.byClient.set(tx, { ctx, branch });
+  }
+
+  /** A branch that never left: its local outcome joins the response context as a final. */
+  private storeLocal(ctx: ResponseContext<S, C>, status: number, reason: string, now: number): void {
+    ctx.stored.push({ response: this.o.factory.response(ctx.received, status, reason), branch: -1 });
+    this.startNextQueued(ctx, now);
+  }
+
+  private startNextQueued(ctx: ResponseContext<S, C>, now: number): void {
+    const next = ctx.queue.shift();
+    if (next !== undefined) this.startBranch(ctx, next, now);
+  }
+
+  // ---- CANCEL and timers --------------------------------------------------------------
+
+  private cancelBranch(b: Branch<C>, now: number): void {
+    if (b.done || b.cancelSent || b.request.method !== 'INVITE') return;
+    // §9.1: "If no provisional response has been received, the CANCEL request MUST NOT be sent;
+    // rather, the client MUST wait for the arrival of a provisional response".
+    if (!b.provisional) {
+      b.cancelPending = true;
+      return;
+    }
+    this.sendCancel(b, now);
+  }
+
+  private sendCancel(b: Branch<C>, now: number): void {
+    b.cancelPending = false;
+    b.cancelSent = true;
+    this.o.transactions.sendRequest(buildCancel(b.request, this.o.factory), b.nextHop, now);
+  }
+
+  /** §16.8: Timer C (or a sequential branch timeout) fired on a pending branch. */
+  private async timerCFired(ctx: ResponseContext<S, C>, b: Branch<C>, now: number): Promise<void> {
+    if (b.provisional) {
+      // The branch is alerting: CANCEL it; its 487 finishes the branch. A sequential fork moves on.
+      this.cancelBranch(b, now);
+      if (ctx.branchTimeoutMs > 0 && ctx.queue.length > 0 && !ctx.cancelled && ctx.finalStatus === 0) {
+        b.done = true;
+        this.startNextQueued(ctx, now);
+        await this.maybeComplete(ctx, now);
+      }
+      return;
+    }
+    // No provisional: behave as if the transaction received a 408.
+    await this.finishBranchLocally(ctx, b, 408, 'Request Timeout', now);
+  }
+
+  private async finishBranchLocally(ctx: ResponseContext<S, C>, b: Branch<C>, status: number, reason: string, now: number): Promise<void> {
+    b.done = true;
+    b.timerC = b.seqDeadline = undefined;
+    // If the branch never answered, a later provisional would still call for our CANCEL.
+    if (b.request.method === 'INVITE') b.cancelPending = true;
+    if (ctx.finalStatus === 0) ctx.stored.push({ response: this.o.factory.response(ctx.received, status, reason), branch: b.index });
+    await this.afterBranchFinal(ctx, now);
+  }
+
+  private async afterBranchFinal(ctx: ResponseContext<S, C>, now: number): Promise<void> {
+    if (ctx.finalStatus === 0 && !ctx.cancelled && ctx.queue.length > 0 && !ctx.branches.some((b) => !b.done)) {
+      this.startNextQueued(ctx, now);
+    }
+    await this.maybeComplete(ctx, now);
+  }
+
+  /** §16.7 item 6: all branches finished and nothing went upstream yet → send the best final. */
+  private async maybeComplete(ctx: ResponseContext<S, C>, now: number): Promise<void> {
+    if (ctx.finalStatus !== 0 || ctx.pending) return;
+    if (!ctx.request.decided && !ctx.cancelled) return; // the script has not decided yet
+    if (ctx.cancelled) {
+      // §16.10 / §9.2: the cancelled INVITE ends with 487, whatever the branches said.
+      this.sendFinal(ctx, this.o.factory.response(ctx.received, 487, CANCELLED_REASON), now);
+      return;
+    }
+    const best = selectBestResponse(ctx.stored.map((s) => s.response.status));
+    let response = best.kind === 'generate'
+      ? this.o.factory.response(ctx.received, 408, 'Request Timeout')
+      : ctx.stored[best.index].response;
+    if (this.o.hooks.onFailure && ctx.failureRounds < MAX_FAILURE_ROUNDS) {
+      ctx.failureRounds++;
+      try {
+        await this.o.hooks.onFailure(ctx.request, toScriptResponse(response));
+      } catch (err) {
+        this.o.log?.error({ err: errText(err) }, 'onFailure handler threw');
+      }
+      // The handler may have forked anew (serial hunting) or replied itself.
+      if (ctx.finalStatus !== 0 || ctx.pending) return;
+    }
+    if (best.kind === 'stored') {
+      const mapped = upstreamStatus(best.status);
+      if (mapped !== best.status) response = this.o.factory.response(ctx.received, mapped, 'Server Internal Error');
+      for (const i of challengeSources(ctx.stored.map((s) => s.response.status), best.status)) {
+        if (i === best.index) continue;
+        for (const name of ['WWW-Authenticate', 'Proxy-Authenticate']) {
+          for (const v of ctx.stored[i].response.headers.getAll(name)) response.headers.append(name, v);
+        }
+      }
+    }
+    this.sendFinal(ctx, response, now);
+  }
+
+  private sendFinal(ctx: ResponseContext<S, C>, response: ProxyResponseMessage, now: number): void {
+    ctx.finalStatus = response.status;
+    this.o.transactions.respond(ctx.serverTx, response, now);
+    this.scheduleLinger(ctx, now);
+  }
+
+  private scheduleLinger(ctx: ResponseContext<S, C>, now: number): void {
+    ctx.lingerUntil = now + (this.o.lingerMs ?? 32_000);
+  }
+
+  private dropContext(ctx: ResponseContext<S, C>): void {
+    this.contexts.delete(ctx.serverTx);
+    for (const b of ctx.branches) this.byClient.delete(b.tx);
+  }
+
+  private async reply(ctx: ResponseContext<S, C>, res: ProxyResponseMessage): Promise<void> {
+    if (!this.o.hooks.onReply) return;
+    try {
+      await this.o.hooks.onReply(ctx.request, toScriptResponse(res));
+    } catch (err) {
+      this.o.log?.error({ err: errText(err) }, 'onReply handler threw');
+    }
+  }
+
+  private observeDialog(ctx: ResponseContext<S, C>, res: ProxyResponseMessage, now: number): void {
+    if (!this.o.dialogs) return;
+    const cseqMethod = (res.headers.get('CSeq') ?? '').trim().split(/\s+/)[1] ?? ctx.method;
+    this.o.dialogs.observeResponse({
+      cseqMethod: cseqMethod.toUpperCase(), status: res.status, callId: res.headers.get('Call-ID') ?? '',
+      fromTag: tagOf(res.headers.get('From')), toTag: tagOf(res.headers.get('To')),
+    }, now);
+  }
+
+  private nextSuffix(): string {
+    return `${this.instance}${(++this.seq).toString(36)}`;
+  }
+}
+
+function toScriptResponse(res: ProxyResponseMessage): ScriptResponse {
+  return { status: res.status, reason: res.reason, header: (n) => res.headers.get(n) };
+}
+
+function defaultReason(code: number): string {
+  const reasons: Record<number, string> = {
+    100: 'Trying', 180: 'Ringing', 183: 'Session Progress', 200: 'OK', 202: 'Accepted', 400: 'Bad Request',
+    403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 408: 'Request Timeout', 480: 'Temporarily Unavailable',
+    481: 'Call/Transaction Does Not Exist', 482: 'Loop Detected', 483: 'Too Many Hops', 484: 'Address Incomplete',
+    486: 'Busy Here', 487: 'Request Terminated', 500: 'Server Internal Error', 503: 'Service Unavailable',
+    603: 'Decline',
+  };
+  return reasons[code] ?? (code < 300 ? 'OK' : 'Error');
+}
+
+function errText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
