@@ -44,4 +44,5 @@ export {
   type TimerConfig,
   type TimerSettings,
 } from './timer-config.js';
+export { SipRequestView, SipResponseView, sipMessageFactory, sipMessageOf, viewOf, type SipMessageView } from './sip-adapter.js';
 export { TimerQueue } from './timer-queue.js';
