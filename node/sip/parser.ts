@@ -9,6 +9,10 @@ import { HeaderField, Headers } from './headers.js';
 import { SipMessage, SipRequest, SipResponse, WireOrigin } from './message.js';
 import { isTokenChar, parseDecimal } from './syntax.js';
 
+/** Node's internal one-byte decoder, skipping Buffer#toString's argument normalisation on the hot path. */
+type Latin1Buffer = Buffer & { latin1Slice(start: number, end: number): string };
+const latin1 = (buf: Buffer, start: number, end: number): string => (buf as Latin1Buffer).latin1Slice(start, end);
+
 const SP = 32;
 const HT = 9;
 const CR = 13;
@@ -102,7 +106,7 @@ function scanHeaders(buf: Buffer, pos: number): HeadScan {
     while (ne > p && (buf[ne - 1] === SP || buf[ne - 1] === HT)) ne--;
     if (ne === p) throw badRequest('Empty header name');
     for (let i = p; i < ne; i++) if (!isTokenChar(buf[i])) throw badRequest('Malformed header name');
-    name = buf.toString('latin1', p, ne);
+    name = latin1(buf, p, ne);
     let v = colon + 1;
     while (v < e && (buf[v] === SP || buf[v] === HT)) v++;
     while (e > v && (buf[e - 1] === SP || buf[e - 1] === HT)) e--;
@@ -127,7 +131,7 @@ function parseInner(buf: Buffer): SipMessage {
   const nl = buf.indexOf(LF, pos);
   const lineEnd = nl < 0 ? len : nl > pos && buf[nl - 1] === CR ? nl - 1 : nl;
   const headStart = pos;
-  const start = buf.toString('latin1', pos, lineEnd);
+  const start = latin1(buf, pos, lineEnd);
   const isResponse = start.length >= 4 && start.slice(0, 4).toUpperCase() === 'SIP/';
   let head: HeadScan;
   try {

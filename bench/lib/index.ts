@@ -1,0 +1,3 @@
+export { projectRoot, resultsPath, mergeResults, measure } from './results.js';
+export type { Throughput } from './results.js';
+export { TYPICAL_INVITE, TYPICAL_REGISTER } from './sip-messages.js';
