@@ -1,0 +1,120 @@
+/**
+ * The one narrow seam between registrar logic and registrar state. Today an in-memory map; the
+ * event-log issue implements the same interface by proposing each BindingChange as a Raft event
+ * and applying committed ones — `apply` resolves once the changes are durable and visible, which
+ * is when the 200 OK may be sent (DESIGN principle 4).
+ */
+import { compareForFork, type Binding, type BindingChange, type BindingEvent, type BindingListener } from './binding.js';
+import { tempGruuKey } from './gruu.js';
+
+export interface BindingStore {
+  /** Commits the changes atomically (RFC 3261 §10.3: a REGISTER is processed completely or not at all). */
+  apply(changes: readonly BindingChange[], now: number): Promise<void>;
+  /** Bindings of a canonical AoR in fork order (q desc, then most recent); `now` hides expired ones. */
+  lookup(aor: string, now?: number): Binding[];
+  /** Every AoR with its bindings (admin listing, snapshots). */
+  all(): Iterable<[string, Binding[]]>;
+  /** Number of bindings (the `siphon_registrations_active` gauge). */
+  count(): number;
+  /** The binding that handed out this temporary GRUU (RFC 5627), if it still exists. */
+  findByTempGruu(gruu: string): Binding | undefined;
+  /** Change hook fired after insert/refresh/delete/expire is applied; returns an unsubscribe. */
+  onChange(listener: BindingListener): () => void;
+}
+
+/** Pure: the expire commands for every binding whose lifetime ended at `now`. */
+export function expiredChanges(store: Pick<BindingStore, 'all'>, now: number): BindingChange[] {
+  const out: BindingChange[] = [];
+  for (const [aor, bindings] of store.all()) {
+    for (const b of bindings) if (b.expiresAt <= now) out.push({ op: 'expire', aor, key: b.key });
+  }
+  return out;
+}
+
+export class MemoryBindingStore implements BindingStore {
+  private readonly byAor = new Map<string, Map<string, Binding>>();
+  private readonly tempGruus = new Map<string, { aor: string; key: string }>();
+  private readonly listeners: BindingListener[] = [];
+  private total = 0;
+
+  async apply(changes: readonly BindingChange[], _now: number): Promise<void> {
+    this.applySync(changes);
+  }
+
+  /** Synchronous apply for projections replaying the log. */
+  applySync(changes: readonly BindingChange[]): void {
+    const events: BindingEvent[] = [];
+    for (const ch of changes) {
+      if (ch.op === 'insert' || ch.op === 'refresh') {
+        const b = ch.binding;
+        let m = this.byAor.get(b.aor);
+        if (m === undefined) {
+          m = new Map();
+          this.byAor.set(b.aor, m);
+        }
+        const prev = m.get(b.key);
+        if (prev === undefined) this.total++;
+        else this.unindex(prev);
+        m.set(b.key, b);
+        for (const g of b.tempGruus) this.tempGruus.set(tempGruuKey(g), { aor: b.aor, key: b.key });
+        // A replayed insert for an existing key is a refresh in effect; report what happened.
+        events.push({ type: prev === undefined ? 'insert' : 'refresh', aor: b.aor, binding: b });
+      } else {
+        const m = this.byAor.get(ch.aor);
+        const prev = m?.get(ch.key);
+        if (m === undefined || prev === undefined) continue;
+        m.delete(ch.key);
+        if (m.size === 0) this.byAor.delete(ch.aor);
+        this.total--;
+        this.unindex(prev);
+        events.push(
+          ch.op === 'expire'
+            ? { type: 'expire', aor: ch.aor, binding: prev }
+            : { type: 'delete', aor: ch.aor, binding: prev, cause: ch.cause },
+        );
+      }
+    }
+    for (const e of events) {
+      for (const l of this.listeners) {
+        // A faulty user hook must not break the registrar or the other listeners.
+        try {
+          l(e);
+        } catch {
+          /* listener errors are the listener's problem; state is already committed */
+        }
+      }
+    }
+  }
+
+  private unindex(b: Binding): void {
+    for (const g of b.tempGruus) this.tempGruus.delete(tempGruuKey(g));
+  }
+
+  lookup(aor: string, now?: number): Binding[] {
+    const m = this.byAor.get(aor);
+    if (m === undefined) return [];
+    const list = now === undefined ? [...m.values()] : [...m.values()].filter((b) => b.expiresAt > now);
+    return list.sort(compareForFork);
+  }
+
+  *all(): Iterable<[string, Binding[]]> {
+    for (const [aor, m] of this.byAor) yield [aor, [...m.values()].sort(compareForFork)];
+  }
+
+  count(): number {
+    return this.total;
+  }
+
+  findByTempGruu(gruu: string): Binding | undefined {
+    const ref = this.tempGruus.get(tempGruuKey(gruu));
+    return ref === undefined ? undefined : this.byAor.get(ref.aor)?.get(ref.key);
+  }
+
+  onChange(listener: BindingListener): () => void {
+    this.listeners.push(listener);
+    return () => {
+      const i = this.listeners.indexOf(listener);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * Contact header parsing for REGISTER (RFC 3261 §20.10, §10.2.1) with the registrar extensions:
+ * RFC 3840 feature tags kept verbatim, `+sip.instance` (RFC 5627) and `reg-id` (RFC 5626 §4.2).
+ * Malformed input raises ContactParseError (→ 400), never an exception of another type.
+ */
+import { parseSipUri } from './aor.js';
+
+export class ContactParseError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ContactParseError';
+  }
+}
+
+export interface ContactSpec {
+  readonly uri: string;
+  /** Header parameters except q and expires; names lowercased, values verbatim (quotes kept). */
+  readonly params: ReadonlyArray<readonly [string, string | null]>;
+  readonly q: number | null;
+  readonly expires: number | null;
+  /** `+sip.instance` value without the surrounding double quotes, e.g. `<urn:uuid:...>`. */
+  readonly instance: string | null;
+  readonly regId: number | null;
+}
+
+export type ContactList = { readonly wildcard: true } | { readonly wildcard: false; readonly contacts: readonly ContactSpec[] };
+
+/** RFC 3261 §20.19 delta-seconds are 32-bit; larger values are clamped rather than rejected. */
+export const MAX_DELTA_SECONDS = 2 ** 32 - 1;
+const MAX_CONTACTS_PER_REQUEST = 256;
+
+/** Splits a header value on commas that are outside quotes and angle brackets. */
+export function splitHeaderList(value: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let inQuote = false;
+  let start = 0;
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i];
+    if (inQuote) {
+      if (c === '\\') i++;
+      else if (c === '"') inQuote = false;
+    } else if (c === '"') inQuote = true;
+    else if (c === '<') depth++;
+    else if (c === '>') depth = Math.max(0, depth - 1);
+    else if (c === ',' && depth === 0) {
+      out.push(value.slice(start, i));
+      start = i + 1;
+    }
+  }
+  if (inQuote) throw new ContactParseError('unterminated quoted string');
+  out.push(value.slice(start));
+  return out.map((s) => s.trim()).filter((s) => s !== '');
+}
+
+/** `;name=value;flag` header parameters following a name-addr / addr-spec. */
+function parseHeaderParams(text: string): Array<[string, string | null]> {
+  const params: Array<[string, string | null]> = [];
+  let i = 0;
+  while (i < text.length) {
+    while (i < text.length && (text[i] === ' ' || text[i] === '\t')) i++;
+    if (i >= text.length) break;
+    if (text[i] !== ';') throw new ContactParseError(`unexpected "${text[i]}" in Contact parameters`);
+    i++;
+    while (i < text.length && (text[i] === ' ' || text[i] === '\t')) i++;
+    const nameStart = i;
+    while (i < text.length && /[A-Za-z0-9\-.!%*_+`'~]/.test(text[i])) i++;
+    const name = text.slice(nameStart, i).toLowerCase();
+    if (name === '') throw new ContactParseError('empty Contact parameter name');
+    while (i < text.length && (text[i] === ' ' || text[i] === '\t')) i++;
+    if (text[i] !== '=') {
+      params.push([name, null]);
+      continue;
+    }
+    i++;
+    while (i < text.length && (text[i] === ' ' || text[i] === '\t')) i++;
+    let value: string;
+    if (text[i] === '"') {
+      const start = i;
+      i++;
+      while (i < text.length && text[i] !== '"') i += text[i] === '\\' ? 2 : 1;
+      if (i >= text.length) throw new ContactParseError(`unterminated quoted value for "${name}"`);
+      i++;
+      value = text.slice(start, i);
+    } else {
+      const start = i;
+      // Token, host or IPv6 reference characters (RFC 3261 §25.1 gen-value).
+      while (i < text.length && /[A-Za-z0-9\-.!%*_+`'~:[\]]/.test(text[i])) i++;
+      value = text.slice(start, i);
+      if (value === '') throw new ContactParseError(`empty value for "${name}"`);
+    }
+    params.push([name, value]);
+  }
+  return params;
+}
+
+function parseQ(v: string | null): number {
+  // RFC 3261 §25.1 qvalue: ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )
+  if (v === null || !/^(0(\.\d{0,3})?|1(\.0{0,3})?)$/.test(v)) throw new ContactParseError(`invalid q "${v ?? ''}"`);
+  return Number(v);
+}
+
+export function parseDeltaSeconds(v: string | null, what: string): number {
+  if (v === null || !/^\d{1,20}$/.test(v.trim())) throw new ContactParseError(`invalid ${what} "${v ?? ''}"`);
+  return Math.min(Number(v.trim()), MAX_DELTA_SECONDS);
+}
+
+function parseOne(text: string): ContactSpec {
+  let uri: string;
+  let rest: string;
+  const lt = text.indexOf('<');
+  if (lt >= 0) {
+    const display = text.slice(0, lt).trim();
+    if (display !== '' && !/^("([^"\\]|\\.)*"|[A-Za-z0-9\-.!%*_+`'~ \t]+)$/.test(display)) {
+      throw new ContactParseError('malformed display name');
+    }
+    const gt = text.indexOf('>', lt);
+    if (gt < 0) throw new ContactParseError('missing ">" in Contact');
+    uri = text.slice(lt + 1, gt).trim();
+    rest = text.slice(gt + 1);
+  } else {
+    const semi = text.indexOf(';');
+    uri = (semi >= 0 ? text.slice(0, semi) : text).trim();
+    rest = semi >= 0 ? text.slice(semi) : '';
+  }
+  if (parseSipUri(uri) === null) throw new ContactParseError(`Contact URI is not a valid SIP URI: "${uri.slice(0, 80)}"`);
+  let q: number | null = null;
+  let expires: number | null = null;
+  let instance: string | null = null;
+  let regId: number | null = null;
+  const params: Array<[string, string | null]> = [];
+  const seen = new Set<string>();
+  for (const [name, value] of parseHeaderParams(rest)) {
+    if (seen.has(name)) throw new ContactParseError(`duplicate Contact parameter "${name}"`);
+    seen.add(name);
+    if (name === 'q') q = parseQ(value);
+    else if (name === 'expires') expires = parseDeltaSeconds(value, 'expires');
+    else {
+      if (name === '+sip.instance') {
+        if (value === null || !/^"<[^"]+>"$/.test(value)) throw new ContactParseError('invalid +sip.instance');
+        instance = value.slice(1, -1);
+      } else if (name === 'reg-id') {
+        // RFC 5626 §4.2: reg-id is 1 to 2^31-1.
+        if (value === null || !/^[1-9]\d{0,9}$/.test(value) || Number(value) > 2 ** 31 - 1) {
+          throw new ContactParseError('invalid reg-id');
+        }
+        regId = Number(value);
+      }
+      params.push([name, value]);
+    }
+  }
+  return { uri, params, q, expires, instance, regId };
+}
+
+/** Parses every Contact header value of a REGISTER; `*` must stand alone (checked by the caller). */
+export function parseContacts(values: readonly string[]): ContactList & { readonly count: number } {
+  const items = values.flatMap(splitHeaderList);
+  if (items.length > MAX_CONTACTS_PER_REQUEST) throw new ContactParseError('too many Contact values');
+  if (items.some((i) => i === '*')) {
+    if (items.length !== 1) throw new ContactParseError('"*" Contact must be the only Contact');
+    return { wildcard: true, count: 1 };
+  }
+  return { wildcard: false, contacts: items.map(parseOne), count: items.length };
+}
+
+export function formatParams(params: ReadonlyArray<readonly [string, string | null]>): string {
+  return params.map(([n, v]) => (v === null ? `;${n}` : `;${n}=${v}`)).join('');
+}

@@ -1,0 +1,272 @@
+/**
+ * The REGISTER decision (RFC 3261 §10.3), pure: request + authenticated identity + the AoR's
+ * current bindings + `now` → either a rejection or the binding changes and the 200 OK contents.
+ * No I/O and no clock; the caller commits the changes (BindingStore.apply) before answering.
+ *
+ * Decisions where implementations differ (documented):
+ * - §10.3 step 7, same Call-ID with CSeq ≤ the stored one: the stale update is ignored and the
+ *   200 OK lists the bindings as they are (Kamailio's R_OOO/R_RETRANS behaviour). A delayed
+ *   retransmission of an older REGISTER can then never roll a binding back, and the UA is not told
+ *   its (already newer) registration failed.
+ * - Too many contacts: 503 "Too many registered contacts" (Kamailio `max_contacts`), only when the
+ *   request would add bindings; refreshes and removals always go through.
+ * - A non-numeric `expires` / Expires / q / reg-id is a 400, not silently defaulted.
+ */
+import { aorOfParts, contactUriKey, parseSipUri, uriOfNameAddr } from './aor.js';
+import { compareForFork, remainingSeconds, type Binding, type BindingChange, type FlowInfo } from './binding.js';
+import {
+  ContactParseError,
+  formatParams,
+  parseContacts,
+  parseDeltaSeconds,
+  splitHeaderList,
+  type ContactSpec,
+} from './contact-header.js';
+import { MAX_TEMP_GRUUS, publicGruu, tempGruu } from './gruu.js';
+import type { RegistrarSettings } from './registrar-settings.js';
+
+/** Option tags this registrar implements (RFC 3261 §8.2.2.3 Require processing). */
+export const SUPPORTED_OPTION_TAGS: readonly string[] = ['path', 'gruu', 'outbound'];
+
+export interface RegisterRequest {
+  /** To header value or its URI: the AoR being registered. */
+  readonly to: string;
+  readonly callId: string;
+  readonly cseq: number;
+  /** Raw Contact header values (each may hold a comma-separated list). */
+  readonly contacts: readonly string[];
+  /** Raw Expires header value, null when absent. */
+  readonly expires: string | null;
+  /** Raw Path header values (RFC 3327). */
+  readonly path: readonly string[];
+  /** Raw Supported / Require header values. */
+  readonly supported: readonly string[];
+  readonly require: readonly string[];
+  readonly userAgent: string | null;
+  readonly source: FlowInfo | null;
+}
+
+export interface RegisterContext {
+  readonly settings: RegistrarSettings;
+  /** ms since epoch. */
+  readonly now: number;
+  /** Digest-authenticated username, null when the request was not authenticated. */
+  readonly authUser: string | null;
+  /** Unguessable token source for temporary GRUUs (injected for determinism). */
+  readonly newToken: () => string;
+}
+
+export type Header = readonly [name: string, value: string];
+
+export interface RegisterReject {
+  readonly kind: 'reject';
+  readonly status: number;
+  readonly reason: string;
+  readonly headers: readonly Header[];
+  /** Human-readable cause, for logs (not sent). */
+  readonly detail: string;
+}
+
+export interface RegisterAccept {
+  readonly kind: 'accept';
+  readonly aor: string;
+  /** Commands to commit, deletes first; empty for a query or an ignored out-of-order request. */
+  readonly changes: readonly BindingChange[];
+  /** Bindings of the AoR after the changes, in fork order. */
+  readonly bindings: readonly Binding[];
+  readonly status: 200;
+  readonly reason: 'OK';
+  readonly headers: readonly Header[];
+}
+
+export type RegisterDecision = RegisterReject | RegisterAccept;
+
+function reject(status: number, reason: string, detail: string, headers: readonly Header[] = []): RegisterReject {
+  return { kind: 'reject', status, reason, headers, detail };
+}
+
+function optionTags(values: readonly string[]): string[] {
+  return values.flatMap((v) => v.split(',')).map((t) => t.trim().toLowerCase()).filter((t) => t !== '');
+}
+
+/** RFC 7231 IMF-fixdate, the SIP-date of RFC 3261 §20.17. */
+export function sipDate(now: number): string {
+  return new Date(now).toUTCString();
+}
+
+/** The key that identifies a contact's binding within its AoR (RFC 5626 §6, RFC 5627 §5.2). */
+function keyOf(c: ContactSpec, outbound: boolean): string {
+  if (c.instance !== null && outbound && c.regId !== null) return `instance:${c.instance};reg-id=${c.regId}`;
+  if (c.instance !== null) return `instance:${c.instance}`;
+  return `uri:${contactUriKey(c.uri)}`;
+}
+
+function hasObParam(pathEntry: string): boolean {
+  const p = parseSipUri(uriOfNameAddr(pathEntry));
+  return p !== null && p.params.some(([n]) => n === 'ob');
+}
+
+/** Contact header value for a binding in the 200 OK (RFC 3261 §10.3 step 8). */
+export function formatBindingContact(b: Binding, now: number, withGruu: boolean): string {
+  let v = `<${b.contactUri}>${formatParams(b.params)}`;
+  if (b.q !== null) v += `;q=${b.q}`;
+  v += `;expires=${remainingSeconds(b, now)}`;
+  if (withGruu && b.instance !== null) {
+    // RFC 5627 §5.2: pub-gruu and the most recent temp-gruu, as quoted strings.
+    v += `;pub-gruu="${publicGruu(b.aor, b.instance)}"`;
+    const t = b.tempGruus[b.tempGruus.length - 1];
+    if (t !== undefined) v += `;temp-gruu="${t}"`;
+  }
+  return v;
+}
+
+export function processRegister(req: RegisterRequest, current: readonly Binding[], ctx: RegisterContext): RegisterDecision {
+  const { settings, now } = ctx;
+
+  // §10.3 step 5: the AoR is the To URI, canonicalised; it MUST be a SIP or SIPS URI.
+  const toParts = parseSipUri(uriOfNameAddr(req.to));
+  if (toParts === null) return reject(400, 'Bad Request', 'To is not a SIP or SIPS URI');
+  const aor = aorOfParts(toParts);
+
+  // §10.3 step 3 / matrix "Bind AoR to authenticated user": checked before anything that could
+  // modify bindings, so a spoofed AoR can never clear the victim's registrations (incl. `*`).
+  if (settings.enforceAuthAorMatch && (ctx.authUser === null || toParts.user !== ctx.authUser)) {
+    return reject(403, 'Forbidden', `authenticated user ${ctx.authUser ?? '(none)'} does not own ${aor}`);
+  }
+
+  // §10.3 step 2 / §8.2.2.3: unknown Require option tags → 420 listing them in Unsupported.
+  const unsupported = optionTags(req.require).filter((t) => !SUPPORTED_OPTION_TAGS.includes(t));
+  if (unsupported.length > 0) {
+    return reject(420, 'Bad Extension', `unsupported: ${unsupported.join(',')}`, [['Unsupported', unsupported.join(', ')]]);
+  }
+  const supported = new Set(optionTags(req.supported));
+
+  let headerExpires: number | null = null;
+  let contactList: ReturnType<typeof parseContacts>;
+  let path: string[];
+  try {
+    if (req.expires !== null) headerExpires = parseDeltaSeconds(req.expires, 'Expires');
+    contactList = parseContacts(req.contacts);
+    path = req.path.flatMap(splitHeaderList);
+  } catch (err) {
+    if (err instanceof ContactParseError) return reject(400, 'Bad Request', err.message);
+    throw err;
+  }
+
+  // Ignore bindings that have expired but were not swept yet: they no longer exist (§10.3).
+  const live = current.filter((b) => b.expiresAt > now);
+  const byKey = new Map(live.map((b) => [b.key, b]));
+
+  /** §10.3 step 7: may this request change a binding last written by (callId, cseq)? */
+  const inOrder = (b: Binding): boolean => b.callId !== req.callId || req.cseq > b.cseq;
+
+  const changes: BindingChange[] = [];
+  let outboundAccepted = false;
+
+  if (contactList.wildcard) {
+    // §10.3 step 6: `*` only with Expires: 0 and no other Contact.
+    if (headerExpires !== 0) return reject(400, 'Bad Request', '"*" Contact requires Expires: 0');
+    for (const b of live) {
+      if (inOrder(b)) changes.push({ op: 'delete', aor, key: b.key, cause: 'wildcard' });
+    }
+  } else {
+    const contacts = contactList.contacts;
+    // RFC 5626 §6: outbound applies when the flow is direct (no Path) or the first hop put `ob`
+    // in its Path URI. Otherwise a UA that asked for outbound gets 439.
+    const firstHopSupportsOutbound = path.length === 0 || hasObParam(path[0]);
+    const wantsOutbound = contacts.some((c) => c.instance !== null && c.regId !== null);
+    if (wantsOutbound && !firstHopSupportsOutbound && supported.has('outbound')) {
+      return reject(439, 'First Hop Lacks Outbound Support', 'reg-id over a Path without ;ob');
+    }
+    const outbound = wantsOutbound && firstHopSupportsOutbound;
+
+    // First pass: compute each contact's lifetime; any 423 aborts the whole request (atomicity).
+    const planned: Array<{ c: ContactSpec; key: string; expires: number }> = [];
+    const keysInRequest = new Set<string>();
+    for (const c of contacts) {
+      let expires = c.expires ?? headerExpires ?? settings.defaultExpires;
+      if (expires > 0 && settings.minExpires > 0 && expires < settings.minExpires) {
+        // §10.3 step 7 / §21.4.17: 423 carries the minimum we accept.
+        return reject(423, 'Interval Too Brief', `expires ${expires} < ${settings.minExpires}`, [
+          ['Min-Expires', String(settings.minExpires)],
+        ]);
+      }
+      if (settings.maxExpires > 0 && expires > settings.maxExpires) expires = settings.maxExpires;
+      const key = keyOf(c, outbound);
+      if (keysInRequest.has(key) && c.instance !== null && c.regId !== null && outbound) {
+        return reject(400, 'Bad Request', `two Contacts for the same flow ${key}`);
+      }
+      keysInRequest.add(key);
+      planned.push({ c, key, expires });
+    }
+
+    // Second pass: §10.3 step 7 add / refresh / remove, honouring Call-ID/CSeq order.
+    const written = new Map<string, BindingChange>();
+    for (const { c, key, expires } of planned) {
+      const existing = byKey.get(key);
+      if (existing !== undefined && !inOrder(existing)) continue;
+      if (expires === 0) {
+        if (existing !== undefined) written.set(key, { op: 'delete', aor, key, cause: 'unregistered' });
+        else written.delete(key);
+        continue;
+      }
+      const isOutbound = outbound && c.instance !== null && c.regId !== null;
+      if (isOutbound) outboundAccepted = true;
+      const gruus = [...(existing?.tempGruus ?? [])];
+      if (c.instance !== null && supported.has('gruu')) {
+        gruus.push(tempGruu(aor, ctx.newToken()));
+        if (gruus.length > MAX_TEMP_GRUUS) gruus.splice(0, gruus.length - MAX_TEMP_GRUUS);
+      }
+      const binding: Binding = {
+        aor,
+        key,
+        contactUri: c.uri,
+        params: c.params,
+        q: c.q,
+        expires,
+        expiresAt: now + expires * 1000,
+        callId: req.callId,
+        cseq: req.cseq,
+        instance: c.instance,
+        regId: isOutbound ? c.regId : null,
+        outbound: isOutbound,
+        path,
+        flow: req.source,
+        userAgent: req.userAgent,
+        registeredAt: existing?.registeredAt ?? now,
+        updatedAt: now,
+        tempGruus: gruus,
+      };
+      written.set(key, { op: existing === undefined ? 'insert' : 'refresh', binding });
+    }
+    const ordered = [...written.values()];
+    changes.push(...ordered.filter((ch) => ch.op === 'delete'), ...ordered.filter((ch) => ch.op !== 'delete'));
+  }
+
+  // Resulting binding set.
+  const result = new Map(byKey);
+  for (const ch of changes) {
+    if (ch.op === 'delete' || ch.op === 'expire') result.delete(ch.key);
+    else result.set(ch.binding.key, ch.binding);
+  }
+  const inserts = changes.filter((ch) => ch.op === 'insert').length;
+  if (inserts > 0 && settings.maxContacts > 0 && result.size > settings.maxContacts) {
+    return reject(503, 'Service Unavailable', `Too many registered contacts (max ${settings.maxContacts})`, [
+      ['P-Registrar-Error', 'Too many registered contacts'],
+    ]);
+  }
+  const bindings = [...result.values()].sort(compareForFork);
+
+  const withGruu = supported.has('gruu');
+  const headers: Header[] = bindings.map((b) => ['Contact', formatBindingContact(b, now, withGruu)] as const);
+  // §10.3 step 8: the response SHOULD carry a Date header.
+  headers.push(['Date', sipDate(now)]);
+  // RFC 3327 §5.3: the Path values are echoed so the UA learns them.
+  for (const p of path) headers.push(['Path', p]);
+  // RFC 3608 §6.3: the Service-Route for this registration.
+  for (const r of settings.serviceRoute) headers.push(['Service-Route', r]);
+  // RFC 5626 §6: a registrar that accepted an outbound flow says so with Require: outbound.
+  if (outboundAccepted) headers.push(['Require', 'outbound']);
+  headers.push(['Supported', SUPPORTED_OPTION_TAGS.join(', ')]);
+  return { kind: 'accept', aor, changes, bindings, status: 200, reason: 'OK', headers };
+}

@@ -1,0 +1,123 @@
+/**
+ * Registrar service: runs the pure REGISTER decision against the store, commits the changes,
+ * and answers lookups for the proxy. REGISTERs for one AoR are processed one at a time, in
+ * arrival order (RFC 3261 §10.3: "processed in the order that they are received", atomically).
+ */
+import { randomBytes } from 'node:crypto';
+import { canonicalAor } from './aor.js';
+import type { Binding, BindingChange, BindingListener, FlowInfo } from './binding.js';
+import { expiredChanges, type BindingStore } from './binding-store.js';
+import { classifyGruu } from './gruu.js';
+import { processRegister, type RegisterDecision, type RegisterRequest } from './register-processor.js';
+import type { RegistrarSettings } from './registrar-settings.js';
+
+/** One place the proxy may fork a request to (RFC 3261 §16.5/§16.6). */
+export interface ForkTarget {
+  readonly aor: string;
+  /** Request-URI for the branch: the registered Contact URI. */
+  readonly uri: string;
+  /** Route header values to push (the stored Path, RFC 3327 §5.4), topmost first. */
+  readonly route: readonly string[];
+  readonly q: number | null;
+  /** Where the REGISTER came from; the proxy sends over this flow when the contact is unreachable directly (RFC 5626 §5.3). */
+  readonly flow: FlowInfo | null;
+  readonly instance: string | null;
+  readonly outbound: boolean;
+  readonly binding: Binding;
+}
+
+export interface RegistrarOptions {
+  readonly newToken?: () => string;
+}
+
+export class Registrar {
+  private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly newToken: () => string;
+
+  constructor(
+    readonly store: BindingStore,
+    readonly settings: RegistrarSettings,
+    opts: RegistrarOptions = {},
+  ) {
+    this.newToken = opts.newToken ?? (() => randomBytes(12).toString('hex'));
+  }
+
+  /** Decides and commits one REGISTER; the caller turns the decision into the SIP response. */
+  register(req: RegisterRequest, now: number, authUser: string | null): Promise<RegisterDecision> {
+    const aorKey = canonicalAor(req.to) ?? '';
+    const run = async (): Promise<RegisterDecision> => {
+      const decision = processRegister(req, this.store.lookup(aorKey), {
+        settings: this.settings,
+        now,
+        authUser,
+        newToken: this.newToken,
+      });
+      if (decision.kind === 'accept' && decision.changes.length > 0) await this.store.apply(decision.changes, now);
+      return decision;
+    };
+    const prev = this.queues.get(aorKey) ?? Promise.resolve();
+    const next = prev.then(run, run);
+    this.queues.set(aorKey, next);
+    void next.then(
+      () => this.releaseQueue(aorKey, next),
+      () => this.releaseQueue(aorKey, next),
+    );
+    return next;
+  }
+
+  private releaseQueue(aor: string, p: Promise<unknown>): void {
+    if (this.queues.get(aor) === p) this.queues.delete(aor);
+  }
+
+  /** Live bindings of an AoR (any SIP URI form accepted), fork order. */
+  lookup(aorOrUri: string, now: number): Binding[] {
+    const aor = canonicalAor(aorOrUri);
+    return aor === null ? [] : this.store.lookup(aor, now);
+  }
+
+  /**
+   * Fork targets for a Request-URI: an AoR gives all its contacts by q; a public GRUU only the
+   * instance's contacts; a temporary GRUU the one binding that minted it (RFC 5627 §5.4).
+   */
+  targets(requestUri: string, now: number): ForkTarget[] {
+    const g = classifyGruu(requestUri);
+    let bindings: Binding[];
+    if (g.kind === 'public') bindings = this.store.lookup(g.aor, now).filter((b) => b.instance === g.instance);
+    else if (g.kind === 'temporary') {
+      const b = this.store.findByTempGruu(g.canonical);
+      const sameInstance = b === undefined || b.instance === null ? [] : this.store.lookup(b.aor, now).filter((x) => x.instance === b.instance);
+      bindings = sameInstance;
+    } else bindings = this.lookup(requestUri, now);
+    return bindings.map((b) => ({
+      aor: b.aor,
+      uri: b.contactUri,
+      route: b.path,
+      q: b.q,
+      flow: b.flow,
+      instance: b.instance,
+      outbound: b.outbound,
+      binding: b,
+    }));
+  }
+
+  /** Expiry sweep (the shell calls it on a timer); fires `expire` hooks. Returns what expired. */
+  async sweep(now: number): Promise<BindingChange[]> {
+    const changes = expiredChanges(this.store, now);
+    if (changes.length > 0) await this.store.apply(changes, now);
+    return changes;
+  }
+
+  /** Admin force-removal of every binding of an AoR; returns how many were removed. */
+  async removeAor(aorOrUri: string, now: number): Promise<number> {
+    const aor = canonicalAor(aorOrUri);
+    if (aor === null) return 0;
+    const changes: BindingChange[] = this.store.lookup(aor).map((b) => ({ op: 'delete', aor, key: b.key, cause: 'admin' }));
+    if (changes.length > 0) await this.store.apply(changes, now);
+    return changes.length;
+  }
+
+  /** registrar.onChange: insert / refresh / delete / expire. */
+  onChange(listener: BindingListener): () => void {
+    return this.store.onChange(listener);
+  }
+}
