@@ -1,0 +1,110 @@
+// sip/sips/tel URIs (RFC 3261 §19.1, §25.1; RFC 3966).
+import { SipParseError, formatUri, parseUri, uriUnescape } from '../../../node/sip/index.js';
+
+function err(f: () => unknown): SipParseError {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof SipParseError) return e;
+    throw e;
+  }
+  throw new Error('expected SipParseError');
+}
+
+describe('parseUri: sip and sips', () => {
+  it('splits user, password, host, port, params and headers', () => {
+    const u = parseUri('sip:alice:secret@atlanta.com:5061;transport=tcp;lr?subject=project%20x&priority=urgent');
+    expect(u).toEqual({
+      scheme: 'sip', user: 'alice', password: 'secret', host: 'atlanta.com', port: 5061,
+      params: new Map([['transport', 'tcp'], ['lr', null]]),
+      headers: new Map([['subject', 'project x'], ['priority', 'urgent']]),
+    });
+  });
+
+  it('parses a host-only sips URI', () => {
+    const u = parseUri('sips:biloxi.com');
+    expect(u.scheme).toBe('sips');
+    expect(u.user).toBeUndefined();
+    expect(u.host).toBe('biloxi.com');
+    expect(u.port).toBeUndefined();
+  });
+
+  it('keeps IPv6 references with their brackets and reads the port after them', () => {
+    const u = parseUri('sip:[2001:db8::10]:5070;maddr=[2001:db8::1]');
+    expect(u.host).toBe('[2001:db8::10]');
+    expect(u.port).toBe(5070);
+    expect(u.params.get('maddr')).toBe('[2001:db8::1]');
+    expect(parseUri('sip:user@[::1]').host).toBe('[::1]');
+  });
+
+  it('decodes %-escapes in user, params and headers (RFC 4475 esc01)', () => {
+    expect(parseUri('sip:sips%3Auser%40example.com@example.net').user).toBe('sips:user@example.com');
+    const c = parseUri('sip:cal%6Cer@host5.example.net;%6C%72;n%61me=v%61lue%25%34%31');
+    expect(c.user).toBe('caller');
+    expect(c.params.get('lr')).toBeNull();
+    expect(c.params.get('name')).toBe('value%41');
+    expect(parseUri('sip:null-%00-null@example.com').user).toBe('null-\u0000-null');
+  });
+
+  it('keeps ; inside the user part (RFC 4475 semiuri)', () => {
+    const u = parseUri('sip:user;par=u%40example.net@example.com');
+    expect(u.user).toBe('user;par=u@example.net');
+    expect(u.host).toBe('example.com');
+    expect(u.params.size).toBe(0);
+  });
+
+  it('lower-cases the scheme and parameter names', () => {
+    const u = parseUri('SIP:Bob@Biloxi.COM;Transport=UDP');
+    expect(u.scheme).toBe('sip');
+    expect(u.host).toBe('Biloxi.COM');
+    expect(u.params.get('transport')).toBe('UDP');
+  });
+
+  it('rejects malformed URIs with 400 and foreign schemes with 416', () => {
+    expect(err(() => parseUri('sip:user@')).status).toBe(400);
+    expect(err(() => parseUri('sip:user@host:99999')).reason).toMatch(/Port/);
+    expect(err(() => parseUri('sip:user@host:')).status).toBe(400);
+    expect(err(() => parseUri('sip:bad%zzescape@host')).reason).toMatch(/escape/);
+    expect(err(() => parseUri('sip:user@exa mple.com')).status).toBe(400);
+    expect(err(() => parseUri('sip:[2001:db8::1')).status).toBe(400);
+    expect(err(() => parseUri('sip:host;;lr')).status).toBe(400);
+    expect(err(() => parseUri('<sip:host>')).status).toBe(400);
+    const foreign = err(() => parseUri('nobodyknowsthisscheme:totallyopaquecontent'));
+    expect([foreign.status, foreign.reason]).toEqual([416, 'Unsupported URI Scheme']);
+    expect(err(() => parseUri('http://www.example.com')).status).toBe(416);
+  });
+});
+
+describe('parseUri: tel', () => {
+  it('reads the number and its parameters (RFC 3966 §3)', () => {
+    const u = parseUri('tel:+1-201-555-0123;ext=1234;phone-context=example.com');
+    expect(u.scheme).toBe('tel');
+    expect(u.user).toBe('+1-201-555-0123');
+    expect(u.host).toBe('');
+    expect(u.params.get('ext')).toBe('1234');
+    expect(u.params.get('phone-context')).toBe('example.com');
+    expect(formatUri(u)).toBe('tel:+1-201-555-0123;ext=1234;phone-context=example.com');
+  });
+
+  it('rejects an empty number', () => {
+    expect(err(() => parseUri('tel:;foo=bar')).status).toBe(400);
+  });
+});
+
+describe('formatUri', () => {
+  it('round-trips and re-escapes what the grammar forbids', () => {
+    for (const text of [
+      'sip:alice@atlanta.com', 'sips:alice:pw@atlanta.com:5061;transport=tcp;lr', 'sip:[2001:db8::10]:5070',
+      'sip:user;par=u%40example.net@example.com', 'sip:host?subject=project%20x&priority=urgent',
+    ]) {
+      expect(formatUri(parseUri(text))).toBe(text);
+    }
+    expect(formatUri({ scheme: 'sip', user: 'I have spaces', host: 'example.net', params: new Map(), headers: new Map() }))
+      .toBe('sip:I%20have%20spaces@example.net');
+    expect(formatUri(parseUri('sip:%75se%72@example.com'))).toBe('sip:user@example.com');
+  });
+
+  it('uriUnescape decodes UTF-8 sequences', () => {
+    expect(uriUnescape('J%C3%BCrgen')).toBe('Jürgen');
+  });
+});
