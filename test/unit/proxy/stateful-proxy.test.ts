@@ -1,0 +1,425 @@
+// The stateful proxy driven event by event against a recording fake transaction layer.
+import { DialogTracker } from '../../../node/dialog/index.js';
+import {
+  StatefulProxy, type ForkOptions, type ForkTarget, type ProxyHooks, type ScriptRequest, type ScriptResponse,
+} from '../../../node/proxy/index.js';
+import { answer, factory, FakeTransactions, request, type FakeRequest } from './fake-sip.js';
+
+const own = (host: string, port: number): boolean => host === 'proxy.example.com' && port === 5060;
+const INVITE_TIMEOUT = 180_000;
+
+interface Harness {
+  proxy: StatefulProxy<string, number>;
+  tx: FakeTransactions;
+  dialogs: DialogTracker;
+  events: string[];
+}
+
+function harness(route: (r: ScriptRequest) => void | Promise<void>, extra: Partial<ProxyHooks> = {}): Harness {
+  const tx = new FakeTransactions();
+  const dialogs = new DialogTracker({ idleTimeoutMs: 3_600_000 });
+  const events: string[] = [];
+  const proxy = new StatefulProxy<string, number>({
+    transactions: tx, factory, isOwnAddress: own, advertised: { host: 'proxy.example.com', port: 5060 },
+    recordRoute: true, inviteTimeoutMs: INVITE_TIMEOUT, dialogs,
+    hooks: {
+      onRequest: route,
+      onReply: (_r: ScriptRequest, res: ScriptResponse) => { events.push(`reply ${res.status}`); },
+      onCancel: () => { events.push('cancel'); },
+      ...extra,
+    },
+  });
+  return { proxy, tx, dialogs, events };
+}
+
+function invite(callId = 'call-1', ...extra: string[]): FakeRequest {
+  return request('INVITE sip:bob@example.com',
+    'Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bKuac1', 'Max-Forwards: 70',
+    'From: <sip:alice@example.com>;tag=a1', 'To: <sip:bob@example.com>', `Call-ID: ${callId}`, 'CSeq: 1 INVITE',
+    'Contact: <sip:alice@192.0.2.10>', ...extra);
+}
+
+function cancelFor(inv: FakeRequest): FakeRequest {
+  return request(`CANCEL ${inv.uri}`, `Via: ${inv.headers.get('Via')}`, 'Max-Forwards: 70', `From: ${inv.headers.get('From')}`,
+    `To: ${inv.headers.get('To')}`, `Call-ID: ${inv.headers.get('Call-ID')}`, 'CSeq: 1 CANCEL');
+}
+
+const fork = (targets: Array<string | ForkTarget>, opts?: ForkOptions) => (r: ScriptRequest): void => { r.fork(targets, opts); };
+const TWO = ['sip:bob@192.0.2.21', 'sip:bob@192.0.2.22'];
+
+describe('stateful proxy: single relay', () => {
+  test('INVITE/100/180/200: 100 absorbed, 180+200 forwarded with our Via popped, dialog confirmed, Record-Route added', async () => {
+    const h = harness((r) => r.relay({ target: 'sip:bob@192.0.2.21:5062' }));
+    await h.proxy.onRequest('s1', invite(), { address: '192.0.2.10', port: 5060, transport: 'UDP' }, 0);
+    const [out] = h.tx.method('INVITE');
+    expect(out.dest).toEqual({ host: '192.0.2.21', port: 5062, transport: 'UDP', source: 'ruri' });
+    expect(out.request.headers.get('Record-Route')).toBe('<sip:proxy.example.com:5060;lr>');
+    expect(out.request.headers.get('Max-Forwards')).toBe('69');
+    await h.proxy.onResponse(out.tx, answer(out.request, 100), 10);
+    await h.proxy.onResponse(out.tx, answer(out.request, 180, { toTag: 'b1' }), 20);
+    await h.proxy.onResponse(out.tx, answer(out.request, 200, { toTag: 'b1' }), 30);
+    expect(h.tx.statuses('s1')).toEqual([180, 200]);
+    for (const { response } of h.tx.responses) {
+      expect(response.headers.getAll('Via')).toEqual(['SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bKuac1']);
+    }
+    expect(h.dialogs.active).toBe(1);
+    expect(h.events).toEqual(['reply 180', 'reply 200']);
+  });
+
+  test('in-dialog BYE follows the route set; its 200 ends the dialog', async () => {
+    const h = harness((r) => { if (r.looseRoute()) r.relay(); else r.reply(404); });
+    h.dialogs.observeResponse({ cseqMethod: 'INVITE', status: 200, callId: 'call-1', fromTag: 'a1', toTag: 'b1' }, 0);
+    const bye = request('BYE sip:bob@192.0.2.21:5062', 'Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bKbye',
+      'Max-Forwards: 70', 'Route: <sip:proxy.example.com:5060;lr>', 'Route: <sip:edge.example.net;lr>',
+      'From: <sip:alice@example.com>;tag=a1', 'To: <sip:bob@example.com>;tag=b1', 'Call-ID: call-1', 'CSeq: 2 BYE');
+    await h.proxy.onRequest('s2', bye, { address: '192.0.2.10', port: 5060, transport: 'UDP' }, 100);
+    const [out] = h.tx.method('BYE');
+    expect(out.dest).toEqual({ host: 'edge.example.net', port: 5060, transport: 'UDP', source: 'route' });
+    expect(out.request.uri).toBe('sip:bob@192.0.2.21:5062');
+    expect(out.request.headers.getAll('Route')).toEqual(['<sip:edge.example.net;lr>']);
+    expect(out.request.headers.get('Record-Route')).toBeUndefined(); // in-dialog: no new Record-Route
+    await h.proxy.onResponse(out.tx, answer(out.request, 200), 110);
+    expect(h.tx.statuses('s2')).toEqual([200]);
+    expect(h.dialogs.active).toBe(0);
+  });
+
+  test('ACK for a 2xx is forwarded statelessly along the route set (Via pushed, Max-Forwards decremented)', async () => {
+    const h = harness((r) => { if (r.looseRoute()) r.relay(); });
+    const ack = request('ACK sip:bob@192.0.2.21:5062', 'Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bKack',
+      'Max-Forwards: 70', 'Route: <sip:proxy.example.com;lr>', 'From: <sip:alice@example.com>;tag=a1',
+      'To: <sip:bob@example.com>;tag=b1', 'Call-ID: call-1', 'CSeq: 1 ACK');
+    await h.proxy.onAck(ack, { address: '192.0.2.10', port: 5060, transport: 'UDP' }, 0);
+    expect(h.tx.sent).toHaveLength(0);
+    expect(h.tx.stateless).toHaveLength(1);
+    const [{ request: out, dest }] = h.tx.stateless;
+    expect(dest).toEqual({ host: '192.0.2.21', port: 5062, transport: 'UDP', source: 'ruri' });
+    expect(out.headers.getAll('Via')).toHaveLength(2);
+    expect(out.headers.get('Max-Forwards')).toBe('69');
+    expect(out.headers.get('Route')).toBeUndefined();
+  });
+
+  test('an ACK whose next hop is ourselves is dropped, not looped', async () => {
+    const h = harness((r) => r.relay());
+    const ack = request('ACK sip:bob@proxy.example.com', 'Via: SIP/2.0/UDP 192.0.2.10;branch=z9hG4bKack2', 'Max-Forwards: 70',
+      'From: <sip:a@x>;tag=a1', 'To: <sip:b@x>;tag=b1', 'Call-ID: c', 'CSeq: 1 ACK');
+    await h.proxy.onAck(ack, { address: '192.0.2.10', port: 5060, transport: 'UDP' }, 0);
+    expect(h.tx.stateless).toHaveLength(0);
+  });
+
+  test('strict-router fix-up end to end: our RR in the R-URI is replaced by the last Route', async () => {
+    const h = harness((r) => { if (r.looseRoute()) r.relay(); else r.reply(404); });
+    const bye = request('BYE sip:proxy.example.com;lr', 'Via: SIP/2.0/UDP 198.51.100.1;branch=z9hG4bKs', 'Max-Forwards: 70',
+      'Route: <sip:bob@192.0.2.21:5062>', 'From: <sip:a@x>;tag=a1', 'To: <sip:b@x>;tag=b1', 'Call-ID: c', 'CSeq: 3 BYE');
+    await h.proxy.onRequest('s3', bye, { address: '198.51.100.1', port: 5060, transport: 'UDP' }, 0);
+    const [out] = h.tx.method('BYE');
+    expect(out.request.uri).toBe('sip:bob@192.0.2.21:5062');
+    expect(out.request.headers.get('Route')).toBeUndefined();
+    expect(out.dest.host).toBe('192.0.2.21');
+  });
+});
+
+describe('stateful proxy: validation and local answers', () => {
+  test.each([
+    ['Max-Forwards 0 → 483', invite('c', 'Max-Forwards: 0'), 483],
+    ['Proxy-Require foo → 420', invite('c', 'Proxy-Require: foo'), 420],
+  ])('%s', async (_name, req, status) => {
+    req.headers.set('Max-Forwards', req.headers.getAll('Max-Forwards').pop()!);
+    const h = harness((r) => r.relay());
+    await h.proxy.onRequest('s', req, { address: '192.0.2.10', port: 5060, transport: 'UDP' }, 0);
+    expect(h.tx.statuses('s')).toEqual([status]);
+    expect(h.tx.sent).toHaveLength(0);
+  });
+
+  test('fork to no contacts → 480', async () => {
+    const h = harness(fork([]));
+    await h.proxy.onRequest('s', invite(), { address: '192.0.2.10', port: 5060, transport: 'UDP' }, 0);
+    expect(h.tx.statuses('s')).toEqual([480]);
+  });
+
+  test('a next hop that is one of our own listeners → 482, nothing sent', async () => {
+    const h = harness((r) => r.relay({ target: 'sip:bob@proxy.example.com' }));
+    await h.proxy.onRequest('s', invite(), { address: '192.0.2.10', port: 5060, transport: 'UDP' }, 0);
+    expect(h.tx.sent).toHaveLength(0);
+    expect(h.tx.statuses('s')).toEqual([482]);
+  });
+
+  test('a transport failure to send counts as 503 and goes upstream as 500', async () => {
+    const h = harness((r) => r.relay({ target: 'sip:bob@192.0.2.21' }));
+    h.tx.failSends = true;
+    await h.proxy.onRequest('s', invite(), { address: '192.0.2.10', port: 5060, transport: 'UDP' }, 0);
+    expect(h.tx.statuses('s')).toEqual([500]);
+  });
+
+  test('a script that decides nothing gets 500; one that throws gets 500', async () => {
+    const h = harness(() => undefined);
+    await h.proxy.onRequest('s', invite(), { address: '192.0.2.10', port: 5060, transport: 'UDP' }, 0);
+    expect(h.tx.statuses('s')).toEqual([500]);
+    const h2 = harness(() => { throw new Error('bug'); });
+    await h2.proxy.onRequest('s', invite(), { address: '192.0.2.10', port: 5060, transport: 'UDP' }, 0);
+    expect(h2.tx.statuses('s')).toEqual([500]);
+  });
+});
+
+describe('stateful proxy: parallel forking and §16.7', () => {
+  const src = { address: '192.0.2.10', port: 5060, transport: 'UDP' };
+
+  test('one branch 486, the other 200: caller gets the 200, the 486 is absorbed', async () => {
+    const h = harness(fork(TWO));
+    await h.proxy.onRequest('s', invite(), src, 0);
+    const [a, b] = h.tx.method('INVITE');
+    expect(a.request.headers.get('Via')).not.toBe(b.request.headers.get('Via')); // one branch each
+    await h.proxy.onResponse(a.tx, answer(a.request, 486, { toTag: 'x' }), 10);
+    await h.proxy.onResponse(b.tx, answer(b.request, 200, { toTag: 'y' }), 20);
+    expect(h.tx.statuses('s')).toEqual([200]);
+    expect(h.tx.method('CANCEL')).toHaveLength(0);
+  });
+
+  test('200 first then 486: still only the 200 goes up; the other branch is cancelled once it rings', async () => {
+    const h = harness(fork(TWO));
+    await h.proxy.onRequest('s', invite(), src, 0);
+    const [a, b] = h.tx.method('INVITE');
+    await h.proxy.onResponse(b.tx, answer(b.request, 180, { toTag: 'y' }), 5);
+    await h.proxy.onResponse(a.tx, answer(a.request, 200, { toTag: 'x' }), 10);
+    expect(h.tx.method('CANCEL').map((c) => c.request.headers.get('Via'))).toEqual([b.request.headers.get('Via')]);
+    await h.proxy.onResponse(b.tx, answer(b.request, 487, { toTag: 'y' }), 20);
+    expect(h.tx.statuses('s')).toEqual([180, 200]);
+  });
+
+  test('every 2xx to INVITE is forwarded (two answering branches)', async () => {
+    const h = harness(fork(TWO));
+    await h.proxy.onRequest('s', invite(), src, 0);
+    const [a, b] = h.tx.method('INVITE');
+    await h.proxy.onResponse(a.tx, answer(a.request, 200, { toTag: 'x' }), 10);
+    await h.proxy.onResponse(b.tx, answer(b.request, 200, { toTag: 'y' }), 11);
+    expect(h.tx.statuses('s')).toEqual([200, 200]);
+    expect(h.dialogs.active).toBe(2);
+  });
+
+  test('6xx cancels the other (ringing) branch and is the final', async () => {
+    const h = harness(fork(TWO));
+    await h.proxy.onRequest('s', invite(), src, 0);
+    const [a, b] = h.tx.method('INVITE');
+    await h.proxy.onResponse(a.tx, answer(a.request, 180, { toTag: 'x' }), 5);
+    await h.proxy.onResponse(b.tx, answer(b.request, 603, { toTag: 'y' }), 10);
+    const cancels = h.tx.method('CANCEL');
+    expect(cancels).toHaveLength(1);
+    expect(cancels[0].request.headers.get('Via')).toBe(a.request.headers.get('Via'));
+    expect(cancels[0].dest).toEqual(a.dest);
+    await h.proxy.onResponse(a.tx, answer(a.request, 487, { toTag: 'x' }), 20);
+    expect(h.tx.statuses('s')).toEqual([180, 603]);
+  });
+
+  test('401 + 407 from two branches: one response carrying both challenges', async () => {
+    const h = harness(fork(TWO));
+    await h.proxy.onRequest('s', invite(), src, 0);
+    const [a, b] = h.tx.method('INVITE');
+    await h.proxy.onResponse(a.tx, answer(a.request, 407, { toTag: 'x', headers: [['Proxy-Authenticate', 'Digest realm="a"']] }), 5);
+    await h.proxy.onResponse(b.tx, answer(b.request, 401, { toTag: 'y', headers: [['WWW-Authenticate', 'Digest realm="b"']] }), 6);
+    const [{ response }] = h.tx.responses;
+    expect(response.status).toBe(407);
+    expect(response.headers.getAll('Proxy-Authenticate')).toEqual(['Digest realm="a"']);
+    expect(response.headers.getAll('WWW-Authenticate')).toEqual(['Digest realm="b"']);
+  });
+
+  test('503 + 486 → 486; 503 alone → 500', async () => {
+    const h = harness(fork(TWO));
+    await h.proxy.onRequest('s', invite(), src, 0);
+    const [a, b] = h.tx.method('INVITE');
+    await h.proxy.onResponse(a.tx, answer(a.request, 503), 5);
+    await h.proxy.onResponse(b.tx, answer(b.request, 486), 6);
+    expect(h.tx.statuses('s')).toEqual([486]);
+    const h2 = harness(fork(['sip:bob@192.0.2.21']));
+    await h2.proxy.onRequest('s', invite(), src, 0);
+    const [c] = h2.tx.method('INVITE');
+    await h2.proxy.onResponse(c.tx, answer(c.request, 503), 5);
+    expect(h2.tx.statuses('s')).toEqual([500]);
+  });
+});
+
+describe('stateful proxy: CANCEL (§16.10, §9.1)', () => {
+  const src = { address: '192.0.2.10', port: 5060, transport: 'UDP' };
+
+  test('CANCEL while ringing: 200 to CANCEL, CANCEL on the INVITE branch, caller gets 487, onCancel once', async () => {
+    const h = harness(fork(['sip:bob@192.0.2.21']));
+    const inv = invite();
+    await h.proxy.onRequest('s', inv, src, 0);
+    const [out] = h.tx.method('INVITE');
+    await h.proxy.onResponse(out.tx, answer(out.request, 180, { toTag: 'b1' }), 5);
+    h.tx.cancelTargets.set('call-1', 's');
+    await h.proxy.onRequest('c', cancelFor(inv), src, 10);
+    expect(h.tx.statuses('c')).toEqual([200]);
+    const [cancel] = h.tx.method('CANCEL');
+    const sentVia = out.request.headers.get('Via')!;
+    expect(cancel.request.headers.getAll('Via')).toEqual([sentVia]);
+    expect(cancel.request.uri).toBe(out.request.uri);
+    expect(cancel.dest).toEqual(out.dest);
+    await h.proxy.onResponse(cancel.tx, answer(cancel.request, 200), 12); // the CANCEL's own 200: absorbed
+    await h.proxy.onResponse(out.tx, answer(out.request, 487, { toTag: 'b1' }), 15);
+    expect(h.tx.statuses('s')).toEqual([180, 487]);
+    expect(h.events.filter((e) => e === 'cancel')).toHaveLength(1);
+  });
+
+  test('CANCEL before any provisional is deferred until the branch sends a 1xx', async () => {
+    const h = harness(fork(['sip:bob@192.0.2.21']));
+    const inv = invite();
+    await h.proxy.onRequest('s', inv, src, 0);
+    const [out] = h.tx.method('INVITE');
+    h.tx.cancelTargets.set('call-1', 's');
+    await h.proxy.onRequest('c', cancelFor(inv), src, 10);
+    expect(h.tx.statuses('c')).toEqual([200]);
+    expect(h.tx.method('CANCEL')).toHaveLength(0);
+    // Any provisional, 100 Trying included, proves the INVITE arrived: now the CANCEL can match it.
+    await h.proxy.onResponse(out.tx, answer(out.request, 100), 20);
+    const cancels = h.tx.method('CANCEL');
+    expect(cancels).toHaveLength(1);
+    expect(cancels[0].request.headers.getAll('Via')).toEqual([out.request.headers.get('Via')]);
+    await h.proxy.onResponse(out.tx, answer(out.request, 180, { toTag: 'b1' }), 30);
+    expect(h.tx.method('CANCEL')).toHaveLength(1); // exactly one CANCEL per branch
+    await h.proxy.onResponse(out.tx, answer(out.request, 487, { toTag: 'b1' }), 40);
+    expect(h.tx.statuses('s').at(-1)).toBe(487);
+  });
+
+  test('a cancelled INVITE whose branch never answers ends with a proxy-generated 487', async () => {
+    const h = harness(fork(['sip:bob@192.0.2.21']));
+    const inv = invite();
+    await h.proxy.onRequest('s', inv, src, 0);
+    const [out] = h.tx.method('INVITE');
+    h.tx.cancelTargets.set('call-1', 's');
+    await h.proxy.onRequest('c', cancelFor(inv), src, 10);
+    await h.proxy.onClientTimeout(out.tx, 'B', 32_000);
+    expect(h.tx.statuses('s')).toEqual([487]);
+  });
+
+  test('2xx-after-CANCEL glare: the 2xx is forwarded (the caller then BYEs)', async () => {
+    const h = harness(fork(['sip:bob@192.0.2.21']));
+    const inv = invite();
+    await h.proxy.onRequest('s', inv, src, 0);
+    const [out] = h.tx.method('INVITE');
+    await h.proxy.onResponse(out.tx, answer(out.request, 180, { toTag: 'b1' }), 5);
+    h.tx.cancelTargets.set('call-1', 's');
+    await h.proxy.onRequest('c', cancelFor(inv), src, 10);
+    expect(h.tx.method('CANCEL')).toHaveLength(1);
+    await h.proxy.onResponse(out.tx, answer(out.request, 200, { toTag: 'b1' }), 11);
+    expect(h.tx.statuses('s')).toEqual([180, 200]);
+    expect(h.dialogs.active).toBe(1);
+  });
+
+  test('CANCEL matching no INVITE → 481', async () => {
+    const h = harness(fork(['sip:bob@192.0.2.21']));
+    await h.proxy.onRequest('c', cancelFor(invite('nope')), src, 0);
+    expect(h.tx.statuses('c')).toEqual([481]);
+  });
+});
+
+describe('stateful proxy: timers and sequential forking', () => {
+  const src = { address: '192.0.2.10', port: 5060, transport: 'UDP' };
+
+  test('Timer C with no provisional → 408 to the caller', async () => {
+    const h = harness(fork(['sip:bob@192.0.2.21']));
+    await h.proxy.onRequest('s', invite(), src, 0);
+    expect(h.proxy.nextDeadline()).toBe(INVITE_TIMEOUT);
+    await h.proxy.advance(INVITE_TIMEOUT - 1);
+    expect(h.tx.responses).toHaveLength(0);
+    await h.proxy.advance(INVITE_TIMEOUT);
+    expect(h.tx.statuses('s')).toEqual([408]);
+  });
+
+  test('Timer C after a provisional → CANCEL the branch; its 487 → caller gets 487', async () => {
+    const h = harness(fork(['sip:bob@192.0.2.21']));
+    await h.proxy.onRequest('s', invite(), src, 0);
+    const [out] = h.tx.method('INVITE');
+    await h.proxy.onResponse(out.tx, answer(out.request, 180, { toTag: 'b1' }), 1000);
+    await h.proxy.advance(INVITE_TIMEOUT); // reset by the 180: not yet
+    expect(h.tx.method('CANCEL')).toHaveLength(0);
+    await h.proxy.advance(1000 + INVITE_TIMEOUT);
+    expect(h.tx.method('CANCEL')).toHaveLength(1);
+    await h.proxy.onResponse(out.tx, answer(out.request, 487, { toTag: 'b1' }), 1000 + INVITE_TIMEOUT + 5);
+    expect(h.tx.statuses('s')).toEqual([180, 487]);
+  });
+
+  test('client transaction timeout (Timer B) counts as 408', async () => {
+    const h = harness(fork(['sip:bob@192.0.2.21']));
+    await h.proxy.onRequest('s', invite(), src, 0);
+    await h.proxy.onClientTimeout(h.tx.sent[0].tx, 'B', 32_000);
+    expect(h.tx.statuses('s')).toEqual([408]);
+  });
+
+  test('sequential: q order, next target after a 486, caller gets the second target\'s 200', async () => {
+    const h = harness(fork([{ uri: 'sip:bob@192.0.2.22', q: 0.5 }, { uri: 'sip:bob@192.0.2.21', q: 1 }], { strategy: 'sequential' }));
+    await h.proxy.onRequest('s', invite(), src, 0);
+    expect(h.tx.method('INVITE').map((s) => s.request.uri)).toEqual(['sip:bob@192.0.2.21']);
+    const [first] = h.tx.method('INVITE');
+    await h.proxy.onResponse(first.tx, answer(first.request, 486, { toTag: 'x' }), 10);
+    const [, second] = h.tx.method('INVITE');
+    expect(second.request.uri).toBe('sip:bob@192.0.2.22');
+    await h.proxy.onResponse(second.tx, answer(second.request, 200, { toTag: 'y' }), 20);
+    expect(h.tx.statuses('s')).toEqual([200]);
+  });
+
+  test('sequential: a ringing branch past its timeout is cancelled and the next target tried', async () => {
+    const h = harness(fork(TWO, { strategy: 'sequential', branchTimeoutSecs: 15 }));
+    await h.proxy.onRequest('s', invite(), src, 0);
+    const [first] = h.tx.method('INVITE');
+    await h.proxy.onResponse(first.tx, answer(first.request, 180, { toTag: 'x' }), 100);
+    await h.proxy.advance(15_000);
+    expect(h.tx.method('CANCEL').map((c) => c.request.headers.get('Via'))).toEqual([first.request.headers.get('Via')]);
+    const invites = h.tx.method('INVITE');
+    expect(invites.map((s) => s.request.uri)).toEqual(TWO);
+    await h.proxy.onResponse(first.tx, answer(first.request, 487, { toTag: 'x' }), 15_010);
+    await h.proxy.onResponse(invites[1].tx, answer(invites[1].request, 486, { toTag: 'y' }), 16_000);
+    expect(h.tx.statuses('s')).toEqual([180, 486]);
+  });
+
+  test('sequential: a 6xx stops the hunt', async () => {
+    const h = harness(fork(TWO, { strategy: 'sequential' }));
+    await h.proxy.onRequest('s', invite(), src, 0);
+    const [first] = h.tx.method('INVITE');
+    await h.proxy.onResponse(first.tx, answer(first.request, 600, { toTag: 'x' }), 10);
+    expect(h.tx.method('INVITE')).toHaveLength(1);
+    expect(h.tx.statuses('s')).toEqual([600]);
+  });
+
+  test('onFailure may fork again (serial hunting from the script)', async () => {
+    let rounds = 0;
+    const h = harness(fork(['sip:bob@192.0.2.21']), {
+      onFailure: (r) => { if (rounds++ === 0) r.fork(['sip:voicemail@192.0.2.99']); },
+    });
+    await h.proxy.onRequest('s', invite(), src, 0);
+    const [first] = h.tx.method('INVITE');
+    await h.proxy.onResponse(first.tx, answer(first.request, 486, { toTag: 'x' }), 10);
+    expect(h.tx.responses).toHaveLength(0);
+    const [, vm] = h.tx.method('INVITE');
+    expect(vm.request.uri).toBe('sip:voicemail@192.0.2.99');
+    await h.proxy.onResponse(vm.tx, answer(vm.request, 200, { toTag: 'v' }), 20);
+    expect(h.tx.statuses('s')).toEqual([200]);
+  });
+
+  test('a finished context lingers to forward late 2xx, then is dropped', async () => {
+    const h = harness(fork(['sip:bob@192.0.2.21']));
+    await h.proxy.onRequest('s', invite(), src, 0);
+    const [out] = h.tx.method('INVITE');
+    await h.proxy.onResponse(out.tx, answer(out.request, 200, { toTag: 'b1' }), 10);
+    expect(h.proxy.contextCount).toBe(1);
+    await h.proxy.onResponse(out.tx, answer(out.request, 200, { toTag: 'b1' }), 500); // 2xx retransmission
+    expect(h.tx.statuses('s')).toEqual([200, 200]);
+    await h.proxy.advance(40_000);
+    expect(h.proxy.contextCount).toBe(0);
+  });
+});
+
+describe('proxy-originated requests: pre-loaded Route', () => {
+  test.each([
+    [undefined, ['Route: <sip:scscf.example.net:6060;lr>'], 'scscf.example.net', 6060],
+    [{ host: '203.0.113.9', port: 5070, transport: 'UDP' }, ['Route: <sip:scscf.example.net;lr>'], '203.0.113.9', 5070],
+    [undefined, [], 'as.example.net', 5060],
+  ])('explicit %j with %j → %s:%i, R-URI unchanged', (explicit, routes, host, port) => {
+    const h = harness(() => undefined);
+    const sub = request('SUBSCRIBE sip:as.example.net', 'From: <sip:proxy.example.com>;tag=p', 'To: <sip:as.example.net>',
+      'Call-ID: sub-1', 'CSeq: 1 SUBSCRIBE', ...routes);
+    expect(h.proxy.originate(sub, 0, explicit)).toBe(1);
+    expect(h.tx.sent[0].dest.host).toBe(host);
+    expect(h.tx.sent[0].dest.port).toBe(port);
+    expect(h.tx.sent[0].request.uri).toBe('sip:as.example.net');
+    expect(h.tx.sent[0].request.headers.get('Via')).toMatch(/^SIP\/2\.0\/UDP proxy\.example\.com:5060;branch=z9hG4bK/);
+  });
+});
