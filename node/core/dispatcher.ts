@@ -9,6 +9,7 @@ import type { Logger } from '../log/index.js';
 import type { NodeMetrics } from '../metrics/index.js';
 import {
   SipParseError,
+  createErrorResponse,
   createResponse,
   formatVia,
   parseMessage,
@@ -16,9 +17,9 @@ import {
   validateRequest,
   type SipRequest,
   type SipResponse,
+  type Via,
 } from '../sip/index.js';
 import type { Endpoint, FramingFailure, InboundHandler, MessageSource } from '../transport/index.js';
-import { rawErrorResponse } from './raw-reply.js';
 import { responseDestination } from './response-destination.js';
 import type { HeaderLine, RequestContext, Route } from './route.js';
 import { stampVia } from './via-stamp.js';
@@ -96,10 +97,25 @@ export class Dispatcher implements InboundHandler {
     try {
       const msg = parseMessage(failure.head);
       if (!msg.isRequest || msg.method === 'ACK') return null;
+      this.countResponse(failure.status);
       return this.buildResponse(msg, failure.status, failure.reason, []);
-    } catch {
-      return rawErrorResponse(failure.head, failure.status, failure.reason, this.opts.serverHeader);
+    } catch (err) {
+      if (!(err instanceof SipParseError)) return null;
+      // Answer the framing problem (the reason the stream is being closed), copying what was readable.
+      const framing = new SipParseError(failure.status, failure.reason, err.action);
+      framing.headers = err.headers;
+      const bytes = this.errorReply(framing);
+      if (bytes !== null) this.countResponse(failure.status);
+      return bytes;
     }
+  }
+
+  /** §8.2.6 reply to an unparseable request, or null when it cannot be addressed (no Via) or is not a request. */
+  private errorReply(err: SipParseError): Buffer | null {
+    const res = createErrorResponse(err, { toTag: newTag() });
+    if (res === null) return null;
+    if (this.opts.serverHeader !== '') res.headers.set('Server', this.opts.serverHeader);
+    return serialize(res);
   }
 
   private onParseError(err: unknown, bytes: Buffer, source: MessageSource): void {
@@ -114,7 +130,7 @@ export class Dispatcher implements InboundHandler {
       this.drop('unparseable');
       return;
     }
-    const reply = rawErrorResponse(bytes, err.status, err.reason, this.opts.serverHeader);
+    const reply = this.errorReply(err);
     if (reply === null) {
       this.drop('unparseable');
       return;
@@ -128,16 +144,6 @@ export class Dispatcher implements InboundHandler {
   private onRequest(req: SipRequest, source: MessageSource, receivedAt: number): void {
     this.counts.requests++;
     this.metrics.requests.inc({ method: KNOWN_METHODS.has(req.method) ? req.method : 'other' });
-    const via = req.topVia();
-    if (via === undefined) {
-      this.drop('no-via');
-      return;
-    }
-    // §18.2.1 / RFC 3581 §4: record where the request really came from before anything reads Via.
-    if (stampVia(via, source.remote, this.opts.forceRport)) {
-      req.headers.removeFirstValue('Via');
-      req.headers.prepend('Via', formatVia(via));
-    }
     let answered = false;
     const ctx: RequestContext = {
       request: req,
@@ -152,6 +158,13 @@ export class Dispatcher implements InboundHandler {
         if (status >= 200) this.metrics.requestDuration.observe((performance.now() - receivedAt) / 1000);
       },
     };
+    // §18.2.1 / RFC 3581 §4: record where the request really came from before anything reads Via
+    // (a missing/malformed Via is left to validation, whose answer then has nowhere to go and is dropped).
+    const via = this.topViaOrNull(req);
+    if (via !== null && stampVia(via, source.remote, this.opts.forceRport)) {
+      req.headers.removeFirstValue('Via');
+      req.headers.prepend('Via', formatVia(via));
+    }
     const invalid = validateRequest(req);
     if (invalid !== null) {
       ctx.respond(invalid.status, invalid.reason);
@@ -174,9 +187,20 @@ export class Dispatcher implements InboundHandler {
     return serialize(res);
   }
 
+  private topViaOrNull(req: SipRequest): Via | null {
+    try {
+      return req.topVia();
+    } catch {
+      return null;
+    }
+  }
+
   private sendResponse(bytes: Buffer, req: SipRequest, source: MessageSource): void {
-    const via = req.topVia();
-    if (via === undefined) return;
+    const via = this.topViaOrNull(req);
+    if (via === null) {
+      this.drop('no-via');
+      return;
+    }
     const dest = responseDestination(via, source);
     if (dest.kind === 'connection') {
       if (!this.transport.sendOnConnection(dest.connectionId, bytes)) this.transport.sendTcp(bytes, dest.fallback);

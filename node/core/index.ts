@@ -3,4 +3,3 @@ export { Dispatcher, type DispatcherOptions, type ReplyTransport } from './dispa
 export { defaultRoute, type Route, type RequestContext, type HeaderLine, type SipSender } from './route.js';
 export { stampVia, type ViaParams } from './via-stamp.js';
 export { responseDestination, type ResponseDestination, type ViaRouting } from './response-destination.js';
-export { rawErrorResponse } from './raw-reply.js';

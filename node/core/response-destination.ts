@@ -6,7 +6,7 @@ import type { Endpoint, MessageSource } from '../transport/index.js';
 
 export interface ViaRouting {
   readonly host: string;
-  readonly port: number | undefined;
+  readonly port?: number;
   readonly params: ReadonlyMap<string, string | null>;
 }
 
