@@ -1,7 +1,11 @@
 import type { MessageView, RequestView, ResponseView } from './message-view.js';
 
-/** Timers whose expiry is reported to the TU as a timeout (RFC 3261 §17, RFC 3261 §16.6 Timer C). */
-export type TimeoutTimer = 'B' | 'C' | 'F' | 'H';
+/**
+ * Timers whose expiry is reported to the TU as a timeout (RFC 3261 §17, §16.6 Timer C).
+ * 'unanswered' is this layer's own guard: a server transaction whose TU never sent a final
+ * response is dropped so the table stays bounded (the RFC leaves that wait unbounded).
+ */
+export type TimeoutTimer = 'B' | 'C' | 'F' | 'H' | 'unanswered';
 
 /**
  * What a state machine asks its owner to do. The machines never perform I/O: the manager turns

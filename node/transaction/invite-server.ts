@@ -6,7 +6,7 @@ import type { TimerConfig } from './timer-config.js';
 import { TimerSet } from './timer-set.js';
 
 export type InviteServerState = 'proceeding' | 'completed' | 'confirmed' | 'accepted' | 'terminated';
-type IstTimer = 'Trying' | 'G' | 'H' | 'I' | 'L';
+type IstTimer = 'Trying' | 'G' | 'H' | 'I' | 'L' | 'Unanswered';
 
 export class InviteServerTransaction {
   readonly kind = 'invite-server' as const;
@@ -45,6 +45,8 @@ export class InviteServerTransaction {
   start(now: number): TxAction[] {
     // RFC 3261 §17.2.1: send 100 Trying unless the TU answers within 200 ms.
     this.timers.arm('Trying', now + this.config.tryingDelayMs);
+    // Longer than any proxy's Timer C plus the CANCEL round: only a lost TU ever reaches it.
+    this.timers.arm('Unanswered', now + this.config.inviteTimeoutMs + 64 * this.config.t1Ms);
     return [];
   }
 
@@ -56,6 +58,7 @@ export class InviteServerTransaction {
         this.timers.cancel('Trying');
         this.last = response;
         if (status < 200) return [{ kind: 'send', message: response }];
+        this.timers.cancel('Unanswered');
         if (status < 300) {
           // RFC 6026 §8.5: a 2xx moves to Accepted; the TU (not the transaction) retransmits it.
           this.currentState = 'accepted';
@@ -141,6 +144,8 @@ export class InviteServerTransaction {
       case 'I':
       case 'L':
         return this.terminate([]);
+      case 'Unanswered':
+        return this.currentState === 'proceeding' ? this.terminate([{ kind: 'timeout', timer: 'unanswered' }]) : [];
     }
   }
 

@@ -111,6 +111,10 @@ export class TransactionManager<A> {
 
   /** Earliest instant `advance` has work to do, so the shell can arm a single OS timer. */
   nextDeadline(): number | undefined {
+    // Stale entries at the head would wake the shell for nothing: drop them first.
+    for (let head = this.queue.peek(); head !== undefined && head.item.record === undefined; head = this.queue.peek()) {
+      this.queue.popDue(head.at);
+    }
     return this.queue.peekAt();
   }
 
@@ -266,6 +270,15 @@ export class TransactionManager<A> {
   }
 
   private apply(record: Record<A>, actions: readonly TxAction[], now: number): void {
+    try {
+      this.perform(record, actions);
+    } finally {
+      // Even if a TU callback throws, the transaction keeps its timers (and so its way out).
+      this.schedule(record, now);
+    }
+  }
+
+  private perform(record: Record<A>, actions: readonly TxAction[]): void {
     const tu = this.options.tu;
     for (const action of actions) {
       switch (action.kind) {
@@ -291,7 +304,6 @@ export class TransactionManager<A> {
           break;
       }
     }
-    this.schedule(record, now);
   }
 
   private schedule(record: Record<A>, now: number): void {

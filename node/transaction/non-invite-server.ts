@@ -5,7 +5,7 @@ import type { TimerConfig } from './timer-config.js';
 import { TimerSet } from './timer-set.js';
 
 export type NonInviteServerState = 'trying' | 'proceeding' | 'completed' | 'terminated';
-type NistTimer = 'J';
+type NistTimer = 'J' | 'Unanswered';
 
 export class NonInviteServerTransaction {
   readonly kind = 'non-invite-server' as const;
@@ -36,7 +36,10 @@ export class NonInviteServerTransaction {
   }
 
   /** Trying is entered on creation; the request is passed to the TU by the owner. */
-  start(): TxAction[] {
+  start(now: number): TxAction[] {
+    // Longer than any client transaction the TU may be waiting on (Timer F) plus Timer J: only a
+    // lost TU ever reaches it.
+    this.timers.arm('Unanswered', now + this.config.transactionTimeoutMs + 64 * this.config.t1Ms);
     return [];
   }
 
@@ -47,9 +50,11 @@ export class NonInviteServerTransaction {
     }
     this.last = response;
     if (response.status < 200) {
+      // A provisional keeps the guard running; only a final stops it.
       this.currentState = 'proceeding';
       return [{ kind: 'send', message: response }];
     }
+    this.timers.cancel('Unanswered');
     const actions: TxAction[] = [{ kind: 'send', message: response }];
     if (this.reliable) {
       // Timer J is zero on reliable transports.
@@ -77,8 +82,14 @@ export class NonInviteServerTransaction {
   }
 
   advance(now: number): TxAction[] {
-    if (this.timers.takeDue(now) === 'J') return this.terminate([]);
-    return [];
+    switch (this.timers.takeDue(now)) {
+      case 'J':
+        return this.terminate([]);
+      case 'Unanswered':
+        return this.terminate([{ kind: 'timeout', timer: 'unanswered' }]);
+      default:
+        return [];
+    }
   }
 
   transportError(): TxAction[] {

@@ -35,6 +35,11 @@ export class TimerQueue<T> {
     for (const entry of kept) this.heap.push(entry);
   }
 
+  /** The earliest entry without removing it. */
+  peek(): QueueEntry<T> | undefined {
+    return this.heap[0];
+  }
+
   peekAt(): number | undefined {
     return this.heap.length > 0 ? this.heap[0].at : undefined;
   }

@@ -114,6 +114,13 @@ describe('RFC 6026 §8.5-8.7 2xx → Accepted', () => {
   });
 });
 
+test('guard: an INVITE the TU never answers finally is dropped after invite_timeout + 64*T1', () => {
+  const tx = new InviteServerTransaction(request('INVITE'), true, timerConfig({ inviteTimeoutSecs: 60 }), factory);
+  tx.start(0);
+  tx.respond(response(tx.request, 180, 'uas'), 100);
+  expect(runTimers(tx, 200_000)).toEqual(['t=92000 timeout unanswered', 't=92000 terminated']);
+});
+
 test('responses after Completed are ignored; transport error ends the transaction', () => {
   const tx = ist();
   tx.start(0);

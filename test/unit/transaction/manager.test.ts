@@ -200,6 +200,27 @@ describe('server transactions', () => {
     ]);
   });
 
+  test('a TU that never answers (or throws) cannot pin a server transaction forever', () => {
+    const h = harness({
+      answer: () => {
+        throw new Error('TU bug');
+      },
+    });
+    expect(() => h.mgr.onInbound(request('OPTIONS'), UA, 0)).toThrow('TU bug');
+    expect(() => h.mgr.onInbound(request('INVITE', { branch: 'z9hG4bK-i' }), UA, 0)).toThrow('TU bug');
+    expect(h.mgr.activeCount).toBe(2);
+    h.log.length = 0;
+    h.runTo(400_000);
+    expect(h.log).toEqual([
+      't=200 send 100 -> udp:10.0.0.1:5060',
+      't=64000 TU timeout unanswered',
+      't=64000 terminated server',
+      't=212000 TU timeout unanswered',
+      't=212000 terminated server',
+    ]);
+    expect(h.mgr.activeCount).toBe(0);
+  });
+
   test('the table is bounded: beyond maxTransactions new requests are refused', () => {
     const h = harness({ maxTransactions: 2 });
     for (let i = 0; i < 3; i++) h.mgr.onInbound(request('OPTIONS', { branch: `z9hG4bK-${i}` }), UA, 0);
@@ -280,9 +301,9 @@ describe('client transactions', () => {
     const tx = h.mgr.sendRequest(request('INVITE'), TRUNK, 0) as ClientTx<Addr>;
     h.at(5, () => h.mgr.transportError(tx, 5));
     expect(h.log.slice(1)).toEqual(['t=5 TU transport-error', 't=5 terminated client']);
-    expect(h.mgr.nextDeadline()).toBeDefined();
-    h.runTo(200_000);
-    expect(h.log).toHaveLength(3);
+    // Its Timer A/B/C entries are gone from the queue's view: nothing left to wake up for.
+    expect(h.mgr.nextDeadline()).toBeUndefined();
+    expect(h.mgr.activeCount).toBe(0);
   });
 });
 

@@ -6,7 +6,7 @@ const config = timerConfig();
 
 test('UDP: Trying absorbs, Proceeding re-sends the provisional, Completed re-sends the final, Timer J', () => {
   const tx = new NonInviteServerTransaction(request('REGISTER'), false, config);
-  expect(tx.start()).toEqual([]);
+  expect(tx.start(0)).toEqual([]);
   const trace = at(10, tx.onRequest());
   trace.push(...at(20, tx.respond(response(tx.request, 100), 20)));
   expect(tx.state).toBe('proceeding');
@@ -27,19 +27,26 @@ test('UDP: Trying absorbs, Proceeding re-sends the provisional, Completed re-sen
 
 test('TCP: Timer J is zero', () => {
   const tx = new NonInviteServerTransaction(request('OPTIONS', { transport: 'TCP' }), true, config);
-  tx.start();
+  tx.start(0);
   expect(at(5, tx.respond(response(tx.request, 200, 'r'), 5))).toEqual(['t=5 send 200', 't=5 terminated']);
 });
 
 test('Timer J follows T1 (64*T1)', () => {
   const tx = new NonInviteServerTransaction(request('OPTIONS'), false, timerConfig({ t1Ms: 100 }));
-  tx.start();
+  tx.start(0);
   tx.respond(response(tx.request, 200, 'r'), 0);
   expect(runTimers(tx, 60_000)).toEqual(['t=6400 terminated']);
 });
 
+test('guard: a TU that never sends a final drops the transaction after Timer F + 64*T1', () => {
+  const tx = new NonInviteServerTransaction(request('SUBSCRIBE'), false, config);
+  tx.start(0);
+  tx.respond(response(tx.request, 100), 10);
+  expect(runTimers(tx, 100_000)).toEqual(['t=64000 timeout unanswered', 't=64000 terminated']);
+});
+
 test('transport error', () => {
   const tx = new NonInviteServerTransaction(request('OPTIONS'), false, config);
-  tx.start();
+  tx.start(0);
   expect(at(1, tx.transportError())).toEqual(['t=1 transport-error', 't=1 terminated']);
 });
