@@ -6,6 +6,7 @@
 // suffix from i and appends; on disk the new records simply follow, and replay applies the same rule
 // (an entry record at index i truncates whatever was at ≥ i), as etcd's WAL does.
 import path from 'node:path';
+import { entrySize, type InitialState, type Storage } from '../storage.js';
 import type { ConfState, Entry, HardState, Snapshot } from '../types.js';
 import { CompactedError, LogCorruptionError, UnavailableError } from './errors.js';
 import {
@@ -31,7 +32,7 @@ export interface RecoveryReport {
 
 const EMPTY_CONF: ConfState = { voters: [], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
 
-export class DiskStorage {
+export class DiskStorage implements Storage {
   private hardState: HardState = { term: 0, vote: 0, commit: 0 };
   private confState: ConfState = EMPTY_CONF;
   private snap: Snapshot = { metadata: { index: 0, term: 0, conf: EMPTY_CONF }, data: new Uint8Array(0) };
@@ -94,7 +95,7 @@ export class DiskStorage {
 
   // ---- the core's Storage interface (etcd-raft shape) ----
 
-  initialState(): { hardState: HardState; confState: ConfState } {
+  initialState(): InitialState {
     return { hardState: { ...this.hardState }, confState: this.confState };
   }
 
@@ -114,18 +115,19 @@ export class DiskStorage {
     return this.ents[i - offset - 1].term;
   }
 
-  /** Entries [lo, hi), at least one, at most `maxBytes` of data beyond the first. */
+  /** Entries [lo, hi), at least one, then as many as fit in maxBytes (the core's size accounting). */
   entries(lo: number, hi: number, maxBytes = Number.MAX_SAFE_INTEGER): Entry[] {
     const offset = this.snap.metadata.index;
     if (lo <= offset) throw new CompactedError(lo, offset + 1);
     if (hi > this.lastIndex() + 1) throw new UnavailableError(hi - 1, this.lastIndex());
     if (lo >= hi) return [];
-    const out: Entry[] = [];
-    let bytes = 0;
-    for (let i = lo; i < hi; i++) {
+    // Same accounting as the core's limitSize, without copying a long range first.
+    const out: Entry[] = [this.ents[lo - offset - 1]];
+    let size = entrySize(out[0]);
+    for (let i = lo + 1; i < hi; i++) {
       const e = this.ents[i - offset - 1];
-      bytes += e.data.length;
-      if (out.length > 0 && bytes > maxBytes) break;
+      size += entrySize(e);
+      if (size > maxBytes) break;
       out.push(e);
     }
     return out;

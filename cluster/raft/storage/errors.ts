@@ -1,3 +1,5 @@
+import { ErrCompacted, ErrUnavailable } from '../storage.js';
+
 // Typed storage failures. Corruption is never "repaired" silently: an operator must see which file
 // and which byte offset went bad (a torn tail is not corruption; see segment-scanner.ts).
 
@@ -22,18 +24,18 @@ export class SnapshotCorruptionError extends Error {
   }
 }
 
-/** Raised by reads below the first retained index (etcd-raft ErrCompacted). */
-export class CompactedError extends Error {
-  override readonly name = 'CompactedError';
+/** The core's ErrCompacted, with the indexes that explain it. */
+export class CompactedError extends ErrCompacted {
   constructor(readonly index: number, readonly firstIndex: number) {
-    super(`index ${index} compacted (first retained index is ${firstIndex})`);
+    super();
+    this.message = `index ${index} compacted (first retained index is ${firstIndex})`;
   }
 }
 
-/** Raised by reads above the last index (etcd-raft ErrUnavailable). */
-export class UnavailableError extends Error {
-  override readonly name = 'UnavailableError';
+/** The core's ErrUnavailable, with the indexes that explain it. */
+export class UnavailableError extends ErrUnavailable {
   constructor(readonly index: number, readonly lastIndex: number) {
-    super(`index ${index} unavailable (last index is ${lastIndex})`);
+    super();
+    this.message = `index ${index} unavailable (last index is ${lastIndex})`;
   }
 }

@@ -1,0 +1,25 @@
+// Errors a caller of the replicated log can act on.
+
+/** This node cannot take the request; `leader` (0 = unknown) is where to retry. */
+export class NotLeaderError extends Error {
+  override readonly name = 'NotLeader';
+  constructor(readonly leader: number) {
+    super(leader ? `not the leader; leader is node ${leader}` : 'not the leader; no leader known');
+  }
+}
+
+/** The request did not complete in time. For append the outcome is unknown: it may still commit. */
+export class LogTimeoutError extends Error {
+  override readonly name = 'Timeout';
+  constructor(what: string, ms: number) {
+    super(`${what} did not complete within ${ms} ms`);
+  }
+}
+
+/** The log service was stopped while the request was pending. */
+export class LogStoppedError extends Error {
+  override readonly name = 'Stopped';
+  constructor() {
+    super('replicated log stopped');
+  }
+}

@@ -1,0 +1,132 @@
+// Client of a log node's client port (see client-server.ts). One TCP connection, pipelined requests.
+import net from 'node:net';
+import { ClientRequestType, ClientResponseType, FrameDecoder, encodeFrame, num } from '../raft/transport/index.js';
+import { ClientOp } from './client-server.js';
+
+export class LogClientError extends Error {
+  constructor(
+    readonly code: string,
+    readonly leader: number,
+  ) {
+    super(`${code}${leader ? ` (leader ${leader})` : ''}`);
+    this.name = code;
+  }
+}
+
+interface PbResp {
+  id?: unknown;
+  error?: string;
+  index?: unknown;
+  term?: unknown;
+  leader?: unknown;
+  statusJson?: string;
+  entries?: Array<{ index?: unknown; term?: unknown; data?: Uint8Array }>;
+}
+
+export interface ClientResult {
+  index: number;
+  term: number;
+  leader: number;
+  statusJson: string;
+  entries: Array<{ index: number; term: number; data: Uint8Array }>;
+}
+
+export class LogClient {
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (r: ClientResult) => void; reject: (e: Error) => void }>();
+  private closedErr: Error | undefined;
+
+  private constructor(private readonly sock: net.Socket) {
+    const dec = new FrameDecoder(64 * 1024 * 1024);
+    sock.on('data', (chunk: Buffer) => {
+      for (const f of dec.push(chunk)) {
+        const r = ClientResponseType.decode(f) as unknown as PbResp;
+        const id = num(r.id);
+        const p = this.pending.get(id);
+        if (!p) continue;
+        this.pending.delete(id);
+        if (r.error) p.reject(new LogClientError(r.error, num(r.leader)));
+        else
+          p.resolve({
+            index: num(r.index),
+            term: num(r.term),
+            leader: num(r.leader),
+            statusJson: r.statusJson ?? '',
+            entries: (r.entries ?? []).map((e) => ({ index: num(e.index), term: num(e.term), data: e.data ?? new Uint8Array(0) })),
+          });
+      }
+    });
+    const fail = (): void => {
+      this.closedErr = new LogClientError('ConnectionClosed', 0);
+      for (const p of this.pending.values()) p.reject(this.closedErr);
+      this.pending.clear();
+    };
+    sock.on('error', fail);
+    sock.on('close', fail);
+  }
+
+  static connect(host: string, port: number, timeoutMs = 2000): Promise<LogClient> {
+    return new Promise((resolve, reject) => {
+      const sock = net.connect({ host, port });
+      const t = setTimeout(() => {
+        sock.destroy();
+        reject(new LogClientError('ConnectTimeout', 0));
+      }, timeoutMs);
+      sock.once('connect', () => {
+        clearTimeout(t);
+        sock.setNoDelay(true);
+        resolve(new LogClient(sock));
+      });
+      sock.once('error', (e) => {
+        clearTimeout(t);
+        reject(e);
+      });
+    });
+  }
+
+  private call(req: Record<string, unknown>, timeoutMs: number): Promise<ClientResult> {
+    if (this.closedErr) return Promise.reject(this.closedErr);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new LogClientError('Timeout', 0));
+      }, timeoutMs);
+      this.pending.set(id, {
+        resolve: (r) => {
+          clearTimeout(t);
+          resolve(r);
+        },
+        reject: (e) => {
+          clearTimeout(t);
+          reject(e);
+        },
+      });
+      this.sock.write(encodeFrame(ClientRequestType.encode({ ...req, id }).finish()));
+    });
+  }
+
+  append(data: Uint8Array[], timeoutMs = 10_000): Promise<ClientResult> {
+    return this.call({ op: ClientOp.Append, data }, timeoutMs);
+  }
+
+  status(timeoutMs = 2000): Promise<ClientResult> {
+    return this.call({ op: ClientOp.Status }, timeoutMs);
+  }
+
+  read(fromIndex: number, limit: number, timeoutMs = 5000): Promise<ClientResult> {
+    return this.call({ op: ClientOp.Read, fromIndex, limit }, timeoutMs);
+  }
+
+  readIndex(timeoutMs = 5000): Promise<ClientResult> {
+    return this.call({ op: ClientOp.ReadIndex }, timeoutMs);
+  }
+
+  transfer(target: number, timeoutMs = 10_000): Promise<ClientResult> {
+    return this.call({ op: ClientOp.Transfer, target }, timeoutMs);
+  }
+
+  close(): void {
+    this.sock.destroy();
+  }
+}

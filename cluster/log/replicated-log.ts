@@ -1,0 +1,666 @@
+// The replicated log service: drives the pure Raft core with a real clock, durable storage and the
+// TCP transport, and offers append / subscribe / readIndex / membership / leadership transfer.
+//
+// The Ready loop follows the core's contract (etcd-raft): persist hard state + entries + snapshot
+// (one fsync for the whole batch), only then send messages (Raft §5.1: a vote or an ack must not
+// leave before what it promises is durable), then apply committed entries, then advance. Proposals
+// arriving while a batch is being fsynced accumulate in the core and ride the next batch, so the
+// fsync cost is shared by every concurrent writer (group commit).
+import { randomInt } from 'node:crypto';
+import path from 'node:path';
+import { Registry } from 'prom-client';
+import { ConfChangeError, RawNode, decodeConfChange, encodeConfChange } from '../raft/index.js';
+import { DiskStorage } from '../raft/storage/index.js';
+import { TcpTransport, type PeerAddress, type TlsOptions } from '../raft/transport/index.js';
+import {
+  ConfChangeType,
+  EntryType,
+  MessageType,
+  StateRole,
+  type ConfChange,
+  type ConfState,
+  type Entry,
+  type Message,
+  type NodeId,
+  type Ready,
+} from '../raft/types.js';
+import { LogStoppedError, LogTimeoutError, NotLeaderError } from './errors.js';
+import { unwrap, wrap } from './proposal-envelope.js';
+import { RaftMetrics } from './raft-metrics.js';
+
+export interface ReplicatedLogOptions {
+  id: NodeId;
+  dataDir: string;
+  /** Member transport listen address (port 0: any free port). */
+  listen: PeerAddress;
+  /** Other members and how to reach them. Used to bootstrap a fresh log; ignored on restart except for addresses. */
+  peers?: Map<NodeId, PeerAddress>;
+  /** Start without bootstrapping a configuration (a node that will be added as a learner). */
+  join?: boolean;
+  tickMs?: number;
+  heartbeatTicks?: number;
+  electionTicks?: number;
+  appendTimeoutMs?: number;
+  /** How long a follower waits for a leader to appear before failing an append with NotLeader. */
+  leaderWaitMs?: number;
+  fsync?: boolean;
+  segmentBytes?: number;
+  tls?: TlsOptions;
+  cluster?: string;
+  registry?: Registry;
+}
+
+export interface CommittedEntry {
+  index: number;
+  term: number;
+  data: Uint8Array;
+}
+
+export interface PeerStatus {
+  id: NodeId;
+  match: number;
+  next: number;
+  lag: number;
+  state: string;
+  learner: boolean;
+  connected: boolean;
+}
+
+export interface LogStatus {
+  id: NodeId;
+  role: StateRole;
+  term: number;
+  leader: NodeId;
+  commit: number;
+  applied: number;
+  lastIndex: number;
+  firstIndex: number;
+  members: { voters: NodeId[]; learners: NodeId[]; votersOutgoing: NodeId[] };
+  peers: PeerStatus[];
+}
+
+interface AppendWaiter {
+  remaining: number;
+  index: number;
+  term: number;
+  resolve: (r: { index: number; term: number }) => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
+  started: bigint;
+}
+
+interface Waiter<T> {
+  resolve: (v: T) => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+const EMPTY = new Uint8Array(0);
+
+export class ReplicatedLog {
+  readonly id: NodeId;
+  readonly metrics: RaftMetrics;
+  readonly registry: Registry;
+  private storage!: DiskStorage;
+  private transport!: TcpTransport;
+  private node!: RawNode;
+  private ticker: NodeJS.Timeout | undefined;
+  private readonly incarnation = randomInt(0, 2 ** 32 - 1);
+  private seq = 0;
+  private readonly appendWaiters = new Map<number, AppendWaiter>();
+  private readonly readWaiters = new Map<string, Waiter<number>>();
+  private readonly readsAwaitingApply: Array<{ index: number; w: Waiter<number> }> = [];
+  private confWaiters: Array<Waiter<ConfState>> = [];
+  private readonly leaderWaiters = new Set<() => void>();
+  private readonly subscribers = new Set<() => void>();
+  private readonly addresses = new Map<NodeId, PeerAddress>();
+  private confState!: ConfState;
+  private applied = 0;
+  private commit = 0;
+  private leader: NodeId = 0;
+  private role: StateRole = StateRole.Follower;
+  private term = 0;
+  private driving = false;
+  private again = false;
+  private scheduled = false;
+  private stopped = false;
+  private readCtxSeq = 0;
+  private afterAdvance: Array<() => void> = [];
+
+  constructor(private readonly opts: ReplicatedLogOptions) {
+    this.id = opts.id;
+    this.registry = opts.registry ?? new Registry();
+    this.metrics = new RaftMetrics(this.registry);
+  }
+
+  /** Opens storage (recovering it), starts the transport and the clock. Returns the member port. */
+  async start(): Promise<number> {
+    const o = this.opts;
+    this.storage = await DiskStorage.open(path.join(o.dataDir, 'raft'), { fsync: o.fsync, segmentBytes: o.segmentBytes });
+    const init = this.storage.initialState();
+    const fresh = this.storage.lastIndex() === 0 && init.hardState.term === 0 && init.confState.voters.length === 0;
+    if (fresh && !o.join) await this.bootstrap();
+    this.confState = this.storage.initialState().confState;
+    for (const [id, a] of o.peers ?? []) if (id !== o.id) this.addresses.set(id, a);
+    this.applied = this.storage.snapshot().metadata.index;
+    this.commit = this.storage.initialState().hardState.commit;
+    this.node = new RawNode({
+      id: o.id,
+      storage: this.storage,
+      electionTick: o.electionTicks ?? 10,
+      heartbeatTick: o.heartbeatTicks ?? 2,
+      applied: this.applied,
+      checkQuorum: true,
+      preVote: true,
+      maxSizePerMsg: 1024 * 1024,
+      maxInflightMsgs: 256,
+      maxCommittedSizePerReady: 16 * 1024 * 1024,
+    });
+    this.transport = new TcpTransport(
+      { id: o.id, listen: o.listen, peers: new Map(this.addresses), tls: o.tls, cluster: o.cluster },
+      {
+        onMessages: (msgs) => this.onMessages(msgs),
+        onForward: (_from, data) => this.onForward(data),
+        onUnreachable: (peer) => {
+          if (this.role === StateRole.Leader && !this.stopped) this.node.reportUnreachable(peer);
+        },
+      },
+    );
+    const port = await this.transport.start();
+    this.ticker = setInterval(() => {
+      this.node.tick();
+      this.kick();
+    }, o.tickMs ?? 10);
+    // A lone voter need not wait an election timeout to lead (the embedded single-member default).
+    if (this.confState.voters.length === 1 && this.confState.voters[0] === o.id) this.node.campaign();
+    this.kick();
+    return port;
+  }
+
+  // ---------------------------------------------------------------- public API
+
+  /** Appends entries; resolves with the index/term of the last once committed and applied on this node. */
+  async append(entries: Uint8Array[]): Promise<{ index: number; term: number }> {
+    if (this.stopped) throw new LogStoppedError();
+    if (entries.length === 0) return { index: this.commit, term: this.term };
+    const started = process.hrtime.bigint();
+    const timeoutMs = this.opts.appendTimeoutMs ?? 5000;
+    if (this.role !== StateRole.Leader && this.leader === 0) await this.waitForLeader();
+    const wrapped: Buffer[] = [];
+    const seqs: number[] = [];
+    for (const e of entries) {
+      const seq = (this.seq = (this.seq + 1) >>> 0);
+      seqs.push(seq);
+      wrapped.push(wrap({ origin: this.id, incarnation: this.incarnation, seq }, e));
+    }
+    return new Promise((resolve, reject) => {
+      const w: AppendWaiter = {
+        remaining: entries.length,
+        index: 0,
+        term: 0,
+        resolve,
+        reject,
+        started,
+        timer: setTimeout(() => {
+          for (const s of seqs) this.appendWaiters.delete(s);
+          reject(new LogTimeoutError('append', timeoutMs));
+        }, timeoutMs),
+      };
+      for (const s of seqs) this.appendWaiters.set(s, w);
+      const fail = (e: Error): void => {
+        clearTimeout(w.timer);
+        for (const s of seqs) this.appendWaiters.delete(s);
+        reject(e);
+      };
+      if (this.role === StateRole.Leader) {
+        try {
+          for (const d of wrapped) this.node.propose(d);
+        } catch {
+          fail(new NotLeaderError(this.leader === this.id ? 0 : this.leader));
+          return;
+        }
+        this.kick();
+      } else if (this.leader !== 0) {
+        if (!this.transport.forward(this.leader, wrapped)) fail(new NotLeaderError(this.leader));
+      } else {
+        fail(new NotLeaderError(0));
+      }
+    });
+  }
+
+  /**
+   * Committed client entries from `fromIndex` on, live. Ends when the log stops. Entries below the
+   * first retained index (compacted into a snapshot) cannot be replayed: that throws.
+   */
+  async *subscribe(fromIndex = 1): AsyncGenerator<CommittedEntry> {
+    let next = Math.max(fromIndex, 1);
+    let wake: (() => void) | undefined;
+    const notify = (): void => {
+      const w = wake;
+      wake = undefined;
+      w?.();
+    };
+    this.subscribers.add(notify);
+    try {
+      while (!this.stopped) {
+        if (next <= this.applied) {
+          const batch = this.storage.entries(next, Math.min(this.applied, next + 1023) + 1, 4 * 1024 * 1024);
+          for (const e of batch) {
+            next = e.index + 1;
+            const c = toClientEntry(e);
+            if (c) yield c;
+          }
+          continue;
+        }
+        await new Promise<void>((r) => (wake = r));
+      }
+    } finally {
+      this.subscribers.delete(notify);
+    }
+  }
+
+  /** Committed client entries in [from, from+limit) that are applied here (a bounded read). */
+  readCommitted(from: number, limit: number): CommittedEntry[] {
+    const lo = Math.max(from, this.storage.firstIndex());
+    const hi = Math.min(this.applied + 1, lo + limit);
+    if (lo >= hi) return [];
+    const out: CommittedEntry[] = [];
+    for (const e of this.storage.entries(lo, hi, Number.MAX_SAFE_INTEGER)) {
+      const c = toClientEntry(e);
+      if (c) out.push(c);
+    }
+    return out;
+  }
+
+  /** Linearizable read barrier (Raft §6.4): resolves with an index; state applied up to it is current. */
+  readIndex(timeoutMs = this.opts.appendTimeoutMs ?? 5000): Promise<number> {
+    if (this.stopped) return Promise.reject(new LogStoppedError());
+    const ctx = Buffer.allocUnsafe(12);
+    ctx.writeUInt32BE(this.id, 0);
+    ctx.writeUInt32BE(this.incarnation, 4);
+    ctx.writeUInt32BE((this.readCtxSeq = (this.readCtxSeq + 1) >>> 0), 8);
+    const key = ctx.toString('hex');
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.readWaiters.delete(key);
+        reject(new LogTimeoutError('readIndex', timeoutMs));
+      }, timeoutMs);
+      this.readWaiters.set(key, { resolve, reject, timer });
+      try {
+        this.node.readIndex(ctx);
+      } catch (e) {
+        clearTimeout(timer);
+        this.readWaiters.delete(key);
+        reject(new NotLeaderError(this.leader));
+        return;
+      }
+      this.kick();
+    });
+  }
+
+  /** Hands leadership to `to` (default: the most caught-up voter). Resolves once `to` leads. */
+  async transferLeadership(to?: NodeId, timeoutMs = 5000): Promise<NodeId> {
+    if (this.role !== StateRole.Leader) throw new NotLeaderError(this.leader);
+    const target = to ?? this.bestTransferTarget();
+    if (!target) throw new Error('no other voter to transfer leadership to');
+    if (target === this.id) return this.id;
+    this.node.transferLeader(target);
+    this.kick();
+    const end = Date.now() + timeoutMs;
+    while (this.leader !== target) {
+      if (Date.now() > end) throw new LogTimeoutError(`leadership transfer to ${target}`, timeoutMs);
+      await new Promise((r) => setTimeout(r, 5));
+      if (this.stopped) throw new LogStoppedError();
+    }
+    return target;
+  }
+
+  addLearner(id: NodeId, address: PeerAddress): Promise<ConfState> {
+    return this.changeConf({ changes: [{ type: ConfChangeType.AddLearner, nodeId: id }], context: encodeAddress(address) });
+  }
+
+  /** Promotes a learner to a voter (it should have caught up; see status().peers[].lag). */
+  promote(id: NodeId): Promise<ConfState> {
+    const a = this.addresses.get(id);
+    return this.changeConf({ changes: [{ type: ConfChangeType.AddNode, nodeId: id }], context: a ? encodeAddress(a) : undefined });
+  }
+
+  remove(id: NodeId): Promise<ConfState> {
+    return this.changeConf({ changes: [{ type: ConfChangeType.RemoveNode, nodeId: id }] });
+  }
+
+  status(): LogStatus {
+    const st = this.node.status();
+    const last = this.storage.lastIndex();
+    const peers: PeerStatus[] = [];
+    if (st.progress) {
+      for (const [id, p] of st.progress) {
+        if (id === this.id) continue;
+        peers.push({
+          id,
+          match: p.match,
+          next: p.next,
+          lag: Math.max(0, last - p.match),
+          state: p.state,
+          learner: p.isLearner,
+          connected: this.transport.isConnected(id),
+        });
+      }
+    }
+    return {
+      id: this.id,
+      role: this.role,
+      term: this.term,
+      leader: this.leader,
+      commit: this.commit,
+      applied: this.applied,
+      lastIndex: last,
+      firstIndex: this.storage.firstIndex(),
+      members: {
+        voters: [...this.confState.voters],
+        learners: [...this.confState.learners],
+        votersOutgoing: [...this.confState.votersOutgoing],
+      },
+      peers,
+    };
+  }
+
+  /** JSON body for GET /admin/cluster. */
+  statusJson(): string {
+    return JSON.stringify(this.status());
+  }
+
+  /** Snapshots the application state at `index` (≤ applied) and compacts the log below it. */
+  async compact(index: number, state: Uint8Array): Promise<void> {
+    if (index > this.applied) throw new Error(`cannot snapshot at ${index}: applied is ${this.applied}`);
+    await this.storage.createSnapshot(index, this.confState, state);
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.ticker) clearInterval(this.ticker);
+    while (this.driving) await new Promise((r) => setTimeout(r, 1));
+    const err = new LogStoppedError();
+    for (const w of new Set(this.appendWaiters.values())) {
+      clearTimeout(w.timer);
+      w.reject(err);
+    }
+    this.appendWaiters.clear();
+    for (const w of this.readWaiters.values()) {
+      clearTimeout(w.timer);
+      w.reject(err);
+    }
+    this.readWaiters.clear();
+    for (const w of this.confWaiters) {
+      clearTimeout(w.timer);
+      w.reject(err);
+    }
+    this.confWaiters = [];
+    for (const s of this.subscribers) s();
+    for (const l of this.leaderWaiters) l();
+    await this.transport.stop();
+    await this.storage.close();
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  /**
+   * A fresh member of the initial cluster writes the same AddNode entries (index 1..n, term 1,
+   * committed) that every other initial member writes, like etcd's Bootstrap: a node that joins
+   * later replays them and learns the initial membership and addresses from the log itself.
+   * Re-applying them is harmless (adding a present voter changes nothing).
+   */
+  private async bootstrap(): Promise<void> {
+    const o = this.opts;
+    const voters = [o.id, ...[...(o.peers?.keys() ?? [])].filter((p) => p !== o.id)].sort((a, b) => a - b);
+    const ents: Entry[] = voters.map((v, i) => {
+      const addr = o.peers?.get(v) ?? (v === o.id && o.listen.port !== 0 ? o.listen : undefined);
+      const cc: ConfChange = { changes: [{ type: ConfChangeType.AddNode, nodeId: v }], context: addr ? encodeAddress(addr) : undefined };
+      return { term: 1, index: i + 1, type: EntryType.ConfChange, data: encodeConfChange(cc) };
+    });
+    await this.storage.save({ term: 1, vote: 0, commit: ents.length }, ents);
+    await this.storage.setConfState({ voters, learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false });
+  }
+
+  private onMessages(msgs: Message[]): void {
+    if (this.stopped) return;
+    for (const m of msgs) {
+      try {
+        this.node.step(m);
+      } catch {
+        // A message from a removed or unknown peer, or a stale one: the core rejects, the node lives on.
+      }
+    }
+    this.kick();
+  }
+
+  private onForward(data: Uint8Array[]): void {
+    if (this.stopped || this.role !== StateRole.Leader) return; // the origin times out and retries
+    try {
+      for (const d of data) this.node.propose(d);
+    } catch {
+      return;
+    }
+    this.kick();
+  }
+
+  private kick(): void {
+    if (this.scheduled || this.stopped) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.drive();
+    });
+  }
+
+  private async drive(): Promise<void> {
+    if (this.driving) {
+      this.again = true;
+      return;
+    }
+    this.driving = true;
+    try {
+      do {
+        this.again = false;
+        while (!this.stopped && this.node.hasReady()) {
+          const rd = this.node.ready();
+          await this.handleReady(rd);
+          this.node.advance(rd);
+          if (this.afterAdvance.length > 0) {
+            const fns = this.afterAdvance;
+            this.afterAdvance = [];
+            for (const f of fns) f();
+          }
+        }
+      } while (this.again && !this.stopped);
+    } catch (e) {
+      if (!this.stopped) {
+        // Storage failure (e.g. fsync error): continuing could ack data that is not durable.
+        process.emitWarning(`raft node ${this.id} halting: ${(e as Error).message}`);
+        void this.stop();
+      }
+    } finally {
+      this.driving = false;
+    }
+  }
+
+  private async handleReady(rd: Ready): Promise<void> {
+    if (rd.softState) this.onSoftState(rd.softState.lead, rd.softState.role);
+    if (rd.hardState) {
+      this.term = rd.hardState.term;
+      this.metrics.term.set(this.term);
+    }
+    if (rd.hardState || rd.entries.length > 0 || rd.snapshot) {
+      await this.storage.save(rd.hardState, rd.entries, rd.snapshot);
+    }
+    if (rd.snapshot) this.applied = Math.max(this.applied, rd.snapshot.metadata.index);
+    this.transport.send(rd.messages);
+    for (const m of rd.messages) {
+      if (m.type === MessageType.Snap && m.snapshotDone) this.node.reportSnapshot(m.to, this.transport.isConnected(m.to));
+    }
+    if (rd.committedEntries.length > 0) await this.apply(rd.committedEntries);
+    for (const rs of rd.readStates) {
+      const key = Buffer.from(rs.requestCtx).toString('hex');
+      const w = this.readWaiters.get(key);
+      if (!w) continue;
+      this.readWaiters.delete(key);
+      if (this.applied >= rs.index) {
+        clearTimeout(w.timer);
+        w.resolve(rs.index);
+      } else this.readsAwaitingApply.push({ index: rs.index, w });
+    }
+    if (rd.hardState) {
+      this.commit = Math.max(this.commit, rd.hardState.commit);
+      this.metrics.commitIndex.set(this.commit);
+    }
+    this.metrics.applyLag.set(Math.max(0, this.commit - this.applied));
+  }
+
+  private onSoftState(lead: NodeId, role: StateRole): void {
+    if (lead !== this.leader && lead !== 0) this.metrics.leaderChanges.inc();
+    this.leader = lead;
+    this.role = role;
+    if (lead !== 0) {
+      for (const l of this.leaderWaiters) l();
+      this.leaderWaiters.clear();
+    }
+  }
+
+  private async apply(ents: Entry[]): Promise<void> {
+    for (const e of ents) {
+      if (e.type === EntryType.ConfChange) {
+        const cc = decodeConfChange(e.data);
+        try {
+          this.confState = this.node.applyConfChange(cc);
+          await this.storage.setConfState(this.confState);
+        } catch (err) {
+          // An invalid change (e.g. removing the last voter) is refused identically by every member.
+          if (!(err instanceof ConfChangeError)) throw err;
+          process.emitWarning(`raft node ${this.id}: conf change at ${e.index} refused: ${err.message}`);
+        }
+        this.onConfApplied(cc);
+      } else if (e.type === EntryType.Normal) {
+        const u = unwrap(e.data);
+        if (u && u.id.origin === this.id && u.id.incarnation === this.incarnation) {
+          const w = this.appendWaiters.get(u.id.seq);
+          if (w) {
+            this.appendWaiters.delete(u.id.seq);
+            w.index = e.index;
+            w.term = e.term;
+            if (--w.remaining === 0) {
+              clearTimeout(w.timer);
+              this.metrics.appendLatency.observe(Number(process.hrtime.bigint() - w.started) / 1e9);
+              w.resolve({ index: w.index, term: w.term });
+            }
+          }
+        }
+      }
+      this.applied = e.index;
+    }
+    this.commit = Math.max(this.commit, this.applied);
+    for (let i = this.readsAwaitingApply.length - 1; i >= 0; i--) {
+      const r = this.readsAwaitingApply[i];
+      if (r.index <= this.applied) {
+        this.readsAwaitingApply.splice(i, 1);
+        clearTimeout(r.w.timer);
+        r.w.resolve(r.index);
+      }
+    }
+    for (const s of this.subscribers) s();
+  }
+
+  private onConfApplied(cc: ConfChange): void {
+    const addr = cc.context && cc.context.length > 0 ? decodeAddress(cc.context) : undefined;
+    for (const ch of cc.changes) {
+      if (ch.nodeId === this.id) continue;
+      if (ch.type === ConfChangeType.RemoveNode) {
+        this.transport.removePeer(ch.nodeId);
+        this.addresses.delete(ch.nodeId);
+      } else if (addr) {
+        this.addresses.set(ch.nodeId, addr);
+        this.transport.addPeer(ch.nodeId, addr);
+      }
+    }
+    const waiters = this.confWaiters;
+    this.confWaiters = [];
+    const cs = this.confState;
+    // Resolved after advance(): the core accepts the next conf change only once this one is applied.
+    this.afterAdvance.push(() => {
+      for (const w of waiters) {
+        clearTimeout(w.timer);
+        w.resolve(cs);
+      }
+    });
+  }
+
+  private changeConf(cc: ConfChange, timeoutMs = 10_000): Promise<ConfState> {
+    if (this.role !== StateRole.Leader) return Promise.reject(new NotLeaderError(this.leader));
+    for (const ch of cc.changes) {
+      if (ch.type !== ConfChangeType.RemoveNode && cc.context) this.transport.addPeer(ch.nodeId, decodeAddress(cc.context));
+    }
+    return new Promise((resolve, reject) => {
+      const w: Waiter<ConfState> = {
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          this.confWaiters = this.confWaiters.filter((x) => x !== w);
+          reject(new LogTimeoutError('membership change', timeoutMs));
+        }, timeoutMs),
+      };
+      try {
+        this.node.proposeConfChange(cc);
+      } catch (e) {
+        clearTimeout(w.timer);
+        reject(e instanceof Error ? e : new Error(String(e)));
+        return;
+      }
+      this.confWaiters.push(w);
+      this.kick();
+    });
+  }
+
+  private bestTransferTarget(): NodeId {
+    const st = this.node.status();
+    let best = 0;
+    let bestMatch = -1;
+    for (const v of this.confState.voters) {
+      if (v === this.id) continue;
+      const m = st.progress?.get(v)?.match ?? 0;
+      if (m > bestMatch) {
+        best = v;
+        bestMatch = m;
+      }
+    }
+    return best;
+  }
+
+  private waitForLeader(): Promise<void> {
+    const ms = this.opts.leaderWaitMs ?? 2000;
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(t);
+        this.leaderWaiters.delete(done);
+        resolve();
+      };
+      const t = setTimeout(done, ms);
+      this.leaderWaiters.add(done);
+    });
+  }
+}
+
+function toClientEntry(e: Entry): CommittedEntry | undefined {
+  if (e.type !== EntryType.Normal || e.data.length === 0) return undefined;
+  const u = unwrap(e.data);
+  return { index: e.index, term: e.term, data: u ? u.payload : e.data ?? EMPTY };
+}
+
+export function encodeAddress(a: PeerAddress): Uint8Array {
+  return Buffer.from(`${a.host}:${a.port}`, 'utf8');
+}
+
+export function decodeAddress(b: Uint8Array): PeerAddress {
+  const s = Buffer.from(b).toString('utf8');
+  const i = s.lastIndexOf(':');
+  return { host: s.slice(0, i), port: Number(s.slice(i + 1)) };
+}

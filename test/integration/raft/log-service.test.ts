@@ -1,0 +1,137 @@
+import { promises as fsp } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Registry } from 'prom-client';
+import { ReplicatedLog, NotLeaderError, clusterStatusHandler } from '../../../cluster/log/index.js';
+import { StateRole } from '../../../cluster/raft/types.js';
+
+const logs: ReplicatedLog[] = [];
+let dir: string;
+beforeEach(async () => {
+  dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'raft-log-'));
+});
+afterEach(async () => {
+  while (logs.length) await logs.pop()!.stop();
+  await fsp.rm(dir, { recursive: true, force: true });
+});
+
+async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: n }, () => new Promise<net.Server>((r) => { const s = net.createServer(); s.listen(0, '127.0.0.1', () => r(s)); })),
+  );
+  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
+}
+
+async function until(cond: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+function startLog(id: number, peers: Map<number, { host: string; port: number }>, extra: Partial<ConstructorParameters<typeof ReplicatedLog>[0]> = {}) {
+  const l = new ReplicatedLog({
+    id,
+    dataDir: path.join(dir, `n${id}`),
+    listen: peers.get(id) ?? { host: '127.0.0.1', port: 0 },
+    peers,
+    tickMs: 10,
+    ...extra,
+  });
+  logs.push(l);
+  return l;
+}
+
+const text = (d: Uint8Array) => Buffer.from(d).toString();
+
+test('a single-member log commits with no peers, streams to subscribers and survives restart', async () => {
+  const registry = new Registry();
+  const a = startLog(1, new Map(), { registry });
+  await a.start();
+  await until(() => a.status().role === StateRole.Leader);
+  const r1 = await a.append([Buffer.from('one'), Buffer.from('two')]);
+  const r2 = await a.append([Buffer.from('three')]);
+  expect(r2.index).toBe(r1.index + 1);
+  const seen: string[] = [];
+  for await (const e of a.subscribe(1)) {
+    seen.push(text(e.data));
+    if (seen.length === 3) break;
+  }
+  expect(seen).toEqual(['one', 'two', 'three']);
+  expect(await a.readIndex()).toBeGreaterThanOrEqual(r2.index);
+  const metrics = await registry.metrics();
+  for (const m of ['siphon_raft_term', 'siphon_raft_commit_index', 'siphon_raft_apply_lag', 'siphon_raft_leader_changes_total', 'siphon_raft_append_latency_seconds_count 2'])
+    expect(metrics).toContain(m);
+  await a.stop();
+  logs.pop();
+  const b = startLog(1, new Map());
+  await b.start();
+  await until(() => b.status().applied >= r2.index);
+  expect(b.readCommitted(1, 100).map((e) => text(e.data))).toEqual(['one', 'two', 'three']);
+  const r3 = await b.append([Buffer.from('four')]);
+  expect(r3.index).toBeGreaterThan(r2.index);
+});
+
+test('three members: followers forward appends, every member applies one order, transfer, learner add + promote', async () => {
+  const ports = await freePorts(4);
+  const peers = new Map([1, 2, 3].map((id, i) => [id, { host: '127.0.0.1', port: ports[i] }]));
+  const ns = [1, 2, 3].map((id) => startLog(id, peers));
+  await Promise.all(ns.map((n) => n.start()));
+  await until(() => ns.some((n) => n.status().role === StateRole.Leader));
+  const leader = ns.find((n) => n.status().role === StateRole.Leader)!;
+  const follower = ns.find((n) => n !== leader)!;
+  await until(() => follower.status().leader === leader.id);
+
+  const acks = await Promise.all([
+    ...Array.from({ length: 20 }, (_, i) => leader.append([Buffer.from(`L${i}`)])),
+    ...Array.from({ length: 20 }, (_, i) => follower.append([Buffer.from(`F${i}`)])),
+  ]);
+  const maxIndex = Math.max(...acks.map((a) => a.index));
+  await until(() => ns.every((n) => n.status().applied >= maxIndex));
+  const orders = ns.map((n) => n.readCommitted(1, 1000).map((e) => `${e.index}:${text(e.data)}`));
+  expect(orders[1]).toEqual(orders[0]);
+  expect(orders[2]).toEqual(orders[0]);
+  expect(orders[0]).toHaveLength(40);
+  expect(await follower.readIndex()).toBeGreaterThanOrEqual(maxIndex);
+
+  const st = leader.status();
+  expect(st.members.voters).toEqual([1, 2, 3]);
+  expect(st.peers).toHaveLength(2);
+  for (const p of st.peers) expect(p.match).toBeGreaterThanOrEqual(maxIndex);
+
+  await expect(follower.transferLeadership()).rejects.toBeInstanceOf(NotLeaderError);
+  const target = follower.id;
+  await leader.transferLeadership(target);
+  await until(() => ns.every((n) => n.status().leader === target));
+  const newLeader = follower;
+
+  // A fourth node joins as a learner (no bootstrap), catches up, then becomes a voter.
+  const d = startLog(4, new Map([...peers, [4, { host: '127.0.0.1', port: ports[3] }]]), { join: true });
+  await d.start();
+await newLeader.addLearner(4, { host: '127.0.0.1', port: ports[3] });
+  await until(() => d.status().applied >= maxIndex);
+  expect(d.readCommitted(1, 1000).map((e) => `${e.index}:${text(e.data)}`)).toEqual(orders[0]);
+  const cs = await newLeader.promote(4);
+  expect(cs.voters).toEqual([1, 2, 3, 4]);
+  await newLeader.remove(4);
+  expect(newLeader.status().members.voters).toEqual([1, 2, 3]);
+
+  // The admin handler serves the same status as JSON.
+  const srv = http.createServer(clusterStatusHandler(newLeader));
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  const port = (srv.address() as net.AddressInfo).port;
+  const body = await new Promise<string>((resolve) => {
+    http.get({ host: '127.0.0.1', port, path: '/admin/cluster' }, (res) => {
+      let s = '';
+      res.on('data', (c) => (s += c));
+      res.on('end', () => resolve(s));
+    });
+  });
+  await new Promise((r) => srv.close(r));
+  expect(JSON.parse(body)).toMatchObject({ id: newLeader.id, role: 'leader', leader: newLeader.id });
+});
