@@ -47,8 +47,9 @@ export function decrementMaxForwards(req: ProxyRequestMessage): void {
 }
 
 /** Undefined when no next hop can be derived (no SIP URI in Route nor R-URI). */
-export function forwardRequest(received: ProxyRequestMessage, spec: ForwardSpec): ForwardedRequest | undefined {
-  const req = received.clone();
+export function forwardRequest(received: ProxyRequestMessage, spec: ForwardSpec,
+  copy: (r: ProxyRequestMessage) => ProxyRequestMessage): ForwardedRequest | undefined {
+  const req = copy(received);
   req.uri = spec.targetUri;
   decrementMaxForwards(req);
   if (spec.recordRoute) req.headers.prepend('Record-Route', recordRouteValue(spec.advertised, spec.inboundTransport));

@@ -14,3 +14,4 @@ export { ProxyRequestContext } from './request-context.js';
 export {
   StatefulProxy, type StatefulProxyOptions, type ProxyTransactionPort, type ProxyHooks, type ProxyLogger,
 } from './stateful-proxy.js';
+export { sipProxyFactory } from './sip-factory.js';

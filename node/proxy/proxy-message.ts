@@ -1,6 +1,6 @@
 // The view of a SIP message the proxy works on. Kept narrow (as node/transaction does with its
-// MessageView) so the §16 logic is testable with a plain fake and independent of parser internals;
-// `node/sip` messages satisfy it through a thin adapter supplied by the dispatcher.
+// MessageView) so the §16 logic is testable with a plain fake and independent of parser internals.
+// node/sip's SipRequest/SipResponse satisfy these interfaces as they are; sip-factory.ts builds them.
 
 export interface ProxyHeaders {
   /** First value of a header (compact and long names are the same header), or undefined. */
@@ -24,8 +24,6 @@ export interface ProxyRequestMessage {
   /** Request-URI text; the proxy retargets by assigning it. */
   uri: string;
   readonly headers: ProxyHeaders;
-  /** A deep copy: each branch forwards its own copy (§16.6 item 1). */
-  clone(): ProxyRequestMessage;
 }
 
 export interface ProxyResponseMessage {
@@ -42,6 +40,8 @@ export interface ProxyMessageFactory {
    */
   response(request: ProxyRequestMessage, status: number, reason: string,
     extra?: ReadonlyArray<readonly [string, string]>): ProxyResponseMessage;
+  /** A deep copy, body included: each branch forwards its own copy (§16.6 item 1). */
+  copy(request: ProxyRequestMessage): ProxyRequestMessage;
   /** A new request with the given headers in order and no body. */
   request(method: string, uri: string, headers: ReadonlyArray<readonly [string, string]>): ProxyRequestMessage;
 }

@@ -178,7 +178,7 @@ export class StatefulProxy<S, C> {
       const fwd = forwardRequest(ack, {
         targetUri: target?.uri ?? ack.uri, path: target?.path, recordRoute: false, inboundTransport: source.transport,
         explicitNextHop: target?.nextHop, advertised: this.o.advertised, loopHash: hash, branchSuffix: this.nextSuffix(),
-      });
+      }, (r) => this.o.factory.copy(r));
       // §16.3 item 4: an ACK whose next hop is ourselves would loop until the datagram overflows.
       if (fwd === undefined || this.o.isOwnAddress(fwd.nextHop.host, fwd.nextHop.port)) return;
       this.o.transactions.sendStateless(fwd.request, fwd.nextHop);
@@ -394,7 +394,7 @@ export class StatefulProxy<S, C> {
       targetUri: target.uri, path: target.path, recordRoute: ctx.request.recordRouteEnabled,
       inboundTransport: ctx.source.transport, explicitNextHop: target.nextHop ?? ctx.request.relayNextHop,
       advertised: this.o.advertised, loopHash: ctx.loopHash, branchSuffix: this.nextSuffix(),
-    });
+    }, (r) => this.o.factory.copy(r));
     if (fwd === undefined) {
       this.storeLocal(ctx, 416, 'Unsupported URI Scheme', now);
       return;

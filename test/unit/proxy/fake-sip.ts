@@ -53,7 +53,6 @@ export class FakeHeaders implements ProxyHeaders {
 
 export class FakeRequest implements ProxyRequestMessage {
   constructor(public method: string, public uri: string, public headers: FakeHeaders) {}
-  clone(): FakeRequest { return new FakeRequest(this.method, this.uri, new FakeHeaders(this.headers.fields.map(([n, v]) => [n, v]))); }
 }
 
 export class FakeResponse implements ProxyResponseMessage {
@@ -86,6 +85,10 @@ export const factory: ProxyMessageFactory = {
     }
     for (const [n, v] of extra ?? []) h.append(n, v);
     return new FakeResponse(status, reason, h);
+  },
+  copy(req) {
+    const r = req as FakeRequest;
+    return new FakeRequest(r.method, r.uri, new FakeHeaders(r.headers.fields.map(([n, v]) => [n, v])));
   },
   request(method, uri, headers) {
     return new FakeRequest(method, uri, new FakeHeaders(headers.map(([n, v]) => [n, v])));

@@ -90,7 +90,7 @@ describe('§16.6 forwarded copy', () => {
 
   test('R-URI set, Max-Forwards decremented, Record-Route with lr, our Via on top with a loop-hash branch', () => {
     const inv = request('INVITE sip:bob@example.com', ...base, 'Max-Forwards: 70', 'Record-Route: <sip:up.example.net;lr>');
-    const fwd = forwardRequest(inv, { ...spec, targetUri: 'sip:bob@192.0.2.20:5062' })!;
+    const fwd = forwardRequest(inv, { ...spec, targetUri: 'sip:bob@192.0.2.20:5062' }, factory.copy)!;
     expect(fwd.request.uri).toBe('sip:bob@192.0.2.20:5062');
     expect(fwd.request.headers.get('Max-Forwards')).toBe('69');
     expect(fwd.request.headers.getAll('Record-Route')).toEqual(['<sip:proxy.example.com:5060;lr>', '<sip:up.example.net;lr>']);
@@ -103,7 +103,7 @@ describe('§16.6 forwarded copy', () => {
 
   test('absent Max-Forwards becomes 70; TCP inbound gets transport=tcp in Record-Route', () => {
     const inv = request('INVITE sip:bob@example.com', ...base);
-    const fwd = forwardRequest(inv, { ...spec, inboundTransport: 'TCP', targetUri: 'sip:bob@192.0.2.20' })!;
+    const fwd = forwardRequest(inv, { ...spec, inboundTransport: 'TCP', targetUri: 'sip:bob@192.0.2.20' }, factory.copy)!;
     expect(fwd.request.headers.get('Max-Forwards')).toBe('70');
     expect(fwd.request.headers.get('Record-Route')).toBe('<sip:proxy.example.com:5060;transport=tcp;lr>');
   });
@@ -111,7 +111,7 @@ describe('§16.6 forwarded copy', () => {
   test('RFC 3327 Path becomes the Route set and the next hop', () => {
     const inv = request('INVITE sip:bob@example.com', ...base, 'Max-Forwards: 70');
     const fwd = forwardRequest(inv, { ...spec, recordRoute: false, targetUri: 'sip:bob@10.1.1.1:5090',
-      path: ['<sip:edge1.example.net;lr>', '<sip:edge2.example.net;lr>'] })!;
+      path: ['<sip:edge1.example.net;lr>', '<sip:edge2.example.net;lr>'] }, factory.copy)!;
     expect(fwd.request.headers.getAll('Route')).toEqual(['<sip:edge1.example.net;lr>', '<sip:edge2.example.net;lr>']);
     expect(fwd.nextHop.host).toBe('edge1.example.net');
     expect(fwd.request.headers.get('Record-Route')).toBeUndefined();
@@ -122,7 +122,7 @@ describe('§9.1 CANCEL builder', () => {
   test('reuses the forwarded INVITE top Via (branch + sent-by), R-URI, Call-ID, From, To, CSeq number, Route', () => {
     const inv = request('INVITE sip:bob@example.com', ...base, 'Max-Forwards: 70', 'Route: <sip:edge.example.net;lr>');
     const fwd = forwardRequest(inv, { recordRoute: true, inboundTransport: 'UDP', advertised: adv, loopHash: '0123456789',
-      branchSuffix: 'b7', targetUri: 'sip:bob@192.0.2.20' })!;
+      branchSuffix: 'b7', targetUri: 'sip:bob@192.0.2.20' }, factory.copy)!;
     const cancel = buildCancel(fwd.request, factory);
     expect(cancel.method).toBe('CANCEL');
     expect(cancel.uri).toBe(fwd.request.uri);
