@@ -1,0 +1,171 @@
+/**
+ * Starts the REAL compiled server (`dist/node/main.js`) as a child process on random 127.0.0.1
+ * ports with a temp config, waits for /admin/health, and stops it by PID. Reusable by every e2e test.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const MAIN_JS = join(REPO_ROOT, 'dist', 'node', 'main.js');
+
+function tryTcp(port: number): Promise<number | null> {
+  return new Promise((res) => {
+    const s = createServer();
+    s.once('error', () => res(null));
+    s.listen(port, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => res(p));
+    });
+  });
+}
+
+function tryUdp(port: number): Promise<boolean> {
+  return new Promise((res) => {
+    const s = createSocket('udp4');
+    s.once('error', () => res(false));
+    s.bind(port, '127.0.0.1', () => s.close(() => res(true)));
+  });
+}
+
+/** A port free for both TCP and UDP on 127.0.0.1 right now (SIP listens on both with one number). */
+export async function freePort(): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const p = await tryTcp(0);
+    if (p !== null && (await tryUdp(p))) return p;
+  }
+  throw new Error('no free port pair found');
+}
+
+export interface ServerProcess {
+  readonly pid: number;
+  readonly child: ChildProcess;
+  readonly sipPort: number;
+  readonly adminPort: number;
+  readonly dir: string;
+  readonly configFile: string;
+  output(): string;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code (null if killed). */
+  stop(graceMs?: number): Promise<number | null>;
+  /** Resident set size of the server process in bytes (from /proc). */
+  rss(): Promise<number>;
+}
+
+export interface StartOptions {
+  /** Config keys merged over the generated listeners/admin/log section. */
+  readonly config?: Record<string, unknown>;
+  readonly args?: readonly string[];
+  readonly startTimeoutMs?: number;
+  readonly nodeArgs?: readonly string[];
+}
+
+export function requireBuiltServer(): void {
+  if (!existsSync(MAIN_JS)) throw new Error(`${MAIN_JS} missing: build first with \`npx tsc -p .\``);
+}
+
+export interface ExitResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs the server expecting it to exit by itself (e.g. a config error); bounded by `timeoutMs`. */
+export function runServerToExit(args: readonly string[], timeoutMs = 10_000): Promise<ExitResult> {
+  requireBuiltServer();
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [MAIN_JS, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`server did not exit within ${timeoutMs} ms`));
+    }, timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolvePromise({ code, stdout, stderr });
+    });
+  });
+}
+
+export async function startServer(opts: StartOptions = {}): Promise<ServerProcess> {
+  requireBuiltServer();
+  const dir = mkdtempSync(join(tmpdir(), 'siphon-e2e-'));
+  const sipPort = await freePort();
+  const adminPort = await freePort();
+  const config: Record<string, unknown> = {
+    listen: { udp: [`127.0.0.1:${sipPort}`], tcp: [`127.0.0.1:${sipPort}`] },
+    admin: { listen: `127.0.0.1:${adminPort}` },
+    log: { format: 'json', level: 'info', file: join(dir, 'siphon.log') },
+    ...(opts.config ?? {}),
+  };
+  const configFile = join(dir, 'siphon.yaml');
+  writeFileSync(configFile, stringify(config));
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), MAIN_JS, '--config', configFile, ...(opts.args ?? [])], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: dir,
+  });
+  let out = '';
+  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
+  let exited: number | null | undefined;
+  const exitPromise = new Promise<number | null>((res) =>
+    child.on('exit', (code) => {
+      exited = code;
+      res(code);
+    }),
+  );
+  const pid = child.pid;
+  if (pid === undefined) throw new Error('spawn failed');
+
+  const stop = async (graceMs = 5000): Promise<number | null> => {
+    if (exited !== undefined) return exited;
+    process.kill(pid, 'SIGTERM');
+    const killer = setTimeout(() => {
+      if (exited === undefined) process.kill(pid, 'SIGKILL');
+    }, graceMs);
+    const code = await exitPromise;
+    clearTimeout(killer);
+    return code;
+  };
+
+  const deadline = Date.now() + (opts.startTimeoutMs ?? 15_000);
+  for (;;) {
+    if (exited !== undefined) throw new Error(`server exited with ${exited} during start-up:\n${out}`);
+    try {
+      const res = await fetch(`http://127.0.0.1:${adminPort}/admin/health`);
+      if (res.status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await stop(1000);
+      throw new Error(`server not healthy within timeout:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+
+  return {
+    pid,
+    child,
+    sipPort,
+    adminPort,
+    dir,
+    configFile,
+    output: () => out,
+    stop,
+    rss: async () => {
+      const { readFile } = await import('node:fs/promises');
+      const status = await readFile(`/proc/${pid}/status`, 'utf8');
+      const m = /VmRSS:\s+(\d+)\s+kB/.exec(status);
+      if (!m) throw new Error('VmRSS not found');
+      return Number(m[1]) * 1024;
+    },
+  };
+}
