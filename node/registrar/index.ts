@@ -34,3 +34,4 @@ export {
 } from './registrar-settings.js';
 export { handleRegistrationsAdmin, type AdminResponse } from './registrations-admin.js';
 export { createRegistrationsGauge } from './registrations-gauge.js';
+export { registerRequestFrom, registerResponse, type RegisterExtraction } from './sip-register.js';

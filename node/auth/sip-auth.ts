@@ -1,0 +1,32 @@
+/**
+ * SIP adapter for digest authentication: REGISTER is challenged by the registrar with 401
+ * WWW-Authenticate, anything else by the proxy with 407 Proxy-Authenticate (RFC 3261 §22.1, §22.3).
+ */
+import { createResponse, type SipRequest, type SipResponse } from '../sip/index.js';
+import type { AuthOutcome, ChallengeKind, DigestAuthenticator } from './digest-authenticator.js';
+
+export function challengeKindFor(method: string): ChallengeKind {
+  return method === 'REGISTER' ? 'www' : 'proxy';
+}
+
+/** Verifies the request's credentials for `kind` (default: by method). */
+export function authenticateRequest(auth: DigestAuthenticator, req: SipRequest, nowMs: number, kind?: ChallengeKind): Promise<AuthOutcome> {
+  const k = kind ?? challengeKindFor(req.method);
+  const credentials = req.headers.getLines(k === 'www' ? 'Authorization' : 'Proxy-Authorization');
+  return auth.verify(k, { method: req.method, credentials, body: req.body }, nowMs);
+}
+
+/** The response to send for a failed outcome (401/407 challenge, 400, 503); null when authenticated. */
+export function authFailureResponse(req: SipRequest, outcome: AuthOutcome, toTag?: string): SipResponse | null {
+  switch (outcome.kind) {
+    case 'ok':
+      return null;
+    case 'challenge':
+      return createResponse(req, outcome.response.status, outcome.response.reason, { toTag, headers: outcome.response.headers });
+    case 'bad-request':
+      return createResponse(req, 400, 'Bad Request', { toTag });
+    case 'unavailable':
+      // RFC 3261 §21.5.4: tell the UA when to retry instead of failing its registration outright.
+      return createResponse(req, 503, 'Service Unavailable', { toTag, headers: [['Retry-After', '5']] });
+  }
+}

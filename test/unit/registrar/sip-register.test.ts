@@ -1,0 +1,167 @@
+import { parseMessage, serialize, SipRequest } from '../../../node/sip/index.js';
+import {
+  computeHa1,
+  computeResponse,
+  createAuthenticator,
+  authenticateRequest,
+  authFailureResponse,
+  parseAuthParams,
+} from '../../../node/auth/index.js';
+import { registerRequestFrom, registerResponse } from '../../../node/registrar/index.js';
+import { setup, T0 } from './register-helpers.js';
+
+function register(extra: string[], cseq = 1): SipRequest {
+  const lines = [
+    'REGISTER sip:example.com SIP/2.0',
+    'Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK776asdhds',
+    'Max-Forwards: 70',
+    'To: Alice <sip:alice@example.com>',
+    'From: Alice <sip:alice@example.com>;tag=456248',
+    'Call-ID: 843817637684230@998sdasdh09',
+    `CSeq: ${cseq} REGISTER`,
+    ...extra,
+    'Content-Length: 0',
+    '',
+    '',
+  ];
+  const m = parseMessage(Buffer.from(lines.join('\r\n')));
+  if (!(m instanceof SipRequest)) throw new Error('not a request');
+  return m;
+}
+
+const source = { transport: 'udp', address: '192.0.2.10', port: 5060, connectionId: null, localAddress: null };
+
+test('wire REGISTER → decision → wire 200 OK with Contact, Path, Date', async () => {
+  const { registrar } = setup({ serviceRoute: ['<sip:orig@registrar.example.com;lr>'] });
+  const req = register([
+    'Contact: <sip:alice@192.0.2.10:5060>;expires=600, <sip:alice@198.51.100.1>;q=0.5',
+    'Path: <sip:edge.example.com;lr>',
+    'Supported: path',
+  ]);
+  const ex = registerRequestFrom(req, source);
+  if (!ex.ok) throw new Error(ex.reason);
+  const decision = await registrar.register(ex.request, T0, null);
+  const text = serialize(registerResponse(req, decision, 'regtag')).toString();
+  expect(text.startsWith('SIP/2.0 200 OK\r\n')).toBe(true);
+  expect(text).toContain('Contact: <sip:alice@192.0.2.10:5060>;expires=600\r\n');
+  expect(text).toContain('Contact: <sip:alice@198.51.100.1>;q=0.5;expires=3600\r\n');
+  expect(text).toContain('Path: <sip:edge.example.com;lr>\r\n');
+  expect(text).toContain('Service-Route: <sip:orig@registrar.example.com;lr>\r\n');
+  expect(text).toContain('Date: Thu, 26 Nov 2026 12:00:00 GMT\r\n');
+  expect(text).toMatch(/To: "?Alice"? <sip:alice@example.com>;tag=regtag/);
+});
+
+test('423 on the wire carries Min-Expires', async () => {
+  const { registrar } = setup({ minExpires: 60 });
+  const req = register(['Contact: <sip:alice@192.0.2.10>', 'Expires: 10']);
+  const ex = registerRequestFrom(req, source);
+  if (!ex.ok) throw new Error(ex.reason);
+  const text = serialize(registerResponse(req, await registrar.register(ex.request, T0, null))).toString();
+  expect(text.startsWith('SIP/2.0 423 Interval Too Brief\r\n')).toBe(true);
+  expect(text).toContain('Min-Expires: 60\r\n');
+});
+
+test('malformed CSeq is reported as not ok (→ 400) instead of throwing', () => {
+  const lines = [
+    'REGISTER sip:example.com SIP/2.0',
+    'Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bKx',
+    'To: <sip:alice@example.com>',
+    'From: <sip:alice@example.com>;tag=1',
+    'Call-ID: abc',
+    'CSeq: 99999999999 REGISTER',
+    'Content-Length: 0',
+    '',
+    '',
+  ];
+  let m: unknown;
+  try {
+    m = parseMessage(Buffer.from(lines.join('\r\n')));
+  } catch {
+    return; // the SIP parser may already reject it; either way no crash
+  }
+  expect(registerRequestFrom(m as SipRequest, null).ok).toBe(false);
+});
+
+test('401 challenge, then authenticated REGISTER over the wire', async () => {
+  const auth = createAuthenticator({
+    backend: 'static',
+    realm: 'example.com',
+    algorithms: ['SHA-256', 'MD5'],
+    nonce_secret: 'k',
+    nonce_ttl_secs: 300,
+    users: [{ username: 'alice', password: 'wonderland', ha1: null, realm: null }],
+    http: { url: null, cache_ttl_secs: 0, timeout_ms: 1000 },
+  });
+  const first = register(['Contact: <sip:alice@192.0.2.10>']);
+  const outcome = await authenticateRequest(auth, first, T0);
+  const challenge = authFailureResponse(first, outcome, 't1');
+  expect(challenge?.status).toBe(401);
+  const www = challenge?.headers.getLines('WWW-Authenticate') ?? [];
+  expect(www).toHaveLength(2);
+  expect(www[0]).toContain('algorithm=SHA-256');
+
+  const nonce = parseAuthParams(www[0]).params.get('nonce') ?? '';
+  const response = computeResponse({
+    algorithm: 'SHA-256',
+    ha1: computeHa1('SHA-256', 'alice', 'example.com', 'wonderland'),
+    nonce,
+    method: 'REGISTER',
+    uri: 'sip:example.com',
+    qop: 'auth',
+    nc: '00000001',
+    cnonce: 'abc',
+  });
+  const second = register(
+    [
+      'Contact: <sip:alice@192.0.2.10>',
+      `Authorization: Digest username="alice", realm="example.com", nonce="${nonce}", uri="sip:example.com", algorithm=SHA-256, qop=auth, nc=00000001, cnonce="abc", response="${response}"`,
+    ],
+    2,
+  );
+  const ok = await authenticateRequest(auth, second, T0 + 1000);
+  expect(ok).toMatchObject({ kind: 'ok', username: 'alice' });
+  expect(authFailureResponse(second, ok)).toBeNull();
+
+  const { registrar } = setup({ enforceAuthAorMatch: true });
+  const ex = registerRequestFrom(second, source);
+  if (!ex.ok || ok.kind !== 'ok') throw new Error('unreachable');
+  expect((await registrar.register(ex.request, T0, ok.username)).status).toBe(200);
+});
+
+test('INVITE gets 407 Proxy-Authenticate; garbage Proxy-Authorization → 400', async () => {
+  const auth = createAuthenticator({
+    backend: 'static',
+    realm: 'example.com',
+    algorithms: ['MD5'],
+    nonce_secret: null,
+    nonce_ttl_secs: 300,
+    users: [],
+    http: { url: null, cache_ttl_secs: 0, timeout_ms: 1000 },
+  });
+  const invite = (extra: string[]): SipRequest => {
+    const m = parseMessage(
+      Buffer.from(
+        [
+          'INVITE sip:bob@example.com SIP/2.0',
+          'Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bKinv',
+          'Max-Forwards: 70',
+          'To: <sip:bob@example.com>',
+          'From: <sip:alice@example.com>;tag=1',
+          'Call-ID: inv1',
+          'CSeq: 1 INVITE',
+          ...extra,
+          'Content-Length: 0',
+          '',
+          '',
+        ].join('\r\n'),
+      ),
+    );
+    return m as SipRequest;
+  };
+  const plain = invite([]);
+  const r = authFailureResponse(plain, await authenticateRequest(auth, plain, T0));
+  expect(r?.status).toBe(407);
+  expect(r?.headers.getLines('Proxy-Authenticate')[0]).toContain('algorithm=MD5');
+  const bad = invite(['Proxy-Authorization: Digest username="alice, realm="example.com"']);
+  expect(authFailureResponse(bad, await authenticateRequest(auth, bad, T0))?.status).toBe(400);
+});
