@@ -31,13 +31,18 @@ export function parseNameAddr(text: string): NameAddr {
   let displayName: string | undefined;
   let uri: string;
   const c0 = s.charCodeAt(i);
-  if (c0 === 34 || c0 === 60 || s.indexOf('<', i) >= 0 && isDisplayTokens(s, i)) {
+  const lt = c0 === 34 || c0 === 60 ? i : topLevelAngle(s, i);
+  if (c0 === 34 || lt >= 0) {
     if (c0 === 34) {
       const q = readQuoted(s, i);
       displayName = q.text;
       i = skipWs(s, q.end);
     } else if (c0 !== 60) {
-      const lt = s.indexOf('<', i);
+      // RFC 3261 §25.1 display-name = *(token LWS) / quoted-string; RFC 4475 §3.1.2.15: anything else is a 400.
+      for (let j = i; j < lt; j++) {
+        const c = s.charCodeAt(j);
+        if (!isTokenChar(c) && !isWs(c)) throw badRequest('Unquoted display name contains non-token characters');
+      }
       displayName = s.slice(i, lt).trim().replace(/[ \t\r\n]+/g, ' ');
       i = lt;
     }
@@ -66,17 +71,17 @@ export function parseNameAddr(text: string): NameAddr {
   return na;
 }
 
-/** True if s[i..] up to the first `<` is `*(token LWS)` (RFC 3261 §25.1 display-name without quotes). */
-function isDisplayTokens(s: string, i: number): boolean {
-  const lt = s.indexOf('<', i);
-  for (let j = i; j < lt; j++) {
+/** Index of the first `<` outside quoted strings at or after `i`, or -1 (then the value is an addr-spec). */
+function topLevelAngle(s: string, i: number): number {
+  for (let j = i; j < s.length; j++) {
     const c = s.charCodeAt(j);
-    if (!isTokenChar(c) && !isWs(c)) {
-      // RFC 4475 §3.1.2.15: a display name with separators must be quoted.
-      throw badRequest('Unquoted display name contains non-token characters');
+    if (c === 60) return j;
+    if (c === 34) {
+      j++;
+      while (j < s.length && s.charCodeAt(j) !== 34) j += s.charCodeAt(j) === 92 ? 2 : 1;
     }
   }
-  return true;
+  return -1;
 }
 
 export function formatNameAddr(na: NameAddr): string {
