@@ -15,3 +15,4 @@ export {
   StatefulProxy, type StatefulProxyOptions, type ProxyTransactionPort, type ProxyHooks, type ProxyLogger,
 } from './stateful-proxy.js';
 export { sipProxyFactory } from './sip-factory.js';
+export { bindProxyToTransactions, type TransactionBinding, type TransactionBindingOptions } from './transaction-binding.js';
