@@ -14,6 +14,7 @@ export {
 } from './manager.js';
 export {
   MAGIC_COOKIE,
+  clientKey,
   clientKeyOfRequest,
   clientKeyOfResponse,
   isRfc3261Branch,

@@ -6,8 +6,11 @@ import type { TimerConfig } from './timer-config.js';
 import { TimerSet } from './timer-set.js';
 
 export type InviteClientState = 'calling' | 'proceeding' | 'completed' | 'accepted' | 'terminated';
-/** CGrace bounds a transaction whose Timer C fired in Proceeding while the TU cancels it. */
-type IctTimer = 'A' | 'B' | 'C' | 'CGrace' | 'D' | 'M';
+/**
+ * CancelWait: RFC 3261 §9.1 — once the INVITE is cancelled (or Timer C fired), a final response is
+ * awaited for 64*T1 at most. Guard: with Timer C left to the TU, bounds the wait for a final.
+ */
+type IctTimer = 'A' | 'B' | 'C' | 'CancelWait' | 'Guard' | 'D' | 'M';
 
 export class InviteClientTransaction {
   readonly kind = 'invite-client' as const;
@@ -47,8 +50,20 @@ export class InviteClientTransaction {
     // RFC 3261 §17.1.1.2: Timer A only on unreliable transports; Timer B always.
     if (!this.reliable) this.timers.arm('A', now + this.timerAInterval);
     this.timers.arm('B', now + this.config.transactionTimeoutMs);
-    this.timers.arm('C', now + this.config.inviteTimeoutMs);
+    this.armFinalWait(now);
     return [{ kind: 'send', message: this.request }];
+  }
+
+  private armFinalWait(now: number): void {
+    if (this.config.clientTimerC) this.timers.arm('C', now + this.config.inviteTimeoutMs);
+    else this.timers.arm('Guard', now + this.config.inviteTimeoutMs + 64 * this.config.t1Ms);
+  }
+
+  /** RFC 3261 §9.1: a CANCEL was sent for this INVITE; give up 64*T1 later without a final. */
+  cancelSent(now: number): void {
+    if ((this.currentState === 'calling' || this.currentState === 'proceeding') && !this.timers.has('CancelWait')) {
+      this.timers.arm('CancelWait', now + 64 * this.config.t1Ms);
+    }
   }
 
   onResponse(response: ResponseView, now: number): TxAction[] {
@@ -62,7 +77,7 @@ export class InviteClientTransaction {
           this.timers.cancel('A', 'B');
           this.currentState = 'proceeding';
           // RFC 3261 §16.7 step 2: Timer C is reset by any provisional except 100.
-          if (status > 100 && this.timers.has('C')) this.timers.arm('C', now + this.config.inviteTimeoutMs);
+          if (status > 100 && (this.timers.has('C') || this.timers.has('Guard'))) this.armFinalWait(now);
           return [{ kind: 'response', response }];
         }
         this.timers.clear();
@@ -129,12 +144,14 @@ export class InviteClientTransaction {
         if (this.currentState === 'proceeding') {
           // RFC 3261 §16.8: after a provisional the TU must CANCEL; keep the transaction to take
           // the 487, but bound its life.
-          this.timers.arm('CGrace', now + 64 * this.config.t1Ms);
+          if (!this.timers.has('CancelWait')) this.timers.arm('CancelWait', now + 64 * this.config.t1Ms);
           return [{ kind: 'timeout', timer: 'C' }];
         }
         return [];
-      case 'CGrace':
-        return this.currentState === 'proceeding' ? this.terminate([]) : [];
+      case 'CancelWait':
+        return this.terminate([]);
+      case 'Guard':
+        return this.terminate([{ kind: 'timeout', timer: 'unanswered' }]);
       case 'D':
       case 'M':
         return this.terminate([]);

@@ -6,6 +6,7 @@ import { cancelSpec } from './generated-messages.js';
 import { InviteClientTransaction } from './invite-client.js';
 import { InviteServerTransaction } from './invite-server.js';
 import {
+  clientKey,
   clientKeyOfRequest,
   clientKeyOfResponse,
   legacyAckKey,
@@ -231,7 +232,16 @@ export class TransactionManager<A> {
     };
     this.table.set(key, record);
     this.apply(record, machine.start(now), now);
+    if (request.method === 'CANCEL') this.noteCancel(request, now);
     return record as ClientTx<A>;
+  }
+
+  /** RFC 3261 §9.1: the cancelled INVITE client transaction (same branch) stops waiting at 64*T1. */
+  private noteCancel(cancel: RequestView, now: number): void {
+    const invite = this.table.get(clientKey(cancel.topVia.branch, 'INVITE'));
+    if (invite === undefined || invite.machine.kind !== 'invite-client') return;
+    invite.machine.cancelSent(now);
+    this.schedule(invite, now);
   }
 
   /**

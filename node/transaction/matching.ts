@@ -20,6 +20,11 @@ function sentBy(via: ViaView): string {
   return via.port === undefined ? via.host.toLowerCase() : `${via.host.toLowerCase()}:${via.port}`;
 }
 
+/** Client transaction key from its parts: top Via branch and method (§17.1.3). */
+export function clientKey(branch: string | undefined, method: string): string {
+  return `c${SEP}${branch ?? ''}${SEP}${transactionMethod(method)}`;
+}
+
 /** Client transaction key of a request we send: its top Via branch plus its method (§17.1.3). */
 export function clientKeyOfRequest(request: RequestView): string {
   return `c${SEP}${request.topVia.branch ?? ''}${SEP}${transactionMethod(request.method)}`;

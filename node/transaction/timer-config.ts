@@ -13,6 +13,11 @@ export interface TimerConfig {
    * RFC 3261 §16.6 step 11: must be longer than 3 minutes for a proxy, reset on 101-199.
    */
   readonly inviteTimeoutMs: number;
+  /**
+   * Whether the INVITE client transaction runs that Timer C itself. A TU that keeps its own Timer C
+   * per branch (the stateful proxy, §16.8) turns it off; `inviteTimeoutMs` still sizes the IST guard.
+   */
+  readonly clientTimerC: boolean;
   /** Timer D: ≥ 32 s on unreliable transports (RFC 3261 §17.1.1.2). */
   readonly timerDMs: number;
   /** RFC 3261 §17.2.1: the IST sends 100 Trying if the TU has not answered within 200 ms. */
@@ -35,6 +40,7 @@ export interface TimerSettings {
   readonly timerDMs?: number;
   readonly tryingDelayMs?: number;
   readonly capTimerAAtT2?: boolean;
+  readonly clientTimerC?: boolean;
 }
 
 export const DEFAULT_T1_MS = 500;
@@ -70,6 +76,7 @@ export function timerConfig(settings: TimerSettings = {}): TimerConfig {
     t4Ms,
     transactionTimeoutMs,
     inviteTimeoutMs,
+    clientTimerC: settings.clientTimerC ?? true,
     timerDMs: positive('timerDMs', settings.timerDMs ?? Math.max(32_000, 64 * t1Ms)),
     tryingDelayMs: positive('tryingDelayMs', settings.tryingDelayMs ?? 200),
     capTimerAAtT2: settings.capTimerAAtT2 ?? true,

@@ -5,11 +5,18 @@
  */
 export interface QueueEntry<T> {
   readonly at: number;
+  /** Insertion order: entries due at the same instant pop first-in first-out (deterministic traces). */
+  readonly seq: number;
   readonly item: T;
+}
+
+function before<T>(a: QueueEntry<T>, b: QueueEntry<T>): boolean {
+  return a.at < b.at || (a.at === b.at && a.seq < b.seq);
 }
 
 export class TimerQueue<T> {
   private readonly heap: QueueEntry<T>[] = [];
+  private pushed = 0;
 
   get size(): number {
     return this.heap.length;
@@ -17,11 +24,11 @@ export class TimerQueue<T> {
 
   push(at: number, item: T): void {
     const heap = this.heap;
-    heap.push({ at, item });
+    heap.push({ at, seq: this.pushed++, item });
     let i = heap.length - 1;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (heap[parent].at <= heap[i].at) break;
+      if (!before(heap[i], heap[parent])) break;
       [heap[parent], heap[i]] = [heap[i], heap[parent]];
       i = parent;
     }
@@ -31,7 +38,7 @@ export class TimerQueue<T> {
   retain(keep: (item: T) => boolean): void {
     const kept = this.heap.filter((entry) => keep(entry.item));
     this.heap.length = 0;
-    kept.sort((a, b) => a.at - b.at);
+    kept.sort((a, b) => a.at - b.at || a.seq - b.seq);
     for (const entry of kept) this.heap.push(entry);
   }
 
@@ -57,8 +64,8 @@ export class TimerQueue<T> {
         const l = 2 * i + 1;
         const r = l + 1;
         let m = i;
-        if (l < heap.length && heap[l].at < heap[m].at) m = l;
-        if (r < heap.length && heap[r].at < heap[m].at) m = r;
+        if (l < heap.length && before(heap[l], heap[m])) m = l;
+        if (r < heap.length && before(heap[r], heap[m])) m = r;
         if (m === i) break;
         [heap[m], heap[i]] = [heap[i], heap[m]];
         i = m;

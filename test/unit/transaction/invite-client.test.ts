@@ -124,6 +124,22 @@ describe('provisional responses (Proceeding)', () => {
   });
 });
 
+test('clientTimerC: false leaves Timer C to the TU; a guard 64*T1 later still bounds the wait', () => {
+  const tx = ict(true, timerConfig({ inviteTimeoutSecs: 5, clientTimerC: false }));
+  tx.start(0);
+  tx.onResponse(response(tx.request, 180, 'uas'), 10);
+  expect([...tx.timerDeadlines().keys()]).toEqual(['Guard']);
+  expect(runTimers(tx, 600_000)).toEqual(['t=37010 timeout unanswered', 't=37010 terminated']);
+});
+
+test('RFC 3261 §9.1: after a CANCEL the INVITE waits 64*T1 for its final, then gives up', () => {
+  const tx = ict(true);
+  tx.start(0);
+  tx.onResponse(response(tx.request, 180, 'uas'), 10);
+  tx.cancelSent(1000);
+  expect(runTimers(tx, 600_000)).toEqual(['t=33000 terminated']);
+});
+
 describe('RFC 3261 §17.1.1.3 non-2xx final response over UDP', () => {
   test('ACK generated, Timer D 32 s, retransmitted finals re-ACKed and not passed up', () => {
     const tx = ict();

@@ -281,6 +281,19 @@ describe('client transactions', () => {
     expect(h.sent.map((s) => label(s.message))).toEqual(['INVITE', 'CANCEL', 'ACK']);
   });
 
+  test('a CANCEL sent through sendRequest bounds the INVITE client transaction (§9.1)', () => {
+    const h = harness();
+    const invite = request('INVITE', { branch: 'z9hG4bK-q', transport: 'TCP' });
+    h.mgr.sendRequest(invite, 'tcp:192.0.2.10:5060', 0);
+    h.mgr.onInbound(response(invite, 183, 'callee'), 'tcp:192.0.2.10:5060', 100);
+    h.mgr.sendRequest(request('CANCEL', { branch: 'z9hG4bK-q', transport: 'TCP' }), 'tcp:192.0.2.10:5060', 1000);
+    h.log.length = 0;
+    // Neither the 200 to the CANCEL nor the 487 ever comes.
+    h.runTo(100_000);
+    expect(h.log).toEqual(['t=33000 TU timeout F', 't=33000 terminated client', 't=33000 terminated client']);
+    expect(h.mgr.activeCount).toBe(0);
+  });
+
   test('Timer F reaches the TU and frees the entry; ACK is sent without a transaction', () => {
     const h = harness();
     h.mgr.sendRequest(request('OPTIONS', { transport: 'TCP' }), 'tcp:192.0.2.1:5060', 0);
