@@ -1,4 +1,17 @@
-import type { Kafka, Message, Producer, RecordMetadata, Transaction } from 'kafkajs';
+import { Partitioners } from 'kafkajs';
+import type { Kafka, Message, Producer, RecordMetadata, RetryOptions, Transaction } from 'kafkajs';
+import { PartitionRouter } from './partition-router.js';
+
+export interface ProducerOptions {
+  /**
+   * Per-request retries. The default rides out a leader election after a broker dies (the
+   * controller fences a silent broker after broker.session.timeout.ms, 9 s by default) and
+   * still gives up within about a minute instead of hanging a caller for ever.
+   */
+  readonly retry?: RetryOptions;
+}
+
+const DEFAULT_RETRY: RetryOptions = { retries: 15, initialRetryTime: 200, maxRetryTime: 5_000 };
 
 export interface OutgoingRecord {
   readonly topic: string;
@@ -39,15 +52,25 @@ function toMessage(r: OutgoingRecord): Message {
   };
 }
 
-/** Groups records by topic in arrival order (per-topic order is kept; kafkajs sends a topic's messages in order). */
-function byTopic(records: readonly OutgoingRecord[]): { topic: string; messages: Message[] }[] {
-  const out = new Map<string, Message[]>();
-  for (const r of records) {
-    const list = out.get(r.topic) ?? [];
-    list.push(toMessage(r));
-    out.set(r.topic, list);
-  }
-  return [...out].map(([topic, messages]) => ({ topic, messages }));
+/**
+ * Sends every partition's batch in its own kafkajs call (see PartitionRouter for why) and
+ * checks that each one came back acknowledged without error.
+ */
+async function sendRouted(
+  router: PartitionRouter,
+  records: readonly OutgoingRecord[],
+  send: (topic: string, messages: Message[]) => Promise<RecordMetadata[]>,
+): Promise<RecordMetadata[]> {
+  const batches = await router.route(records.map((r) => ({ topic: r.topic, message: toMessage(r) })));
+  const results = await Promise.all(
+    batches.map(async (b) => {
+      const meta = await send(b.topic, b.messages);
+      const ack = meta.find((m) => m.topicName === b.topic && m.partition === b.partition);
+      if (!ack || ack.errorCode !== 0) throw new Error(`kafka: no acknowledgement for ${b.topic}[${b.partition}]`);
+      return meta;
+    }),
+  );
+  return results.flat();
 }
 
 /**
@@ -56,22 +79,33 @@ function byTopic(records: readonly OutgoingRecord[]): { topic: string; messages:
  */
 export class IdempotentProducer {
   private readonly producer: Producer;
+  private readonly router: PartitionRouter;
 
-  constructor(kafka: Kafka) {
-    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  constructor(kafka: Kafka, opts: ProducerOptions = {}) {
+    this.router = new PartitionRouter(kafka);
+    this.producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      // Java-compatible murmur2 key hashing: the same key lands on the same partition as in any Kafka client.
+      createPartitioner: Partitioners.DefaultPartitioner,
+      retry: opts.retry ?? DEFAULT_RETRY,
+    });
   }
 
-  connect(): Promise<void> {
-    return this.producer.connect();
+  async connect(): Promise<void> {
+    await this.router.connect();
+    await this.producer.connect();
   }
 
-  /** Resolves once every record is acknowledged by all in-sync replicas. */
+  /** Resolves once every record is acknowledged by all in-sync replicas (acks=all). */
   send(records: readonly OutgoingRecord[]): Promise<RecordMetadata[]> {
-    return this.producer.sendBatch({ acks: -1, topicMessages: byTopic(records) });
+    return sendRouted(this.router, records, (topic, messages) => this.producer.send({ topic, messages, acks: -1 }));
   }
 
-  disconnect(): Promise<void> {
-    return this.producer.disconnect();
+  async disconnect(): Promise<void> {
+    await this.producer.disconnect();
+    await this.router.disconnect();
   }
 }
 
@@ -82,14 +116,18 @@ export class IdempotentProducer {
  */
 export class TransactionalProducer {
   private readonly producer: Producer;
+  private readonly router: PartitionRouter;
   private fenced = false;
 
-  constructor(kafka: Kafka, readonly transactionalId: string, opts: { transactionTimeoutMs?: number } = {}) {
+  constructor(kafka: Kafka, readonly transactionalId: string, opts: ProducerOptions & { transactionTimeoutMs?: number } = {}) {
+    this.router = new PartitionRouter(kafka);
     this.producer = kafka.producer({
       transactionalId,
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      retry: opts.retry ?? DEFAULT_RETRY,
       transactionTimeout: opts.transactionTimeoutMs ?? 30_000,
     });
   }
@@ -101,6 +139,7 @@ export class TransactionalProducer {
    * begun and ended here; with no partitions added it sends no EndTxn.
    */
   async connect(): Promise<void> {
+    await this.router.connect();
     await this.producer.connect();
     try {
       const txn = await this.producer.transaction();
@@ -122,7 +161,7 @@ export class TransactionalProducer {
     } catch (err) {
       throw this.classify(err);
     }
-    const writer = new TransactionWriter(txn);
+    const writer = new TransactionWriter(txn, this.router);
     try {
       const result = await work(writer);
       await txn.commit();
@@ -140,8 +179,9 @@ export class TransactionalProducer {
     return this.inTransaction((tx) => tx.send(records));
   }
 
-  disconnect(): Promise<void> {
-    return this.producer.disconnect();
+  async disconnect(): Promise<void> {
+    await this.producer.disconnect();
+    await this.router.disconnect();
   }
 
   private classify(err: unknown): unknown {
@@ -153,10 +193,13 @@ export class TransactionalProducer {
 
 /** The handle a transaction's callback writes through. */
 export class TransactionWriter {
-  constructor(private readonly txn: Transaction) {}
+  constructor(
+    private readonly txn: Transaction,
+    private readonly router: PartitionRouter,
+  ) {}
 
   send(records: readonly OutgoingRecord[]): Promise<RecordMetadata[]> {
-    return this.txn.sendBatch({ acks: -1, topicMessages: byTopic(records) });
+    return sendRouted(this.router, records, (topic, messages) => this.txn.send({ topic, messages, acks: -1 }));
   }
 
   /** Commits a consumer group's offsets atomically with this transaction (consume-transform-produce). */

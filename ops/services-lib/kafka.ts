@@ -36,6 +36,8 @@ export interface KafkaStartOptions {
   readonly ports?: readonly { port: number; controllerPort: number }[];
   readonly heap?: string;
   readonly readyTimeoutMs?: number;
+  /** Extra server.properties lines (later keys win), e.g. shorter failure detection in tests. */
+  readonly properties?: Readonly<Record<string, string>>;
 }
 
 /** Jars of `org.apache.kafka:kafka_2.13:<version>` from Maven Central, cached under ~/.cache/siphon-ts/kafka/<version>/libs. */
@@ -66,7 +68,7 @@ function newClusterId(): string {
   }
 }
 
-function serverProperties(b: KafkaBroker, all: readonly KafkaBroker[]): string {
+function serverProperties(b: KafkaBroker, all: readonly KafkaBroker[], extra: Readonly<Record<string, string>> = {}): string {
   const rf = Math.min(3, all.length);
   const minIsr = rf >= 3 ? 2 : 1;
   const voters = all.map((x) => `${x.nodeId}@127.0.0.1:${x.controllerPort}`).join(',');
@@ -100,6 +102,7 @@ function serverProperties(b: KafkaBroker, all: readonly KafkaBroker[]): string {
     'log.cleaner.threads=1',
     'log.cleaner.dedupe.buffer.size=8388608',
     'log.segment.bytes=67108864',
+    ...Object.entries(extra).map(([k, v]) => `${k}=${v}`),
     '',
   ].join('\n');
 }
@@ -149,7 +152,7 @@ export async function startKafkaCluster(opts: KafkaStartOptions): Promise<KafkaC
   const clusterId = newClusterId();
   for (const b of brokers) {
     mkdirSync(b.dir, { recursive: true });
-    writeFileSync(join(b.dir, 'server.properties'), serverProperties(b, brokers));
+    writeFileSync(join(b.dir, 'server.properties'), serverProperties(b, brokers, opts.properties));
     writeFileSync(join(b.dir, 'log4j.properties'), log4jProperties(b.dir));
   }
   // Formatting is one short JVM per node; they run side by side. --ignore-formatted keeps a
