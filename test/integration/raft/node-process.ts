@@ -1,0 +1,86 @@
+// Test helper: one raft-node OS process (dist/ops/raft-node.js), killable with SIGKILL and restartable
+// on the same data directory and ports.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export const RAFT_NODE_JS = path.join(root, 'dist/ops/raft-node.js');
+
+export function compiledNodeAvailable(): boolean {
+  return existsSync(RAFT_NODE_JS);
+}
+
+export async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: n }, () => new Promise<net.Server>((r) => { const s = net.createServer(); s.listen(0, '127.0.0.1', () => r(s)); })),
+  );
+  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
+}
+
+export class NodeProcess {
+  child: ChildProcess | undefined;
+  stderr = '';
+
+  constructor(
+    readonly id: number,
+    readonly peerPort: number,
+    readonly clientPort: number,
+    readonly dataDir: string,
+    readonly peers: string,
+    readonly extraArgs: string[] = [],
+  ) {}
+
+  get running(): boolean {
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  async start(timeoutMs = 10_000): Promise<void> {
+    const child = spawn(
+      process.execPath,
+      [RAFT_NODE_JS, '--id', String(this.id), '--listen', `127.0.0.1:${this.peerPort}`, '--data', this.dataDir,
+        '--peers', this.peers, '--client', `127.0.0.1:${this.clientPort}`, ...this.extraArgs],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    this.child = child;
+    child.stderr!.on('data', (d: Buffer) => (this.stderr = (this.stderr + d.toString()).slice(-4000)));
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      const t = setTimeout(() => reject(new Error(`node ${this.id} not ready: ${this.stderr}`)), timeoutMs);
+      child.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('"ready":true')) {
+          clearTimeout(t);
+          resolve();
+        }
+      });
+      child.once('exit', (code) => {
+        clearTimeout(t);
+        reject(new Error(`node ${this.id} exited with ${code}: ${this.stderr}`));
+      });
+    });
+  }
+
+  /** kill -9 by PID: no chance to flush or close anything. */
+  async kill9(): Promise<void> {
+    const c = this.child;
+    if (!c || !this.running) return;
+    const exited = new Promise((r) => c.once('exit', r));
+    process.kill(c.pid!, 'SIGKILL');
+    await exited;
+  }
+
+  async stop(): Promise<void> {
+    const c = this.child;
+    if (!c || !this.running) return;
+    const exited = new Promise((r) => c.once('exit', r));
+    process.kill(c.pid!, 'SIGTERM');
+    const t = setTimeout(() => this.running && process.kill(c.pid!, 'SIGKILL'), 5000);
+    await exited;
+    clearTimeout(t);
+  }
+}
