@@ -15,14 +15,29 @@ export interface SipUriParts {
 
 const MAX_URI_LENGTH = 2048;
 
-/** Parses `sip:` / `sips:` URIs; null for anything else (tel:, malformed, oversized). */
+function isHostChar(c: number): boolean {
+  // ALPHA / DIGIT / "-" / "."  (RFC 3261 §25.1 hostname characters)
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 45 || c === 46;
+}
+
+function isIpv6RefChar(c: number): boolean {
+  return (c >= 48 && c <= 58) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70) || c === 46;
+}
+
+/** Parses `sip:` / `sips:` URIs; null for anything else (tel:, malformed, oversized). Hot path: no regexes. */
 export function parseSipUri(raw: string): SipUriParts | null {
-  const s = raw.trim();
-  if (s.length === 0 || s.length > MAX_URI_LENGTH) return null;
-  const m = /^(sips?):/i.exec(s);
-  if (m === null) return null;
-  const scheme = m[1].toLowerCase() as 'sip' | 'sips';
-  let rest = s.slice(m[0].length);
+  const s = raw.length > 0 && (raw.charCodeAt(0) <= 32 || raw.charCodeAt(raw.length - 1) <= 32) ? raw.trim() : raw;
+  if (s.length < 5 || s.length > MAX_URI_LENGTH) return null;
+  const head = s.slice(0, 5).toLowerCase();
+  let scheme: 'sip' | 'sips';
+  let rest: string;
+  if (head === 'sips:') {
+    scheme = 'sips';
+    rest = s.slice(5);
+  } else if (head.startsWith('sip:')) {
+    scheme = 'sip';
+    rest = s.slice(4);
+  } else return null;
   const q = rest.indexOf('?');
   if (q >= 0) rest = rest.slice(0, q);
   // The userinfo may itself contain ';' (user-param syntax), so split on the last '@' first.
@@ -33,44 +48,49 @@ export function parseSipUri(raw: string): SipUriParts | null {
     const userinfo = rest.slice(0, at);
     const colon = userinfo.indexOf(':');
     const rawUser = colon >= 0 ? userinfo.slice(0, colon) : userinfo;
-    try {
-      user = decodeURIComponent(rawUser);
-    } catch {
-      return null;
-    }
+    if (rawUser.includes('%')) {
+      try {
+        user = decodeURIComponent(rawUser);
+      } catch {
+        return null;
+      }
+    } else user = rawUser;
     hostAndParams = rest.slice(at + 1);
   }
-  const [hostport, ...paramParts] = hostAndParams.split(';');
-  let host: string;
-  let portText: string | null = null;
-  if (hostport.startsWith('[')) {
-    const close = hostport.indexOf(']');
-    if (close < 0) return null;
-    host = hostport.slice(0, close + 1);
-    const after = hostport.slice(close + 1);
-    if (after !== '') {
-      if (!after.startsWith(':')) return null;
-      portText = after.slice(1);
-    }
+  const semi = hostAndParams.indexOf(';');
+  const hostport = semi >= 0 ? hostAndParams.slice(0, semi) : hostAndParams;
+  let hostEnd: number;
+  if (hostport.charCodeAt(0) === 91 /* [ */) {
+    hostEnd = hostport.indexOf(']') + 1;
+    if (hostEnd <= 2) return null;
+    for (let i = 1; i < hostEnd - 1; i++) if (!isIpv6RefChar(hostport.charCodeAt(i))) return null;
   } else {
-    const colon = hostport.indexOf(':');
-    host = colon >= 0 ? hostport.slice(0, colon) : hostport;
-    portText = colon >= 0 ? hostport.slice(colon + 1) : null;
+    hostEnd = 0;
+    while (hostEnd < hostport.length && isHostChar(hostport.charCodeAt(hostEnd))) hostEnd++;
+    if (hostEnd === 0 || hostport.charCodeAt(0) === 45 || hostport.charCodeAt(0) === 46) return null;
   }
-  if (!/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9.-]*)$/.test(host)) return null;
   let port: number | null = null;
-  if (portText !== null) {
-    if (!/^\d{1,5}$/.test(portText)) return null;
+  if (hostEnd < hostport.length) {
+    if (hostport.charCodeAt(hostEnd) !== 58 /* : */) return null;
+    const portText = hostport.slice(hostEnd + 1);
+    if (portText.length === 0 || portText.length > 5) return null;
+    for (let i = 0; i < portText.length; i++) {
+      const c = portText.charCodeAt(i);
+      if (c < 48 || c > 57) return null;
+    }
     port = Number(portText);
     if (port > 65535) return null;
   }
+  const host = hostport.slice(0, hostEnd).toLowerCase();
   const params: Array<[string, string | null]> = [];
-  for (const p of paramParts) {
-    if (p === '') continue;
-    const eq = p.indexOf('=');
-    params.push(eq >= 0 ? [p.slice(0, eq).toLowerCase(), p.slice(eq + 1)] : [p.toLowerCase(), null]);
+  if (semi >= 0) {
+    for (const p of hostAndParams.slice(semi + 1).split(';')) {
+      if (p === '') continue;
+      const eq = p.indexOf('=');
+      params.push(eq >= 0 ? [p.slice(0, eq).toLowerCase(), p.slice(eq + 1)] : [p.toLowerCase(), null]);
+    }
   }
-  return { scheme, user, host: host.toLowerCase(), port, params };
+  return { scheme, user, host, port, params };
 }
 
 /** Pulls the URI out of a name-addr (`"Bob" <sip:bob@x>;tag=1`) or returns an addr-spec as is. */
@@ -85,10 +105,13 @@ export function uriOfNameAddr(value: string): string {
   return value.slice(lt + 1, gt >= 0 ? gt : undefined).trim();
 }
 
+const NEEDS_ESCAPE = /[\s@:;?<>"%]/;
+
 export function aorOfParts(p: SipUriParts): string {
+  if (p.user === null) return `${p.scheme}:${p.host}`;
   // Re-escape only what cannot appear literally in a SIP user part.
-  const user = p.user === null ? '' : `${p.user.replace(/[\s@:;?<>"%]/g, (c) => encodeURIComponent(c))}@`;
-  return `${p.scheme}:${user}${p.host}`;
+  const user = NEEDS_ESCAPE.test(p.user) ? p.user.replace(/[\s@:;?<>"%]/g, (c) => encodeURIComponent(c)) : p.user;
+  return `${p.scheme}:${user}@${p.host}`;
 }
 
 /** Canonical AoR for a To URI / name-addr / Request-URI; null when it is not a SIP(S) URI. */
@@ -103,7 +126,11 @@ export function canonicalAor(uriOrNameAddr: string): string | null {
  */
 export function contactUriKey(uri: string): string {
   const p = parseSipUri(uri);
-  if (p === null) return uri.trim();
+  return p === null ? uri.trim() : contactKeyOfParts(p);
+}
+
+export function contactKeyOfParts(p: SipUriParts): string {
+  if (p.params.length === 0) return `${aorOfParts(p)}:${p.port ?? ''};`;
   const params = [...p.params]
     .map(([n, v]) => (v === null ? n : `${n}=${v.toLowerCase()}`))
     .sort()

@@ -93,6 +93,10 @@ export class MemoryBindingStore implements BindingStore {
   lookup(aor: string, now?: number): Binding[] {
     const m = this.byAor.get(aor);
     if (m === undefined) return [];
+    if (m.size === 1) {
+      const only = m.values().next().value as Binding;
+      return now === undefined || only.expiresAt > now ? [only] : [];
+    }
     const list = now === undefined ? [...m.values()] : [...m.values()].filter((b) => b.expiresAt > now);
     return list.sort(compareForFork);
   }

@@ -3,7 +3,7 @@
  * RFC 3840 feature tags kept verbatim, `+sip.instance` (RFC 5627) and `reg-id` (RFC 5626 §4.2).
  * Malformed input raises ContactParseError (→ 400), never an exception of another type.
  */
-import { parseSipUri } from './aor.js';
+import { contactKeyOfParts, parseSipUri } from './aor.js';
 
 export class ContactParseError extends Error {
   constructor(message: string) {
@@ -21,6 +21,8 @@ export interface ContactSpec {
   /** `+sip.instance` value without the surrounding double quotes, e.g. `<urn:uuid:...>`. */
   readonly instance: string | null;
   readonly regId: number | null;
+  /** URI comparison key (RFC 3261 §19.1.4, see contactUriKey). */
+  readonly uriKey: string;
 }
 
 export type ContactList = { readonly wildcard: true } | { readonly wildcard: false; readonly contacts: readonly ContactSpec[] };
@@ -123,7 +125,8 @@ function parseOne(text: string): ContactSpec {
     uri = (semi >= 0 ? text.slice(0, semi) : text).trim();
     rest = semi >= 0 ? text.slice(semi) : '';
   }
-  if (parseSipUri(uri) === null) throw new ContactParseError(`Contact URI is not a valid SIP URI: "${uri.slice(0, 80)}"`);
+  const parts = parseSipUri(uri);
+  if (parts === null) throw new ContactParseError(`Contact URI is not a valid SIP URI: "${uri.slice(0, 80)}"`);
   let q: number | null = null;
   let expires: number | null = null;
   let instance: string | null = null;
@@ -149,7 +152,7 @@ function parseOne(text: string): ContactSpec {
       params.push([name, value]);
     }
   }
-  return { uri, params, q, expires, instance, regId };
+  return { uri, params, q, expires, instance, regId, uriKey: contactKeyOfParts(parts) };
 }
 
 /** Parses every Contact header value of a REGISTER; `*` must stand alone (checked by the caller). */

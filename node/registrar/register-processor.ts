@@ -12,7 +12,7 @@
  *   request would add bindings; refreshes and removals always go through.
  * - A non-numeric `expires` / Expires / q / reg-id is a 400, not silently defaulted.
  */
-import { aorOfParts, contactUriKey, parseSipUri, uriOfNameAddr } from './aor.js';
+import { aorOfParts, parseSipUri, uriOfNameAddr } from './aor.js';
 import { compareForFork, remainingSeconds, type Binding, type BindingChange, type FlowInfo } from './binding.js';
 import {
   ContactParseError,
@@ -90,15 +90,23 @@ function optionTags(values: readonly string[]): string[] {
 }
 
 /** RFC 7231 IMF-fixdate, the SIP-date of RFC 3261 §20.17. */
+let dateCacheSecond = -1;
+let dateCacheText = '';
 export function sipDate(now: number): string {
-  return new Date(now).toUTCString();
+  // Formatting a Date costs microseconds; at thousands of REGISTER/s most share the same second.
+  const second = Math.floor(now / 1000);
+  if (second !== dateCacheSecond) {
+    dateCacheSecond = second;
+    dateCacheText = new Date(second * 1000).toUTCString();
+  }
+  return dateCacheText;
 }
 
 /** The key that identifies a contact's binding within its AoR (RFC 5626 §6, RFC 5627 §5.2). */
 function keyOf(c: ContactSpec, outbound: boolean): string {
   if (c.instance !== null && outbound && c.regId !== null) return `instance:${c.instance};reg-id=${c.regId}`;
   if (c.instance !== null) return `instance:${c.instance}`;
-  return `uri:${contactUriKey(c.uri)}`;
+  return `uri:${c.uriKey}`;
 }
 
 function hasObParam(pathEntry: string): boolean {
