@@ -65,14 +65,23 @@ describe('kafka transactional producer', () => {
     await first.connect();
     try {
       let releaseFirst: () => void = () => undefined;
+      let markSent: () => void = () => undefined;
       const secondRegistered = new Promise<void>((r) => (releaseFirst = r));
-      const firstTxn = first.inTransaction(async (tx) => {
-        await tx.send([{ topic, value: 'zombie' }]);
-        await secondRegistered; // the newer instance takes over while this transaction is open
-      });
+      const firstSent = new Promise<void>((r) => (markSent = r));
+      const firstOutcome = first
+        .inTransaction(async (tx) => {
+          await tx.send([{ topic, value: 'zombie' }]);
+          markSent();
+          await secondRegistered; // the newer instance takes over while this transaction is open
+        })
+        .then(
+          () => 'committed',
+          (err: unknown) => err,
+        );
+      await firstSent;
       await second.connect();
       releaseFirst();
-      await expect(firstTxn).rejects.toBeInstanceOf(ProducerFencedError);
+      expect(await firstOutcome).toBeInstanceOf(ProducerFencedError);
       expect(first.isFenced).toBe(true);
       await expect(first.sendInTransaction([{ topic, value: 'zombie-2' }])).rejects.toBeInstanceOf(ProducerFencedError);
 
