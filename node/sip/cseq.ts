@@ -16,15 +16,17 @@ export function parseCSeq(text: string): CSeq {
   const ds = i;
   while (i < s.length && isDigit(s.charCodeAt(i))) i++;
   if (i === ds) throw badRequest('Malformed CSeq');
-  const digits = s.slice(ds, i);
-  // Strip leading zeros before the range check so "0009" is 9 and 30 digits are not rounded into range.
-  const significant = digits.replace(/^0+(?=\d)/, '');
-  if (significant.length > 10 || Number(significant) > CSEQ_MAX) throw badRequest('CSeq number out of range');
+  // Accumulate with an early range check so "0009" is 9 and 30 digits are never rounded into range.
+  let seq = 0;
+  for (let k = ds; k < i; k++) {
+    seq = seq * 10 + (s.charCodeAt(k) - 48);
+    if (seq > CSEQ_MAX) throw badRequest('CSeq number out of range');
+  }
   const j = skipWs(s, i);
   if (j === i) throw badRequest('Malformed CSeq');
   const method = s.slice(j).trimEnd();
   if (!isToken(method)) throw badRequest('Malformed CSeq method');
-  return { seq: Number(significant), method };
+  return { seq, method };
 }
 
 export function formatCSeq(c: CSeq): string {

@@ -33,27 +33,39 @@ export function serialize(msg: SipMessage): Buffer {
   }
 
   const chunks: Chunk[] = [];
-  if (o !== null && sl.unchanged) chunks.push({ src: o.src, start: o.headStart, end: o.startLineEnd }, CRLF);
-  else chunks.push(sl.text + CRLF);
+  // Adjacent unchanged lines are copied as one range (their CRLFs included), consecutive strings joined.
+  const pushRange = (src: Buffer, start: number, end: number): void => {
+    const crlf = end + 1 < src.length && src[end] === 13 && src[end + 1] === 10;
+    const last = chunks[chunks.length - 1];
+    if (crlf && last !== undefined && typeof last !== 'string' && last.src === src && last.end === start) {
+      last.end = end + 2;
+      return;
+    }
+    if (crlf) chunks.push({ src, start, end: end + 2 });
+    else chunks.push({ src, start, end }, CRLF);
+  };
+  const pushText = (t: string): void => {
+    const last = chunks.length - 1;
+    if (last >= 0 && typeof chunks[last] === 'string') chunks[last] = (chunks[last] as string) + t;
+    else chunks.push(t);
+  };
+  if (o !== null && sl.unchanged) pushRange(o.src, o.headStart, o.startLineEnd);
+  else pushText(sl.text + CRLF);
   let wroteLength = false;
-  const lengthLine = `Content-Length: ${body.length}\r\n`;
   for (const f of msg.headers.list()) {
     if (f.key === 'content-length') {
       if (wroteLength) continue;
       wroteLength = true;
       // Keep the original bytes (maybe the compact `l:`) when they already state the right length.
-      if (f.src !== null && o !== null && o.contentLength === body.length) {
-        chunks.push({ src: f.src, start: f.lineStart, end: f.lineEnd }, CRLF);
-      } else {
-        chunks.push(lengthLine);
-      }
+      if (f.src !== null && o !== null && o.contentLength === body.length) pushRange(f.src, f.lineStart, f.lineEnd);
+      else pushText(`Content-Length: ${body.length}\r\n`);
       continue;
     }
-    if (f.src !== null) chunks.push({ src: f.src, start: f.lineStart, end: f.lineEnd }, CRLF);
-    else chunks.push(`${f.name}: ${f.value}\r\n`);
+    if (f.src !== null) pushRange(f.src, f.lineStart, f.lineEnd);
+    else pushText(`${f.name}: ${f.value}\r\n`);
   }
-  if (!wroteLength) chunks.push(lengthLine);
-  chunks.push(CRLF);
+  if (!wroteLength) pushText(`Content-Length: ${body.length}\r\n`);
+  pushText(CRLF);
 
   let total = body.length;
   for (const c of chunks) total += typeof c === 'string' ? Buffer.byteLength(c) : c.end - c.start;
