@@ -43,14 +43,22 @@ export class RaftLog {
     return this.storage.term(i);
   }
 
-  /** Term of i, or 0 if i is compacted or beyond the log. */
-  termOr0(i: number): number {
+  /** Term of i, or undefined if i is compacted or beyond the log (no exception: hot path). */
+  maybeTerm(i: number): number | undefined {
+    if (i < this.firstIndex() - 1 || i > this.lastIndex()) return undefined;
+    const t = this.unstable.maybeTerm(i);
+    if (t !== undefined) return t;
     try {
-      return this.term(i);
+      return this.storage.term(i);
     } catch (e) {
-      if (e instanceof ErrCompacted || e instanceof ErrUnavailable) return 0;
+      if (e instanceof ErrCompacted || e instanceof ErrUnavailable) return undefined;
       throw e;
     }
+  }
+
+  /** Term of i, or 0 if i is compacted or beyond the log. */
+  termOr0(i: number): number {
+    return this.maybeTerm(i) ?? 0;
   }
 
   lastTerm(): number {
@@ -58,12 +66,8 @@ export class RaftLog {
   }
 
   matchTerm(i: number, t: number): boolean {
-    try {
-      return this.term(i) === t;
-    } catch (e) {
-      if (e instanceof ErrCompacted || e instanceof ErrUnavailable) return false;
-      throw e;
-    }
+    const mt = this.maybeTerm(i);
+    return mt !== undefined && mt === t;
   }
 
   /**
@@ -106,13 +110,8 @@ export class RaftLog {
    */
   findConflictByTerm(index: number, term: number): [number, number] {
     for (; index > 0; index--) {
-      let t: number;
-      try {
-        t = this.term(index);
-      } catch (e) {
-        if (e instanceof ErrCompacted || e instanceof ErrUnavailable) return [index, 0];
-        throw e;
-      }
+      const t = this.maybeTerm(index);
+      if (t === undefined) return [index, 0];
       if (t <= term) return [index, t];
     }
     return [0, 0];

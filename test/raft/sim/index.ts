@@ -1,0 +1,2 @@
+export { Simulation, runSeed, SafetyViolation, type SimOptions, type SimResult } from './simulator.js';
+export { Prng } from './prng.js';
