@@ -1,4 +1,12 @@
 // Public face of the SIP transaction layer (RFC 3261 §17, RFC 6026).
+//
+// Wiring (the I/O shell owns sockets and the clock; everything here is pure):
+//   const mgr = new TransactionManager<Addr>({ config: timerConfigFromSection(cfg.transaction),
+//     factory: sipMessageFactory, isReliable, transport: { send(view, dest, tx) }, tu });
+//   inbound bytes → parseMessage → viewOf(msg) → mgr.onInbound(view, source, now)
+//   TU → mgr.sendRequest(viewOf(req), dest, now) / mgr.respond(serverTx, viewOf(res), now)
+//   clock → mgr.advance(now) at mgr.nextDeadline(); transport.send gets views: sipMessageOf(view)
+//   gives the node/sip message to serialize. A send failure → mgr.transportError(tx, now).
 export type { TimeoutTimer, TxAction } from './actions.js';
 export { cancelSpec, non2xxAckSpec, tryingSpec } from './generated-messages.js';
 export { InviteClientTransaction, type InviteClientState } from './invite-client.js';
@@ -42,7 +50,9 @@ export {
   DEFAULT_T2_MS,
   DEFAULT_T4_MS,
   timerConfig,
+  timerConfigFromSection,
   type TimerConfig,
+  type TransactionConfigSection,
   type TimerSettings,
 } from './timer-config.js';
 export { SipRequestView, SipResponseView, sipMessageFactory, sipMessageOf, viewOf, type SipMessageView } from './sip-adapter.js';

@@ -82,3 +82,24 @@ export function timerConfig(settings: TimerSettings = {}): TimerConfig {
     capTimerAAtT2: settings.capTimerAAtT2 ?? true,
   };
 }
+
+/** The `transaction:` section of the node configuration, as the config loader produces it. */
+export interface TransactionConfigSection {
+  readonly timeout_secs: number;
+  readonly invite_timeout_secs: number;
+  readonly t1_ms: number;
+  readonly t2_ms: number;
+  readonly t4_ms: number;
+}
+
+/** Timer configuration from the `transaction.*` config keys (other options as in `extra`). */
+export function timerConfigFromSection(section: TransactionConfigSection, extra: TimerSettings = {}): TimerConfig {
+  return timerConfig({
+    ...extra,
+    t1Ms: section.t1_ms,
+    t2Ms: section.t2_ms,
+    t4Ms: section.t4_ms,
+    timeoutSecs: section.timeout_secs,
+    inviteTimeoutSecs: section.invite_timeout_secs,
+  });
+}

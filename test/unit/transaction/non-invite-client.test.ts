@@ -1,5 +1,5 @@
 // RFC 3261 §17.1.2 non-INVITE client transaction, traced under an injected clock.
-import { NonInviteClientTransaction, timerConfig } from '../../../node/transaction/index.js';
+import { NonInviteClientTransaction, timerConfig, timerConfigFromSection } from '../../../node/transaction/index.js';
 import { at, request, response, runTimers } from './views.js';
 
 const config = timerConfig();
@@ -65,4 +65,11 @@ test('transport error', () => {
   const tx = new NonInviteClientTransaction(request('OPTIONS'), false, config);
   tx.start(0);
   expect(at(3, tx.transportError())).toEqual(['t=3 transport-error', 't=3 terminated']);
+});
+
+test('timer configuration from the transaction.* config section', () => {
+  const cfg = timerConfigFromSection({ timeout_secs: 10, invite_timeout_secs: 200, t1_ms: 250, t2_ms: 2000, t4_ms: 3000 });
+  expect(cfg).toMatchObject({ t1Ms: 250, t2Ms: 2000, t4Ms: 3000, transactionTimeoutMs: 10_000, inviteTimeoutMs: 200_000 });
+  expect(timerConfig()).toMatchObject({ t1Ms: 500, t2Ms: 4000, t4Ms: 5000, transactionTimeoutMs: 32_000, inviteTimeoutMs: 180_000, timerDMs: 32_000 });
+  expect(() => timerConfig({ t1Ms: 0 })).toThrow(RangeError);
 });
