@@ -105,18 +105,28 @@ export function uriOfNameAddr(value: string): string {
   return value.slice(lt + 1, gt >= 0 ? gt : undefined).trim();
 }
 
-const NEEDS_ESCAPE = /[\s@:;?<>"%]/;
+const NEEDS_ESCAPE = /[\s@:?<>"%]/;
 
 export function aorOfParts(p: SipUriParts): string {
   if (p.user === null) return `${p.scheme}:${p.host}`;
   // Re-escape only what cannot appear literally in a SIP user part.
-  const user = NEEDS_ESCAPE.test(p.user) ? p.user.replace(/[\s@:;?<>"%]/g, (c) => encodeURIComponent(c)) : p.user;
+  const user = NEEDS_ESCAPE.test(p.user) ? p.user.replace(/[\s@:?<>"%]/g, (c) => encodeURIComponent(c)) : p.user;
   return `${p.scheme}:${user}@${p.host}`;
 }
 
-/** Canonical AoR for a To URI / name-addr / Request-URI; null when it is not a SIP(S) URI. */
+/**
+ * Canonical AoR for a bare URI (e.g. a Request-URI) or a `<...>` name-addr; null when it is not a
+ * SIP(S) URI. A bare URI keeps its ';' characters (they may belong to the user part).
+ */
 export function canonicalAor(uriOrNameAddr: string): string | null {
-  const parts = parseSipUri(uriOfNameAddr(uriOrNameAddr));
+  const uri = uriOrNameAddr.includes('<') ? uriOfNameAddr(uriOrNameAddr) : uriOrNameAddr;
+  const parts = parseSipUri(uri);
+  return parts === null ? null : aorOfParts(parts);
+}
+
+/** Canonical AoR of a To/From header value (addr-spec form ends at the first ';', RFC 3261 §20.10). */
+export function aorOfHeader(value: string): string | null {
+  const parts = parseSipUri(uriOfNameAddr(value));
   return parts === null ? null : aorOfParts(parts);
 }
 

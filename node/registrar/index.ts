@@ -1,5 +1,5 @@
 /** Registrar (RFC 3261 §10.3, RFC 3327, RFC 3608, RFC 5626, RFC 5627): public face of node/registrar. */
-export { canonicalAor, parseSipUri, uriOfNameAddr, type SipUriParts } from './aor.js';
+export { aorOfHeader, canonicalAor, parseSipUri, uriOfNameAddr, type SipUriParts } from './aor.js';
 export {
   compareForFork,
   remainingSeconds,

@@ -4,7 +4,7 @@
  * arrival order (RFC 3261 §10.3: "processed in the order that they are received", atomically).
  */
 import { randomBytes } from 'node:crypto';
-import { canonicalAor } from './aor.js';
+import { aorOfHeader, canonicalAor } from './aor.js';
 import type { Binding, BindingChange, BindingListener, FlowInfo } from './binding.js';
 import { expiredChanges, type BindingStore } from './binding-store.js';
 import { classifyGruu } from './gruu.js';
@@ -44,7 +44,7 @@ export class Registrar {
 
   /** Decides and commits one REGISTER; the caller turns the decision into the SIP response. */
   register(req: RegisterRequest, now: number, authUser: string | null): Promise<RegisterDecision> {
-    const aorKey = canonicalAor(req.to) ?? '';
+    const aorKey = aorOfHeader(req.to) ?? '';
     const run = async (): Promise<RegisterDecision> => {
       const decision = processRegister(req, this.store.lookup(aorKey), {
         settings: this.settings,
