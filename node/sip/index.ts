@@ -7,7 +7,7 @@ export { SipRequest, SipResponse } from './message.js';
 export type { SipMessage } from './message.js';
 export { parseMessage } from './parser.js';
 export { serialize } from './serializer.js';
-export { parseUri, formatUri, uriScheme, uriUnescape } from './uri.js';
+export { parseUri, formatUri, uriScheme, uriUnescape, uriEquals } from './uri.js';
 export type { SipUri, UriScheme } from './uri.js';
 export { parseNameAddr, formatNameAddr, tagOf } from './name-addr.js';
 export type { NameAddr } from './name-addr.js';

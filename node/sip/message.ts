@@ -148,6 +148,16 @@ export class SipRequest extends SipMessageBase {
     this.uri = uri;
   }
 
+  /**
+   * An independent copy for forking (RFC 3261 §16.6 step 1: each target gets its own copy). Header fields
+   * are immutable and shared; the header list, start line and body reference are per copy.
+   */
+  clone(): SipRequest {
+    const c = new SipRequest(this.method, this.uri, this.version, this.headers.clone(), this.body);
+    c.origin = this.origin;
+    return c;
+  }
+
   /** The Request-URI parsed; cached per URI text. 416 for schemes other than sip/sips/tel. */
   requestUri(): SipUri {
     return this.headers.memoize(`ruri:${this.uri}`, () => parseUri(this.uri));
@@ -163,6 +173,12 @@ export class SipResponse extends SipMessageBase {
     super(version, headers, body);
     this.status = status;
     this.reason = reason;
+  }
+
+  clone(): SipResponse {
+    const c = new SipResponse(this.status, this.reason, this.version, this.headers.clone(), this.body);
+    c.origin = this.origin;
+    return c;
   }
 }
 

@@ -213,3 +213,34 @@ export function formatUri(uri: SipUri): string {
   }
   return out;
 }
+
+/** Parameters that, when present in either URI, must be present and equal in both (RFC 3261 §19.1.4). */
+const STRICT_PARAMS = ['user', 'ttl', 'method', 'maddr', 'transport'];
+
+function sameParam(a: string | null | undefined, b: string | null | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  if (a === null || b === null) return a === b;
+  return a.toLowerCase() === b.toLowerCase();
+}
+
+/**
+ * URI equivalence per RFC 3261 §19.1.4: scheme and host case-insensitive, user and password case-sensitive
+ * (compared unescaped), an explicit port never equals an absent one, the user/ttl/method/maddr/transport
+ * parameters must agree when either side has them, other parameters only when both have them, and URI
+ * headers must agree in both directions. tel URIs compare the number without visual separators (RFC 3966 §4).
+ */
+export function uriEquals(a: SipUri, b: SipUri): boolean {
+  if (a.scheme !== b.scheme) return false;
+  if (a.scheme === 'tel') {
+    const digits = (n: string | undefined): string => (n ?? '').replace(/[-.()]/g, '');
+    if (digits(a.user) !== digits(b.user)) return false;
+  } else {
+    if (a.user !== b.user || a.password !== b.password) return false;
+    if (a.host.toLowerCase() !== b.host.toLowerCase() || a.port !== b.port) return false;
+  }
+  for (const p of STRICT_PARAMS) if (!sameParam(a.params.get(p), b.params.get(p))) return false;
+  for (const [k, v] of a.params) if (b.params.has(k) && !sameParam(v, b.params.get(k))) return false;
+  if (a.headers.size !== b.headers.size) return false;
+  for (const [k, v] of a.headers) if (b.headers.get(k) !== v) return false;
+  return true;
+}

@@ -218,3 +218,20 @@ describe('serialize', () => {
     expect(serialize(m).toString()).toBe('OPTIONS sip:a@b SIP/2.0\r\nCall-ID: x\r\nl: 0\r\n\r\n');
   });
 });
+
+describe('clone', () => {
+  it('gives each fork its own headers and Request-URI (RFC 3261 §16.6)', () => {
+    const m = req(invite());
+    const a = m.clone();
+    const b = m.clone();
+    a.uri = 'sip:bob@192.0.2.1';
+    a.headers.prepend('Via', 'SIP/2.0/UDP proxy;branch=z9hG4bKa');
+    b.headers.prepend('Via', 'SIP/2.0/UDP proxy;branch=z9hG4bKb');
+    expect(a.topVia().branch).toBe('z9hG4bKa');
+    expect(b.topVia().branch).toBe('z9hG4bKb');
+    expect(m.topVia().branch).toBe('z9hG4bK776asdhds');
+    expect(serialize(m).equals(invite())).toBe(true);
+    expect(serialize(b).toString().startsWith('INVITE sip:bob@biloxi.com SIP/2.0\r\nVia: SIP/2.0/UDP proxy;branch=z9hG4bKb\r\n')).toBe(true);
+    expect(serialize(a).toString().startsWith('INVITE sip:bob@192.0.2.1 SIP/2.0\r\n')).toBe(true);
+  });
+});

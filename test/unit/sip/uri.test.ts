@@ -1,5 +1,5 @@
 // sip/sips/tel URIs (RFC 3261 §19.1, §25.1; RFC 3966).
-import { SipParseError, formatUri, parseUri, uriUnescape } from '../../../node/sip/index.js';
+import { SipParseError, formatUri, parseUri, uriEquals, uriUnescape } from '../../../node/sip/index.js';
 
 function err(f: () => unknown): SipParseError {
   try {
@@ -106,5 +106,27 @@ describe('formatUri', () => {
 
   it('uriUnescape decodes UTF-8 sequences', () => {
     expect(uriUnescape('J%C3%BCrgen')).toBe('Jürgen');
+  });
+});
+
+describe('uriEquals (RFC 3261 §19.1.4)', () => {
+  const eq = (a: string, b: string): boolean => uriEquals(parseUri(a), parseUri(b));
+
+  it('equal pairs from §19.1.4', () => {
+    expect(eq('sip:%61lice@atlanta.com;transport=TCP', 'sip:alice@AtLanTa.CoM;Transport=tcp')).toBe(true);
+    expect(eq('sip:carol@chicago.com', 'sip:carol@chicago.com;newparam=5')).toBe(true);
+    expect(eq('sip:carol@chicago.com;security=on', 'sip:carol@chicago.com;newparam=5')).toBe(true);
+    expect(eq('sip:biloxi.com;transport=tcp;method=REGISTER?to=sip:bob%40biloxi.com',
+      'sip:biloxi.com;method=REGISTER;transport=tcp?to=sip:bob%40biloxi.com')).toBe(true);
+    expect(eq('tel:+1-201-555-0123', 'tel:+12015550123')).toBe(true);
+  });
+
+  it('unequal pairs from §19.1.4', () => {
+    expect(eq('SIP:ALICE@AtLanTa.CoM;Transport=udp', 'sip:alice@AtLanTa.CoM;Transport=UDP')).toBe(false);
+    expect(eq('sip:bob@biloxi.com', 'sip:bob@biloxi.com:5060')).toBe(false);
+    expect(eq('sip:bob@biloxi.com', 'sip:bob@biloxi.com;transport=udp')).toBe(false);
+    expect(eq('sip:carol@chicago.com', 'sip:carol@chicago.com?Subject=next%20meeting')).toBe(false);
+    expect(eq('sip:carol@chicago.com;security=on', 'sip:carol@chicago.com;security=off')).toBe(false);
+    expect(eq('sip:bob@phone21.boxesbybob.com', 'sip:bob@192.0.2.4')).toBe(false);
   });
 });
