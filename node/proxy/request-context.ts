@@ -3,11 +3,13 @@
 
 import type { RouteProcessingResult } from './route-processing.js';
 import type { ProxyRequestMessage } from './proxy-message.js';
-import type { ForkOptions, ForkTarget, NextHop, RelayOptions, ScriptRequest, SourceAddress } from './routing-decision.js';
+import type { ProxyResponseMessage } from './proxy-message.js';
+import type { ForkOptions, ForkTarget, NextHop, RelayOptions, ReplyHeaders, ScriptRequest, SourceAddress } from './routing-decision.js';
 import { tagOf } from './uri-parts.js';
 
 export interface RequestContextActions {
-  reply(code: number, reason: string | undefined, headers: Readonly<Record<string, string>> | undefined): void;
+  reply(code: number, reason: string | undefined, headers: ReplyHeaders | undefined): void;
+  replyWith(response: ProxyResponseMessage): void;
   fork(targets: ReadonlyArray<string | ForkTarget>, opts: ForkOptions | undefined): void;
   /** Record-Route without the script asking (proxy.record_route for dialog-creating requests). */
   readonly recordRouteDefault: boolean;
@@ -16,6 +18,7 @@ export interface RequestContextActions {
 export class ProxyRequestContext implements ScriptRequest {
   private decision: 'none' | 'reply' | 'forward' = 'none';
   private rr: boolean;
+  authUser: string | undefined = undefined;
   /** Explicit next hop given to relay(), applied to the branch it creates. */
   relayNextHop: NextHop | undefined;
 
@@ -25,6 +28,8 @@ export class ProxyRequestContext implements ScriptRequest {
     readonly source: SourceAddress,
     private readonly routing: RouteProcessingResult,
     private readonly actions: RequestContextActions,
+    /** Whether the R-URI names this node (computed by the proxy, which knows our addresses). */
+    private readonly isLocalUri: (uri: string) => boolean = () => false,
   ) {
     this.rr = actions.recordRouteDefault;
   }
@@ -35,6 +40,7 @@ export class ProxyRequestContext implements ScriptRequest {
   get fromTag(): string { return tagOf(this.message.headers.get('From')); }
   get toTag(): string { return tagOf(this.message.headers.get('To')); }
   get inDialog(): boolean { return this.toTag !== ''; }
+  get ruriIsLocal(): boolean { return this.isLocalUri(this.message.uri); }
   get decided(): boolean { return this.decision !== 'none'; }
   get recordRouteEnabled(): boolean { return this.rr; }
 
@@ -46,10 +52,15 @@ export class ProxyRequestContext implements ScriptRequest {
     return this.message.headers.getAll(name);
   }
 
-  reply(code: number, reason?: string, headers?: Readonly<Record<string, string>>): void {
+  reply(code: number, reason?: string, headers?: ReplyHeaders): void {
     if (!Number.isInteger(code) || code < 100 || code > 699) throw new RangeError(`reply: invalid status ${code}`);
     if (code >= 200) this.decision = this.decision === 'none' ? 'reply' : this.decision;
     this.actions.reply(code, reason, headers);
+  }
+
+  replyWith(response: ProxyResponseMessage): void {
+    if (response.status >= 200) this.decision = this.decision === 'none' ? 'reply' : this.decision;
+    this.actions.replyWith(response);
   }
 
   relay(opts?: RelayOptions): void {

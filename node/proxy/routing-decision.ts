@@ -1,6 +1,8 @@
 // The surface a routing script (node/script) uses to decide what the proxy does with a request.
 // The proxy implements it per request; the script module only sees these types.
 
+import type { ProxyRequestMessage, ProxyResponseMessage } from './proxy-message.js';
+
 export type ForkStrategy = 'parallel' | 'sequential';
 
 /** Where to send a request when it is not derived from Route/R-URI (§16.6 item 7 "policy"). */
@@ -36,10 +38,19 @@ export interface SourceAddress {
   readonly address: string;
   readonly port: number;
   readonly transport: string;
+  /** Stream connection the request arrived on (TCP/TLS/WS), for RFC 5626 flows. */
+  readonly connectionId?: string | null;
+  /** The local listener "host:port" that received it. */
+  readonly localAddress?: string | null;
 }
+
+/** Header values for a locally generated response; an array adds one header line per value. */
+export type ReplyHeaders = Readonly<Record<string, string | readonly string[]>>;
 
 /** What a script handler can read from and do with a request. Grows with the scripting issue. */
 export interface ScriptRequest {
+  /** The underlying message (a node/sip SipRequest on a live node). */
+  readonly message: ProxyRequestMessage;
   readonly method: string;
   /** Current Request-URI (after §16.4 strict-router fix-up). */
   readonly ruri: string;
@@ -48,13 +59,19 @@ export interface ScriptRequest {
   readonly toTag: string;
   /** Has a To tag: a mid-dialog request (§12.2). */
   readonly inDialog: boolean;
+  /** The Request-URI names this node (one of our addresses or served domains): "uri == myself". */
+  readonly ruriIsLocal: boolean;
   readonly source: SourceAddress;
   /** First value of a header (any compact/long form), undefined if absent. */
   header(name: string): string | undefined;
   /** Every value of a header, in order. */
   headers(name: string): string[];
+  /** The digest-authenticated user, set by auth.requireDigest (undefined until then). */
+  authUser: string | undefined;
   /** Respond on the server transaction with a final (or provisional) response. */
-  reply(code: number, reason?: string, headers?: Readonly<Record<string, string>>): void;
+  reply(code: number, reason?: string, headers?: ReplyHeaders): void;
+  /** Respond with a response built elsewhere (registrar 200 with Contacts, auth 401/407). */
+  replyWith(response: ProxyResponseMessage): void;
   /** Forward to one target (default: current R-URI / Route set). */
   relay(opts?: RelayOptions): void;
   /** Fork to several targets (§16.6). An empty list answers 480 (§16.5: no targets). */

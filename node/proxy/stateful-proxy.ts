@@ -17,8 +17,8 @@ import type { ProxyMessageFactory, ProxyRequestMessage, ProxyResponseMessage } f
 import { ProxyRequestContext } from './request-context.js';
 import { challengeSources, dispositionFor, selectBestResponse, upstreamStatus } from './response-context.js';
 import { processRoute } from './route-processing.js';
-import type { ForkOptions, ForkTarget, NextHop, ScriptRequest, ScriptResponse, SourceAddress } from './routing-decision.js';
-import { tagOf } from './uri-parts.js';
+import type { ForkOptions, ForkTarget, NextHop, ReplyHeaders, ScriptRequest, ScriptResponse, SourceAddress } from './routing-decision.js';
+import { defaultPort, parseSipUri, tagOf } from './uri-parts.js';
 import { validateRequest } from './validate.js';
 import { formatVia } from './via.js';
 
@@ -60,6 +60,8 @@ export interface StatefulProxyOptions<S, C> {
   /** `transaction.invite_timeout_secs` in ms: Timer C (§16.6 item 11, > 3 min recommended). */
   readonly inviteTimeoutMs: number;
   readonly supportedProxyRequire?: readonly string[];
+  /** Domains this node serves (AoR host parts), besides its own addresses, for `ruriIsLocal`. */
+  readonly localDomains?: readonly string[];
   readonly dialogs?: DialogTracker;
   readonly log?: ProxyLogger;
   /** How long a finished context stays to forward late 2xx from other branches (64·T1). */
@@ -121,11 +123,17 @@ export class StatefulProxy<S, C> {
   private readonly contexts = new Map<S, ResponseContext<S, C>>();
   private readonly byClient = new Map<C, { ctx: ResponseContext<S, C>; branch: Branch<C> }>();
   private readonly supported: ReadonlySet<string>;
+  private readonly domains: ReadonlySet<string>;
+  private readonly isLocalUri = (uri: string): boolean => {
+    const u = parseSipUri(uri);
+    return u !== undefined && (this.domains.has(u.host) || this.o.isOwnAddress(u.host, u.port ?? defaultPort(u)));
+  };
   private readonly instance = Math.random().toString(36).slice(2, 8);
   private seq = 0;
 
   constructor(private readonly o: StatefulProxyOptions<S, C>) {
     this.supported = new Set((o.supportedProxyRequire ?? []).map((t) => t.toLowerCase()));
+    this.domains = new Set((o.localDomains ?? []).map((d) => d.toLowerCase()));
   }
 
   /** Live response contexts (for tests and the admin API). */
@@ -148,9 +156,10 @@ export class StatefulProxy<S, C> {
     const ctx = new ResponseContext<S, C>(serverTx, req, hash, source);
     ctx.request = new ProxyRequestContext(req, source, routing, {
       reply: (code, reason, headers) => this.replyLocal(ctx, code, reason, headers, now),
+      replyWith: (response) => this.replyWith(ctx, response, now),
       fork: (targets, opts) => this.fork(ctx, targets, opts, now),
       recordRouteDefault: this.o.recordRoute && DIALOG_CREATING.has(req.method) && tagOf(req.headers.get('To')) === '',
-    });
+    }, this.isLocalUri);
     this.contexts.set(serverTx, ctx);
     try {
       await this.o.hooks.onRequest(ctx.request);
@@ -185,9 +194,10 @@ export class StatefulProxy<S, C> {
     };
     const request = new ProxyRequestContext(ack, source, routing, {
       reply: () => undefined, // an ACK is never answered (§17.1.1.3)
+      replyWith: () => undefined,
       fork: (targets) => send(typeof targets[0] === 'string' ? { uri: targets[0] } : targets[0]),
       recordRouteDefault: false,
-    });
+    }, this.isLocalUri);
     try {
       await this.o.hooks.onRequest(request);
     } catch (err) {
@@ -353,11 +363,19 @@ export class StatefulProxy<S, C> {
   // ---- decisions ----------------------------------------------------------------------
 
   private replyLocal(ctx: ResponseContext<S, C>, code: number, reason: string | undefined,
-    headers: Readonly<Record<string, string>> | undefined, now: number): void {
+    headers: ReplyHeaders | undefined, now: number): void {
+    const extra: Array<readonly [string, string]> = [];
+    for (const [n, v] of Object.entries(headers ?? {})) {
+      for (const one of typeof v === 'string' ? [v] : v) extra.push([n, one]);
+    }
+    this.replyWith(ctx, this.o.factory.response(ctx.received, code, reason ?? defaultReason(code), extra), now);
+  }
+
+  private replyWith(ctx: ResponseContext<S, C>, response: ProxyResponseMessage, now: number): void {
     if (ctx.finalStatus !== 0) return;
-    const extra = headers ? Object.entries(headers) : undefined;
-    this.o.transactions.respond(ctx.serverTx, this.o.factory.response(ctx.received, code, reason ?? defaultReason(code), extra), now);
-    if (code >= 200) {
+    this.o.transactions.respond(ctx.serverTx, response, now);
+    if (response.status >= 200) {
+      const code = response.status;
       ctx.finalStatus = code;
       ctx.queue.length = 0;
       for (const b of ctx.branches) this.cancelBranch(b, now);

@@ -8,3 +8,4 @@ export { ScriptHost, type ScriptHostOptions, type ScriptReloadMode } from './scr
 export { importScriptModule } from './module-loader.js';
 export { proxyHooksFrom } from './proxy-hooks.js';
 export type { ScriptRequest, ScriptResponse, ForkTarget, ForkOptions, RelayOptions, NextHop } from '../proxy/index.js';
+export { registrarPort, authPort, forwardRegistrarChanges } from './node-ports.js';

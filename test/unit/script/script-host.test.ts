@@ -18,7 +18,9 @@ function ports(): ScriptPorts & { errors: string[] } {
 function fakeRequest(method = 'INVITE'): ScriptRequest & { replies: number[] } {
   const replies: number[] = [];
   return {
-    replies, method, ruri: 'sip:bob@example.com', callId: 'c1', fromTag: 'f', toTag: '', inDialog: false,
+    replies, message: { method, uri: 'sip:bob@example.com', headers: undefined as never }, authUser: undefined,
+    replyWith: (r) => { replies.push(r.status); },
+    ruriIsLocal: false, method, ruri: 'sip:bob@example.com', callId: 'c1', fromTag: 'f', toTag: '', inDialog: false,
     source: { address: '127.0.0.1', port: 5060, transport: 'UDP' }, decided: false,
     header: () => undefined, headers: () => [],
     reply: (code) => { replies.push(code); }, relay: () => undefined, fork: () => undefined,

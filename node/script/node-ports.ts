@@ -1,0 +1,64 @@
+// The script's registrar and auth ports over node/registrar and node/auth, on node/sip messages.
+// The dispatcher builds these once and passes them to ScriptHost.
+
+import { authenticateRequest, authFailureResponse, type DigestAuthenticator } from '../auth/index.js';
+import type { ScriptRequest } from '../proxy/index.js';
+import { registerRequestFrom, registerResponse, type Registrar } from '../registrar/index.js';
+import { SipRequest } from '../sip/index.js';
+import type { AuthPort, HandlerSet, RegistrarPort, ScriptContact, ScriptLogger } from './api.js';
+
+function sipOf(request: ScriptRequest): SipRequest {
+  if (!(request.message instanceof SipRequest)) throw new TypeError('expected a node/sip request');
+  return request.message;
+}
+
+export function registrarPort(registrar: Registrar, clock: () => number): RegistrarPort {
+  return {
+    async save(request) {
+      const sip = sipOf(request);
+      const s = request.source;
+      const extraction = registerRequestFrom(sip, {
+        transport: s.transport, address: s.address, port: s.port,
+        connectionId: s.connectionId ?? null, localAddress: s.localAddress ?? null,
+      });
+      if (!extraction.ok) {
+        request.reply(400, extraction.reason);
+        return;
+      }
+      const decision = await registrar.register(extraction.request, clock(), request.authUser ?? null);
+      request.replyWith(registerResponse(sip, decision));
+    },
+    lookup(aor) {
+      return registrar.targets(aor, clock()).map((t): ScriptContact => ({
+        uri: t.uri, q: t.q ?? undefined, path: t.route, expiresAt: t.binding.expiresAt,
+      }));
+    },
+  };
+}
+
+export function authPort(auth: DigestAuthenticator, clock: () => number): AuthPort {
+  return {
+    async requireDigest(request) {
+      const sip = sipOf(request);
+      const outcome = await authenticateRequest(auth, sip, clock());
+      if (outcome.kind === 'ok') {
+        request.authUser = outcome.username;
+        return true;
+      }
+      const res = authFailureResponse(sip, outcome);
+      if (res !== null) request.replyWith(res);
+      return false;
+    },
+  };
+}
+
+/** Delivers registrar change events to the live script's registrar.onChange handlers. */
+export function forwardRegistrarChanges(registrar: Registrar, handlers: () => HandlerSet, log: ScriptLogger): () => void {
+  return registrar.onChange((e) => {
+    for (const h of handlers().onRegistrarChange) {
+      Promise.resolve()
+        .then(() => h({ kind: e.type, aor: e.aor, contact: e.binding.contactUri }))
+        .catch((err: unknown) => log.error({ err: err instanceof Error ? err.message : String(err) }, 'registrar.onChange handler threw'));
+    }
+  });
+}
