@@ -492,7 +492,7 @@ export class ReplicatedLog {
       this.metrics.term.set(this.term);
     }
     if (rd.hardState || rd.entries.length > 0 || rd.snapshot) {
-      await this.storage.save(rd.hardState, rd.entries, rd.snapshot);
+      await this.storage.save(rd.hardState, rd.entries, rd.snapshot, rd.mustSync ?? true);
     }
     if (rd.snapshot) this.applied = Math.max(this.applied, rd.snapshot.metadata.index);
     this.transport.send(rd.messages);

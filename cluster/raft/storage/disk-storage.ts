@@ -141,9 +141,10 @@ export class DiskStorage implements Storage {
 
   /**
    * Persists a Ready's snapshot, entries and hard state with a single fsync (group commit across
-   * concurrent callers). Memory is updated at once so reads reflect the append order.
+   * concurrent callers). Memory is updated at once so reads reflect the append order. `sync=false`
+   * (the core's Ready.mustSync) is honoured only for a hard state whose term and vote are unchanged.
    */
-  async save(hardState: HardState | undefined, entries: readonly Entry[], snapshot?: Snapshot): Promise<void> {
+  async save(hardState: HardState | undefined, entries: readonly Entry[], snapshot?: Snapshot, sync = true): Promise<void> {
     const records: Buffer[] = [];
     let maxIndex = 0;
     if (snapshot && snapshot.metadata.index > this.snap.metadata.index) {
@@ -161,12 +162,17 @@ export class DiskStorage implements Storage {
       for (const e of entries) records.push(encodeEntryRecord(e));
       maxIndex = Math.max(maxIndex, entries[entries.length - 1].index);
     }
+    let mustSync = sync || entries.length > 0 || snapshot !== undefined;
     if (hardState && !sameHardState(hardState, this.hardState)) {
+      // Raft §5.1: a term or vote must be durable before any message promising it goes out.
+      if (hardState.term !== this.hardState.term || hardState.vote !== this.hardState.vote) mustSync = true;
       this.hardState = { ...hardState };
       records.push(encodeHardStateRecord(this.hardState));
     }
     if (records.length === 0) return;
-    await this.wal.write(records, maxIndex);
+    // Entries, term/vote changes and snapshots are always synced; a commit-index-only change need
+    // not be (the commit index is recoverable from the quorum), the core flags that with mustSync.
+    await this.wal.write(records, maxIndex, mustSync);
     if (snapshot) await this.snapshots.prune(1);
   }
 
@@ -214,7 +220,7 @@ export class DiskStorage implements Storage {
     return this.wal.segmentList().length;
   }
 
-  walStats(): { flushes: number; records: number } {
+  walStats(): { flushes: number; fsyncs: number; records: number } {
     return { ...this.wal.stats };
   }
 

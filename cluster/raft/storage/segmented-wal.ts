@@ -44,6 +44,7 @@ export class SegmentedWal {
   private fh: fsp.FileHandle | undefined;
   private pending: Buffer[] = [];
   private pendingMaxIndex = 0;
+  private pendingSync = false;
   private waiters: Waiter[] = [];
   private flushing = false;
   private closed = false;
@@ -51,7 +52,7 @@ export class SegmentedWal {
   /** Records re-written at the head of every new segment (latest hard state / conf state). */
   headerRecords: () => Buffer[] = () => [];
   /** Observability: flushes performed and records written. */
-  stats = { flushes: 0, records: 0 };
+  stats = { flushes: 0, fsyncs: 0, records: 0 };
 
   constructor(opts: WalOptions) {
     this.dir = opts.dir;
@@ -91,12 +92,16 @@ export class SegmentedWal {
     return { records, tornTailTruncated: torn };
   }
 
-  /** Queues records; resolves once they are durable (one fsync shared by every caller in the batch). */
-  write(records: Buffer[], maxIndex: number): Promise<void> {
+  /**
+   * Queues records; resolves once they are written and, if `sync`, durable (one fsync shared by every
+   * caller in the batch). Unsynced records become durable with the next synced batch.
+   */
+  write(records: Buffer[], maxIndex: number, sync = true): Promise<void> {
     if (this.failed) return Promise.reject(this.failed);
     if (this.closed) return Promise.reject(new Error('wal closed'));
     for (const r of records) this.pending.push(r);
     if (maxIndex > this.pendingMaxIndex) this.pendingMaxIndex = maxIndex;
+    if (sync) this.pendingSync = true;
     const p = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
     if (!this.flushing) void this.flushLoop();
     return p;
@@ -109,15 +114,20 @@ export class SegmentedWal {
         const batch = this.pending;
         const waiters = this.waiters;
         const maxIndex = this.pendingMaxIndex;
+        const sync = this.pendingSync;
         this.pending = [];
         this.waiters = [];
         this.pendingMaxIndex = 0;
+        this.pendingSync = false;
         try {
           const seg = this.segments[this.segments.length - 1];
           let bytes = 0;
           for (const b of batch) bytes += b.length;
           await writeAll(this.fh!, batch);
-          if (this.doFsync) await this.fh!.datasync();
+          if (this.doFsync && sync) {
+            await this.fh!.datasync();
+            this.stats.fsyncs++;
+          }
           seg.bytes += bytes;
           if (maxIndex > seg.maxIndex) seg.maxIndex = maxIndex;
           this.stats.flushes++;

@@ -177,3 +177,17 @@ test('an installed snapshot supersedes a conflicting log, also after restart', a
   expect(r.entries(51, 53).map((e) => Buffer.from(e.data).toString())).toEqual(['fresh51', 'fresh52']);
   await r.close();
 });
+
+test('a commit-only hard state change is written without an fsync; term/vote changes and entries are synced', async () => {
+  const s = await DiskStorage.open(dir);
+  await s.save({ term: 1, vote: 1, commit: 0 }, ents(1, 3, 1), undefined, false);
+  expect(s.walStats().fsyncs).toBe(1);
+  await s.save({ term: 1, vote: 1, commit: 3 }, [], undefined, false);
+  expect(s.walStats().fsyncs).toBe(1);
+  await s.save({ term: 2, vote: 0, commit: 3 }, [], undefined, false);
+  expect(s.walStats().fsyncs).toBe(2);
+  await s.close();
+  const r = await DiskStorage.open(dir);
+  expect(r.initialState().hardState).toEqual({ term: 2, vote: 0, commit: 3 });
+  await r.close();
+});
