@@ -1,0 +1,68 @@
+// The shipped default routing script: a registrar plus record-routing stateful proxy, the same
+// policy as the Kamailio benchmark peer (/work/shared/bench/peers/kamailio/kamailio.cfg), so the
+// two are compared doing identical work. Loaded from `script.path`; edit a copy to customise.
+//
+// Handled before the script runs, by the proxy core: Max-Forwards (483), loop detection (482),
+// Proxy-Require (420), removal of our own Route (§16.4), CANCEL matching and propagation (§16.10),
+// retransmission absorption (transaction layer).
+
+import type { ScriptApi, ScriptRequest } from '../node/script/index.js';
+
+const DIALOG_FORMING = new Set(['INVITE', 'SUBSCRIBE']);
+
+export default function register(api: ScriptApi): void {
+  api.proxy.onRequest(async (request: ScriptRequest) => {
+    // Keepalive probes addressed to us (kamailio REQINIT).
+    if (request.method === 'OPTIONS' && request.ruriIsLocal && userOf(request.ruri) === '') {
+      request.reply(200, 'Keepalive');
+      return;
+    }
+
+    // Requests within a dialog follow their route set (RFC 3261 §16.12); anything else is stale.
+    if (request.inDialog) {
+      if (request.looseRoute()) {
+        request.relay();
+        return;
+      }
+      // An ACK without Route: the 2xx ACK of a dialog that did not record-route us, or a stray → drop.
+      if (request.method === 'ACK') return;
+      request.reply(404, 'Not here');
+      return;
+    }
+    if (request.method === 'ACK') return;
+
+    // Initial requests: a pre-loaded Route from the UA is not honoured; dialog-forming ones are
+    // record-routed so the in-dialog requests come back through us.
+    request.message.headers.remove('Route');
+    if (DIALOG_FORMING.has(request.method)) request.recordRoute();
+
+    if (request.method === 'REGISTER') {
+      await api.registrar.save(request);
+      return;
+    }
+
+    if (userOf(request.ruri) === '') {
+      request.reply(484, 'Address Incomplete');
+      return;
+    }
+    // No authentication in this policy, so never act as an open relay.
+    if (!request.ruriIsLocal) {
+      request.reply(403, 'Not relaying');
+      return;
+    }
+
+    const contacts = await api.registrar.lookup(request.ruri);
+    if (contacts.length === 0) {
+      request.reply(404, 'Not Found');
+      return;
+    }
+    request.fork(contacts, { strategy: 'parallel' });
+  });
+}
+
+/** The user part of a sip/sips URI ('' when there is none). */
+function userOf(uri: string): string {
+  const colon = uri.indexOf(':');
+  const at = uri.indexOf('@');
+  return at > colon ? uri.slice(colon + 1, at) : '';
+}
