@@ -35,3 +35,4 @@ export {
 export { handleRegistrationsAdmin, type AdminResponse } from './registrations-admin.js';
 export { createRegistrationsGauge } from './registrations-gauge.js';
 export { registerRequestFrom, registerResponse, type RegisterExtraction } from './sip-register.js';
+export { handleRegister, startExpirySweep, type RegisterHandling, type RegisterHandlingOptions } from './register-handler.js';

@@ -7,8 +7,8 @@ import {
   authFailureResponse,
   parseAuthParams,
 } from '../../../node/auth/index.js';
-import { registerRequestFrom, registerResponse } from '../../../node/registrar/index.js';
-import { setup, T0 } from './register-helpers.js';
+import { handleRegister, registerRequestFrom, registerResponse, startExpirySweep } from '../../../node/registrar/index.js';
+import { req, setup, T0 } from './register-helpers.js';
 
 function register(extra: string[], cseq = 1): SipRequest {
   const lines = [
@@ -164,4 +164,70 @@ test('INVITE gets 407 Proxy-Authenticate; garbage Proxy-Authorization → 400', 
   expect(r?.headers.getLines('Proxy-Authenticate')[0]).toContain('algorithm=MD5');
   const bad = invite(['Proxy-Authorization: Digest username="alice, realm="example.com"']);
   expect(authFailureResponse(bad, await authenticateRequest(auth, bad, T0))?.status).toBe(400);
+});
+
+describe('handleRegister (extract → auth → registrar → response)', () => {
+  const auth = createAuthenticator({
+    backend: 'static',
+    realm: 'example.com',
+    algorithms: ['MD5'],
+    nonce_secret: 'k',
+    nonce_ttl_secs: 300,
+    users: [
+      { username: 'alice', password: 'wonderland', ha1: null, realm: null },
+      { username: 'mallory', password: 'evil', ha1: null, realm: null },
+    ],
+    http: { url: null, cache_ttl_secs: 0, timeout_ms: 1000 },
+  });
+  const authorized = (user: string, password: string, nonce: string, extra: string[], cseq: number): SipRequest => {
+    const response = computeResponse({
+      algorithm: 'MD5',
+      ha1: computeHa1('MD5', user, 'example.com', password),
+      nonce,
+      method: 'REGISTER',
+      uri: 'sip:example.com',
+      qop: 'auth',
+      nc: '00000001',
+      cnonce: 'z',
+    });
+    return register(
+      [
+        ...extra,
+        `Authorization: Digest username="${user}", realm="example.com", nonce="${nonce}", uri="sip:example.com", qop=auth, nc=00000001, cnonce="z", response="${response}"`,
+      ],
+      cseq,
+    );
+  };
+
+  test('401, then 200 with the binding; a valid user spoofing the AoR with * gets 403 and clears nothing', async () => {
+    const { registrar, store } = setup({ enforceAuthAorMatch: true });
+    const first = await handleRegister(registrar, register(['Contact: <sip:alice@192.0.2.10>']), source, T0, { auth, toTag: 'a' });
+    expect(first.response.status).toBe(401);
+    expect(first.decision).toBeNull();
+    const nonce = parseAuthParams(first.response.headers.getLines('WWW-Authenticate')[0]).params.get('nonce') ?? '';
+
+    const second = await handleRegister(registrar, authorized('alice', 'wonderland', nonce, ['Contact: <sip:alice@192.0.2.10>'], 2), source, T0, { auth });
+    expect(second.response.status).toBe(200);
+    expect(store.count()).toBe(1);
+
+    const spoof = await handleRegister(registrar, authorized('mallory', 'evil', nonce, ['Contact: *', 'Expires: 0'], 3), source, T0, { auth });
+    expect(spoof.response.status).toBe(403);
+    expect(store.count()).toBe(1);
+  });
+
+  test('open registrar (auth null) registers directly', async () => {
+    const { registrar } = setup();
+    const r = await handleRegister(registrar, register(['Contact: <sip:alice@192.0.2.10>']), source, T0, { auth: null });
+    expect(r.response.status).toBe(200);
+    expect(r.auth).toBeNull();
+  });
+
+  test('startExpirySweep expires bindings on its timer', async () => {
+    const { registrar, events } = setup({ minExpires: 0 });
+    await registrar.register(req({ contacts: ['<sip:a@192.0.2.1>;expires=1'] }), T0, null);
+    const stop = startExpirySweep(registrar, 10, () => T0 + 5000);
+    await new Promise((r) => setTimeout(r, 60));
+    stop();
+    expect(events.slice(-1)).toEqual(['expire sip:alice@example.com sip:a@192.0.2.1']);
+  });
 });
