@@ -75,6 +75,8 @@ interface SimNode {
   kvApplied: number;
   conf: ConfState;
   pending: Ready | undefined;
+  /** Inside sync(): a new Ready must wait until advance() (no re-entrant ready()). */
+  syncing: boolean;
   waitingReads: { index: number; ctx: string }[];
 }
 
@@ -221,6 +223,7 @@ export class Simulation {
       kvApplied: snap.metadata.index,
       conf: snap.metadata.conf,
       pending: undefined,
+      syncing: false,
       waitingReads: [],
     };
     storage.snapshotSource = () => ({ index: n.kvApplied, conf: n.conf, data: n.kv.snapshot() });
@@ -253,7 +256,7 @@ export class Simulation {
 
   /** Takes a Ready if there is one: writes go to the volatile disk; effects wait for the fsync. */
   private maybeReady(n: SimNode): void {
-    if (!n.up || n.pending || !n.rn.hasReady()) return;
+    if (!n.up || n.pending || n.syncing || !n.rn.hasReady()) return;
     const rd = n.rn.ready();
     if (rd.softState?.role === StateRole.Leader) {
       this.stats.elections++;
@@ -271,6 +274,16 @@ export class Simulation {
   private sync(n: SimNode): void {
     const rd = n.pending;
     if (!rd) return;
+    n.syncing = true;
+    try {
+      this.syncEffects(n, rd);
+    } finally {
+      n.syncing = false;
+    }
+    this.maybeReady(n);
+  }
+
+  private syncEffects(n: SimNode, rd: Ready): void {
     n.pending = undefined;
     n.storage.sync();
     this.observeCommit(n);
@@ -309,7 +322,6 @@ export class Simulation {
     this.serveReads(n);
     n.rn.advance(rd);
     this.maybeCompact(n);
-    this.maybeReady(n);
   }
 
   private applyConfChange(n: SimNode, index: number, cc: ConfChange): void {
@@ -680,7 +692,16 @@ export class Simulation {
         this.handle(next.ev);
         this.checkSafety();
       }
+      // Writes still in flight at the end may or may not have taken effect.
+      for (const cl of this.clients) {
+        if (cl.op?.kind === 'put') this.history.push({ kind: 'put', key: cl.op.key, value: cl.op.value, call: cl.op.call, ret: Infinity });
+      }
       const lin = checkLinearizable(this.history);
+      if (!lin.ok && this.log) {
+        for (const op of this.history.filter((o) => o.key === lin.badKey).sort((a, b) => a.call - b.call)) {
+          this.log(`  history ${op.kind} ${op.key}=${op.value} [${op.call}, ${op.ret}]`);
+        }
+      }
       if (!lin.ok) throw new SafetyViolation(`linearizability: history of key ${lin.badKey} is not linearizable`);
       // Liveness after healing: with every fault gone, writes must complete again.
       if (this.putsAfterHeal === 0) throw new SafetyViolation('liveness: no write completed after every fault healed');
