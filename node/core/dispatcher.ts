@@ -47,7 +47,7 @@ function newTag(): string {
 
 export class Dispatcher implements InboundHandler {
   private route: Route;
-  private readonly counts = { requests: 0, responses_in: 0, responses_sent: 0, parse_errors: 0, dropped: 0 };
+  private readonly counts = { received: 0, requests: 0, responses_in: 0, responses_sent: 0, parse_errors: 0, dropped: 0 };
 
   constructor(
     private readonly opts: DispatcherOptions,
@@ -70,6 +70,7 @@ export class Dispatcher implements InboundHandler {
 
   onMessage(bytes: Buffer, source: MessageSource): void {
     const receivedAt = performance.now();
+    this.counts.received++;
     let msg: SipRequest | SipResponse;
     try {
       msg = parseMessage(bytes);
@@ -87,7 +88,7 @@ export class Dispatcher implements InboundHandler {
         return;
       }
       this.drop('handler-error');
-      this.log.error({ err, remote: source.remote }, 'request handling failed');
+      this.logHandlerError(err, source);
     }
   }
 
@@ -112,17 +113,23 @@ export class Dispatcher implements InboundHandler {
 
   /** §8.2.6 reply to an unparseable request, or null when it cannot be addressed (no Via) or is not a request. */
   private errorReply(err: SipParseError): Buffer | null {
-    const res = createErrorResponse(err, { toTag: newTag() });
-    if (res === null) return null;
-    if (this.opts.serverHeader !== '') res.headers.set('Server', this.opts.serverHeader);
-    return serialize(res);
+    try {
+      const res = createErrorResponse(err, { toTag: newTag() });
+      if (res === null) return null;
+      if (this.opts.serverHeader !== '') res.headers.set('Server', this.opts.serverHeader);
+      return serialize(res);
+    } catch {
+      // Copied header values the builder refuses (e.g. a NUL the parser let through): cannot answer safely.
+      this.drop('unbuildable-response');
+      return null;
+    }
   }
 
   private onParseError(err: unknown, bytes: Buffer, source: MessageSource): void {
     this.counts.parse_errors++;
     this.metrics.malformed.inc({ transport: source.transport });
     if (!(err instanceof SipParseError)) {
-      this.log.error({ err }, 'parser threw a non-SipParseError');
+      this.logHandlerError(err, source);
       this.drop('parse-crash');
       return;
     }
@@ -152,7 +159,15 @@ export class Dispatcher implements InboundHandler {
       respond: (status, reason, headers, body) => {
         if (req.method === 'ACK' || answered) return;
         if (status >= 200) answered = true;
-        const bytes = this.buildResponse(req, status, reason, headers ?? [], body);
+        let bytes: Buffer;
+        try {
+          bytes = this.buildResponse(req, status, reason, headers ?? [], body);
+        } catch (err) {
+          // A request whose copied headers cannot be re-serialized (e.g. embedded NUL) is dropped, not answered.
+          this.drop('unbuildable-response');
+          this.log.debug({ err, remote: source.remote }, 'response could not be built');
+          return;
+        }
         this.sendResponse(bytes, req, source);
         this.countResponse(status);
         if (status >= 200) this.metrics.requestDuration.observe((performance.now() - receivedAt) / 1000);
@@ -210,6 +225,21 @@ export class Dispatcher implements InboundHandler {
   private countResponse(status: number): void {
     this.counts.responses_sent++;
     this.metrics.responses.inc({ code: String(status) });
+  }
+
+  /** Rate-limited: a flood of one bad input must not turn into a flood of stack traces. */
+  private lastHandlerErrorLog = 0;
+  private suppressedHandlerErrors = 0;
+
+  private logHandlerError(err: unknown, source: MessageSource): void {
+    const now = Date.now();
+    if (now - this.lastHandlerErrorLog < 1000) {
+      this.suppressedHandlerErrors++;
+      return;
+    }
+    this.lastHandlerErrorLog = now;
+    this.log.error({ err, remote: source.remote, suppressed: this.suppressedHandlerErrors }, 'request handling failed');
+    this.suppressedHandlerErrors = 0;
   }
 
   private drop(reason: string): void {
