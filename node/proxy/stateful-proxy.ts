@@ -8,6 +8,7 @@
 // and BYEs the answered dialog (§9.1, §15). The B2BUA's zombie ACK+BYE belongs to node/b2bua.
 
 import type { DialogTracker } from '../dialog/index.js';
+import { TimerQueue } from '../transaction/index.js';
 import { loopHash, makeBranch } from './branch-id.js';
 import { buildCancel } from './cancel-request.js';
 import { forwardRequest, type AdvertisedAddress } from './forward-request.js';
@@ -92,6 +93,13 @@ const CANCELLED_REASON = 'Request Terminated';
 const MAX_FAILURE_ROUNDS = 5;
 const DIALOG_CREATING = new Set(['INVITE', 'SUBSCRIBE', 'REFER', 'NOTIFY']);
 
+/** A proxy timer; stale entries (deadline moved or cleared) are skipped when popped. */
+interface TimerItem<S, C> {
+  readonly ctx: ResponseContext<S, C>;
+  readonly branch: Branch<C> | undefined;
+  readonly kind: 'C' | 'seq' | 'linger';
+}
+
 class ResponseContext<S, C> {
   readonly branches: Branch<C>[] = [];
   readonly stored: StoredFinal[] = [];
@@ -129,6 +137,7 @@ export class StatefulProxy<S, C> {
     return u !== undefined && (this.domains.has(u.host) || this.o.isOwnAddress(u.host, u.port ?? defaultPort(u)));
   };
   private readonly instance = Math.random().toString(36).slice(2, 8);
+  private readonly timers = new TimerQueue<TimerItem<S, C>>();
   private seq = 0;
 
   constructor(private readonly o: StatefulProxyOptions<S, C>) {
@@ -243,7 +252,10 @@ export class StatefulProxy<S, C> {
       if (branch.done) return;
       branch.provisional = true;
       // §16.6 item 11: Timer C is reset with every provisional response.
-      if (branch.timerC !== undefined) branch.timerC = now + this.o.inviteTimeoutMs;
+      if (branch.timerC !== undefined) {
+        branch.timerC = now + this.o.inviteTimeoutMs;
+        this.timers.push(branch.timerC, { ctx, branch, kind: 'C' });
+      }
       if (branch.cancelPending) this.sendCancel(branch, now);
       if (dispositionFor(res.status, { method: ctx.method, finalSent: ctx.finalStatus !== 0 }) === 'forward') {
         this.o.transactions.respond(ctx.serverTx, res, now);
@@ -312,17 +324,18 @@ export class StatefulProxy<S, C> {
 
   /** Fire due proxy timers: Timer C, sequential branch timeouts, context linger. */
   async advance(now: number): Promise<void> {
-    for (const ctx of [...this.contexts.values()]) {
-      if (ctx.lingerUntil !== undefined && now >= ctx.lingerUntil && !ctx.pending) {
-        this.dropContext(ctx);
-        continue;
-      }
-      for (const b of ctx.branches) {
-        if (b.done) continue;
-        if (b.timerC !== undefined && now >= b.timerC) {
+    for (let e = this.timers.popDue(now); e !== undefined; e = this.timers.popDue(now)) {
+      const { ctx, branch: b, kind } = e.item;
+      if (kind === 'linger') {
+        if (ctx.lingerUntil === e.at && this.contexts.get(ctx.serverTx) === ctx) {
+          if (ctx.pending) this.scheduleLinger(ctx, now); // a cancelled branch still owes its 487
+          else this.dropContext(ctx);
+        }
+      } else if (b !== undefined && !b.done) {
+        if (kind === 'C' && b.timerC === e.at) {
           b.timerC = undefined;
           await this.timerCFired(ctx, b, now);
-        } else if (b.seqDeadline !== undefined && now >= b.seqDeadline) {
+        } else if (kind === 'seq' && b.seqDeadline === e.at) {
           b.seqDeadline = undefined;
           await this.timerCFired(ctx, b, now);
         }
@@ -330,15 +343,9 @@ export class StatefulProxy<S, C> {
     }
   }
 
-  /** Earliest instant `advance` has work, so the shell arms one OS timer. */
+  /** Earliest instant `advance` may have work (possibly a stale entry: an early wake-up is harmless). */
   nextDeadline(): number | undefined {
-    let min: number | undefined;
-    const take = (t: number | undefined): void => { if (t !== undefined && (min === undefined || t < min)) min = t; };
-    for (const ctx of this.contexts.values()) {
-      take(ctx.lingerUntil);
-      for (const b of ctx.branches) if (!b.done) { take(b.timerC); take(b.seqDeadline); }
-    }
-    return min;
+    return this.timers.peekAt();
   }
 
   /**
@@ -435,6 +442,8 @@ export class StatefulProxy<S, C> {
     };
     ctx.branches.push(branch);
     this.byClient.set(tx, { ctx, branch });
+    if (branch.timerC !== undefined) this.timers.push(branch.timerC, { ctx, branch, kind: 'C' });
+    if (branch.seqDeadline !== undefined) this.timers.push(branch.seqDeadline, { ctx, branch, kind: 'seq' });
   }
 
   /** A branch that never left: its local outcome joins the response context as a final. */
@@ -542,7 +551,13 @@ export class StatefulProxy<S, C> {
   }
 
   private scheduleLinger(ctx: ResponseContext<S, C>, now: number): void {
+    // Only an INVITE can still draw forwardable 2xx from other branches (§16.7 item 5).
+    if (ctx.method !== 'INVITE' && !ctx.pending) {
+      this.dropContext(ctx);
+      return;
+    }
     ctx.lingerUntil = now + (this.o.lingerMs ?? 32_000);
+    this.timers.push(ctx.lingerUntil, { ctx, branch: undefined, kind: 'linger' });
   }
 
   private dropContext(ctx: ResponseContext<S, C>): void {
