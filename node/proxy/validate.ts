@@ -34,10 +34,11 @@ export function validateRequest(req: ProxyRequestMessage, opts: ValidationOption
     if (Number(n[1]) === 0 && req.method !== 'ACK') return { status: 483, reason: 'Too Many Hops' };
   }
   // §16.3 item 4: a Via of ours whose branch hash matches this request as it arrives now is a loop.
+  // Every Via counts: the topmost is ours when we sent the request to ourselves.
   const vias = req.headers.getAll('Via');
-  if (vias.length > 1) {
+  if (vias.length > 0) {
     let hash: string | undefined;
-    for (const v of vias.slice(1)) {
+    for (const v of vias) {
       const via = parseViaValue(v);
       if (!via?.branch || !opts.isOwnAddress(via.host, via.port ?? 5060)) continue;
       const ours = loopHashOfBranch(via.branch);
