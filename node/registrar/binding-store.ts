@@ -7,9 +7,32 @@
 import { compareForFork, type Binding, type BindingChange, type BindingEvent, type BindingListener } from './binding.js';
 import { tempGruuKey } from './gruu.js';
 
+/** The AoR state a decision was computed from (DESIGN principle 3: optimistic concurrency). */
+export interface ExpectedVersion {
+  readonly aor: string;
+  readonly version: number;
+}
+
+/** The AoR changed between lookup and apply (another node's REGISTER won); re-decide and retry. */
+export class StaleBindingsError extends Error {
+  constructor(
+    readonly aor: string,
+    readonly expected: number,
+    readonly actual: number,
+  ) {
+    super(`bindings of ${aor} are at version ${actual}, decision was made on ${expected}`);
+    this.name = 'StaleBindingsError';
+  }
+}
+
 export interface BindingStore {
-  /** Commits the changes atomically (RFC 3261 §10.3: a REGISTER is processed completely or not at all). */
-  apply(changes: readonly BindingChange[], now: number): Promise<void>;
+  /**
+   * Commits the changes atomically (RFC 3261 §10.3: a REGISTER is processed completely or not at
+   * all). With `expect`, rejects with StaleBindingsError unless the AoR is still at that version.
+   */
+  apply(changes: readonly BindingChange[], now: number, expect?: ExpectedVersion): Promise<void>;
+  /** Monotonic per-AoR change counter (0 for an AoR without bindings). */
+  version(aor: string): number;
   /** Bindings of a canonical AoR in fork order (q desc, then most recent); `now` hides expired ones. */
   lookup(aor: string, now?: number): Binding[];
   /** Every AoR with its bindings (admin listing, snapshots). */
@@ -35,10 +58,26 @@ export class MemoryBindingStore implements BindingStore {
   private readonly byAor = new Map<string, Map<string, Binding>>();
   private readonly tempGruus = new Map<string, { aor: string; key: string }>();
   private readonly listeners: BindingListener[] = [];
+  private readonly versions = new Map<string, number>();
   private total = 0;
 
-  async apply(changes: readonly BindingChange[], _now: number): Promise<void> {
+  async apply(changes: readonly BindingChange[], _now: number, expect?: ExpectedVersion): Promise<void> {
+    if (expect !== undefined) {
+      const actual = this.version(expect.aor);
+      if (actual !== expect.version) throw new StaleBindingsError(expect.aor, expect.version, actual);
+    }
     this.applySync(changes);
+  }
+
+  version(aor: string): number {
+    return this.versions.get(aor) ?? 0;
+  }
+
+  private bump(aor: string): void {
+    // An AoR left without bindings forgets its version: a decision made on "empty" stays valid
+    // against "empty again", so the reset cannot admit a wrong outcome.
+    if (this.byAor.has(aor)) this.versions.set(aor, (this.versions.get(aor) ?? 0) + 1);
+    else this.versions.delete(aor);
   }
 
   /** Synchronous apply for projections replaying the log. */
@@ -59,6 +98,7 @@ export class MemoryBindingStore implements BindingStore {
         for (const g of b.tempGruus) this.tempGruus.set(tempGruuKey(g), { aor: b.aor, key: b.key });
         // A replayed insert for an existing key is a refresh in effect; report what happened.
         events.push({ type: prev === undefined ? 'insert' : 'refresh', aor: b.aor, binding: b });
+        this.bump(b.aor);
       } else {
         const m = this.byAor.get(ch.aor);
         const prev = m?.get(ch.key);
@@ -67,6 +107,7 @@ export class MemoryBindingStore implements BindingStore {
         if (m.size === 0) this.byAor.delete(ch.aor);
         this.total--;
         this.unindex(prev);
+        this.bump(ch.aor);
         events.push(
           ch.op === 'expire'
             ? { type: 'expire', aor: ch.aor, binding: prev }

@@ -10,7 +10,7 @@ export {
   type DeleteCause,
   type FlowInfo,
 } from './binding.js';
-export { MemoryBindingStore, expiredChanges, type BindingStore } from './binding-store.js';
+export { MemoryBindingStore, StaleBindingsError, expiredChanges, type BindingStore, type ExpectedVersion } from './binding-store.js';
 export { ContactParseError, parseContacts, type ContactSpec } from './contact-header.js';
 export { classifyGruu, publicGruu, tempGruu, type GruuRef } from './gruu.js';
 export {

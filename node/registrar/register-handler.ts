@@ -40,7 +40,17 @@ export async function handleRegister(
     if (failure !== null) return { response: failure, auth: authOutcome, decision: null };
     if (authOutcome.kind === 'ok') authUser = authOutcome.username;
   }
-  const decision = await registrar.register(extracted.request, now, authUser);
+  let decision: RegisterDecision;
+  try {
+    decision = await registrar.register(extracted.request, now, authUser);
+  } catch {
+    // RFC 3261 §10.3 step 7: if the binding commit fails the request MUST fail with 500.
+    return {
+      response: createResponse(req, 500, 'Server Internal Error', { toTag: opts.toTag, headers: [['Retry-After', '5']] }),
+      auth: authOutcome,
+      decision: null,
+    };
+  }
   return { response: registerResponse(req, decision, opts.toTag), auth: authOutcome, decision };
 }
 

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { aorOfHeader, canonicalAor } from './aor.js';
 import type { Binding, BindingChange, BindingListener, FlowInfo } from './binding.js';
-import { expiredChanges, type BindingStore } from './binding-store.js';
+import { expiredChanges, StaleBindingsError, type BindingStore } from './binding-store.js';
 import { classifyGruu } from './gruu.js';
 import { processRegister, type RegisterDecision, type RegisterRequest } from './register-processor.js';
 import type { RegistrarSettings } from './registrar-settings.js';
@@ -25,6 +25,9 @@ export interface ForkTarget {
   readonly outbound: boolean;
   readonly binding: Binding;
 }
+
+/** Re-decisions after a concurrent change before the REGISTER fails (→ 500 by the caller). */
+const MAX_STALE_RETRIES = 3;
 
 export interface RegistrarOptions {
   readonly newToken?: () => string;
@@ -46,14 +49,23 @@ export class Registrar {
   register(req: RegisterRequest, now: number, authUser: string | null): Promise<RegisterDecision> {
     const aorKey = aorOfHeader(req.to) ?? '';
     const run = async (): Promise<RegisterDecision> => {
-      const decision = processRegister(req, this.store.lookup(aorKey), {
-        settings: this.settings,
-        now,
-        authUser,
-        newToken: this.newToken,
-      });
-      if (decision.kind === 'accept' && decision.changes.length > 0) await this.store.apply(decision.changes, now);
-      return decision;
+      for (let attempt = 1; ; attempt++) {
+        const version = this.store.version(aorKey);
+        const decision = processRegister(req, this.store.lookup(aorKey), {
+          settings: this.settings,
+          now,
+          authUser,
+          newToken: this.newToken,
+        });
+        if (decision.kind !== 'accept' || decision.changes.length === 0) return decision;
+        try {
+          await this.store.apply(decision.changes, now, { aor: aorKey, version });
+          return decision;
+        } catch (err) {
+          // Another node changed this AoR first: decide again on the fresh state (bounded).
+          if (!(err instanceof StaleBindingsError) || attempt >= MAX_STALE_RETRIES) throw err;
+        }
+      }
     };
     const prev = this.queues.get(aorKey) ?? Promise.resolve();
     const next = prev.then(run, run);

@@ -7,7 +7,15 @@ import {
   authFailureResponse,
   parseAuthParams,
 } from '../../../node/auth/index.js';
-import { handleRegister, registerRequestFrom, registerResponse, startExpirySweep } from '../../../node/registrar/index.js';
+import {
+  DEFAULT_REGISTRAR_SETTINGS,
+  MemoryBindingStore,
+  Registrar,
+  handleRegister,
+  registerRequestFrom,
+  registerResponse,
+  startExpirySweep,
+} from '../../../node/registrar/index.js';
 import { req, setup, T0 } from './register-helpers.js';
 
 function register(extra: string[], cseq = 1): SipRequest {
@@ -230,4 +238,16 @@ describe('handleRegister (extract → auth → registrar → response)', () => {
     stop();
     expect(events.slice(-1)).toEqual(['expire sip:alice@example.com sip:a@192.0.2.1']);
   });
+});
+
+test('a failed binding commit answers 500 (§10.3 step 7) and leaves nothing behind', async () => {
+  const store = new MemoryBindingStore();
+  store.apply = async () => {
+    throw new Error('log unavailable');
+  };
+  const registrar = new Registrar(store, DEFAULT_REGISTRAR_SETTINGS);
+  const r = await handleRegister(registrar, register(['Contact: <sip:alice@192.0.2.10>']), source, T0, { auth: null });
+  expect(r.response.status).toBe(500);
+  expect(r.response.headers.get('Retry-After')).toBe('5');
+  expect(store.count()).toBe(0);
 });
