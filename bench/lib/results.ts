@@ -40,39 +40,55 @@ export function mergeResults(name: string, patch: Record<string, unknown>): Reco
 }
 
 export interface Throughput {
-  /** operations per second of CPU time consumed by this process (one core; robust to a shared, loaded machine) */
+  /** median over rounds of operations per second of CPU time used by this process (one core) */
   ops_per_s: number;
+  /** best round, the figure least disturbed by other processes on a shared machine */
+  best_ops_per_s: number;
   ns_per_op: number;
-  /** operations per second of wall-clock time (lower when other processes compete for the core) */
+  /** operations per second of wall-clock time over all rounds (lower when other processes compete) */
   wall_ops_per_s: number;
   iterations: number;
+  rounds: number;
   duration_ms: number;
   cpu_ms: number;
 }
 
-/** Runs `fn` for about `ms` milliseconds (after a warm-up) and reports throughput. Bounded by time. */
-export function measure(fn: () => void, ms = 2000, warmupMs = 300): Throughput {
+/**
+ * Runs `fn` in `rounds` rounds of about ms/rounds milliseconds each, after a warm-up, and reports
+ * CPU-time throughput (median and best round) plus wall-clock throughput. Bounded by time.
+ */
+export function measure(fn: () => void, ms = 2000, warmupMs = 300, rounds = 5): Throughput {
   const warmEnd = performance.now() + warmupMs;
   while (performance.now() < warmEnd) for (let i = 0; i < 100; i++) fn();
+  const perRound: number[] = [];
   let iterations = 0;
-  const cpu0 = process.cpuUsage();
+  let cpuTotal = 0;
   const start = performance.now();
-  const end = start + ms;
-  let now = start;
-  while (now < end) {
-    for (let i = 0; i < 1000; i++) fn();
-    iterations += 1000;
-    now = performance.now();
+  for (let r = 0; r < rounds; r++) {
+    const cpu0 = process.cpuUsage();
+    const end = performance.now() + ms / rounds;
+    let n = 0;
+    while (performance.now() < end) {
+      for (let i = 0; i < 500; i++) fn();
+      n += 500;
+    }
+    const cpu = process.cpuUsage(cpu0);
+    const cpuMs = (cpu.user + cpu.system) / 1000;
+    perRound.push((n / cpuMs) * 1000);
+    iterations += n;
+    cpuTotal += cpuMs;
   }
-  const duration = now - start;
-  const cpu = process.cpuUsage(cpu0);
-  const cpuMs = (cpu.user + cpu.system) / 1000;
+  const duration = performance.now() - start;
+  const sorted = perRound.slice().sort((a, b) => a - b);
+  const median = sorted[Math.floor(sorted.length / 2)];
   return {
-    ops_per_s: Math.round((iterations / cpuMs) * 1000),
-    ns_per_op: Math.round((cpuMs * 1e6) / iterations),
+    ops_per_s: Math.round(median),
+    best_ops_per_s: Math.round(sorted[sorted.length - 1]),
+    ns_per_op: Math.round(1e9 / median),
     wall_ops_per_s: Math.round((iterations / duration) * 1000),
     iterations,
+    rounds,
     duration_ms: Math.round(duration),
-    cpu_ms: Math.round(cpuMs),
+    cpu_ms: Math.round(cpuTotal),
   };
 }

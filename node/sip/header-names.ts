@@ -85,3 +85,49 @@ export function headerName(written: string): HeaderName {
 export function isListHeader(key: string): boolean {
   return LIST_HEADERS.has(key);
 }
+
+/**
+ * Byte-level lookup of well-known header names, so the parser does not allocate a string per header
+ * line for the names it sees all the time. Keyed by a case-folded hash, confirmed by a byte compare.
+ */
+interface KnownBytes {
+  lower: Uint8Array;
+  hn: HeaderName;
+}
+
+const byHash = new Map<number, KnownBytes[]>();
+
+function foldedHash(bytes: ArrayLike<number>, start: number, end: number): number {
+  let h = end - start;
+  for (let i = start; i < end; i++) {
+    const c = bytes[i];
+    h = (Math.imul(h, 31) + (c >= 65 && c <= 90 ? c + 32 : c)) | 0;
+  }
+  return h;
+}
+
+function addKnown(written: string): void {
+  const lower = Buffer.from(written.toLowerCase(), 'latin1');
+  const h = foldedHash(lower, 0, lower.length);
+  const list = byHash.get(h) ?? [];
+  list.push({ lower, hn: headerName(written) });
+  byHash.set(h, list);
+}
+
+for (const n of CANONICAL_LIST) addKnown(n);
+for (const c of Object.keys(COMPACT)) addKnown(c);
+
+/** The HeaderName of a well-known header written in buf[start, end), or undefined for other names. */
+export function knownHeaderName(buf: Buffer, start: number, end: number): HeaderName | undefined {
+  const list = byHash.get(foldedHash(buf, start, end));
+  if (list === undefined) return undefined;
+  outer: for (const k of list) {
+    if (k.lower.length !== end - start) continue;
+    for (let i = 0; i < k.lower.length; i++) {
+      const c = buf[start + i];
+      if ((c >= 65 && c <= 90 ? c + 32 : c) !== k.lower[i]) continue outer;
+    }
+    return k.hn;
+  }
+  return undefined;
+}

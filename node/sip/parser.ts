@@ -4,7 +4,7 @@
  * Whatever the input, the only exception that leaves parseMessage is a SipParseError.
  */
 import { SipParseError, badRequest } from './errors.js';
-import { headerName } from './header-names.js';
+import { HeaderName, headerName, knownHeaderName } from './header-names.js';
 import { HeaderField, Headers } from './headers.js';
 import { SipMessage, SipRequest, SipResponse, WireOrigin } from './message.js';
 import { isTokenChar, parseDecimal } from './syntax.js';
@@ -31,6 +31,8 @@ function isVersion(v: string): boolean {
   return true;
 }
 
+const PLACEHOLDER: HeaderName = { key: '', canonical: '' };
+
 interface HeadScan {
   fields: HeaderField[];
   bodyStart: number;
@@ -45,7 +47,7 @@ function scanHeaders(buf: Buffer, pos: number): HeadScan {
   let clCount = 0;
   let clValue = -1;
   // the header being assembled (it may continue on folded lines)
-  let name = '';
+  let hn: HeaderName = PLACEHOLDER;
   let ls = -1;
   let le = 0;
   let vs = 0;
@@ -54,7 +56,6 @@ function scanHeaders(buf: Buffer, pos: number): HeadScan {
 
   const emit = (): void => {
     if (ls < 0) return;
-    const hn = headerName(name);
     const f = new HeaderField(hn.canonical, hn.key, undefined, buf, ls, le, vs, ve, folded);
     fields.push(f);
     if (hn.key === 'content-length') {
@@ -106,7 +107,7 @@ function scanHeaders(buf: Buffer, pos: number): HeadScan {
     while (ne > p && (buf[ne - 1] === SP || buf[ne - 1] === HT)) ne--;
     if (ne === p) throw badRequest('Empty header name');
     for (let i = p; i < ne; i++) if (!isTokenChar(buf[i])) throw badRequest('Malformed header name');
-    name = latin1(buf, p, ne);
+    hn = knownHeaderName(buf, p, ne) ?? headerName(latin1(buf, p, ne));
     let v = colon + 1;
     while (v < e && (buf[v] === SP || buf[v] === HT)) v++;
     while (e > v && (buf[e - 1] === SP || buf[e - 1] === HT)) e--;
