@@ -77,6 +77,8 @@ export interface LogStatus {
   firstIndex: number;
   members: { voters: NodeId[]; learners: NodeId[]; votersOutgoing: NodeId[] };
   peers: PeerStatus[];
+  /** Messages the core refused since start (malformed, or from non-members). */
+  rejectedMessages: number;
 }
 
 interface AppendWaiter {
@@ -126,6 +128,8 @@ export class ReplicatedLog {
   private stopped = false;
   private readCtxSeq = 0;
   private afterAdvance: Array<() => void> = [];
+  /** Messages the core refused (malformed / from non-members); exposed in status(). */
+  rejectedMessages = 0;
 
   constructor(private readonly opts: ReplicatedLogOptions) {
     this.id = opts.id;
@@ -362,6 +366,7 @@ export class ReplicatedLog {
         votersOutgoing: [...this.confState.votersOutgoing],
       },
       peers,
+      rejectedMessages: this.rejectedMessages,
     };
   }
 
@@ -428,8 +433,12 @@ export class ReplicatedLog {
     for (const m of msgs) {
       try {
         this.node.step(m);
-      } catch {
-        // A message from a removed or unknown peer, or a stale one: the core rejects, the node lives on.
+      } catch (e) {
+        // A malformed or unexpected message: the core refuses it, the node lives on (and says so).
+        this.rejectedMessages++;
+        if (this.rejectedMessages <= 10 || this.rejectedMessages % 1000 === 0) {
+          process.emitWarning(`raft node ${this.id}: message type ${m.type} from ${m.from} refused (${this.rejectedMessages} so far): ${(e as Error).message}`);
+        }
       }
     }
     this.kick();

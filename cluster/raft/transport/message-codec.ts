@@ -58,8 +58,13 @@ export function messageToPb(m: Message): PbMessage {
 
 const EMPTY = new Uint8Array(0);
 
+/** protobufjs decodes an absent `bytes` field as its default, an empty plain array: normalise. */
+function bytes(v: unknown): Uint8Array {
+  return v instanceof Uint8Array ? v : EMPTY;
+}
+
 function entryFromPb(e: PbEntry): Entry {
-  return { term: num(e.term), index: num(e.index), type: e.type ?? 0, data: e.data ?? EMPTY };
+  return { term: num(e.term), index: num(e.index), type: e.type ?? 0, data: bytes(e.data) };
 }
 
 function confFromPb(c: PbConf | undefined): ConfState {
@@ -75,7 +80,7 @@ function confFromPb(c: PbConf | undefined): ConfState {
 function snapshotFromPb(s: PbSnapshot): Snapshot {
   return {
     metadata: { index: num(s.metadata?.index), term: num(s.metadata?.term), conf: confFromPb(s.metadata?.conf) },
-    data: s.data ?? EMPTY,
+    data: bytes(s.data),
   };
 }
 
@@ -95,6 +100,7 @@ export function messageFromPb(pb: PbMessage): Message {
   if (pb.snapshot) m.snapshot = snapshotFromPb(pb.snapshot);
   if (pb.snapshotOffset !== undefined && pb.snapshotOffset !== null) m.snapshotOffset = num(pb.snapshotOffset);
   if (pb.snapshotDone) m.snapshotDone = true;
-  if (pb.context && pb.context.length > 0) m.context = pb.context;
+  const ctx = bytes(pb.context);
+  if (ctx.length > 0) m.context = ctx;
   return m;
 }

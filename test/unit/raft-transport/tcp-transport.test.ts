@@ -76,7 +76,13 @@ test('messages with entries and snapshots round-trip over loopback TCP', async (
   const a = await node(1, new Map([[2, { host: '127.0.0.1', port: b.t.port }]]));
   const big = Buffer.alloc(300_000, 7); // larger than one TCP chunk
   const sent = [
-    msg({ entries: [{ term: 5, index: 11, type: EntryType.Normal, data: Buffer.from('abc') }, { term: 5, index: 12, type: EntryType.Normal, data: big }] }),
+    msg({
+      entries: [
+        { term: 5, index: 11, type: EntryType.Normal, data: Buffer.from('abc') },
+        { term: 5, index: 12, type: EntryType.Normal, data: big },
+        { term: 5, index: 13, type: EntryType.Noop, data: new Uint8Array(0) },
+      ],
+    }),
     msg({
       type: MessageType.Snap,
       snapshot: { metadata: { index: 100, term: 4, conf: { voters: [1, 2, 3], learners: [4], votersOutgoing: [], learnersNext: [], autoLeave: false } }, data: Buffer.from('snap') },
@@ -86,7 +92,10 @@ test('messages with entries and snapshots round-trip over loopback TCP', async (
   ];
   a.t.send(sent);
   await until(() => b.got.length === 2);
-  expect(b.got[0].entries.map((e) => e.index)).toEqual([11, 12]);
+  expect(b.got[0].entries.map((e) => e.index)).toEqual([11, 12, 13]);
+  // An empty payload decodes as an empty Uint8Array (protobufjs' default would be a plain array).
+  expect(b.got[0].entries[2].data).toBeInstanceOf(Uint8Array);
+  expect(b.got[0].entries[2].data.length).toBe(0);
   expect(Buffer.from(b.got[0].entries[1].data).equals(big)).toBe(true);
   expect(b.got[0]).toMatchObject({ type: MessageType.App, from: 1, to: 2, term: 5, logTerm: 4, index: 10, commit: 9 });
   expect(b.got[1].snapshot?.metadata).toEqual(sent[1].snapshot!.metadata);
