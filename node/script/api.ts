@@ -1,7 +1,7 @@
 // The object a routing script's `register(api)` receives. Handlers are collected into a fresh
 // HandlerSet per load so that a reload replaces them atomically (script-host.ts).
 
-import type { ForkTarget, ScriptRequest, ScriptResponse } from '../proxy/index.js';
+import type { ForkTarget, NextHop, ScriptRequest, ScriptResponse } from '../proxy/index.js';
 
 export type Awaitable<T> = T | Promise<T>;
 
@@ -33,6 +33,22 @@ export interface RegistrarPort {
   lookup(aor: string): Awaitable<readonly ScriptContact[]>;
 }
 
+/** A request the script originates (a NOTIFY, an OPTIONS probe, a reg-event SUBSCRIBE …). */
+export interface OutgoingRequest {
+  readonly method: string;
+  readonly uri: string;
+  /** Every header but Via (the proxy adds its own); a Route here is a pre-loaded route set. */
+  readonly headers: ReadonlyArray<readonly [string, string]>;
+  /** Explicit next hop: wins over the first Route URI, which wins over the R-URI (§8.1.2). */
+  readonly nextHop?: NextHop;
+}
+
+/** What the proxy core provides to scripts for originating requests. */
+export interface ProxyPort {
+  /** false when no next hop could be derived or the send failed. */
+  sendRequest(request: OutgoingRequest): boolean;
+}
+
 /** What node/auth provides to scripts. */
 export interface AuthPort {
   /**
@@ -54,6 +70,7 @@ export interface ScriptApi {
     onReply(h: ReplyHandler): void;
     onFailure(h: FailureHandler): void;
     onCancel(h: CancelHandler): void;
+    sendRequest(request: OutgoingRequest): boolean;
   };
   readonly registrar: {
     onChange(h: RegistrarChangeHandler): void;
@@ -83,6 +100,8 @@ export interface ScriptPorts {
   readonly registrar: RegistrarPort;
   readonly auth: AuthPort;
   readonly log: ScriptLogger;
+  /** Absent where the node runs no proxy; sendRequest then throws. */
+  readonly proxy?: ProxyPort;
 }
 
 /**
@@ -104,6 +123,10 @@ export function createScriptApi(ports: ScriptPorts): { api: ScriptApi; seal: () 
       onReply: (h) => add(set.onReply, h, 'proxy.onReply'),
       onFailure: (h) => add(set.onFailure, h, 'proxy.onFailure'),
       onCancel: (h) => add(set.onCancel, h, 'proxy.onCancel'),
+      sendRequest: (r) => {
+        if (!ports.proxy) throw new Error('proxy.sendRequest: this node runs no proxy');
+        return ports.proxy.sendRequest(r);
+      },
     },
     registrar: {
       onChange: (h) => add(set.onRegistrarChange, h, 'registrar.onChange'),

@@ -1,11 +1,11 @@
 export {
   createScriptApi, EMPTY_HANDLERS,
   type ScriptApi, type HandlerSet, type ScriptPorts, type RegistrarPort, type AuthPort, type ScriptLogger,
-  type ScriptContact, type RequestHandler, type ReplyHandler, type FailureHandler, type CancelHandler,
+  type ScriptContact, type OutgoingRequest, type ProxyPort, type RequestHandler, type ReplyHandler, type FailureHandler, type CancelHandler,
   type RegistrarChangeHandler, type RegistrationChange, type RegistrationChangeKind, type Awaitable,
 } from './api.js';
 export { ScriptHost, type ScriptHostOptions, type ScriptReloadMode } from './script-host.js';
 export { importScriptModule } from './module-loader.js';
 export { proxyHooksFrom } from './proxy-hooks.js';
 export type { ScriptRequest, ScriptResponse, ForkTarget, ForkOptions, RelayOptions, NextHop } from '../proxy/index.js';
-export { registrarPort, authPort, forwardRegistrarChanges } from './node-ports.js';
+export { registrarPort, authPort, proxyPort, forwardRegistrarChanges } from './node-ports.js';

@@ -2,10 +2,10 @@
 // The dispatcher builds these once and passes them to ScriptHost.
 
 import { authenticateRequest, authFailureResponse, type DigestAuthenticator } from '../auth/index.js';
-import type { ScriptRequest } from '../proxy/index.js';
+import { sipProxyFactory, type ScriptRequest, type StatefulProxy } from '../proxy/index.js';
 import { registerRequestFrom, registerResponse, type Registrar } from '../registrar/index.js';
 import { SipRequest } from '../sip/index.js';
-import type { AuthPort, HandlerSet, RegistrarPort, ScriptContact, ScriptLogger } from './api.js';
+import type { AuthPort, HandlerSet, ProxyPort, RegistrarPort, ScriptContact, ScriptLogger } from './api.js';
 
 function sipOf(request: ScriptRequest): SipRequest {
   if (!(request.message instanceof SipRequest)) throw new TypeError('expected a node/sip request');
@@ -61,4 +61,14 @@ export function forwardRegistrarChanges(registrar: Registrar, handlers: () => Ha
         .catch((err: unknown) => log.error({ err: err instanceof Error ? err.message : String(err) }, 'registrar.onChange handler threw'));
     }
   });
+}
+
+/** Script-originated requests through the stateful proxy (pre-loaded Route honoured). */
+export function proxyPort<S, C>(proxy: StatefulProxy<S, C>, clock: () => number): ProxyPort {
+  return {
+    sendRequest(r) {
+      const req = sipProxyFactory.request(r.method, r.uri, r.headers);
+      return proxy.originate(req, clock(), r.nextHop) !== undefined;
+    },
+  };
 }

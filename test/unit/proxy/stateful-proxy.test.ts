@@ -423,3 +423,58 @@ describe('proxy-originated requests: pre-loaded Route', () => {
     expect(h.tx.sent[0].request.headers.get('Via')).toMatch(/^SIP\/2\.0\/UDP proxy\.example\.com:5060;branch=z9hG4bK/);
   });
 });
+
+describe('stateful proxy: more §16 edges', () => {
+  const src = { address: '192.0.2.10', port: 5060, transport: 'UDP' };
+
+  test('a CANCEL while the script is still deciding ends the INVITE with 487 and nothing is forwarded', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => { release = r; });
+    const h = harness(async (r) => { await gate; r.fork(['sip:bob@192.0.2.21']); });
+    const inv = invite();
+    const pending = h.proxy.onRequest('s', inv, src, 0);
+    h.tx.cancelTargets.set('call-1', 's');
+    await h.proxy.onRequest('c', cancelFor(inv), src, 5);
+    release();
+    await pending;
+    expect(h.tx.statuses('c')).toEqual([200]);
+    expect(h.tx.statuses('s')).toEqual([487]);
+    expect(h.tx.method('INVITE')).toHaveLength(0);
+  });
+
+  test('a CANCEL after the final response changes nothing (200 to the CANCEL, no onCancel)', async () => {
+    const h = harness(fork(['sip:bob@192.0.2.21']));
+    const inv = invite();
+    await h.proxy.onRequest('s', inv, src, 0);
+    const [out] = h.tx.method('INVITE');
+    await h.proxy.onResponse(out.tx, answer(out.request, 486, { toTag: 'b' }), 5);
+    h.tx.cancelTargets.set('call-1', 's');
+    await h.proxy.onRequest('c', cancelFor(inv), src, 10);
+    expect(h.tx.statuses('c')).toEqual([200]);
+    expect(h.tx.method('CANCEL')).toHaveLength(0);
+    expect(h.events).not.toContain('cancel');
+  });
+
+  test('non-INVITE fork: the first 2xx goes up, a second is absorbed, no CANCEL for non-INVITE branches', async () => {
+    const h = harness(fork(TWO));
+    const msg = request('MESSAGE sip:bob@example.com', 'Via: SIP/2.0/UDP 192.0.2.10;branch=z9hG4bKm', 'Max-Forwards: 70',
+      'From: <sip:alice@example.com>;tag=a1', 'To: <sip:bob@example.com>', 'Call-ID: m1', 'CSeq: 1 MESSAGE');
+    await h.proxy.onRequest('s', msg, src, 0);
+    const [a, b] = h.tx.method('MESSAGE');
+    expect(a.request.headers.get('Record-Route')).toBeUndefined(); // not dialog-creating
+    await h.proxy.onResponse(a.tx, answer(a.request, 202, { toTag: 'x' }), 5);
+    await h.proxy.onResponse(b.tx, answer(b.request, 200, { toTag: 'y' }), 6);
+    expect(h.tx.statuses('s')).toEqual([202]);
+    expect(h.tx.method('CANCEL')).toHaveLength(0);
+  });
+
+  test('a request we forwarded to ourselves unchanged comes back with our Via on top → 482', async () => {
+    const h = harness((r) => r.relay({ nextHop: { host: '198.51.100.1', port: 5060, transport: 'UDP' } }));
+    await h.proxy.onRequest('s', invite(), src, 0);
+    const [out] = h.tx.method('INVITE');
+    const back = out.request;
+    back.uri = 'sip:bob@example.com';
+    await h.proxy.onRequest('s2', back, { address: '10.0.0.1', port: 5060, transport: 'UDP' }, 1);
+    expect(h.tx.statuses('s2')).toEqual([482]);
+  });
+});
