@@ -15,6 +15,46 @@ import {
 } from './types.js';
 import type { ProgressState } from './tracker/index.js';
 
+/** A message from the network is malformed (bad numbers, non-contiguous entries...). */
+export class ErrInvalidMessage extends Error {
+  override name = 'ErrInvalidMessage';
+}
+
+const isIdx = (n: unknown): boolean => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+
+/** Rejects what the core must never see; the shell drops such messages (and may log them). */
+export function validateMessage(m: Message): void {
+  if (!m || typeof m !== 'object') throw new ErrInvalidMessage('not a message');
+  if (!(m.type in MessageType) || typeof m.type !== 'number') throw new ErrInvalidMessage(`unknown type ${String(m.type)}`);
+  for (const f of ['from', 'to', 'term', 'logTerm', 'index', 'commit', 'rejectHint'] as const) {
+    if (!isIdx(m[f])) throw new ErrInvalidMessage(`bad ${f}: ${String(m[f])}`);
+  }
+  if (!Array.isArray(m.entries)) throw new ErrInvalidMessage('entries must be an array');
+  let prevTerm = m.logTerm;
+  for (let i = 0; i < m.entries.length; i++) {
+    const e = m.entries[i];
+    if (!e || !isIdx(e.term) || !isIdx(e.index) || !(e.data instanceof Uint8Array) || !(e.type in EntryType)) {
+      throw new ErrInvalidMessage(`bad entry ${i}`);
+    }
+    // Appended entries follow the prev index contiguously with non-decreasing terms (§5.3).
+    if (m.type === MessageType.App && (e.index !== m.index + 1 + i || e.term < prevTerm || e.term > m.term)) {
+      throw new ErrInvalidMessage(`entry ${i} (${e.term}/${e.index}) does not follow ${m.logTerm}/${m.index}`);
+    }
+    prevTerm = e.term;
+  }
+  if (m.type === MessageType.Snap) {
+    const s = m.snapshot;
+    if (!s || !s.metadata || !isIdx(s.metadata.index) || !isIdx(s.metadata.term) || !(s.data instanceof Uint8Array)) {
+      throw new ErrInvalidMessage('bad snapshot');
+    }
+    const c = s.metadata.conf;
+    if (!c || ![c.voters, c.learners, c.votersOutgoing, c.learnersNext].every((l) => Array.isArray(l) && l.every((id) => isIdx(id) && id > 0))) {
+      throw new ErrInvalidMessage('bad snapshot conf');
+    }
+    if (m.snapshotOffset !== undefined && !isIdx(m.snapshotOffset)) throw new ErrInvalidMessage('bad snapshot offset');
+  }
+}
+
 /** A local message type (Hup, Beat, ...) arrived from the network. */
 export class ErrStepLocalMsg extends Error {
   override name = 'ErrStepLocalMsg';
@@ -101,10 +141,12 @@ export class RawNode {
   }
 
   /**
-   * Feeds a message received from a peer. Local-only types are refused; responses from
-   * non-members are ignored (a removed node's late answers).
+   * Feeds a message received from a peer. Malformed messages throw ErrInvalidMessage and
+   * local-only types ErrStepLocalMsg (drop them); responses from non-members are ignored
+   * (a removed node's late answers); a proposal nobody can take throws ErrProposalDropped.
    */
   step(m: Message): void {
+    validateMessage(m);
     if (isLocalMsg(m.type)) throw new ErrStepLocalMsg();
     if (isResponseMsg(m.type) && !this.raft.trk.progress.has(m.from)) return;
     this.raft.step(m);
