@@ -1,8 +1,11 @@
 /**
- * Inbound pipeline: bytes → parse → validate → Via stamping (received/rport) → route; and the
- * stateless reply path (§8.2.6 response construction, §18.2.2 response addressing).
- * Bad input never throws out of here: parse failures become a 400 when the start line was a
- * readable request, otherwise a counted drop.
+ * Inbound pipeline: bytes → parse → Via stamping (received/rport) → validate → the RFC 3261 §17
+ * transaction layer → route; and the reply path (§8.2.6 response construction, §18.2.2 response
+ * addressing). Bad input never throws out of here: parse failures become a 400 when the start line
+ * was a readable request, otherwise a counted drop.
+ *
+ * The transaction manager is pure; this class is its I/O shell: it feeds it parsed messages with a
+ * monotonic clock, arms one OS timer at `nextDeadline()`, and serializes what it asks to send.
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../log/index.js';
@@ -19,6 +22,16 @@ import {
   type SipResponse,
   type Via,
 } from '../sip/index.js';
+import {
+  TransactionManager,
+  sipMessageFactory,
+  sipMessageOf,
+  viewOf,
+  type MessageView,
+  type ServerTx,
+  type TimerConfig,
+  type Tx,
+} from '../transaction/index.js';
 import type { Endpoint, FramingFailure, InboundHandler, MessageSource } from '../transport/index.js';
 import { responseDestination } from './response-destination.js';
 import type { HeaderLine, RequestContext, Route } from './route.js';
@@ -27,12 +40,16 @@ import { stampVia } from './via-stamp.js';
 export interface DispatcherOptions {
   readonly serverHeader: string;
   readonly forceRport: boolean;
+  readonly timers: TimerConfig;
+  /** Monotonic milliseconds; injectable for tests. */
+  readonly now?: () => number;
+  readonly maxTransactions?: number;
 }
 
-/** What the dispatcher needs from the transports to answer. */
+/** What the dispatcher needs from the transports to send. */
 export interface ReplyTransport {
   sendUdp(bytes: Buffer, from: MessageSource, dest: Endpoint): void;
-  /** Over the request's connection; false when that connection is gone. */
+  /** Over a known connection; false when that connection is gone. */
   sendOnConnection(connectionId: number, bytes: Buffer): boolean;
   sendTcp(bytes: Buffer, dest: Endpoint): void;
 }
@@ -47,7 +64,14 @@ function newTag(): string {
 
 export class Dispatcher implements InboundHandler {
   private route: Route;
-  private readonly counts = { received: 0, requests: 0, responses_in: 0, responses_sent: 0, parse_errors: 0, dropped: 0 };
+  private readonly counts = { received: 0, requests: 0, retransmissions_absorbed: 0, responses_in: 0, responses_sent: 0, parse_errors: 0, dropped: 0 };
+  readonly transactions: TransactionManager<MessageSource>;
+  private readonly now: () => number;
+  private timer: NodeJS.Timeout | null = null;
+  private timerAt = Number.POSITIVE_INFINITY;
+  private stopped = false;
+  /** Receive instant of each live server transaction's request, for siphon_request_duration_seconds. */
+  private readonly startedAt = new WeakMap<object, number>();
 
   constructor(
     private readonly opts: DispatcherOptions,
@@ -57,6 +81,26 @@ export class Dispatcher implements InboundHandler {
     route: Route,
   ) {
     this.route = route;
+    this.now = opts.now ?? (() => performance.now());
+    this.transactions = new TransactionManager<MessageSource>({
+      config: opts.timers,
+      factory: sipMessageFactory,
+      isReliable: (peer) => peer.transport !== 'udp',
+      maxTransactions: opts.maxTransactions,
+      transport: { send: (message, dest) => this.sendMessage(message, dest) },
+      tu: {
+        request: (tx, request, source) => this.toRoute(sipMessageOf(request) as SipRequest, source, tx),
+        ack: (_tx, ack, source) => this.toRoute(sipMessageOf(ack) as SipRequest, source, null),
+        response: (_tx, response) => this.route.onClientResponse?.(sipMessageOf(response) as SipResponse),
+        strayResponse: (response, source) => {
+          const handled = this.route.onResponse?.(sipMessageOf(response) as SipResponse, source) ?? false;
+          if (!handled) this.drop('stray-response'); // §17.1.3: matches no transaction
+        },
+        timeout: (tx, timer) => this.log.debug({ tx: tx.id, timer }, 'transaction timeout'),
+        transportError: (tx) => this.log.debug({ tx: tx.id }, 'transaction transport error'),
+        overloaded: (request, source) => this.statelessReply(sipMessageOf(request) as SipRequest, source, 503, 'Service Unavailable'),
+      },
+    });
   }
 
   /** Replaces the route (registrar/proxy/script install theirs at start-up or on reload). */
@@ -65,11 +109,17 @@ export class Dispatcher implements InboundHandler {
   }
 
   stats(): Readonly<Record<string, number>> {
-    return { ...this.counts };
+    return { ...this.counts, transactions_active: this.transactions.activeCount };
+  }
+
+  /** Stops the transaction timer (sockets are closed by the transports). */
+  stop(): void {
+    this.stopped = true;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
   }
 
   onMessage(bytes: Buffer, source: MessageSource): void {
-    const receivedAt = performance.now();
     this.counts.received++;
     let msg: SipRequest | SipResponse;
     try {
@@ -79,17 +129,20 @@ export class Dispatcher implements InboundHandler {
       return;
     }
     try {
-      if (msg.isRequest) this.onRequest(msg, source, receivedAt);
-      else this.onResponse(msg, source);
+      if (msg.isRequest) this.onRequest(msg, source);
+      else {
+        this.counts.responses_in++;
+        this.transactions.onInbound(viewOf(msg), source, this.now());
+      }
     } catch (err) {
       // A route bug or an accessor throwing on a lazily parsed header must not take the node down.
-      if (err instanceof SipParseError) {
-        this.onParseError(err, bytes, source);
-        return;
+      if (err instanceof SipParseError) this.onParseError(err, bytes, source);
+      else {
+        this.drop('handler-error');
+        this.logHandlerError(err, source);
       }
-      this.drop('handler-error');
-      this.logHandlerError(err, source);
     }
+    this.armTimer();
   }
 
   onFramingFailure(failure: FramingFailure): Buffer | null {
@@ -98,8 +151,9 @@ export class Dispatcher implements InboundHandler {
     try {
       const msg = parseMessage(failure.head);
       if (!msg.isRequest || msg.method === 'ACK') return null;
+      const bytes = this.buildResponse(msg, failure.status, failure.reason, []);
       this.countResponse(failure.status);
-      return this.buildResponse(msg, failure.status, failure.reason, []);
+      return bytes;
     } catch (err) {
       if (!(err instanceof SipParseError)) return null;
       // Answer the framing problem (the reason the stream is being closed), copying what was readable.
@@ -142,37 +196,15 @@ export class Dispatcher implements InboundHandler {
       this.drop('unparseable');
       return;
     }
-    // No trustworthy Via: answer where the bytes came from.
+    // The Via could not be trusted: answer where the bytes came from.
     if (source.connectionId !== null) this.transport.sendOnConnection(source.connectionId, reply);
     else this.transport.sendUdp(reply, source, source.remote);
     this.countResponse(err.status);
   }
 
-  private onRequest(req: SipRequest, source: MessageSource, receivedAt: number): void {
+  private onRequest(req: SipRequest, source: MessageSource): void {
     this.counts.requests++;
     this.metrics.requests.inc({ method: KNOWN_METHODS.has(req.method) ? req.method : 'other' });
-    let answered = false;
-    const ctx: RequestContext = {
-      request: req,
-      source,
-      receivedAt,
-      respond: (status, reason, headers, body) => {
-        if (req.method === 'ACK' || answered) return;
-        if (status >= 200) answered = true;
-        let bytes: Buffer;
-        try {
-          bytes = this.buildResponse(req, status, reason, headers ?? [], body);
-        } catch (err) {
-          // A request whose copied headers cannot be re-serialized (e.g. embedded NUL) is dropped, not answered.
-          this.drop('unbuildable-response');
-          this.log.debug({ err, remote: source.remote }, 'response could not be built');
-          return;
-        }
-        this.sendResponse(bytes, req, source);
-        this.countResponse(status);
-        if (status >= 200) this.metrics.requestDuration.observe((performance.now() - receivedAt) / 1000);
-      },
-    };
     // §18.2.1 / RFC 3581 §4: record where the request really came from before anything reads Via
     // (a missing/malformed Via is left to validation, whose answer then has nowhere to go and is dropped).
     const via = this.topViaOrNull(req);
@@ -182,36 +214,101 @@ export class Dispatcher implements InboundHandler {
     }
     const invalid = validateRequest(req);
     if (invalid !== null) {
-      ctx.respond(invalid.status, invalid.reason);
+      // Stateless: a request this broken must not create transaction state (§8.2.1 checks precede §17).
+      if (req.method !== 'ACK') this.statelessReply(req, source, invalid.status, invalid.reason);
       return;
     }
+    const before = this.transactions.activeCount;
+    this.transactions.onInbound(viewOf(req), source, this.now());
+    if (req.method !== 'ACK' && this.transactions.activeCount === before) this.counts.retransmissions_absorbed++;
+  }
+
+  /** Hands a request (new server transaction, or an ACK the TU must see) to the route. */
+  private toRoute(req: SipRequest, source: MessageSource, tx: ServerTx<MessageSource> | null): void {
+    const receivedAt = this.now();
+    if (tx !== null) this.startedAt.set(tx, receivedAt);
+    let answered = false;
+    const ctx: RequestContext = {
+      request: req,
+      source,
+      receivedAt,
+      transaction: tx,
+      respond: (status, reason, headers, body) => {
+        if (tx === null || answered) return; // ACK is never answered (§17.1.1.3)
+        if (status >= 200) answered = true;
+        let res: SipResponse;
+        try {
+          res = this.buildResponseMessage(req, status, reason, headers ?? [], body);
+        } catch (err) {
+          // A request whose copied headers cannot be re-serialized (e.g. embedded NUL) is dropped, not answered.
+          this.drop('unbuildable-response');
+          this.log.debug({ err, remote: source.remote }, 'response could not be built');
+          return;
+        }
+        const now = this.now();
+        this.transactions.respond(tx, viewOf(res), now);
+        if (status >= 200) this.metrics.requestDuration.observe((now - (this.startedAt.get(tx) ?? now)) / 1000);
+        this.armTimer();
+      },
+    };
     this.route.onRequest(ctx);
   }
 
-  private onResponse(res: SipResponse, source: MessageSource): void {
-    this.counts.responses_in++;
-    const handled = this.route.onResponse?.(res, source) ?? false;
-    if (!handled) this.drop('stray-response');
+  /** Transaction layer → wire. Requests go to `dest`; responses follow §18.2.2 from their Via. */
+  private sendMessage(view: MessageView, dest: MessageSource): void {
+    const msg = sipMessageOf(view);
+    let bytes: Buffer;
+    try {
+      bytes = serialize(msg);
+    } catch (err) {
+      this.drop('unserializable');
+      this.log.debug({ err }, 'message could not be serialized');
+      return;
+    }
+    if (msg.isRequest) {
+      if (dest.connectionId !== null && this.transport.sendOnConnection(dest.connectionId, bytes)) return;
+      if (dest.transport === 'udp') this.transport.sendUdp(bytes, dest, dest.remote);
+      else this.transport.sendTcp(bytes, dest.remote);
+      return;
+    }
+    this.countResponse(msg.status);
+    this.sendResponseBytes(bytes, msg, dest);
   }
 
-  private buildResponse(req: SipRequest, status: number, reason: string | undefined, headers: readonly HeaderLine[], body?: Buffer): Buffer {
+  private statelessReply(req: SipRequest, source: MessageSource, status: number, reason: string): void {
+    let bytes: Buffer;
+    try {
+      bytes = this.buildResponse(req, status, reason, []);
+    } catch {
+      this.drop('unbuildable-response');
+      return;
+    }
+    this.countResponse(status);
+    this.sendResponseBytes(bytes, req, source);
+  }
+
+  private buildResponseMessage(req: SipRequest, status: number, reason: string | undefined, headers: readonly HeaderLine[], body?: Buffer): SipResponse {
     const res = createResponse(req, status, reason, status > 100 ? { toTag: newTag() } : {});
     if (this.opts.serverHeader !== '') res.headers.set('Server', this.opts.serverHeader);
     for (const [name, value] of headers) res.headers.append(name, value);
     if (body !== undefined) res.body = body;
-    return serialize(res);
+    return res;
   }
 
-  private topViaOrNull(req: SipRequest): Via | null {
+  private buildResponse(req: SipRequest, status: number, reason: string | undefined, headers: readonly HeaderLine[], body?: Buffer): Buffer {
+    return serialize(this.buildResponseMessage(req, status, reason, headers, body));
+  }
+
+  private topViaOrNull(msg: SipRequest | SipResponse): Via | null {
     try {
-      return req.topVia();
+      return msg.topVia();
     } catch {
       return null;
     }
   }
 
-  private sendResponse(bytes: Buffer, req: SipRequest, source: MessageSource): void {
-    const via = this.topViaOrNull(req);
+  private sendResponseBytes(bytes: Buffer, msg: SipRequest | SipResponse, source: MessageSource): void {
+    const via = this.topViaOrNull(msg);
     if (via === null) {
       this.drop('no-via');
       return;
@@ -220,6 +317,34 @@ export class Dispatcher implements InboundHandler {
     if (dest.kind === 'connection') {
       if (!this.transport.sendOnConnection(dest.connectionId, bytes)) this.transport.sendTcp(bytes, dest.fallback);
     } else this.transport.sendUdp(bytes, source, dest.endpoint);
+  }
+
+  /** One OS timer at the manager's earliest deadline (re-armed only when that moves earlier). */
+  private armTimer(): void {
+    if (this.stopped) return;
+    const at = this.transactions.nextDeadline();
+    if (at === undefined || at >= this.timerAt) return;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(() => this.onTimer(), Math.max(0, Math.ceil(at - this.now())));
+  }
+
+  private onTimer(): void {
+    this.timer = null;
+    this.timerAt = Number.POSITIVE_INFINITY;
+    try {
+      this.transactions.advance(this.now());
+    } catch (err) {
+      this.log.error({ err }, 'transaction timer processing failed');
+    }
+    this.armTimer();
+  }
+
+  /** Lets the TU (proxy/UA core) send through a client transaction with this shell's clock. */
+  sendRequest(req: SipRequest, dest: MessageSource): Tx<MessageSource> | undefined {
+    const tx = this.transactions.sendRequest(viewOf(req), dest, this.now());
+    this.armTimer();
+    return tx;
   }
 
   private countResponse(status: number): void {

@@ -4,6 +4,7 @@
  * install their own Route later.
  */
 import type { SipRequest, SipResponse } from '../sip/index.js';
+import type { ServerTx } from '../transaction/index.js';
 import type { Endpoint, MessageSource } from '../transport/index.js';
 
 export type HeaderLine = readonly [name: string, value: string];
@@ -11,11 +12,14 @@ export type HeaderLine = readonly [name: string, value: string];
 export interface RequestContext {
   readonly request: SipRequest;
   readonly source: MessageSource;
-  /** Monotonic ms when the bytes arrived (for latency metrics). */
+  /** Monotonic ms when the request reached the route (for latency metrics). */
   readonly receivedAt: number;
+  /** The server transaction (RFC 3261 §17.2) carrying this request; null for an ACK. */
+  readonly transaction: ServerTx<MessageSource> | null;
   /**
-   * Answers the request statelessly from this node (Server header and To tag added per §8.2.6).
-   * A no-op for ACK, which is never answered (§17.1.1.3). Only the first final response is sent.
+   * Answers through the server transaction (which absorbs retransmissions and resends the last
+   * response), with the Server header and a To tag added per §8.2.6. A no-op for ACK, which is
+   * never answered (§17.1.1.3). Only the first final response is sent.
    */
   respond(status: number, reason?: string, headers?: readonly HeaderLine[], body?: Buffer): void;
 }
@@ -32,6 +36,8 @@ export interface Route {
    * (RFC 3261 §17.1.3: a response matching no transaction is discarded by the UAC core).
    */
   onResponse?(response: SipResponse, source: MessageSource): boolean;
+  /** A response passed up by a client transaction this node started (`Dispatcher.sendRequest`). */
+  onClientResponse?(response: SipResponse): void;
 }
 
 /** Issue 2's stateless default: OPTIONS → 200 (§11.2), ACK ignored, anything else → 501 (§8.2.1). */

@@ -8,6 +8,7 @@ import type { Logger } from '../log/index.js';
 import { createNodeMetrics, type NodeMetrics } from '../metrics/index.js';
 import { TcpTransport, UdpTransport, type Endpoint, type ListenerInfo, type MessageSource, type TransportCounters } from '../transport/index.js';
 import type { SiphonConfig, ListenerConfig, HostPort } from '../../config/index.js';
+import { timerConfigFromSection } from '../transaction/index.js';
 import { Dispatcher, type ReplyTransport } from './dispatcher.js';
 import { defaultRoute, type Route } from './route.js';
 
@@ -47,7 +48,6 @@ export async function startSipNode(config: SiphonConfig, log: Logger, opts: { ro
     connections: (t, d) => metrics.connectionsActive.inc({ transport: t }, d),
   };
   metrics.connectionsActive.set({ transport: 'tcp' }, 0);
-  metrics.transactionsActive.set(0);
 
   const udp: UdpTransport[] = [];
   const tcp: TcpTransport[] = [];
@@ -65,18 +65,20 @@ export async function startSipNode(config: SiphonConfig, log: Logger, opts: { ro
     },
   };
   const dispatcher = new Dispatcher(
-    { serverHeader: config.server.server_header, forceRport: config.nat.force_rport },
+    { serverHeader: config.server.server_header, forceRport: config.nat.force_rport, timers: timerConfigFromSection(config.transaction) },
     reply,
     metrics,
     log,
     opts.route ?? defaultRoute,
   );
+  metrics.sources.transactionsActive = () => dispatcher.transactions.activeCount;
 
   const t = config.transport;
   let ready = false;
   const started: { stop(): Promise<void> }[] = [];
   const stopAll = async (): Promise<void> => {
     ready = false;
+    dispatcher.stop();
     for (const s of started.reverse()) await s.stop();
     started.length = 0;
   };

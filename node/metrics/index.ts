@@ -1,1 +1,1 @@
-export { createNodeMetrics, type NodeMetrics, type TransportName } from './node-metrics.js';
+export { createNodeMetrics, type MetricSources, type NodeMetrics, type TransportName } from './node-metrics.js';

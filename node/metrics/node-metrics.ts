@@ -6,8 +6,14 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 
 export type TransportName = 'udp' | 'tcp';
 
+/** Live values read at scrape time, installed by the components that own them. */
+export interface MetricSources {
+  transactionsActive: () => number;
+}
+
 export interface NodeMetrics {
   readonly registry: Registry;
+  readonly sources: MetricSources;
   readonly requests: Counter<'method'>;
   readonly responses: Counter<'code'>;
   readonly transactionsActive: Gauge;
@@ -24,11 +30,20 @@ export function createNodeMetrics(opts: { startedAt?: number; defaultMetrics?: b
   const startedAt = opts.startedAt ?? Date.now();
   if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'siphon_process_' });
   const registers = [registry];
+  const sources: MetricSources = { transactionsActive: () => 0 };
   return {
     registry,
+    sources,
     requests: new Counter({ name: 'siphon_requests_total', help: 'SIP requests received, by method', labelNames: ['method'], registers }),
     responses: new Counter({ name: 'siphon_responses_total', help: 'SIP responses sent by this node, by status code', labelNames: ['code'], registers }),
-    transactionsActive: new Gauge({ name: 'siphon_transactions_active', help: 'Live SIP transactions', registers }),
+    transactionsActive: new Gauge({
+      name: 'siphon_transactions_active',
+      help: 'Live SIP transactions',
+      registers,
+      collect() {
+        this.set(sources.transactionsActive());
+      },
+    }),
     connectionsActive: new Gauge({ name: 'siphon_connections_active', help: 'Open stream connections, by transport', labelNames: ['transport'], registers }),
     requestDuration: new Histogram({
       name: 'siphon_request_duration_seconds',

@@ -3,7 +3,7 @@
  * received/rport stamping (RFC 3581), §18.2.2 response addressing, and bad-input handling.
  */
 import { configSchema } from '../../../config/index.js';
-import { startSipNode, type SipNode } from '../../../node/core/index.js';
+import { defaultRoute, startSipNode, type RequestContext, type SipNode } from '../../../node/core/index.js';
 import { createLogger } from '../../../node/log/index.js';
 import { headerOf, sipRequest, statusOf, tcpClient, udpClient } from '../../helpers/sip-client.js';
 
@@ -130,5 +130,60 @@ describe('default route over TCP', () => {
     c.send(sipRequest('OPTIONS', { transport: 'TCP' }));
     expect(statusOf(await c.next())).toBe(200);
     c.close();
+  });
+});
+
+describe('through the RFC 3261 §17 transaction layer', () => {
+  const seen: string[] = [];
+  beforeAll(() =>
+    node.setRoute({
+      onRequest(ctx: RequestContext) {
+        seen.push(ctx.request.method);
+        defaultRoute.onRequest(ctx);
+      },
+    }),
+  );
+  afterAll(() => node.setRoute(defaultRoute));
+
+  test('a retransmitted request is absorbed: the route runs once, the same response is resent', async () => {
+    seen.length = 0;
+    const c = await udpClient();
+    const req = sipRequest('OPTIONS', { viaPort: c.port });
+    c.send(req, udpPort);
+    const first = await c.next();
+    c.send(req, udpPort);
+    const second = await c.next();
+    expect(second).toBe(first); // byte-identical, same To tag (§17.2.2)
+    expect(seen).toEqual(['OPTIONS']);
+    expect(node.dispatcher.stats().retransmissions_absorbed).toBeGreaterThanOrEqual(1);
+    expect(node.dispatcher.stats().transactions_active).toBeGreaterThanOrEqual(1); // Timer J keeps it (64·T1 on UDP)
+    await c.close();
+  });
+
+  test('the ACK for a non-2xx final response is absorbed by the INVITE server transaction', async () => {
+    seen.length = 0;
+    const c = await udpClient();
+    const invite = sipRequest('INVITE', { viaPort: c.port });
+    c.send(invite, udpPort);
+    const res = await c.next();
+    expect(statusOf(res)).toBe(501);
+    const toTag = /;tag=([^;\s>]+)/.exec(headerOf(res, 'To') ?? '')?.[1];
+    const ack = invite
+      .replace(/^INVITE /, 'ACK ')
+      .replace(/CSeq: (\d+) INVITE/, 'CSeq: $1 ACK')
+      .replace(/^To: (.*)$/m, `To: $1;tag=${toTag}`);
+    c.send(ack, udpPort);
+    expect(await c.silentFor(700)).toBe(true); // no answer to ACK, and no 501 retransmission (Timer G stopped)
+    expect(seen).toEqual(['INVITE']);
+    await c.close();
+  });
+
+  test('a request whose copied headers carry a NUL is dropped without harming the node', async () => {
+    const c = await udpClient();
+    c.send(sipRequest('OPTIONS', { viaPort: c.port }).replace('From: <sip:tester', 'From: "a\u0000b" <sip:tester'), udpPort);
+    await c.silentFor(200);
+    c.send(sipRequest('OPTIONS', { viaPort: c.port }), udpPort);
+    expect(statusOf(await c.next())).toBe(200);
+    await c.close();
   });
 });
