@@ -162,12 +162,17 @@ export class StatefulProxy<S, C> {
     }
     const hash = loopHash(req);
     const routing = processRoute(req, this.o.isOwnAddress);
+    const toTag = tagOf(req.headers.get('To'));
+    if (toTag !== '' && this.o.dialogs) {
+      // In-dialog traffic keeps a long call from being swept as idle.
+      this.o.dialogs.observeRequest({ callId: req.headers.get('Call-ID') ?? '', fromTag: tagOf(req.headers.get('From')), toTag }, now);
+    }
     const ctx = new ResponseContext<S, C>(serverTx, req, hash, source);
     ctx.request = new ProxyRequestContext(req, source, routing, {
       reply: (code, reason, headers) => this.replyLocal(ctx, code, reason, headers, now),
       replyWith: (response) => this.replyWith(ctx, response, now),
       fork: (targets, opts) => this.fork(ctx, targets, opts, now),
-      recordRouteDefault: this.o.recordRoute && DIALOG_CREATING.has(req.method) && tagOf(req.headers.get('To')) === '',
+      recordRouteDefault: this.o.recordRoute && DIALOG_CREATING.has(req.method) && toTag === '',
     }, this.isLocalUri);
     this.contexts.set(serverTx, ctx);
     try {

@@ -47,13 +47,22 @@ export function bindProxyToTransactions<A>(o: TransactionBindingOptions<A>): Tra
       }
     },
     respond(serverTx, response, now) {
-      o.manager().respond(serverTx, viewOf(sip<SipResponse>(response)), now);
+      try {
+        o.manager().respond(serverTx, viewOf(sip<SipResponse>(response)), now);
+      } catch (err) {
+        fail('respond')(err); // a response we cannot view (malformed downstream header) is dropped
+      }
     },
     sendStateless(request, hop) {
       o.sendStateless(sip<SipRequest>(request), o.destination(hop));
     },
     cancelTarget(cancel) {
-      return o.manager().findCancelTarget(viewOf(sip<SipRequest>(cancel)));
+      try {
+        return o.manager().findCancelTarget(viewOf(sip<SipRequest>(cancel)));
+      } catch (err) {
+        fail('cancel match')(err);
+        return undefined;
+      }
     },
   };
   const tu: TransactionUser<A> = {
