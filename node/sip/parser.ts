@@ -185,7 +185,7 @@ function parseInner(buf: Buffer): SipMessage {
   if (version.indexOf(' ') >= 0 || version.indexOf('\t') >= 0) throw fail('Malformed Request-Line');
   if (!isVersion(version)) throw fail('Malformed SIP-Version');
   // RFC 4475 §3.1.2.7: the Request-URI is never enclosed in <>; it must at least look like scheme ":" ...
-  if (!/^[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>"]*$/.test(uri)) throw fail('Malformed Request-URI');
+  if (!/^[A-Za-z][A-Za-z0-9+.\-]*:[^\x00-\x20\x7f<>"]*$/.test(uri)) throw fail('Malformed Request-URI');
   const req = new SipRequest(method, uri, version, headers, body);
   req.origin = origin(buf, headStart, head, lineEnd, method, uri, version);
   return req;
