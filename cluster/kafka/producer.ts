@@ -34,10 +34,11 @@ const FENCED_TYPES = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED']);
 const FENCED_CODES = new Set([47, 90]);
 
 export function isFencedError(err: unknown): boolean {
-  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; depth++) {
-    const t = e as Error & { type?: unknown; code?: unknown; originalError?: unknown };
+  // Duck-typed, following `originalError`/`cause`: errors may come from another realm (vm contexts).
+  for (let e: unknown = err, depth = 0; typeof e === 'object' && e !== null && depth < 5; depth++) {
+    const t = e as { type?: unknown; code?: unknown; message?: unknown; originalError?: unknown; cause?: unknown };
     if ((typeof t.type === 'string' && FENCED_TYPES.has(t.type)) || (typeof t.code === 'number' && FENCED_CODES.has(t.code))) return true;
-    if (/fenced|INVALID_PRODUCER_EPOCH|producer epoch/i.test(t.message)) return true;
+    if (typeof t.message === 'string' && /fenced|INVALID_PRODUCER_EPOCH|producer epoch/i.test(t.message)) return true;
     e = t.originalError ?? t.cause;
   }
   return false;

@@ -64,8 +64,9 @@ export function createClickHouse(opts: ClickHouseOptions): ClickHouse {
  * `Code: 60, e.displayText() = DB::Exception: ...`, which the client does not parse.
  */
 export function clickHouseErrorCode(err: unknown): number | undefined {
-  if (!(err instanceof Error)) return undefined;
-  const m = /Code: (\d+)/.exec(err.message);
+  const message = typeof err === 'object' && err !== null ? (err as { message?: unknown }).message : undefined;
+  if (typeof message !== 'string') return undefined;
+  const m = /Code: (\d+)/.exec(message);
   return m ? Number(m[1]) : undefined;
 }
 
