@@ -91,13 +91,20 @@ export class Dispatcher implements InboundHandler {
       tu: {
         request: (tx, request, source) => this.toRoute(sipMessageOf(request) as SipRequest, source, tx),
         ack: (_tx, ack, source) => this.toRoute(sipMessageOf(ack) as SipRequest, source, null),
-        response: (_tx, response) => this.route.onClientResponse?.(sipMessageOf(response) as SipResponse),
+        response: (tx, response) => this.route.onClientResponse?.(sipMessageOf(response) as SipResponse, tx),
         strayResponse: (response, source) => {
           const handled = this.route.onResponse?.(sipMessageOf(response) as SipResponse, source) ?? false;
           if (!handled) this.drop('stray-response'); // §17.1.3: matches no transaction
         },
-        timeout: (tx, timer) => this.log.debug({ tx: tx.id, timer }, 'transaction timeout'),
-        transportError: (tx) => this.log.debug({ tx: tx.id }, 'transaction transport error'),
+        timeout: (tx, timer) => {
+          this.log.debug({ tx: tx.id, timer }, 'transaction timeout');
+          this.route.onTransactionTimeout?.(tx, timer);
+        },
+        transportError: (tx) => {
+          this.log.debug({ tx: tx.id }, 'transaction transport error');
+          this.route.onTransportError?.(tx);
+        },
+        terminated: (tx) => this.route.onTransactionTerminated?.(tx),
         overloaded: (request, source) => this.statelessReply(sipMessageOf(request) as SipRequest, source, 503, 'Service Unavailable'),
       },
     });
@@ -320,7 +327,8 @@ export class Dispatcher implements InboundHandler {
   }
 
   /** One OS timer at the manager's earliest deadline (re-armed only when that moves earlier). */
-  private armTimer(): void {
+  /** Re-arms the one transaction timer; a route calls it after sending from async work (proxy TU). */
+  armTimer(): void {
     if (this.stopped) return;
     const at = this.transactions.nextDeadline();
     if (at === undefined || at >= this.timerAt) return;

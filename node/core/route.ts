@@ -4,7 +4,7 @@
  * install their own Route later.
  */
 import type { SipRequest, SipResponse } from '../sip/index.js';
-import type { ServerTx } from '../transaction/index.js';
+import type { ClientTx, ServerTx, TimeoutTimer, Tx } from '../transaction/index.js';
 import type { Endpoint, MessageSource } from '../transport/index.js';
 
 export type HeaderLine = readonly [name: string, value: string];
@@ -37,7 +37,13 @@ export interface Route {
    */
   onResponse?(response: SipResponse, source: MessageSource): boolean;
   /** A response passed up by a client transaction this node started (`Dispatcher.sendRequest`). */
-  onClientResponse?(response: SipResponse): void;
+  onClientResponse?(response: SipResponse, tx: ClientTx<MessageSource>): void;
+  /** A transaction timer expired without a final response (Timer B/F/H…; the proxy answers 408, §16.7). */
+  onTransactionTimeout?(tx: Tx<MessageSource>, timer: TimeoutTimer): void;
+  /** The transport could not deliver a transaction's message (§17.1.4; the proxy treats it as 503, §16.9). */
+  onTransportError?(tx: Tx<MessageSource>): void;
+  /** The transaction left the table (TU bookkeeping can be dropped). */
+  onTransactionTerminated?(tx: Tx<MessageSource>): void;
 }
 
 /** Issue 2's stateless default: OPTIONS → 200 (§11.2), ACK ignored, anything else → 501 (§8.2.1). */
