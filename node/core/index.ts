@@ -1,4 +1,4 @@
-export { startSipNode, VERSION, type SipNode } from './sip-node.js';
+export { startSipNode, advertiseFor, VERSION, type SipNode } from './sip-node.js';
 export { Dispatcher, type DispatcherOptions, type ReplyTransport } from './dispatcher.js';
 export { defaultRoute, type Route, type RequestContext, type HeaderLine, type SipSender } from './route.js';
 export { stampVia, type ViaParams } from './via-stamp.js';

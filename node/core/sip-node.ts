@@ -33,7 +33,7 @@ function isUnspecified(host: string): boolean {
 }
 
 /** Per-listener `advertise` wins; the global `advertised_address` covers wildcard binds. */
-function advertiseFor(l: ListenerConfig, global: HostPort | null): HostPort | null {
+export function advertiseFor(l: ListenerConfig, global: HostPort | null): HostPort | null {
   if (l.advertise !== null) return l.advertise;
   if (global !== null && isUnspecified(l.host)) return global;
   return null;

@@ -78,3 +78,33 @@ describe('admin HTTP API on a running node', () => {
     expect((await fetch(`${base}/admin/health`)).status).toBe(200);
   });
 });
+
+describe('metrics.prometheus placement', () => {
+  const base = { listen: { udp: ['127.0.0.1:0'], tcp: [] }, admin: { listen: '127.0.0.1:0' }, log: { level: 'silent' } };
+
+  test('{listen} serves /metrics on its own listener and not on the admin one', async () => {
+    const config = configSchema.decode({ ...base, metrics: { prometheus: { listen: '127.0.0.1:0' } } }, '');
+    const node = await startSipNode(config, createLogger(config.log).logger);
+    try {
+      expect(node.metricsPort).not.toBeNull();
+      const res = await fetch(`http://127.0.0.1:${node.metricsPort}/metrics`);
+      expect(res.status).toBe(200);
+      expect(await res.text()).toContain('siphon_uptime_seconds');
+      expect((await fetch(`http://127.0.0.1:${node.adminPort}/metrics`)).status).toBe(404);
+    } finally {
+      await node.stop();
+    }
+  });
+
+  test('false disables /metrics', async () => {
+    const config = configSchema.decode({ ...base, metrics: { prometheus: false } }, '');
+    const node = await startSipNode(config, createLogger(config.log).logger);
+    try {
+      expect(node.metricsPort).toBeNull();
+      expect((await fetch(`http://127.0.0.1:${node.adminPort}/metrics`)).status).toBe(404);
+      expect((await fetch(`http://127.0.0.1:${node.adminPort}/admin/health`)).status).toBe(200);
+    } finally {
+      await node.stop();
+    }
+  });
+});

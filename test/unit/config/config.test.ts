@@ -177,3 +177,15 @@ describe('--set overrides', () => {
     expect(errorOf(() => parseCliArgs(['--config'])).reason).toMatch(/missing value/);
   });
 });
+
+describe('advertised address resolution', () => {
+  test('per-listener advertise wins; global advertised_address covers wildcard binds only', async () => {
+    const { advertiseFor } = await import('../../../node/core/index.js');
+    const global = { host: '203.0.113.7', port: null };
+    expect(advertiseFor({ host: '0.0.0.0', port: 5060, advertise: { host: 'sip.example.net', port: 5080 } }, global)).toEqual({ host: 'sip.example.net', port: 5080 });
+    expect(advertiseFor({ host: '0.0.0.0', port: 5060, advertise: null }, global)).toEqual(global);
+    expect(advertiseFor({ host: '::', port: 5060, advertise: null }, global)).toEqual(global);
+    expect(advertiseFor({ host: '10.0.0.5', port: 5060, advertise: null }, global)).toBeNull();
+    expect(advertiseFor({ host: '0.0.0.0', port: 5060, advertise: null }, null)).toBeNull();
+  });
+});
