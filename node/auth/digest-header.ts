@@ -43,10 +43,16 @@ export interface DigestCredentials {
   readonly params: ReadonlyMap<string, string>;
 }
 
-const TOKEN_CHAR = /[A-Za-z0-9\-.!%*_+`'~]/;
+/** RFC 3261 §25.1 token characters, as a lookup table (this parser runs on every authenticated request). */
+const TOKEN_CHAR = new Uint8Array(128);
+for (const c of "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.!%*_+`'~") TOKEN_CHAR[c.charCodeAt(0)] = 1;
 
-function isLws(c: string): boolean {
-  return c === ' ' || c === '\t' || c === '\r' || c === '\n';
+function isTokenChar(code: number): boolean {
+  return code < 128 && TOKEN_CHAR[code] === 1;
+}
+
+function isLws(c: number): boolean {
+  return c === 32 || c === 9 || c === 13 || c === 10;
 }
 
 /** Splits `Digest k=v, k="v"` into its scheme and raw params (RFC 3261 §25.1 auth-param). */
@@ -55,11 +61,11 @@ export function parseAuthParams(value: string): { scheme: string; params: Map<st
   let i = 0;
   const n = value.length;
   const skipLws = (): void => {
-    while (i < n && isLws(value[i])) i++;
+    while (i < n && isLws(value.charCodeAt(i))) i++;
   };
   const readToken = (): string => {
     const start = i;
-    while (i < n && TOKEN_CHAR.test(value[i])) i++;
+    while (i < n && isTokenChar(value.charCodeAt(i))) i++;
     return value.slice(start, i);
   };
   skipLws();
@@ -86,21 +92,29 @@ export function parseAuthParams(value: string): { scheme: string; params: Map<st
       let out = '';
       let closed = false;
       while (i < n) {
-        const c = value[i];
-        if (c === '\\') {
+        // Copy runs up to the next quote or backslash in one slice rather than char by char.
+        let j = i;
+        while (j < n) {
+          const c = value.charCodeAt(j);
+          if (c === 34 /* " */ || c === 92 /* \ */) break;
+          j++;
+        }
+        out += value.slice(i, j);
+        i = j;
+        if (i >= n) break;
+        if (value.charCodeAt(i) === 92) {
           // RFC 3261 §25.1 quoted-pair: the escaped character stands for itself.
-          if (i + 1 >= n) break;
+          if (i + 1 >= n) {
+            i = n;
+            break;
+          }
           out += value[i + 1];
           i += 2;
           continue;
         }
-        if (c === '"') {
-          closed = true;
-          i++;
-          break;
-        }
-        out += c;
+        closed = true;
         i++;
+        break;
       }
       if (!closed) throw new DigestHeaderError('unterminated-quote', `parameter "${name}"`);
       paramValue = out;

@@ -22,4 +22,4 @@ export { StaticCredentialBackend, type StaticUserEntry } from './static-backend.
 export { HttpCredentialBackend, type HttpBackendOptions } from './http-backend.js';
 export { authUserMatchesUri, sipUserOf } from './anti-spoof.js';
 export { createAuthenticator, createCredentialBackend, type AuthSection } from './auth-settings.js';
-export { authenticateRequest, authFailureResponse, challengeKindFor } from './sip-auth.js';
+export { authenticateRequest, authFailureResponse, challengeKindFor, mayChallenge } from './sip-auth.js';

@@ -12,6 +12,22 @@ const NONCE_RE = /^([0-9a-f]{16})\.([0-9a-f]{16})([0-9a-f]{32})$/;
 /** A nonce stamped this far in the future (clock skew between nodes) is still accepted. */
 const FUTURE_SKEW_SECS = 30;
 
+/** randomBytes per challenge is a syscall-priced call; draw salts from a pooled buffer instead. */
+const POOL_SIZE = 4096;
+let pool = Buffer.alloc(0);
+let poolOffset = 0;
+
+function pooledRandomHex(hexChars: number): string {
+  const bytes = Math.ceil(hexChars / 2);
+  if (poolOffset + bytes > pool.length) {
+    pool = randomBytes(POOL_SIZE);
+    poolOffset = 0;
+  }
+  const hex = pool.toString('hex', poolOffset, poolOffset + bytes);
+  poolOffset += bytes;
+  return hex.slice(0, hexChars);
+}
+
 export type NonceVerdict = 'valid' | 'stale' | 'invalid';
 
 export interface NonceOptions {
@@ -30,7 +46,7 @@ export class NonceService {
   constructor(opts: NonceOptions) {
     this.key = opts.secret === null ? randomBytes(32) : Buffer.from(opts.secret, 'utf8');
     this.ttlSecs = opts.ttlSecs;
-    this.randomHex = opts.randomHex ?? ((n) => randomBytes(Math.ceil(n / 2)).toString('hex').slice(0, n));
+    this.randomHex = opts.randomHex ?? pooledRandomHex;
   }
 
   private mac(stampAndSalt: string): string {

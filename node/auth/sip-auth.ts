@@ -5,6 +5,11 @@
 import { createResponse, type SipRequest, type SipResponse } from '../sip/index.js';
 import type { AuthOutcome, ChallengeKind, DigestAuthenticator } from './digest-authenticator.js';
 
+/** RFC 3261 §22.1: ACK and CANCEL cannot be resubmitted, so they are never challenged. */
+export function mayChallenge(method: string): boolean {
+  return method !== 'ACK' && method !== 'CANCEL';
+}
+
 export function challengeKindFor(method: string): ChallengeKind {
   return method === 'REGISTER' ? 'www' : 'proxy';
 }

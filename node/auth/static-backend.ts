@@ -19,6 +19,8 @@ interface StoredUser {
 
 export class StaticCredentialBackend implements CredentialBackend {
   private readonly users = new Map<string, StoredUser>();
+  /** HA1 derived from a configured password, per algorithm; the user list is fixed, so this is bounded. */
+  private readonly derived = new Map<string, string>();
 
   constructor(entries: readonly StaticUserEntry[], defaultRealm: string) {
     for (const e of entries) {
@@ -30,7 +32,16 @@ export class StaticCredentialBackend implements CredentialBackend {
   async lookupHa1(username: string, realm: string, algorithm: DigestAlgorithm): Promise<string | undefined> {
     const u = this.users.get(`${username}\u0000${realm}`);
     if (u === undefined) return undefined;
-    if (u.password !== null) return computeHa1(baseAlgorithm(algorithm), username, realm, u.password);
+    if (u.password !== null) {
+      const base = baseAlgorithm(algorithm);
+      const key = `${username}\u0000${realm}\u0000${base}`;
+      let ha1 = this.derived.get(key);
+      if (ha1 === undefined) {
+        ha1 = computeHa1(base, username, realm, u.password);
+        this.derived.set(key, ha1);
+      }
+      return ha1;
+    }
     // A precomputed HA1 only serves the algorithm it was hashed with (told apart by digest length).
     if (u.ha1 !== null && u.ha1.length === digestHexLength(algorithm)) return u.ha1;
     return undefined;

@@ -6,6 +6,7 @@ import {
   authenticateRequest,
   authFailureResponse,
   parseAuthParams,
+  mayChallenge,
 } from '../../../node/auth/index.js';
 import {
   DEFAULT_REGISTRAR_SETTINGS,
@@ -250,4 +251,9 @@ test('a failed binding commit answers 500 (§10.3 step 7) and leaves nothing beh
   expect(r.response.status).toBe(500);
   expect(r.response.headers.get('Retry-After')).toBe('5');
   expect(store.count()).toBe(0);
+});
+
+test('ACK and CANCEL are never challenged (§22.1)', () => {
+  expect(['INVITE', 'REGISTER', 'BYE', 'MESSAGE'].map(mayChallenge)).toEqual([true, true, true, true]);
+  expect(['ACK', 'CANCEL'].map(mayChallenge)).toEqual([false, false]);
 });
