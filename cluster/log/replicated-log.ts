@@ -151,8 +151,8 @@ export class ReplicatedLog {
     this.node = new RawNode({
       id: o.id,
       storage: this.storage,
-      electionTick: o.electionTicks ?? 10,
-      heartbeatTick: o.heartbeatTicks ?? 2,
+      electionTick: o.electionTicks ?? 50,
+      heartbeatTick: o.heartbeatTicks ?? 5,
       applied: this.applied,
       checkQuorum: true,
       preVote: true,
@@ -500,11 +500,21 @@ export class ReplicatedLog {
       this.term = rd.hardState.term;
       this.metrics.term.set(this.term);
     }
+    // Raft thesis §10.2.1: a leader may replicate to followers while it writes its own disk. Safe
+    // here because the loop is serial: any message carrying a commit index, and any client ack, comes
+    // from a later Ready, i.e. after the entries it covers are durable on the leader too. Votes,
+    // term changes and snapshots keep the strict order (persist, then send).
+    const init = this.storage.initialState().hardState;
+    const leaderParallel =
+      this.role === StateRole.Leader &&
+      !rd.snapshot &&
+      (!rd.hardState || (rd.hardState.term === init.term && rd.hardState.vote === init.vote));
+    if (leaderParallel) this.transport.send(rd.messages);
     if (rd.hardState || rd.entries.length > 0 || rd.snapshot) {
       await this.storage.save(rd.hardState, rd.entries, rd.snapshot, rd.mustSync ?? true);
     }
     if (rd.snapshot) this.applied = Math.max(this.applied, rd.snapshot.metadata.index);
-    this.transport.send(rd.messages);
+    if (!leaderParallel) this.transport.send(rd.messages);
     for (const m of rd.messages) {
       if (m.type === MessageType.Snap && m.snapshotDone) this.node.reportSnapshot(m.to, this.transport.isConnected(m.to));
     }

@@ -3,9 +3,9 @@
 // Files are `<seq:16 digits>.wal` in one directory. Appends accumulate while an fsync is in flight;
 // the next flush writes them all with one writev and one fdatasync (group commit), so N concurrent
 // callers cost one disk flush. A segment is sealed once it exceeds `segmentBytes`.
-import { promises as fsp } from 'node:fs';
+import fs, { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { fsyncDir } from './fsync-dir.js';
+import { fsyncDir, fsyncDirSync } from './fsync-dir.js';
 import { scanSegment } from './segment-scanner.js';
 import { RecordKind, type WalRecord } from './record-codec.js';
 
@@ -41,7 +41,7 @@ export class SegmentedWal {
   private readonly segmentBytes: number;
   private readonly doFsync: boolean;
   private segments: SegmentInfo[] = [];
-  private fh: fsp.FileHandle | undefined;
+  private fd = -1;
   private pending: Buffer[] = [];
   private pendingMaxIndex = 0;
   private pendingSync = false;
@@ -83,11 +83,11 @@ export class SegmentedWal {
       this.segments.push({ seq: Number(SEGMENT_RE.exec(names[i])![1]), file, maxIndex, bytes: scan.validBytes });
     }
     if (this.segments.length === 0) {
-      await this.createSegment(1);
+      this.createSegment(1);
     } else {
       const last = this.segments[this.segments.length - 1];
-      this.fh = await fsp.open(last.file, 'a');
-      if (torn && this.doFsync) await this.fh.datasync();
+      this.fd = fs.openSync(last.file, 'a');
+      if (torn && this.doFsync) fs.fdatasyncSync(this.fd);
     }
     return { records, tornTailTruncated: torn };
   }
@@ -95,6 +95,11 @@ export class SegmentedWal {
   /**
    * Queues records; resolves once they are written and, if `sync`, durable (one fsync shared by every
    * caller in the batch). Unsynced records become durable with the next synced batch.
+   *
+   * The flush runs on a microtask, so every write queued in the same turn shares one write + one
+   * fdatasync. It uses synchronous syscalls on purpose: a thread-pool round trip adds two context
+   * switches per fsync, which on a busy box costs more than the fsync, and the Raft loop waits for
+   * the result anyway (etcd's raft loop fsyncs synchronously as well).
    */
   write(records: Buffer[], maxIndex: number, sync = true): Promise<void> {
     if (this.failed) return Promise.reject(this.failed);
@@ -103,65 +108,54 @@ export class SegmentedWal {
     if (maxIndex > this.pendingMaxIndex) this.pendingMaxIndex = maxIndex;
     if (sync) this.pendingSync = true;
     const p = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
-    if (!this.flushing) void this.flushLoop();
+    if (!this.flushing) {
+      this.flushing = true;
+      queueMicrotask(() => this.flush());
+    }
     return p;
   }
 
-  private async flushLoop(): Promise<void> {
-    this.flushing = true;
+  private flush(): void {
+    this.flushing = false;
+    if (this.pending.length === 0) return;
+    const batch = this.pending;
+    const waiters = this.waiters;
+    const maxIndex = this.pendingMaxIndex;
+    const sync = this.pendingSync;
+    this.pending = [];
+    this.waiters = [];
+    this.pendingMaxIndex = 0;
+    this.pendingSync = false;
     try {
-      while (this.pending.length > 0) {
-        const batch = this.pending;
-        const waiters = this.waiters;
-        const maxIndex = this.pendingMaxIndex;
-        const sync = this.pendingSync;
-        this.pending = [];
-        this.waiters = [];
-        this.pendingMaxIndex = 0;
-        this.pendingSync = false;
-        try {
-          const seg = this.segments[this.segments.length - 1];
-          let bytes = 0;
-          for (const b of batch) bytes += b.length;
-          await writeAll(this.fh!, batch);
-          if (this.doFsync && sync) {
-            await this.fh!.datasync();
-            this.stats.fsyncs++;
-          }
-          seg.bytes += bytes;
-          if (maxIndex > seg.maxIndex) seg.maxIndex = maxIndex;
-          this.stats.flushes++;
-          this.stats.records += batch.length;
-          if (seg.bytes >= this.segmentBytes) await this.createSegment(seg.seq + 1);
-          for (const w of waiters) w.resolve();
-        } catch (e) {
-          // A failed fsync leaves the file state unknown (fsyncgate): fail this and all later writes.
-          this.failed = e instanceof Error ? e : new Error(String(e));
-          for (const w of waiters) w.reject(this.failed);
-          for (const w of this.waiters) w.reject(this.failed);
-          this.waiters = [];
-          this.pending = [];
-          return;
-        }
+      const seg = this.segments[this.segments.length - 1];
+      const bytes = writeAll(this.fd, batch);
+      if (this.doFsync && sync) {
+        fs.fdatasyncSync(this.fd);
+        this.stats.fsyncs++;
       }
-    } finally {
-      this.flushing = false;
+      seg.bytes += bytes;
+      if (maxIndex > seg.maxIndex) seg.maxIndex = maxIndex;
+      this.stats.flushes++;
+      this.stats.records += batch.length;
+      if (seg.bytes >= this.segmentBytes) this.createSegment(seg.seq + 1);
+    } catch (e) {
+      // A failed fsync leaves the file state unknown (fsyncgate): fail this and all later writes.
+      this.failed = e instanceof Error ? e : new Error(String(e));
+      for (const w of waiters) w.reject(this.failed);
+      return;
     }
+    for (const w of waiters) w.resolve();
   }
 
-  private async createSegment(seq: number): Promise<void> {
-    if (this.fh) await this.fh.close();
+  private createSegment(seq: number): void {
+    if (this.fd >= 0) fs.closeSync(this.fd);
     const file = path.join(this.dir, `${String(seq).padStart(16, '0')}.wal`);
-    this.fh = await fsp.open(file, 'a');
+    this.fd = fs.openSync(file, 'a');
     const header = this.headerRecords();
-    let bytes = 0;
-    if (header.length > 0) {
-      await writeAll(this.fh, header);
-      for (const b of header) bytes += b.length;
-    }
+    const bytes = header.length > 0 ? writeAll(this.fd, header) : 0;
     if (this.doFsync) {
-      await this.fh.datasync();
-      await fsyncDir(this.dir);
+      fs.fdatasyncSync(this.fd);
+      fsyncDirSync(this.dir);
     }
     this.segments.push({ seq, file, maxIndex: 0, bytes });
   }
@@ -183,19 +177,17 @@ export class SegmentedWal {
   }
 
   async close(): Promise<void> {
-    while (this.flushing || this.pending.length > 0) await new Promise((r) => setImmediate(r));
+    if (this.pending.length > 0) this.flush();
     this.closed = true;
-    if (this.fh) await this.fh.close();
-    this.fh = undefined;
+    if (this.fd >= 0) fs.closeSync(this.fd);
+    this.fd = -1;
   }
 }
 
-async function writeAll(fh: fsp.FileHandle, bufs: Buffer[]): Promise<void> {
-  // writev takes at most IOV_MAX (1024) buffers per call; concatenating is cheaper for many small records.
+function writeAll(fd: number, bufs: Buffer[]): number {
+  // One write per batch: concatenating small records is cheaper than writev's per-buffer overhead.
   const buf = bufs.length === 1 ? bufs[0] : Buffer.concat(bufs);
   let off = 0;
-  while (off < buf.length) {
-    const { bytesWritten } = await fh.write(buf, off, buf.length - off);
-    off += bytesWritten;
-  }
+  while (off < buf.length) off += fs.writeSync(fd, buf, off, buf.length - off);
+  return buf.length;
 }
