@@ -5,7 +5,7 @@
  * written, quoted strings with their quotes, so formatting reproduces them.
  */
 import { badRequest } from './errors.js';
-import { isTokenChar, isWs, skipWs } from './syntax.js';
+import { isTokenChar, skipWs } from './syntax.js';
 
 export type Params = Map<string, string | null>;
 
@@ -47,12 +47,10 @@ export function parseParamsAt(s: string, i: number, into: Params, stopAt = -1): 
     } else {
       into.set(name, null);
     }
-    const after = i;
     i = skipWs(s, i);
     if (i < s.length && s.charCodeAt(i) !== 59 && s.charCodeAt(i) !== stopAt) {
       throw badRequest('Malformed header parameters');
     }
-    if (after === i && i < s.length && isWs(s.charCodeAt(i))) i++;
   }
 }
 

@@ -65,24 +65,33 @@ function scanHeaders(buf: Buffer, pos: number): HeadScan {
     ls = -1;
   };
 
+  // A malformed line is remembered and skipped, so the 400 can still copy the well-formed headers.
+  let firstError: SipParseError | null = null;
+  const finish = (bodyStart: number, complete: boolean): HeadScan => {
+    emit();
+    if (firstError !== null) {
+      firstError.headers = new Headers(fields);
+      throw firstError;
+    }
+    return { fields, bodyStart, complete, contentLength: clCount === 1 ? clValue : -1 };
+  };
+
   let p = pos;
   while (p < len) {
     const c = buf[p];
-    if (c === CR && p + 1 < len && buf[p + 1] === LF) {
-      emit();
-      return { fields, bodyStart: p + 2, complete: true, contentLength: clCount === 1 ? clValue : -1 };
-    }
-    if (c === LF) {
-      emit();
-      return { fields, bodyStart: p + 1, complete: true, contentLength: clCount === 1 ? clValue : -1 };
-    }
+    if (c === CR && p + 1 < len && buf[p + 1] === LF) return finish(p + 2, true);
+    if (c === LF) return finish(p + 1, true);
     let nl = buf.indexOf(LF, p);
     const next = nl < 0 ? len : nl + 1;
     if (nl < 0) nl = len;
     let e = nl > p && buf[nl - 1] === CR ? nl - 1 : nl;
     if (c === SP || c === HT) {
       // RFC 3261 §7.3.1: a line starting with whitespace continues the previous header value.
-      if (ls < 0) throw badRequest('Header continuation without a header');
+      if (ls < 0) {
+        firstError ??= badRequest('Header continuation without a header');
+        p = next;
+        continue;
+      }
       let te = e;
       while (te > p && (buf[te - 1] === SP || buf[te - 1] === HT)) te--;
       if (te > p) {
@@ -102,11 +111,15 @@ function scanHeaders(buf: Buffer, pos: number): HeadScan {
         break;
       }
     }
-    if (colon < 0) throw badRequest('Malformed header line');
     let ne = colon;
     while (ne > p && (buf[ne - 1] === SP || buf[ne - 1] === HT)) ne--;
-    if (ne === p) throw badRequest('Empty header name');
-    for (let i = p; i < ne; i++) if (!isTokenChar(buf[i])) throw badRequest('Malformed header name');
+    let bad: string | null = colon < 0 ? 'Malformed header line' : ne === p ? 'Empty header name' : null;
+    for (let i = p; bad === null && i < ne; i++) if (!isTokenChar(buf[i])) bad = 'Malformed header name';
+    if (bad !== null) {
+      firstError ??= badRequest(bad);
+      p = next;
+      continue;
+    }
     hn = knownHeaderName(buf, p, ne) ?? headerName(latin1(buf, p, ne));
     let v = colon + 1;
     while (v < e && (buf[v] === SP || buf[v] === HT)) v++;
@@ -119,8 +132,7 @@ function scanHeaders(buf: Buffer, pos: number): HeadScan {
     p = next;
   }
   // Head ran to the end of the input without an empty line: accepted as a message without body.
-  emit();
-  return { fields, bodyStart: len, complete: false, contentLength: clCount === 1 ? clValue : -1 };
+  return finish(len, false);
 }
 
 function parseInner(buf: Buffer): SipMessage {
@@ -139,6 +151,7 @@ function parseInner(buf: Buffer): SipMessage {
     head = scanHeaders(buf, nl < 0 ? len : nl + 1);
   } catch (e) {
     if (e instanceof SipParseError && isResponse) throw new SipParseError(e.status, e.reason, 'drop');
+    // A request whose start line is also broken gets the start-line verdict first (as if read in order).
     throw e;
   }
   const headers = new Headers(head.fields);

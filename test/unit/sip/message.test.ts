@@ -94,6 +94,17 @@ describe('parseMessage', () => {
     expect(parseErr(Buffer.from('\r\n\r\n')).action).toBe('drop');
   });
 
+  it('a request with a malformed header line is still answerable: the good headers ride on the error', () => {
+    const e = parseErr(invite(['NoColonHere', 'X-After: kept']));
+    expect([e.status, e.action]).toEqual([400, 'reject']);
+    expect(e.headers?.get('X-After')).toBe('kept');
+    const reply = createErrorResponse(e);
+    expect(reply?.status).toBe(400);
+    expect(reply?.reason).toBe('Bad Request - Malformed header line');
+    expect(reply?.headers.getAll('Via')).toEqual(['SIP/2.0/UDP pc33.atlanta.com;branch=z9hG4bK776asdhds;rport']);
+    expect(reply?.cseq()).toEqual({ seq: 314159, method: 'INVITE' });
+  });
+
   it('accessors throw SipParseError for malformed values', () => {
     const text = invite(['Expires: soon', 'Route: <sip:p1;lr>, <sip:p2;lr>']).toString()
       .replace('Max-Forwards: 70', 'Max-Forwards: 256').replace('CSeq: 314159 INVITE', 'CSeq: x INVITE');
