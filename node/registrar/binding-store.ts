@@ -41,6 +41,8 @@ export interface BindingStore {
   count(): number;
   /** The binding that handed out this temporary GRUU (RFC 5627), if it still exists. */
   findByTempGruu(gruu: string): Binding | undefined;
+  /** Bindings whose REGISTER arrived on this stream connection (flow-failure deregistration). */
+  findByConnection(connectionId: string): Binding[];
   /** Change hook fired after insert/refresh/delete/expire is applied; returns an unsubscribe. */
   onChange(listener: BindingListener): () => void;
 }
@@ -59,6 +61,8 @@ export class MemoryBindingStore implements BindingStore {
   private readonly tempGruus = new Map<string, { aor: string; key: string }>();
   private readonly listeners: BindingListener[] = [];
   private readonly versions = new Map<string, number>();
+  /** connectionId → "aor\0key" of the bindings registered over it. */
+  private readonly byConnection = new Map<string, Set<string>>();
   private total = 0;
 
   async apply(changes: readonly BindingChange[], _now: number, expect?: ExpectedVersion): Promise<void> {
@@ -95,7 +99,7 @@ export class MemoryBindingStore implements BindingStore {
         if (prev === undefined) this.total++;
         else this.unindex(prev);
         m.set(b.key, b);
-        for (const g of b.tempGruus) this.tempGruus.set(tempGruuKey(g), { aor: b.aor, key: b.key });
+        this.index(b);
         // A replayed insert for an existing key is a refresh in effect; report what happened.
         events.push({ type: prev === undefined ? 'insert' : 'refresh', aor: b.aor, binding: b });
         this.bump(b.aor);
@@ -127,8 +131,39 @@ export class MemoryBindingStore implements BindingStore {
     }
   }
 
+  private index(b: Binding): void {
+    for (const g of b.tempGruus) this.tempGruus.set(tempGruuKey(g), { aor: b.aor, key: b.key });
+    const conn = b.flow?.connectionId;
+    if (conn !== undefined && conn !== null) {
+      let set = this.byConnection.get(conn);
+      if (set === undefined) {
+        set = new Set();
+        this.byConnection.set(conn, set);
+      }
+      set.add(`${b.aor}\u0000${b.key}`);
+    }
+  }
+
   private unindex(b: Binding): void {
     for (const g of b.tempGruus) this.tempGruus.delete(tempGruuKey(g));
+    const conn = b.flow?.connectionId;
+    if (conn !== undefined && conn !== null) {
+      const set = this.byConnection.get(conn);
+      set?.delete(`${b.aor}\u0000${b.key}`);
+      if (set !== undefined && set.size === 0) this.byConnection.delete(conn);
+    }
+  }
+
+  findByConnection(connectionId: string): Binding[] {
+    const set = this.byConnection.get(connectionId);
+    if (set === undefined) return [];
+    const out: Binding[] = [];
+    for (const ref of set) {
+      const sep = ref.indexOf('\u0000');
+      const b = this.byAor.get(ref.slice(0, sep))?.get(ref.slice(sep + 1));
+      if (b !== undefined) out.push(b);
+    }
+    return out;
   }
 
   lookup(aor: string, now?: number): Binding[] {

@@ -43,7 +43,8 @@ export interface Binding {
   readonly tempGruus: readonly string[];
 }
 
-export type DeleteCause = 'unregistered' | 'wildcard' | 'admin';
+/** Why a binding was removed: UA request, `*`, operator, or its connection died (RFC 5626 §4.2.2). */
+export type DeleteCause = 'unregistered' | 'wildcard' | 'admin' | 'flow-failed';
 
 export type BindingChange =
   | { readonly op: 'insert'; readonly binding: Binding }

@@ -128,6 +128,18 @@ export class Registrar {
     return changes.length;
   }
 
+  /**
+   * A TCP/TLS/WS connection closed: remove the bindings registered over it (RFC 5626 §4.2.2 flow
+   * failure; matrix `registrar.liveness`). The transport shell calls this when liveness is enabled.
+   */
+  async flowClosed(connectionId: string, now: number): Promise<number> {
+    const changes: BindingChange[] = this.store
+      .findByConnection(connectionId)
+      .map((b) => ({ op: 'delete', aor: b.aor, key: b.key, cause: 'flow-failed' }));
+    if (changes.length > 0) await this.store.apply(changes, now);
+    return changes.length;
+  }
+
   /** registrar.onChange: insert / refresh / delete / expire. */
   onChange(listener: BindingListener): () => void {
     return this.store.onChange(listener);

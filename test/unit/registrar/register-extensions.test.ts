@@ -225,3 +225,31 @@ describe('admin API and gauge', () => {
     expect(await registry.metrics()).toContain('siphon_registrations_active 0');
   });
 });
+
+describe('flow failure (RFC 5626 §4.2.2)', () => {
+  test('closing a connection removes exactly the bindings registered over it', async () => {
+    const { registrar, store, events } = setup();
+    const over = (conn: string | null, port: number) => ({ transport: conn === null ? 'udp' : 'tcp', address: '192.0.2.10', port, connectionId: conn, localAddress: null });
+    await registrar.register(req({ source: over('c1', 40001), contacts: ['<sip:alice@192.0.2.10:40001;transport=tcp>'] }), T0, null);
+    await registrar.register(req({ to: 'sip:bob@example.com', callId: 'b', source: over('c1', 40001), contacts: ['<sip:bob@192.0.2.10:40001;transport=tcp>'] }), T0, null);
+    await registrar.register(req({ callId: 'u', source: over(null, 5060), contacts: ['<sip:alice@192.0.2.10:5060>'] }), T0, null);
+    await registrar.register(req({ callId: 't2', source: over('c2', 40002), contacts: ['<sip:alice@192.0.2.10:40002;transport=tcp>'] }), T0, null);
+    expect(await registrar.flowClosed('c1', T0)).toBe(2);
+    expect(store.findByConnection('c1')).toEqual([]);
+    expect(store.lookup('sip:alice@example.com').map((b) => b.contactUri).sort()).toEqual([
+      'sip:alice@192.0.2.10:40002;transport=tcp',
+      'sip:alice@192.0.2.10:5060',
+    ]);
+    expect(events.filter((e) => e.endsWith('(flow-failed)'))).toHaveLength(2);
+    expect(await registrar.flowClosed('unknown', T0)).toBe(0);
+  });
+
+  test('a binding that moved to a new connection is not removed when the old one closes', async () => {
+    const { registrar, store } = setup();
+    const src = (conn: string) => ({ transport: 'tcp', address: '192.0.2.10', port: 40001, connectionId: conn, localAddress: null });
+    await registrar.register(req({ source: src('old') }), T0, null);
+    await registrar.register(req({ cseq: 2, source: src('new') }), T0, null);
+    expect(await registrar.flowClosed('old', T0)).toBe(0);
+    expect(store.count()).toBe(1);
+  });
+});
