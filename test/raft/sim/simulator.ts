@@ -141,8 +141,8 @@ export class Simulation {
     opts: SimOptions = {},
   ) {
     this.rng = new Prng(seed);
-    this.faultMs = opts.faultMs ?? 3000;
-    this.settleMs = opts.settleMs ?? 2500;
+    this.faultMs = opts.faultMs ?? 2500;
+    this.settleMs = opts.settleMs ?? 1500;
     this.log = opts.log;
     const r = this.rng;
     this.preVote = r.chance(0.75);
