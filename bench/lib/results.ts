@@ -23,7 +23,11 @@ export function resultsPath(name: string): string {
 
 /** Merges `patch` into bench/results/NAME.json (top-level keys replaced, others kept); returns the merged object. */
 export function mergeResults(name: string, patch: Record<string, unknown>): Record<string, unknown> {
-  const path = resultsPath(name);
+  return mergeResultsAt(resultsPath(name), patch);
+}
+
+/** mergeResults for an explicit file path. An unreadable or non-object file is replaced. */
+export function mergeResultsAt(path: string, patch: Record<string, unknown>): Record<string, unknown> {
   let current: Record<string, unknown> = {};
   if (existsSync(path)) {
     try {
