@@ -9,3 +9,4 @@ export { importScriptModule } from './module-loader.js';
 export { proxyHooksFrom } from './proxy-hooks.js';
 export type { ScriptRequest, ScriptResponse, ForkTarget, ForkOptions, RelayOptions, NextHop } from '../proxy/index.js';
 export { registrarPort, authPort, proxyPort, forwardRegistrarChanges } from './node-ports.js';
+export { createRoutingStack, defaultScriptPath, type RoutingStack, type RoutingStackOptions } from './routing-stack.js';
