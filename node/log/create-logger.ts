@@ -3,8 +3,9 @@
  * pino-pretty, to stdout or an append-only file. File destinations reopen on `reopen()` so
  * logrotate's `postrotate kill -HUP` works.
  */
+import { createRequire } from 'node:module';
 import pino, { type Logger } from 'pino';
-import pretty from 'pino-pretty';
+import type PinoPretty from 'pino-pretty';
 import type { SiphonConfig } from '../../config/index.js';
 
 export type { Logger };
@@ -17,10 +18,15 @@ export interface NodeLogger {
   flush(): void;
 }
 
+/** pino-pretty is loaded only when asked for: JSON nodes (production) skip its start-up cost. */
+function loadPretty(): typeof PinoPretty {
+  return createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
+}
+
 export function createLogger(cfg: SiphonConfig['log'], name = 'siphon'): NodeLogger {
   const file = cfg.file;
   const sonic = pino.destination({ dest: file ?? 1, sync: file === null, mkdir: file !== null, append: true });
-  const stream = cfg.format === 'pretty' ? pretty({ destination: sonic, colorize: false, sync: true }) : sonic;
+  const stream = cfg.format === 'pretty' ? loadPretty()({ destination: sonic, colorize: false, sync: true }) : sonic;
   const logger = pino({ name, level: cfg.level, base: { pid: process.pid } }, stream);
   return {
     logger,
