@@ -11,6 +11,8 @@ import { reasonPhrase } from './reason-phrases.js';
 export interface ResponseOptions {
   /** To tag to add when the request's To has none (RFC 3261 §8.2.6.2). */
   toTag?: string;
+  /** copy Record-Route in order (RFC 3261 §12.1.1: a UAS does so on responses that create a dialog) */
+  recordRoute?: boolean;
   /** extra headers appended after the copied ones */
   headers?: Iterable<readonly [string, string]>;
   body?: Buffer;
@@ -40,6 +42,7 @@ function buildResponse(headers: Headers, status: number, reason: string | undefi
   if (callId !== undefined) out.append('Call-ID', callId);
   const cseq = headers.getLines('CSeq')[0];
   if (cseq !== undefined) out.append('CSeq', cseq);
+  if (opts.recordRoute === true) for (const rr of headers.getLines('Record-Route')) out.append('Record-Route', rr);
   if (status === 100) {
     const ts = headers.getLines('Timestamp')[0];
     if (ts !== undefined) out.append('Timestamp', ts);

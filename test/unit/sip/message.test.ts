@@ -190,6 +190,13 @@ describe('builders', () => {
     expect(!back.isRequest && validateResponse(back)).toBeNull();
   });
 
+  it('copies Record-Route only when asked (RFC 3261 §12.1.1), keeping order', () => {
+    const m = req(invite(['Record-Route: <sip:p1;lr>, <sip:p2;lr>', 'Record-Route: <sip:p3;lr>']));
+    expect(createResponse(m, 200, 'OK', { toTag: 't' }).headers.has('Record-Route')).toBe(false);
+    const r = createResponse(m, 200, 'OK', { toTag: 't', recordRoute: true });
+    expect(r.headers.getAll('Record-Route')).toEqual(['<sip:p1;lr>', '<sip:p2;lr>', '<sip:p3;lr>']);
+  });
+
   it('keeps an existing To tag and never tags a 100 Trying', () => {
     const tagged = req(Buffer.from(invite().toString().replace('To: Bob <sip:bob@biloxi.com>', 'To: <sip:bob@biloxi.com>;tag=old')));
     expect(createResponse(tagged, 200, 'OK', { toTag: 'new' }).to().params.get('tag')).toBe('old');
