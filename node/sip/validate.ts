@@ -5,7 +5,7 @@
  */
 import { SipParseError, badRequest } from './errors.js';
 import { SipMessage, SipRequest, SipResponse } from './message.js';
-import { parseNameAddr } from './name-addr.js';
+import { NameAddr, parseNameAddr } from './name-addr.js';
 import { splitTopLevel } from './syntax.js';
 import { parseUri, uriScheme } from './uri.js';
 import { parseVia } from './via.js';
@@ -40,6 +40,15 @@ function verdictOf(e: unknown): Verdict {
   return { status: 400, reason: 'Bad Request' };
 }
 
+/**
+ * A sip/sips/tel URI inside an address header must be well-formed; other schemes are opaque here
+ * (RFC 4475 §3.1.4.4: unknown schemes in To/From/Contact do not make the message malformed).
+ */
+function checkAddressUri(na: NameAddr): void {
+  const scheme = uriScheme(na.uri);
+  if (scheme === 'sip' || scheme === 'sips' || scheme === 'tel') parseUri(na.uri);
+}
+
 /** Runs one header's check, naming the header in the reason phrase ("Bad Request - Via: Empty header parameter"). */
 function inHeader(name: string, check: () => unknown): void {
   try {
@@ -72,8 +81,8 @@ function checkCommon(msg: SipMessage): void {
       }
     }
   });
-  inHeader('From', () => msg.from());
-  inHeader('To', () => msg.to());
+  inHeader('From', () => checkAddressUri(msg.from()));
+  inHeader('To', () => checkAddressUri(msg.to()));
   inHeader('Call-ID', () => msg.callId());
   inHeader('CSeq', () => msg.cseq());
   inHeader('Max-Forwards', () => msg.maxForwards());
@@ -83,13 +92,13 @@ function checkCommon(msg: SipMessage): void {
       if (parts.length === 1 && parts[0] === '*') continue;
       for (const c of parts) {
         if (c === '') throw badRequest('Empty Contact value');
-        parseNameAddr(c);
+        checkAddressUri(parseNameAddr(c));
       }
     }
     msg.contacts();
   });
-  inHeader('Route', () => msg.routes());
-  inHeader('Record-Route', () => msg.recordRoutes());
+  inHeader('Route', () => msg.routes().forEach(checkAddressUri));
+  inHeader('Record-Route', () => msg.recordRoutes().forEach(checkAddressUri));
   const date = msg.headers.get('Date');
   if (date !== undefined && !isSipDate(date)) throw badRequest('Malformed Date');
   inHeader('Content-Length', () => msg.contentLength());

@@ -158,6 +158,13 @@ describe('validateRequest / validateResponse', () => {
     expect(verdict([], 'INVITE sip:bob@biloxi.com?Subject=x SIP/2.0')).toMatchObject({ reason: /Headers in Request-URI/ });
   });
 
+  it('400 for malformed sip URIs inside address headers; other schemes stay opaque', () => {
+    expect(verdict([], undefined, undefined, (t) => t.replace('To: Bob <sip:bob@biloxi.com>', 'To: <sip:bob@>'))).toEqual({
+      status: 400, reason: 'Bad Request - To: Missing host in URI' });
+    expect(verdict(['Record-Route: <sip:p1;lr>, <sip:a@b:99999>'])).toMatchObject({ reason: /Record-Route/ });
+    expect(verdict([], undefined, undefined, (t) => t.replace('To: Bob <sip:bob@biloxi.com>', 'To: <urn:service:sos>'))).toBeNull();
+  });
+
   it('Contact * is accepted alone (RFC 3261 §10.2.2) and rejected mixed with other contacts', () => {
     const reg = (contact: string): unknown => validateRequest(req(wire(['REGISTER sip:biloxi.com SIP/2.0',
       ...BASE.filter((h) => !h.startsWith('Contact') && !h.startsWith('CSeq') && !h.startsWith('Content-Length')),
