@@ -99,7 +99,11 @@ export class SimStorage implements Storage {
 
   /** fsync: every write so far becomes durable. */
   sync(): void {
-    for (const op of this.pending) {
+    for (const op of this.pending) this.persist(op);
+    this.pending = [];
+  }
+
+  private persist(op: Op): void {
       switch (op.k) {
         case 'snap':
           this.durable.applySnapshot(op.s);
@@ -117,12 +121,23 @@ export class SimStorage implements Storage {
           this.durable.compact(op.i);
           break;
       }
-    }
-    this.pending = [];
   }
 
-  /** Power loss: unsynced writes vanish; the node restarts from the durable copy. */
-  crash(): void {
+  /**
+   * Power loss: unsynced writes vanish; the node restarts from the durable copy. With `torn`,
+   * the disk had already written some prefix of them (possibly cutting an append in the middle),
+   * as a real disk may before the fsync returns.
+   */
+  crash(torn?: (max: number) => number): void {
+    if (torn) {
+      const k = torn(this.pending.length);
+      for (let i = 0; i < k; i++) this.persist(this.pending[i]);
+      const cut = this.pending[k];
+      if (cut?.k === 'append') {
+        const n = torn(cut.e.length);
+        if (n > 0) this.durable.append(cut.e.slice(0, n));
+      }
+    }
     this.pending = [];
     this.volatile = SimStorage.clone(this.durable);
   }

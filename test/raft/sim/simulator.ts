@@ -147,12 +147,12 @@ export class Simulation {
     const r = this.rng;
     this.preVote = r.chance(0.75);
     this.checkQuorum = r.chance(0.75);
-    this.maxSizePerMsg = r.pick([64, 256, 1024, 1 << 20]);
+    this.maxSizePerMsg = r.pick([1, 64, 256, 1024, 1 << 20]);
     this.maxInflightMsgs = r.int(1, 16);
     this.maxInflightBytes = r.chance(0.3) ? r.int(64, 2048) : 0;
     this.chunkSize = r.pick([16, 64, 256, 1 << 20]);
     this.compactEvery = r.int(5, 40);
-    const voters = r.pick([1, 3, 3, 3, 5]);
+    const voters = r.pick([1, 3, 3, 5, 5]);
     const learners = r.chance(0.3) ? 1 : 0;
     const initial: NodeId[] = [];
     for (let i = 1; i <= voters + learners; i++) initial.push(i);
@@ -238,7 +238,8 @@ export class Simulation {
     n.gen++;
     n.pending = undefined;
     n.waitingReads = [];
-    n.storage.crash();
+    // Half the crashes tear the unsynced writes: a random prefix of them reached the disk.
+    n.storage.crash(this.rng.chance(0.5) ? (max) => this.rng.int(0, max) : undefined);
     this.q.push(this.now + this.rng.int(20, 400), { t: 'restart', id: n.id });
   }
 

@@ -204,6 +204,17 @@ describe('learners (thesis §4.2.1)', () => {
     expect(n.raft(3).raftLog.lastIndex()).toBe(3);
   });
 
+  test("a learner's vote never counts toward an election", () => {
+    const r = newTestRaft(1, [1, 2, 3], 10, 1, { learners: [4, 5] });
+    r.step(hup(1));
+    expect(takeMsgs(r).map((m) => m.to)).toEqual([2, 3]); // learners are not asked
+    r.step(msg({ type: MessageType.VoteResp, from: 4, to: 1, term: 1 }));
+    r.step(msg({ type: MessageType.VoteResp, from: 5, to: 1, term: 1 }));
+    expect(r.state).toBe(StateRole.Candidate);
+    r.step(msg({ type: MessageType.VoteResp, from: 2, to: 1, term: 1 }));
+    expect(r.state).toBe(StateRole.Leader);
+  });
+
   test('learner promotion: AddNode on a learner makes it a voter', () => {
     const n = new Network([undefined, undefined]);
     n.send(hup(1));
