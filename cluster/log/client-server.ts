@@ -53,7 +53,8 @@ export class LogClientServer {
     this.sockets.add(sock);
     sock.setNoDelay(true);
     const dec = new FrameDecoder(16 * 1024 * 1024);
-    // Responses produced in the same tick go out in one write.
+    // Responses completed by the same apply batch go out in one write: they resolve in one
+    // synchronous loop, so a microtask queued by the first runs after the rest have been queued.
     let out: Buffer[] = [];
     let flushScheduled = false;
     const reply = (r: PbResponse): void => {
@@ -61,7 +62,7 @@ export class LogClientServer {
       out.push(encodeFrame(ClientResponseType.encode(r).finish()));
       if (!flushScheduled) {
         flushScheduled = true;
-        setImmediate(() => {
+        queueMicrotask(() => {
           flushScheduled = false;
           const b = out.length === 1 ? out[0] : Buffer.concat(out);
           out = [];

@@ -48,6 +48,12 @@ export interface ReplicatedLogOptions {
   tls?: TlsOptions;
   cluster?: string;
   registry?: Registry;
+  /**
+   * Called when a snapshot newer than the stored one is needed: a node was added after the last
+   * compaction, so the stored snapshot cannot be installed on it (its configuration lacks the node).
+   * The application answers by calling compact(applied, state) soon.
+   */
+  onSnapshotNeeded?: () => void;
 }
 
 export interface CommittedEntry {
@@ -375,6 +381,11 @@ export class ReplicatedLog {
     return JSON.stringify(this.status());
   }
 
+  /** The application state carried by the latest snapshot (installed from the leader or taken here). */
+  snapshotData(): Uint8Array {
+    return this.storage.snapshot().data;
+  }
+
   /** Snapshots the application state at `index` (≤ applied) and compacts the log below it. */
   async compact(index: number, state: Uint8Array): Promise<void> {
     if (index > this.applied) throw new Error(`cannot snapshot at ${index}: applied is ${this.applied}`);
@@ -513,7 +524,13 @@ export class ReplicatedLog {
     if (rd.hardState || rd.entries.length > 0 || rd.snapshot) {
       await this.storage.save(rd.hardState, rd.entries, rd.snapshot, rd.mustSync ?? true);
     }
-    if (rd.snapshot) this.applied = Math.max(this.applied, rd.snapshot.metadata.index);
+    if (rd.snapshot) {
+      // An installed snapshot replaces the log below it, membership included. Addresses of members
+      // added before the snapshot are not in it: a joining node gets them from its --peers.
+      this.applied = Math.max(this.applied, rd.snapshot.metadata.index);
+      this.confState = rd.snapshot.metadata.conf;
+      for (const s of this.subscribers) s();
+    }
     if (!leaderParallel) this.transport.send(rd.messages);
     for (const m of rd.messages) {
       if (m.type === MessageType.Snap && m.snapshotDone) this.node.reportSnapshot(m.to, this.transport.isConnected(m.to));
@@ -600,6 +617,13 @@ export class ReplicatedLog {
         this.addresses.set(ch.nodeId, addr);
         this.transport.addPeer(ch.nodeId, addr);
       }
+    }
+    if (
+      this.role === StateRole.Leader &&
+      this.storage.firstIndex() > 1 &&
+      cc.changes.some((ch) => ch.type !== ConfChangeType.RemoveNode && ch.nodeId !== this.id)
+    ) {
+      this.afterAdvance.push(() => this.opts.onSnapshotNeeded?.());
     }
     const waiters = this.confWaiters;
     this.confWaiters = [];
