@@ -5,6 +5,7 @@
  * shuts down cleanly on SIGTERM/SIGINT. SIGHUP reopens the log file (logrotate).
  */
 import { ConfigError, loadConfig, parseCliArgs } from '../config/index.js';
+import { startSipApp, type SipApp } from './app/index.js';
 import { startSipNode } from './core/index.js';
 import { createLogger } from './log/index.js';
 
@@ -36,6 +37,16 @@ async function main(): Promise<number> {
     flush();
     return 1;
   }
+  // Registrar + stateful proxy + auth + routing script (scripts/default.ts unless script.path is set).
+  let app: SipApp;
+  try {
+    app = await startSipApp(node, config, logger);
+  } catch (err) {
+    logger.fatal({ err }, 'start-up failed');
+    await node.stop();
+    flush();
+    return 1;
+  }
   logger.info(
     {
       config: file,
@@ -53,6 +64,7 @@ async function main(): Promise<number> {
     logger.info({ signal }, 'stopping');
     const force = setTimeout(() => process.exit(1), 5000);
     force.unref();
+    app.stop();
     void running.stop().then(() => {
       logger.info('stopped');
       flush();

@@ -1,0 +1,223 @@
+// The node's request handling for issue 5: the transaction user above node/core's dispatcher.
+// The dispatcher runs every inbound message through the RFC 3261 §17 TransactionManager
+// (retransmissions absorbed, responses matched to client transactions, CANCEL matched to its
+// INVITE, 2xx ACK passed up); this route makes the §16 stateful proxy its TU, driven by the routing
+// script (registrar + digest auth through the script's ports). The registrar's expiry sweep and the
+// dialog idle sweep run on a slow interval.
+import type { Registry } from 'prom-client';
+import type { SiphonConfig } from '../../config/index.js';
+import { createAuthenticator, type AuthSection, type DigestAlgorithm, type DigestAuthenticator } from '../auth/index.js';
+import type { Route } from '../core/index.js';
+import { DialogTracker, registerDialogsActiveGauge } from '../dialog/index.js';
+import type { Logger } from '../log/index.js';
+import {
+  StatefulProxy, bindProxyToTransactions, sipProxyFactory, type ProxyTransactionPort, type TransactionBinding,
+} from '../proxy/index.js';
+import { MemoryBindingStore, Registrar, createRegistrationsGauge, registrarSettingsFrom, type BindingStore } from '../registrar/index.js';
+import { authPort, forwardRegistrarChanges, proxyHooksFrom, registrarPort, ScriptHost, type AuthPort } from '../script/index.js';
+import type { SipResponse } from '../sip/index.js';
+import type { ClientTx, ServerTx, TimeoutTimer, TransactionManager, Tx } from '../transaction/index.js';
+import type { ListenerInfo, MessageSource } from '../transport/index.js';
+import { mountRegistrationsAdmin, type RouteMount } from './admin-routes.js';
+import { DeadlineTimer } from './deadline-timer.js';
+import { defaultScriptPath, digestGate, gatedHandlers } from './default-script.js';
+import { ownAddressMatcher } from './own-addresses.js';
+import { destinationOfHop, sourceAddressOf } from './peer.js';
+import { optionsForUs } from './stateless-options.js';
+import { sendStateless, type WireTransports } from './wire-sender.js';
+
+/** node/core's dispatcher as the app uses it: the one transaction layer of the node. */
+export interface TransactionHost {
+  readonly transactions: TransactionManager<MessageSource>;
+  /** Re-arms the dispatcher's transaction timer after a send outside its inbound path (async TU work). */
+  armTimer(): void;
+}
+
+/** What the app needs from node/core's SipNode (structural, so tests can pass a fake). */
+export interface AppHost extends WireTransports {
+  readonly listeners: readonly ListenerInfo[];
+  readonly router: RouteMount;
+  readonly metrics: { readonly registry: Registry };
+  readonly dispatcher: TransactionHost;
+  setRoute(route: Route): void;
+}
+
+/** The route plus the client-transaction events the dispatcher forwards to its TU. */
+export interface AppRoute extends Route {
+  onClientResponse(response: SipResponse, tx: ClientTx<MessageSource>): void;
+  onTransactionTimeout(tx: Tx<MessageSource>, timer: TimeoutTimer): void;
+  onTransportError(tx: Tx<MessageSource>): void;
+  onTransactionTerminated(tx: Tx<MessageSource>): void;
+}
+
+export interface SipAppOptions {
+  /** Binding store behind the registrar; the Raft-backed store plugs in here. Default: in memory. */
+  readonly store?: BindingStore;
+  /** Monotonic ms for proxy timers; must be the dispatcher's clock (default performance.now). */
+  readonly monotonic?: () => number;
+  /** Wall-clock ms for registrations and nonces (default Date.now). */
+  readonly wallClock?: () => number;
+  /** Registrar expiry and dialog idle sweep period (default 1 s). */
+  readonly sweepIntervalMs?: number;
+}
+
+type Proxy = StatefulProxy<ServerTx<MessageSource>, ClientTx<MessageSource>>;
+
+export interface SipApp {
+  readonly route: AppRoute;
+  readonly registrar: Registrar;
+  readonly proxy: Proxy;
+  readonly dialogs: DialogTracker;
+  readonly script: ScriptHost;
+  stop(): void;
+}
+
+/** A confirmed dialog without in-dialog traffic through us for this long stops counting (no BYE seen). */
+const DIALOG_IDLE_MS = 4 * 3600 * 1000;
+
+export async function startSipApp(host: AppHost, config: SiphonConfig, log: Logger, opts: SipAppOptions = {}): Promise<SipApp> {
+  const mono = opts.monotonic ?? (() => performance.now());
+  const wall = opts.wallClock ?? Date.now;
+  const scriptLog = log.child({ component: 'script' });
+  const proxyLog = log.child({ component: 'proxy' });
+  const errText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+  const store = opts.store ?? new MemoryBindingStore();
+  const registrar = new Registrar(store, registrarSettingsFrom(config.registrar));
+  const authConfigured = config.auth.backend === 'http' || config.auth.users.length > 0;
+  const authenticator: DigestAuthenticator | null = authConfigured ? createAuthenticator(authSectionOf(config)) : null;
+  const auth: AuthPort = authenticator !== null ? authPort(authenticator, wall) : { requireDigest: () => true };
+
+  const scriptPath = config.script.path ?? defaultScriptPath();
+  if (scriptPath === null) throw new Error('script.path is not set and the default script (scripts/default.ts) was not found');
+  const script = new ScriptHost({
+    path: scriptPath,
+    reload: config.script.reload,
+    ports: { registrar: registrarPort(registrar, wall), auth, log: scriptLog },
+  });
+  await script.start();
+  const handlers = gatedHandlers(authenticator !== null ? digestGate(auth) : null, () => script.handlers);
+  const unforward = forwardRegistrarChanges(registrar, () => script.handlers, scriptLog);
+
+  const isOwn = ownAddressMatcher(host.listeners);
+  const first = host.listeners.find((l) => l.transport === 'udp') ?? host.listeners[0];
+  if (first === undefined) throw new Error('no SIP listener to advertise');
+  const dialogs = new DialogTracker({ idleTimeoutMs: DIALOG_IDLE_MS });
+  const tx = host.dispatcher;
+
+  const binding: TransactionBinding<MessageSource> = bindProxyToTransactions<MessageSource>({
+    manager: () => tx.transactions,
+    proxy: (): Proxy => proxy,
+    destination: destinationOfHop(host.listeners),
+    sourceOf: sourceAddressOf,
+    sendStateless: (request, dest) => {
+      if (!sendStateless(host, request, dest)) proxyLog.warn({ dest: dest.remote }, 'no transport for a stateless send');
+    },
+    clock: mono,
+    log: proxyLog,
+  });
+  // Proxy sends often follow an await (registrar lookup, auth): the new transaction's timers must
+  // be armed then, not at the next inbound message.
+  const port: ProxyTransactionPort<ServerTx<MessageSource>, ClientTx<MessageSource>> = {
+    sendRequest(request, hop, now) {
+      const c = binding.port.sendRequest(request, hop, now);
+      tx.armTimer();
+      return c;
+    },
+    respond(serverTx, response, now) {
+      binding.port.respond(serverTx, response, now);
+      tx.armTimer();
+    },
+    sendStateless: (request, hop) => binding.port.sendStateless(request, hop),
+    cancelTarget: (cancel) => binding.port.cancelTarget(cancel),
+  };
+  const proxy: Proxy = new StatefulProxy<ServerTx<MessageSource>, ClientTx<MessageSource>>({
+    transactions: port,
+    factory: sipProxyFactory,
+    hooks: proxyHooksFrom(handlers),
+    isOwnAddress: isOwn,
+    advertised: { host: first.advertisedHost, port: first.advertisedPort },
+    recordRoute: config.proxy.record_route,
+    inviteTimeoutMs: config.transaction.invite_timeout_secs * 1000,
+    dialogs,
+    log: proxyLog,
+  });
+  // The proxy's own timers (Timer C, sequential forking, context linger) on one OS timer.
+  const proxyTimer = new DeadlineTimer(
+    [{
+      nextDeadline: () => proxy.nextDeadline(),
+      advance: (now) => {
+        proxy.advance(now).then(() => proxyTimer.rearm(), (err: unknown) => proxyLog.error({ err: errText(err) }, 'proxy timer failed'));
+      },
+    }],
+    mono,
+    undefined,
+    (err) => proxyLog.error({ err: errText(err) }, 'proxy timer failed'),
+  );
+  const settle = (p: Promise<void>, what: string): void => {
+    p.then(() => proxyTimer.poke(), (err: unknown) => proxyLog.error({ err: errText(err) }, `proxy ${what} failed`));
+  };
+
+  const route: AppRoute = {
+    onRequest(ctx) {
+      const req = ctx.request;
+      const now = mono();
+      if (ctx.transaction === null) {
+        // An ACK no INVITE server transaction absorbed: the ACK for a 2xx, end to end (§17, RFC 6026 §8.7).
+        settle(proxy.onAck(req, sourceAddressOf(ctx.source), now), 'ack');
+        return;
+      }
+      // §11.2: OPTIONS to the node itself (keepalives, monitoring) is answered here, not routed.
+      if (optionsForUs(req, isOwn, (uri) => registrar.targets(uri, wall()).length > 0)) {
+        ctx.respond(200, 'OK', [
+          ['Allow', 'INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER'],
+          ['Accept', 'application/sdp'],
+        ]);
+        return;
+      }
+      settle(proxy.onRequest(ctx.transaction, req, sourceAddressOf(ctx.source), now), 'request');
+    },
+    onClientResponse(response, clientTx) {
+      settle(proxy.onResponse(clientTx, response, mono()), 'response');
+    },
+    onTransactionTimeout(t, timer) {
+      if (t.side === 'client') settle(proxy.onClientTimeout(t, timer, mono()), 'timeout');
+    },
+    onTransportError(t) {
+      if (t.side === 'client') settle(proxy.onTransportError(t, mono()), 'transport error');
+    },
+    onTransactionTerminated(t) {
+      proxy.onTerminated(t as ClientTx<MessageSource>);
+    },
+  };
+
+  createRegistrationsGauge(store, host.metrics.registry);
+  registerDialogsActiveGauge(dialogs, host.metrics.registry);
+  mountRegistrationsAdmin(host.router, registrar, wall);
+
+  const sweep = setInterval(() => {
+    dialogs.sweep(mono());
+    registrar.sweep(wall()).catch((err: unknown) => log.warn({ err: errText(err) }, 'registrar sweep failed'));
+  }, opts.sweepIntervalMs ?? 1000);
+  sweep.unref();
+
+  host.setRoute(route);
+  return {
+    route,
+    registrar,
+    proxy,
+    dialogs,
+    script,
+    stop() {
+      clearInterval(sweep);
+      proxyTimer.stop();
+      script.stop();
+      unforward();
+    },
+  };
+}
+
+/** The config schema restricts `auth.algorithms` to the names node/auth knows (config/sections/auth.ts). */
+function authSectionOf(config: SiphonConfig): AuthSection {
+  return { ...config.auth, algorithms: config.auth.algorithms as DigestAlgorithm[] };
+}

@@ -1,0 +1,29 @@
+// Stateless sends outside any transaction: the ACK for a 2xx, forwarded end to end by the proxy
+// (RFC 3261 §13.2.2.4, §16.11). Serializes and hands the bytes to the UDP or TCP transport,
+// reusing an open connection to the destination; never waits on the peer.
+import { serialize, type SipRequest } from '../sip/index.js';
+import type { Endpoint, ListenerInfo, MessageSource } from '../transport/index.js';
+
+/** The sockets the node owns (node/core's SipNode exposes these). */
+export interface WireTransports {
+  readonly udp: readonly { readonly listener: ListenerInfo; send(bytes: Buffer, dest: Endpoint): void }[];
+  readonly tcp: readonly {
+    readonly listener: ListenerInfo;
+    sendOnConnection(connectionId: number, bytes: Buffer): boolean;
+    send(bytes: Buffer, dest: Endpoint): boolean;
+  }[];
+}
+
+/** Returns false when no transport could take the message. */
+export function sendStateless(t: WireTransports, request: SipRequest, dest: MessageSource): boolean {
+  const bytes = serialize(request);
+  if (dest.transport === 'udp') {
+    const u = t.udp.find((x) => x.listener === dest.listener) ?? t.udp[0];
+    if (u === undefined) return false;
+    u.send(bytes, dest.remote);
+    return true;
+  }
+  if (dest.connectionId !== null) for (const c of t.tcp) if (c.sendOnConnection(dest.connectionId, bytes)) return true;
+  const c = t.tcp[0];
+  return c === undefined ? false : c.send(bytes, dest.remote);
+}
