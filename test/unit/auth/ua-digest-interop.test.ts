@@ -1,5 +1,5 @@
 /**
- * Interop: SIPp's own digest implementation ([authentication]) against our challenge/verify, over
+ * Interop: SIPp ([authentication]) and baresip digest implementations against our challenge/verify, over
  * real UDP on 127.0.0.1, through the registrar's handleRegister path.
  */
 import { spawn } from 'node:child_process';
@@ -134,5 +134,29 @@ test('SIPp with a wrong password is challenged again', async () => {
     expect(h.registrar.lookup('sip:alice@example.com', Date.now())).toHaveLength(0);
   } finally {
     h.socket.close();
+  }
+});
+
+test('baresip (a real UA) answers our MD5 challenge and registers', async () => {
+  const h = await startRegistrar(['MD5']);
+  const cfg = mkdtempSync(join(tmpdir(), 'siphon-baresip-'));
+  try {
+    const sipPort = 20000 + Math.floor(Math.random() * 40000);
+    writeFileSync(join(cfg, 'config'), `sip_listen\t127.0.0.1:${sipPort}\nmodule_path\t/usr/lib/baresip/modules\nmodule\taccount.so\n`);
+    // To/From AoR user "alice"; the registrar enforces auth user == AoR user.
+    writeFileSync(join(cfg, 'accounts'), `<sip:alice@127.0.0.1:${h.port}>;auth_pass=wonderland;regint=600\n`);
+    await new Promise<void>((resolve) => {
+      const p = spawn('baresip', ['-f', cfg, '-t', '2'], { stdio: 'ignore' });
+      const killer = setTimeout(() => p.kill('SIGKILL'), 10_000);
+      p.on('exit', () => {
+        clearTimeout(killer);
+        resolve();
+      });
+    });
+    expect(h.statuses.slice(0, 2)).toEqual([401, 200]);
+    expect(h.authorizations[0]).toMatch(/qop=auth/);
+  } finally {
+    h.socket.close();
+    rmSync(cfg, { recursive: true, force: true });
   }
 });
