@@ -79,6 +79,8 @@ interface Branch<C> {
   /** §9.1: a CANCEL is wanted but no provisional has arrived yet. */
   cancelPending: boolean;
   cancelSent: boolean;
+  /** We cancelled it because Timer C fired: its 487 stands for a timeout (408) upstream. */
+  timedOut: boolean;
   timerC: number | undefined;
   /** Sequential forking: move on to the next target at this instant. */
   seqDeadline: number | undefined;
@@ -292,7 +294,11 @@ export class StatefulProxy<S, C> {
     branch.timerC = branch.seqDeadline = undefined;
     const d = dispositionFor(res.status, { method: ctx.method, finalSent: ctx.finalStatus !== 0 });
     if (d !== 'absorb') {
-      ctx.stored.push({ response: res, branch: branch.index });
+      // §16.8: the 487 to our own Timer C CANCEL means "no answer in time", which the caller
+      // should see as 408, not as a cancellation it never asked for.
+      const stored = branch.timedOut && res.status === 487 && !ctx.cancelled
+        ? this.o.factory.response(ctx.received, 408, 'Request Timeout') : res;
+      ctx.stored.push({ response: stored, branch: branch.index });
       if (d === 'store-and-cancel-others') {
         // §16.7 item 5: a 6xx ends the search: no further sequential targets, CANCEL the rest.
         ctx.queue.length = 0;
@@ -441,7 +447,7 @@ export class StatefulProxy<S, C> {
     }
     const branch: Branch<C> = {
       index, request: fwd.request, nextHop: fwd.nextHop, tx, done: false, provisional: false,
-      cancelPending: false, cancelSent: false,
+      cancelPending: false, cancelSent: false, timedOut: false,
       timerC: ctx.method === 'INVITE' ? now + this.o.inviteTimeoutMs : undefined,
       seqDeadline: ctx.branchTimeoutMs > 0 ? now + ctx.branchTimeoutMs : undefined,
     };
@@ -485,6 +491,7 @@ export class StatefulProxy<S, C> {
   private async timerCFired(ctx: ResponseContext<S, C>, b: Branch<C>, now: number): Promise<void> {
     if (b.provisional) {
       // The branch is alerting: CANCEL it; its 487 finishes the branch. A sequential fork moves on.
+      b.timedOut = true;
       this.cancelBranch(b, now);
       if (ctx.branchTimeoutMs > 0 && ctx.queue.length > 0 && !ctx.cancelled && ctx.finalStatus === 0) {
         b.done = true;

@@ -324,7 +324,7 @@ describe('stateful proxy: timers and sequential forking', () => {
     expect(h.tx.statuses('s')).toEqual([408]);
   });
 
-  test('Timer C after a provisional → CANCEL the branch; its 487 → caller gets 487', async () => {
+  test('Timer C after a provisional → CANCEL the branch; its 487 reaches the caller as 408', async () => {
     const h = harness(fork(['sip:bob@192.0.2.21']));
     await h.proxy.onRequest('s', invite(), src, 0);
     const [out] = h.tx.method('INVITE');
@@ -334,7 +334,7 @@ describe('stateful proxy: timers and sequential forking', () => {
     await h.proxy.advance(1000 + INVITE_TIMEOUT);
     expect(h.tx.method('CANCEL')).toHaveLength(1);
     await h.proxy.onResponse(out.tx, answer(out.request, 487, { toTag: 'b1' }), 1000 + INVITE_TIMEOUT + 5);
-    expect(h.tx.statuses('s')).toEqual([180, 487]);
+    expect(h.tx.statuses('s')).toEqual([180, 408]);
   });
 
   test('client transaction timeout (Timer B) counts as 408', async () => {
