@@ -191,3 +191,41 @@ test('a commit-only hard state change is written without an fsync; term/vote cha
   expect(r.initialState().hardState).toEqual({ term: 2, vote: 0, commit: 3 });
   await r.close();
 });
+
+test('recovery spans many segments; a torn tail in the last one is cut, damage in a sealed one refuses', async () => {
+  const s = await DiskStorage.open(dir, { segmentBytes: 300 });
+  for (let i = 1; i <= 60; i++) await s.save({ term: 1, vote: 1, commit: i - 1 }, ents(i, i, 1));
+  expect(s.segmentCount()).toBeGreaterThan(5);
+  await s.close();
+  const files = await walFiles();
+  const last = files[files.length - 1];
+  await fsp.appendFile(last, Buffer.from([0, 0, 1, 0, 0xde, 0xad])); // half-written next record
+  const r = await DiskStorage.open(dir, { segmentBytes: 300 });
+  expect(r.lastIndex()).toBe(60);
+  expect(r.initialState().hardState.commit).toBe(59);
+  expect(r.recovery.tornTailTruncated?.file).toBe(last);
+  await r.close();
+
+  const sealed = files[1];
+  const buf = await fsp.readFile(sealed);
+  buf[buf.length - 1] ^= 0xff; // last record of a sealed segment: not a tail, corruption
+  await fsp.writeFile(sealed, buf);
+  await expect(DiskStorage.open(dir, { segmentBytes: 300 })).rejects.toThrow(/sealed/);
+});
+
+test('snapshot files are written via temp + rename; a damaged snapshot refuses loudly', async () => {
+  const s = await DiskStorage.open(dir);
+  await s.setConfState(conf);
+  await s.save({ term: 1, vote: 1, commit: 5 }, ents(1, 5, 1));
+  await s.createSnapshot(5, conf, Buffer.from('state'));
+  await s.close();
+  const snapDir = path.join(dir, 'snap');
+  const names = await fsp.readdir(snapDir);
+  expect(names.filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  expect(names).toHaveLength(1);
+  const f = path.join(snapDir, names[0]);
+  const b = await fsp.readFile(f);
+  b[b.length - 2] ^= 1;
+  await fsp.writeFile(f, b);
+  await expect(DiskStorage.open(dir)).rejects.toThrow(/snapshot corrupt.*CRC32C/);
+});
