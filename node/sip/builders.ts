@@ -3,7 +3,7 @@
  * new requests per §8.1.1.
  */
 import { SipParseError } from './errors.js';
-import { Headers } from './headers.js';
+import { HeaderField, Headers } from './headers.js';
 import { SipRequest, SipResponse } from './message.js';
 import { parseNameAddr, formatNameAddr } from './name-addr.js';
 import { reasonPhrase } from './reason-phrases.js';
@@ -18,34 +18,41 @@ export interface ResponseOptions {
   body?: Buffer;
 }
 
-function withToTag(to: string, tag: string | undefined): string {
+/** The To field with `tag` added; the received field unchanged when it already has one or cannot be re-written. */
+function toWithTag(to: HeaderField, tag: string | undefined): HeaderField {
   if (tag === undefined) return to;
   try {
-    const na = parseNameAddr(to);
+    const na = parseNameAddr(to.value);
     if (na.params.has('tag')) return to;
     na.params.set('tag', tag);
-    return formatNameAddr(na);
+    const h = new Headers();
+    h.append('To', formatNameAddr(na));
+    return h.list()[0];
   } catch {
-    return `${to};tag=${tag}`;
+    // Hostile bytes must never make building a reply throw; the 4xx then goes out without our tag.
+    return to;
   }
 }
 
 function buildResponse(headers: Headers, status: number, reason: string | undefined, opts: ResponseOptions): SipResponse {
   const out = new Headers();
-  // RFC 3261 §8.2.6.2: Via (all, in order), From, To, Call-ID and CSeq are copied; 100 Trying also Timestamp.
-  for (const v of headers.getLines('Via')) out.append('Via', v);
-  const from = headers.getLines('From')[0];
-  if (from !== undefined) out.append('From', from);
-  const to = headers.getLines('To')[0];
-  if (to !== undefined) out.append('To', status === 100 ? to : withToTag(to, opts.toTag));
-  const callId = headers.getLines('Call-ID')[0];
-  if (callId !== undefined) out.append('Call-ID', callId);
-  const cseq = headers.getLines('CSeq')[0];
-  if (cseq !== undefined) out.append('CSeq', cseq);
-  if (opts.recordRoute === true) for (const rr of headers.getLines('Record-Route')) out.append('Record-Route', rr);
+  const first = (key: string): HeaderField | undefined => headers.list().find((f) => f.key === key);
+  // RFC 3261 §8.2.6.2: Via (all, in order), From, To, Call-ID and CSeq are copied; the fields keep
+  // their received bytes, so a reply can be built from any message the parser accepted.
+  for (const f of headers.list()) if (f.key === 'via') out.appendField(f);
+  const from = first('from');
+  if (from !== undefined) out.appendField(from);
+  const to = first('to');
+  if (to !== undefined) out.appendField(status === 100 ? to : toWithTag(to, opts.toTag));
+  const callId = first('call-id');
+  if (callId !== undefined) out.appendField(callId);
+  const cseq = first('cseq');
+  if (cseq !== undefined) out.appendField(cseq);
+  if (opts.recordRoute === true) for (const f of headers.list()) if (f.key === 'record-route') out.appendField(f);
   if (status === 100) {
-    const ts = headers.getLines('Timestamp')[0];
-    if (ts !== undefined) out.append('Timestamp', ts);
+    // RFC 3261 §8.2.6.1: a 100 Trying echoes Timestamp.
+    const ts = first('timestamp');
+    if (ts !== undefined) out.appendField(ts);
   }
   if (opts.headers !== undefined) for (const [n, v] of opts.headers) out.append(n, v);
   return new SipResponse(status, reason ?? reasonPhrase(status), 'SIP/2.0', out, opts.body ?? Buffer.alloc(0));

@@ -166,6 +166,15 @@ export class Headers implements Iterable<[string, string]> {
     this.touch();
   }
 
+  /**
+   * Appends an existing field as is (it keeps its original bytes). Used to copy headers from a received
+   * message into a response (RFC 3261 §8.2.6.2 copies Via, From, Call-ID, CSeq verbatim).
+   */
+  appendField(field: HeaderField): void {
+    this.fields.push(field);
+    this.touch();
+  }
+
   /** Adds a line that becomes the topmost value of `name` (a new Via or Record-Route, RFC 3261 §16.6). */
   prepend(name: string, value: string): void {
     const nf = makeField(name, value);

@@ -2,7 +2,7 @@
 // accessors, validation and serialization. Seeded PRNG, so a failure names a reproducible case.
 import { readFileSync, readdirSync } from 'node:fs';
 import {
-  SipMessage, SipParseError, formatNameAddr, formatUri, formatVia, parseCSeq, parseMessage, parseNameAddr, parseUri, parseVia, serialize,
+  SipMessage, SipParseError, createErrorResponse, createResponse, formatNameAddr, formatUri, formatVia, parseCSeq, parseMessage, parseNameAddr, parseUri, parseVia, serialize,
   validateRequest, validateResponse,
 } from '../../node/sip/index.js';
 
@@ -102,6 +102,11 @@ function exercise(m: SipMessage): void {
       if (!(e instanceof SipParseError)) throw e;
     }
   }
+  // Whatever was accepted can be answered: building and writing the reply never throws.
+  if (m.isRequest) {
+    serialize(createResponse(m, 400, 'Bad Request', { toTag: 'fz', recordRoute: true }));
+    serialize(createResponse(m, 100));
+  }
   const wire = serialize(m);
   // What we write must read back.
   const again = parseMessage(wire);
@@ -125,6 +130,8 @@ describe('SIP parser fuzz', () => {
         m = parseMessage(input);
       } catch (e) {
         if (!(e instanceof SipParseError)) throw new Error(`case ${i}: parse threw ${String(e)} for ${input.toString('base64')}`);
+        const reply = createErrorResponse(e, { toTag: 'fz' });
+        if (reply !== null) serialize(reply);
         rejected++;
         continue;
       }

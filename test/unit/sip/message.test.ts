@@ -210,6 +210,15 @@ describe('builders', () => {
     expect(createResponse(req(invite()), 100, undefined, { toTag: 'x' }).to().params.has('tag')).toBe(false);
   });
 
+  it('builds replies to hostile requests without throwing: received fields are copied byte-exact', () => {
+    const text = invite().toString('latin1').replace('To: Bob <sip:bob@biloxi.com>', 'To: Bob <sip:bob@biloxi.com>\0\rjunk')
+      .replace('CSeq: 314159 INVITE', 'CSeq: 314159 INVITE\0');
+    const m = req(Buffer.from(text, 'latin1'));
+    const out = serialize(createResponse(m, 400, 'Bad Request', { toTag: 'x' })).toString('latin1');
+    expect(out).toContain('\r\nTo: Bob <sip:bob@biloxi.com>\0\rjunk\r\n');
+    expect(out).toContain('\r\nCSeq: 314159 INVITE\0\r\n');
+  });
+
   it('createRequest builds a request that serializes and validates', () => {
     const r = createRequest({
       method: 'OPTIONS', uri: 'sip:bob@biloxi.com',
