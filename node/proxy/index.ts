@@ -1,4 +1,10 @@
 // Public face of the RFC 3261 §16 stateful proxy.
+//
+// Wiring (node/core): StatefulProxy<ServerTx<A>, ClientTx<A>> is a transaction user. Build it with
+// `bindProxyToTransactions` (TU callbacks ↔ proxy events over node/sip messages) and
+// `sipProxyFactory`, or take the whole assembly from node/script's `createRoutingStack`.
+// Pure pieces (validate, processRoute, resolveNextHop, forwardRequest, buildCancel,
+// selectBestResponse, dispositionFor) are exported for reuse by node/b2bua and tests.
 export * from './routing-decision.js';
 export * from './response-context.js';
 export type { ProxyHeaders, ProxyRequestMessage, ProxyResponseMessage, ProxyMessageFactory } from './proxy-message.js';

@@ -1,3 +1,8 @@
+// Public face of routing as user code: a TS/JS module at `script.path` exports
+// `default function (api: ScriptApi)` and registers handlers; ScriptHost loads it (.js/.mjs as is,
+// .ts through the typescript package), hot-reloads it (`script.reload: auto | sighup`), and
+// keeps the old handlers when a new version fails to load. `createRoutingStack` assembles host +
+// proxy + registrar/auth/proxy ports for node/core.
 export {
   createScriptApi, EMPTY_HANDLERS,
   type ScriptApi, type HandlerSet, type ScriptPorts, type RegistrarPort, type AuthPort, type ScriptLogger,
