@@ -4,7 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Registry } from 'prom-client';
-import { ReplicatedLog, NotLeaderError, clusterStatusHandler } from '../../../cluster/log/index.js';
+import { LogClient, LogClientServer, ReplicatedLog, NotLeaderError, clusterStatusHandler } from '../../../cluster/log/index.js';
 import { StateRole } from '../../../cluster/raft/types.js';
 
 const logs: ReplicatedLog[] = [];
@@ -174,4 +174,32 @@ test('an append on a member that cannot reach a leader fails with NotLeader inst
   const t0 = Date.now();
   await expect(lonely.append([Buffer.from('x')])).rejects.toBeInstanceOf(NotLeaderError);
   expect(Date.now() - t0).toBeLessThan(3000);
+});
+
+test('client port: pipelined appends, reads, status; garbage drops only that connection', async () => {
+  const a = startLog(1, new Map());
+  await a.start();
+  await until(() => a.status().role === StateRole.Leader);
+  const srv = new LogClientServer(a);
+  const port = await srv.listen('127.0.0.1', 0);
+  try {
+    const bad = net.connect(port, '127.0.0.1');
+    bad.on('error', () => undefined);
+    await new Promise((r) => bad.once('connect', r));
+    const closed = new Promise((r) => bad.once('close', r));
+    bad.write(Buffer.from([0xff, 0xff, 0xff, 0xff, 1, 2, 3])); // 4 GiB frame length
+    await closed;
+
+    const c = await LogClient.connect('127.0.0.1', port);
+    const acks = await Promise.all(Array.from({ length: 50 }, (_, i) => c.append([Buffer.from(`c${i}`)])));
+    const idx = acks.map((r) => r.index);
+    expect(new Set(idx).size).toBe(50);
+    const read = await c.read(1, 1000);
+    expect(read.entries.map((e) => text(e.data)).sort()).toEqual(Array.from({ length: 50 }, (_, i) => `c${i}`).sort());
+    expect(JSON.parse((await c.status()).statusJson).role).toBe('leader');
+    expect((await c.readIndex()).index).toBeGreaterThanOrEqual(Math.max(...idx));
+    c.close();
+  } finally {
+    await srv.close();
+  }
 });
