@@ -45,9 +45,13 @@ export class HeaderField {
   }
 }
 
-function checkValue(value: string): void {
-  // A CR or LF would let a caller inject headers; folding is never generated (RFC 3261 §7.3.1 SHOULD NOT).
-  if (/[\r\n\0]/.test(value)) throw new RangeError('header value must not contain CR, LF or NUL');
+/**
+ * A CR or LF inside a value would let it inject header lines. Values often come from received messages,
+ * so instead of throwing they are turned into a single SP, which is what folding means anyway
+ * (RFC 3261 §7.3.1); folding itself is never generated.
+ */
+function safeValue(value: string): string {
+  return value.indexOf('\r') < 0 && value.indexOf('\n') < 0 ? value : value.replace(/[\r\n]+/g, ' ');
 }
 
 function checkName(name: string): void {
@@ -56,9 +60,8 @@ function checkName(name: string): void {
 
 function makeField(name: string, value: string): HeaderField {
   checkName(name);
-  checkValue(value);
   const hn = headerName(name);
-  return new HeaderField(hn.canonical, hn.key, value);
+  return new HeaderField(hn.canonical, hn.key, safeValue(value));
 }
 
 export class Headers implements Iterable<[string, string]> {
@@ -205,7 +208,7 @@ export class Headers implements Iterable<[string, string]> {
     if (isListHeader(key)) {
       const parts = splitTopLevel(f.value).filter((v) => v !== '');
       if (parts.length > 1) {
-        this.fields[idx] = new HeaderField(f.name, f.key, parts.slice(1).join(', '));
+        this.fields[idx] = new HeaderField(f.name, f.key, safeValue(parts.slice(1).join(', ')));
         this.touch();
         return parts[0];
       }
