@@ -1,4 +1,17 @@
-/** Public face of the SIP message stack (RFC 3261 §7, §19, §20, §25). */
+/**
+ * Public face of the SIP message stack (RFC 3261 §7, §19, §20, §25).
+ *
+ * Contracts:
+ * - parseMessage(buf) frames one message (a datagram or one stream-framed message) and throws only
+ *   SipParseError. err.action 'reject' = answer err.status/err.reason (createErrorResponse(err) builds it
+ *   from err.headers), 'drop' = discard (responses, unreadable start lines). The message references buf.
+ * - Header values are parsed lazily by the cached accessors (topVia, callId, cseq, from, to, ...), which
+ *   throw SipParseError on malformed values. validateRequest/validateResponse run every semantic check
+ *   and return null or the verdict (for responses any verdict means drop).
+ * - headers.get(name) is the first value (first comma element for list headers such as Via, Route,
+ *   Contact); getAll splits lists; getLines gives whole lines. Mutators keep order; CR/LF in values
+ *   become SP. serialize() copies untouched fields byte-exact and always writes a correct Content-Length.
+ */
 export { SipParseError, badRequest } from './errors.js';
 export type { ParseAction } from './errors.js';
 export { Headers, HeaderField } from './headers.js';
