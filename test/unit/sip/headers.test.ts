@@ -34,6 +34,23 @@ describe('Headers', () => {
     ]);
   });
 
+  it('knows every registered compact form (RFC 3261 §7.3.3 and extensions)', () => {
+    const compact: Record<string, string> = {
+      i: 'Call-ID', m: 'Contact', e: 'Content-Encoding', l: 'Content-Length', c: 'Content-Type', f: 'From', s: 'Subject',
+      k: 'Supported', t: 'To', v: 'Via', o: 'Event', u: 'Allow-Events', r: 'Refer-To', b: 'Referred-By',
+      x: 'Session-Expires', y: 'Identity', a: 'Accept-Contact', j: 'Reject-Contact', d: 'Request-Disposition', n: 'Identity-Info',
+    };
+    const lines = ['MESSAGE sip:a@b SIP/2.0', ...Object.keys(compact).filter((k) => k !== 'l').map((k) => `${k.toUpperCase()}: val-${k}`), 'l: 0'];
+    const m = parseMessage(msg(lines));
+    for (const [k, full] of Object.entries(compact)) {
+      if (k === 'l') continue;
+      expect([full, m.headers.get(full)]).toEqual([full, `val-${k}`]);
+    }
+    expect([...m.headers].map(([n]) => n)).toEqual([...Object.values(compact).filter((n) => n !== 'Content-Length'), 'Content-Length']);
+    // written back exactly as received
+    expect(serialize(m).equals(msg(lines))).toBe(true);
+  });
+
   it('splits comma-joined list values but not commas inside quotes or <>', () => {
     const h = parseMessage(msg(REQ)).headers;
     expect(h.getAll('Via')).toEqual([
