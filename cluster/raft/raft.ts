@@ -893,9 +893,10 @@ export class Raft {
       this.becomeFollower(this.term + 1, NONE);
       return false;
     }
+    // The snapshot may predate the ConfChange that added us (the leader compacted before we
+    // joined): accept it anyway. Without ourselves in the configuration we cannot campaign;
+    // the entries that follow the snapshot carry the change that makes us a member.
     const cs = s.metadata.conf;
-    const member = [...cs.voters, ...cs.learners, ...cs.votersOutgoing].includes(this.id);
-    if (!member) return false; // a snapshot that does not know us is not for us
     if (this.raftLog.matchTerm(s.metadata.index, s.metadata.term)) {
       // We already have the entries: fast-forward the commit index instead.
       this.raftLog.commitTo(s.metadata.index);
