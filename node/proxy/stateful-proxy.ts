@@ -67,6 +67,12 @@ export interface StatefulProxyOptions<S, C> {
   readonly log?: ProxyLogger;
   /** How long a finished context stays to forward late 2xx from other branches (64·T1). */
   readonly lingerMs?: number;
+  /**
+   * The shell's clock (same timebase as `now`). Script decisions often come after an await
+   * (registrar lookup, auth); with a clock their sends and Timer C use the decision instant
+   * instead of the arrival instant.
+   */
+  readonly clock?: () => number;
 }
 
 interface Branch<C> {
@@ -171,9 +177,9 @@ export class StatefulProxy<S, C> {
     }
     const ctx = new ResponseContext<S, C>(serverTx, req, hash, source);
     ctx.request = new ProxyRequestContext(req, source, routing, {
-      reply: (code, reason, headers) => this.replyLocal(ctx, code, reason, headers, now),
-      replyWith: (response) => this.replyWith(ctx, response, now),
-      fork: (targets, opts) => this.fork(ctx, targets, opts, now),
+      reply: (code, reason, headers) => this.replyLocal(ctx, code, reason, headers, this.at(now)),
+      replyWith: (response) => this.replyWith(ctx, response, this.at(now)),
+      fork: (targets, opts) => this.fork(ctx, targets, opts, this.at(now)),
       recordRouteDefault: this.o.recordRoute && DIALOG_CREATING.has(req.method) && toTag === '',
     }, this.isLocalUri);
     this.contexts.set(serverTx, ctx);
@@ -593,6 +599,10 @@ export class StatefulProxy<S, C> {
       cseqMethod: cseqMethod.toUpperCase(), status: res.status, callId: res.headers.get('Call-ID') ?? '',
       fromTag: tagOf(res.headers.get('From')), toTag: tagOf(res.headers.get('To')),
     }, now);
+  }
+
+  private at(fallback: number): number {
+    return this.o.clock ? this.o.clock() : fallback;
   }
 
   private nextSuffix(): string {
