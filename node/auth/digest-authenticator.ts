@@ -27,7 +27,14 @@ export interface ChallengeResponse {
 }
 
 /** Why a request was challenged; fed to logs and the failed-auth ban counters. */
-export type ChallengeCause = 'no-credentials' | 'bad-nonce' | 'stale-nonce' | 'unknown-user' | 'wrong-password' | 'unsupported';
+export type ChallengeCause =
+  | 'no-credentials'
+  | 'bad-nonce'
+  | 'stale-nonce'
+  | 'unknown-user'
+  | 'wrong-password'
+  | 'replayed-nc'
+  | 'unsupported';
 
 export type AuthOutcome =
   | { readonly kind: 'ok'; readonly username: string; readonly realm: string; readonly algorithm: DigestAlgorithm }
@@ -51,6 +58,11 @@ export interface DigestAuthenticatorOptions {
   readonly backend: CredentialBackend;
   /** Also offer qop=auth-int (body integrity). */
   readonly offerAuthInt?: boolean;
+  /**
+   * Nonce counts remembered per (nonce, cnonce) on this node to refuse a replayed nc; 0 disables.
+   * Stateless across nodes by design: the nonce TTL bounds replay cluster-wide. Default 100 000.
+   */
+  readonly replayWindow?: number;
 }
 
 const STRENGTH: Record<DigestAlgorithm, number> = {
@@ -72,10 +84,33 @@ function hexEqual(a: string, b: string): boolean {
 export class DigestAuthenticator {
   readonly realm: string;
   private readonly algorithms: readonly DigestAlgorithm[];
+  /** "nonce\0cnonce" → highest nc accepted; insertion-ordered so the oldest is evicted first. */
+  private readonly seenNc = new Map<string, number>();
+  private readonly replayWindow: number;
 
   constructor(private readonly opts: DigestAuthenticatorOptions) {
     this.realm = opts.realm;
     this.algorithms = [...opts.algorithms].sort((a, b) => STRENGTH[b] - STRENGTH[a]);
+    this.replayWindow = opts.replayWindow ?? 100_000;
+  }
+
+  /**
+   * RFC 7616 §3.4 / RFC 2617 §3.2.2: the client increments nc for every request it sends with the
+   * same nonce, so an nc that is not above the last accepted one is a replay.
+   */
+  private acceptNc(nonce: string, cnonce: string, ncHex: string): boolean {
+    if (this.replayWindow <= 0) return true;
+    const key = `${nonce}\u0000${cnonce}`;
+    const nc = parseInt(ncHex, 16);
+    const last = this.seenNc.get(key);
+    if (last !== undefined && nc <= last) return false;
+    if (last !== undefined) this.seenNc.delete(key);
+    else if (this.seenNc.size >= this.replayWindow) {
+      const oldest = this.seenNc.keys().next();
+      if (!oldest.done) this.seenNc.delete(oldest.value);
+    }
+    this.seenNc.set(key, nc);
+    return true;
   }
 
   /** Fresh challenge; `stale` tells the UA it may retry with the same password (RFC 7616 §3.3). */
@@ -166,6 +201,9 @@ export class DigestAuthenticator {
     // Only a correct digest over an expired nonce earns stale=true, so the UA retries silently
     // instead of re-prompting; a wrong password never does.
     if (nonceVerdict === 'stale') return challenge('stale-nonce', true);
+    if (qop !== null && creds.nc !== null && creds.cnonce !== null && !this.acceptNc(creds.nonce, creds.cnonce, creds.nc)) {
+      return challenge('replayed-nc');
+    }
     return { kind: 'ok', username: creds.username, realm: creds.realm, algorithm };
   }
 }

@@ -15,7 +15,9 @@ import {
 const REALM = 'example.com';
 const T0 = Date.UTC(2026, 10, 26, 12, 0, 0);
 
-function makeAuth(opts: { secret?: string | null; ttl?: number; algorithms?: DigestAlgorithm[]; authInt?: boolean } = {}): DigestAuthenticator {
+function makeAuth(
+  opts: { secret?: string | null; ttl?: number; algorithms?: DigestAlgorithm[]; authInt?: boolean; replayWindow?: number } = {},
+): DigestAuthenticator {
   const backend = new StaticCredentialBackend(
     [
       { username: 'alice', password: 'wonderland', ha1: null, realm: null },
@@ -29,6 +31,7 @@ function makeAuth(opts: { secret?: string | null; ttl?: number; algorithms?: Dig
     nonces: new NonceService({ secret: opts.secret === undefined ? 'cluster-secret' : opts.secret, ttlSecs: opts.ttl ?? 3600 }),
     backend,
     offerAuthInt: opts.authInt,
+    replayWindow: opts.replayWindow,
   });
 }
 
@@ -37,7 +40,7 @@ function answer(
   challenge: ChallengeResponse,
   user: string,
   password: string,
-  opts: { alg?: DigestAlgorithm; method?: string; uri?: string; qop?: 'auth' | 'auth-int'; body?: string } = {},
+  opts: { alg?: DigestAlgorithm; method?: string; uri?: string; qop?: 'auth' | 'auth-int'; body?: string; nc?: string } = {},
 ): string {
   const alg = opts.alg ?? 'MD5';
   const hdr = challenge.headers.find(([, v]) => v.includes(`algorithm=${alg}`));
@@ -52,11 +55,11 @@ function answer(
     method: opts.method ?? 'REGISTER',
     uri,
     qop,
-    nc: '00000001',
+    nc: opts.nc ?? '00000001',
     cnonce: 'c0ffee',
     body: opts.body,
   });
-  return `Digest username="${user}", realm="${REALM}", nonce="${nonce}", uri="${uri}", algorithm=${alg}, qop=${qop}, nc=00000001, cnonce="c0ffee", response="${response}"`;
+  return `Digest username="${user}", realm="${REALM}", nonce="${nonce}", uri="${uri}", algorithm=${alg}, qop=${qop}, nc=${opts.nc ?? '00000001'}, cnonce="c0ffee", response="${response}"`;
 }
 
 function expectChallenge(o: AuthOutcome, cause: string, stale = false): ChallengeResponse {
@@ -135,7 +138,7 @@ describe('verification trace', () => {
     const auth = makeAuth({ ttl: 300 });
     const c = auth.challenge('www', T0);
     const cred = answer(c, 'alice', 'wonderland');
-    expect(await auth.verify('www', { method: 'REGISTER', credentials: [cred] }, T0 + 300_000)).toMatchObject({ kind: 'ok' });
+    expect(await auth.verify('www', { method: 'REGISTER', credentials: [answer(c, 'alice', 'wonderland', { nc: '00000002' })] }, T0 + 300_000)).toMatchObject({ kind: 'ok' });
     const stale = expectChallenge(await auth.verify('www', { method: 'REGISTER', credentials: [cred] }, T0 + 301_000), 'stale-nonce', true);
     expect(stale.status).toBe(401);
   });
@@ -248,6 +251,42 @@ describe('verification trace', () => {
       kind: 'unavailable',
       status: 503,
     });
+  });
+});
+
+describe('nonce-count replay (RFC 7616 §3.4)', () => {
+  test('the same nc on the same nonce is refused; a higher nc is accepted', async () => {
+    const auth = makeAuth();
+    const c = auth.challenge('www', T0);
+    const first = answer(c, 'alice', 'wonderland', { nc: '00000001' });
+    expect(await auth.verify('www', { method: 'REGISTER', credentials: [first] }, T0)).toMatchObject({ kind: 'ok' });
+    expectChallenge(await auth.verify('www', { method: 'REGISTER', credentials: [first] }, T0), 'replayed-nc');
+    const second = answer(c, 'alice', 'wonderland', { nc: '00000002' });
+    expect(await auth.verify('www', { method: 'REGISTER', credentials: [second] }, T0)).toMatchObject({ kind: 'ok' });
+    expectChallenge(await auth.verify('www', { method: 'REGISTER', credentials: [first] }, T0), 'replayed-nc');
+  });
+
+  test('a wrong password does not consume the nc', async () => {
+    const auth = makeAuth();
+    const c = auth.challenge('www', T0);
+    await auth.verify('www', { method: 'REGISTER', credentials: [answer(c, 'alice', 'bad')] }, T0);
+    expect(await auth.verify('www', { method: 'REGISTER', credentials: [answer(c, 'alice', 'wonderland')] }, T0)).toMatchObject({ kind: 'ok' });
+  });
+
+  test('replayWindow 0 disables tracking', async () => {
+    const auth = makeAuth({ replayWindow: 0 });
+    const c = auth.challenge('www', T0);
+    const cred = answer(c, 'alice', 'wonderland');
+    expect(await auth.verify('www', { method: 'REGISTER', credentials: [cred] }, T0)).toMatchObject({ kind: 'ok' });
+    expect(await auth.verify('www', { method: 'REGISTER', credentials: [cred] }, T0)).toMatchObject({ kind: 'ok' });
+  });
+
+  test('the window is bounded: the oldest nonce is forgotten first', async () => {
+    const auth = makeAuth({ replayWindow: 2 });
+    const creds = [0, 1, 2].map(() => answer(auth.challenge('www', T0), 'alice', 'wonderland'));
+    for (const c of creds) expect(await auth.verify('www', { method: 'REGISTER', credentials: [c] }, T0)).toMatchObject({ kind: 'ok' });
+    expect(await auth.verify('www', { method: 'REGISTER', credentials: [creds[0]] }, T0)).toMatchObject({ kind: 'ok' });
+    expectChallenge(await auth.verify('www', { method: 'REGISTER', credentials: [creds[2]] }, T0), 'replayed-nc');
   });
 });
 

@@ -189,6 +189,7 @@ describe('handleRegister (extract → auth → registrar → response)', () => {
     http: { url: null, cache_ttl_secs: 0, timeout_ms: 1000 },
   });
   const authorized = (user: string, password: string, nonce: string, extra: string[], cseq: number): SipRequest => {
+    const cnonce = `cn-${user}`;
     const response = computeResponse({
       algorithm: 'MD5',
       ha1: computeHa1('MD5', user, 'example.com', password),
@@ -197,12 +198,12 @@ describe('handleRegister (extract → auth → registrar → response)', () => {
       uri: 'sip:example.com',
       qop: 'auth',
       nc: '00000001',
-      cnonce: 'z',
+      cnonce,
     });
     return register(
       [
         ...extra,
-        `Authorization: Digest username="${user}", realm="example.com", nonce="${nonce}", uri="sip:example.com", qop=auth, nc=00000001, cnonce="z", response="${response}"`,
+        `Authorization: Digest username="${user}", realm="example.com", nonce="${nonce}", uri="sip:example.com", qop=auth, nc=00000001, cnonce="${cnonce}", response="${response}"`,
       ],
       cseq,
     );
