@@ -8,8 +8,9 @@
  *   200 OK lists the bindings as they are (Kamailio's R_OOO/R_RETRANS behaviour). A delayed
  *   retransmission of an older REGISTER can then never roll a binding back, and the UA is not told
  *   its (already newer) registration failed.
- * - Too many contacts: 503 "Too many registered contacts" (Kamailio `max_contacts`), only when the
- *   request would add bindings; refreshes and removals always go through.
+ * - Too many contacts: 503 "Too many registered contacts" (Kamailio `max_contacts`; the text is
+ *   repeated in P-Registrar-Error), only when the request would add bindings; refreshes and
+ *   removals always go through.
  * - A non-numeric `expires` / Expires / q / reg-id is a 400, not silently defaulted.
  */
 import { aorOfParts, parseSipUri, uriOfNameAddr } from './aor.js';
@@ -259,7 +260,7 @@ export function processRegister(req: RegisterRequest, current: readonly Binding[
   }
   const inserts = changes.filter((ch) => ch.op === 'insert').length;
   if (inserts > 0 && settings.maxContacts > 0 && result.size > settings.maxContacts) {
-    return reject(503, 'Service Unavailable', `Too many registered contacts (max ${settings.maxContacts})`, [
+    return reject(503, 'Too many registered contacts', `more than ${settings.maxContacts} bindings`, [
       ['P-Registrar-Error', 'Too many registered contacts'],
     ]);
   }
