@@ -134,6 +134,8 @@ export class ReplicatedLog {
   private stopped = false;
   private readCtxSeq = 0;
   private afterAdvance: Array<() => void> = [];
+  /** Last log index known fsynced on this node. */
+  private durableLast = 0;
   /** Messages the core refused (malformed / from non-members); exposed in status(). */
   rejectedMessages = 0;
 
@@ -153,6 +155,7 @@ export class ReplicatedLog {
     this.confState = this.storage.initialState().confState;
     for (const [id, a] of o.peers ?? []) if (id !== o.id) this.addresses.set(id, a);
     this.applied = this.storage.snapshot().metadata.index;
+    this.durableLast = this.storage.lastIndex();
     this.commit = this.storage.initialState().hardState.commit;
     this.node = new RawNode({
       id: o.id,
@@ -521,8 +524,20 @@ export class ReplicatedLog {
       !rd.snapshot &&
       (!rd.hardState || (rd.hardState.term === init.term && rd.hardState.vote === init.vote));
     if (leaderParallel) this.transport.send(rd.messages);
+    // Committed entries already durable here (from earlier Readys) are applied, and their clients
+    // acked, before this Ready's fsync: they are on a quorum's disks, ours included, so their acks
+    // need not wait for the newer entries' flush.
+    let committed = rd.committedEntries;
+    if (!rd.snapshot && committed.length > 0 && committed[0].index <= this.durableLast) {
+      let n = 0;
+      while (n < committed.length && committed[n].index <= this.durableLast) n++;
+      await this.apply(committed.slice(0, n));
+      committed = committed.slice(n);
+    }
     if (rd.hardState || rd.entries.length > 0 || rd.snapshot) {
       await this.storage.save(rd.hardState, rd.entries, rd.snapshot, rd.mustSync ?? true);
+      if (rd.snapshot) this.durableLast = rd.snapshot.metadata.index;
+      if (rd.entries.length > 0) this.durableLast = rd.entries[rd.entries.length - 1].index;
     }
     if (rd.snapshot) {
       // An installed snapshot replaces the log below it, membership included. Addresses of members
@@ -535,7 +550,7 @@ export class ReplicatedLog {
     for (const m of rd.messages) {
       if (m.type === MessageType.Snap && m.snapshotDone) this.node.reportSnapshot(m.to, this.transport.isConnected(m.to));
     }
-    if (rd.committedEntries.length > 0) await this.apply(rd.committedEntries);
+    if (committed.length > 0) await this.apply(committed);
     for (const rs of rd.readStates) {
       const key = Buffer.from(rs.requestCtx).toString('hex');
       const w = this.readWaiters.get(key);
