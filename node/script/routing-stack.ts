@@ -70,7 +70,7 @@ export async function createRoutingStack<A>(o: RoutingStackOptions<A>): Promise<
   proxy = new StatefulProxy<ServerTx<A>, ClientTx<A>>({
     transactions: binding.port, factory: sipProxyFactory, hooks: proxyHooksFrom(() => host.handlers),
     isOwnAddress: o.isOwnAddress, advertised: o.advertised, recordRoute: o.recordRoute,
-    inviteTimeoutMs: o.inviteTimeoutMs, localDomains: o.localDomains, dialogs: o.dialogs, log: o.log,
+    inviteTimeoutMs: o.inviteTimeoutMs, localDomains: o.localDomains, dialogs: o.dialogs, log: o.log, clock: o.clock,
   });
   host = new ScriptHost({
     path: o.scriptPath ?? defaultScriptPath(), reload: o.reload,

@@ -478,3 +478,15 @@ describe('stateful proxy: more §16 edges', () => {
     expect(h.tx.statuses('s2')).toEqual([482]);
   });
 });
+
+test('with a clock, a decision taken after an await arms Timer C from the decision instant', async () => {
+  const tx = new FakeTransactions();
+  let clock = 0;
+  const proxy = new StatefulProxy<string, number>({
+    transactions: tx, factory, isOwnAddress: own, advertised: { host: 'proxy.example.com', port: 5060 },
+    recordRoute: true, inviteTimeoutMs: INVITE_TIMEOUT, clock: () => clock,
+    hooks: { onRequest: async (r) => { await Promise.resolve(); clock = 2500; r.fork(['sip:bob@192.0.2.21']); } },
+  });
+  await proxy.onRequest('s', invite(), { address: '192.0.2.10', port: 5060, transport: 'UDP' }, 0);
+  expect(proxy.nextDeadline()).toBe(2500 + INVITE_TIMEOUT);
+});
