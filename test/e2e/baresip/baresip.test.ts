@@ -1,0 +1,184 @@
+/**
+ * Interop (issue 5 must-show): two real baresip UAs (Debian `baresip`) register to the REAL server
+ * process with digest credentials over UDP on loopback; alice calls bob through the proxy, bob
+ * auto-answers, alice hangs up. Both UAs are driven and observed through baresip's `ctrl_tcp`
+ * module (netstring JSON commands and events). Headless: opus + the `ausine` source (48 kHz) and
+ * the `aufile` player writing to the temp dir, no audio device.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { freePort, startServer, type ServerProcess } from '../../helpers/server-process.js';
+
+interface Ua {
+  readonly name: string;
+  readonly events: string[];
+  readonly proc: ChildProcess;
+  readonly ctrl: Socket;
+  output(): string;
+  command(command: string, params?: string): void;
+  waitFor(event: string, timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Netstring framing of ctrl_tcp (`<len>:<json>,`). */
+function netstring(obj: unknown): string {
+  const s = JSON.stringify(obj);
+  return `${Buffer.byteLength(s)}:${s},`;
+}
+
+function parseNetstrings(buf: string, onMessage: (json: string) => void): string {
+  for (;;) {
+    const colon = buf.indexOf(':');
+    if (colon < 0) return buf;
+    const len = Number(buf.slice(0, colon));
+    if (!Number.isInteger(len) || buf.length < colon + 1 + len + 1) return buf;
+    onMessage(buf.slice(colon + 1, colon + 1 + len));
+    buf = buf.slice(colon + 1 + len + 1);
+  }
+}
+
+async function connectWithRetry(port: number, deadlineMs: number): Promise<Socket> {
+  const until = Date.now() + deadlineMs;
+  for (;;) {
+    try {
+      return await new Promise<Socket>((resolve, reject) => {
+        const s = connect(port, '127.0.0.1');
+        s.once('connect', () => resolve(s));
+        s.once('error', reject);
+      });
+    } catch (err) {
+      if (Date.now() > until) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+async function startUa(server: ServerProcess, name: string, password: string, rtpBase: number): Promise<Ua> {
+  const dir = join(server.dir, `baresip-${name}`);
+  mkdirSync(dir, { recursive: true });
+  const sipPort = await freePort();
+  let ctrlPort = await freePort();
+  // baresip also binds sip_listen+1 (TLS): keep the control port off it.
+  while (ctrlPort === sipPort + 1) ctrlPort = await freePort();
+  writeFileSync(
+    join(dir, 'config'),
+    [
+      'poll_method epoll',
+      `sip_listen 127.0.0.1:${sipPort}`,
+      'audio_source ausine,440',
+      `audio_player aufile,${join(dir, 'play.wav')}`,
+      `audio_alert aufile,${join(dir, 'alert.wav')}`,
+      `rtp_ports ${rtpBase}-${rtpBase + 99}`,
+      'module_path /usr/lib/baresip/modules',
+      'module opus.so',
+      'module ausine.so',
+      'module aufile.so',
+      'module account.so',
+      'module menu.so',
+      'module ctrl_tcp.so',
+      `ctrl_tcp_listen 127.0.0.1:${ctrlPort}`,
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(join(dir, 'accounts'), `<sip:${name}@127.0.0.1:${server.sipPort}>;auth_pass=${password};answermode=auto;regint=600\n`);
+  const proc = spawn('baresip', ['-f', dir], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+  proc.stderr?.on('data', (c: Buffer) => (out += c.toString()));
+  const ctrl = await connectWithRetry(ctrlPort, 10_000);
+  const events: string[] = [];
+  const waiters: { event: string; resolve: () => void }[] = [];
+  let pending = '';
+  ctrl.on('data', (chunk: Buffer) => {
+    pending = parseNetstrings(pending + chunk.toString(), (json) => {
+      const msg = JSON.parse(json) as { event?: boolean; type?: string };
+      if (msg.event !== true || msg.type === undefined) return;
+      events.push(msg.type);
+      for (let i = waiters.length - 1; i >= 0; i--) {
+        if (waiters[i].event === msg.type) {
+          waiters[i].resolve();
+          waiters.splice(i, 1);
+        }
+      }
+    });
+  });
+  let token = 0;
+  return {
+    name,
+    events,
+    proc,
+    ctrl,
+    output: () => out,
+    command: (command, params) => ctrl.write(netstring({ command, params, token: String(++token) })),
+    waitFor: (event, timeoutMs = 10_000) =>
+      events.includes(event)
+        ? Promise.resolve()
+        : new Promise<void>((resolve, reject) => {
+            const timer = setTimeout(
+              () => reject(new Error(`${name}: no ${event} within ${timeoutMs} ms; events ${events.join(',')}\n${out.slice(-1500)}`)),
+              timeoutMs,
+            );
+            waiters.push({ event, resolve: () => (clearTimeout(timer), resolve()) });
+          }),
+    stop: async () => {
+      ctrl.destroy();
+      if (proc.exitCode !== null || proc.pid === undefined) return;
+      const exited = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGTERM');
+      const killer = setTimeout(() => proc.kill('SIGKILL'), 3000);
+      await exited;
+      clearTimeout(killer);
+    },
+  };
+}
+
+async function registered(server: ServerProcess, aor: string, timeoutMs = 10_000): Promise<boolean> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    const res = await fetch(`http://127.0.0.1:${server.adminPort}/admin/registrations/${encodeURIComponent(aor)}`);
+    if (res.status === 200) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
+}
+
+let server: ServerProcess;
+const uas: Ua[] = [];
+
+beforeAll(async () => {
+  server = await startServer({
+    config: {
+      auth: { realm: 'baresip.test', users: [{ username: 'alice', password: 'alice-pw' }, { username: 'bob', password: 'bob-pw' }] },
+    },
+  });
+}, 30_000);
+
+afterAll(async () => {
+  for (const ua of uas) await ua.stop();
+  if (server) expect(await server.stop()).toBe(0);
+}, 20_000);
+
+test('two baresip UAs register with digest auth; alice calls bob through the proxy; both see the call established and ended', async () => {
+  const rtpBase = 20_000 + Math.floor(Math.random() * 200) * 100;
+  const bob = await startUa(server, 'bob', 'bob-pw', rtpBase);
+  uas.push(bob);
+  const alice = await startUa(server, 'alice', 'alice-pw', rtpBase + 100);
+  uas.push(alice);
+  expect(await registered(server, 'bob@127.0.0.1')).toBe(true);
+  expect(await registered(server, 'alice@127.0.0.1')).toBe(true);
+
+  alice.command('dial', `sip:bob@127.0.0.1:${server.sipPort}`);
+  await Promise.all([alice.waitFor('CALL_ESTABLISHED', 15_000), bob.waitFor('CALL_ESTABLISHED', 15_000)]);
+  alice.command('hangup');
+  await Promise.all([alice.waitFor('CALL_CLOSED'), bob.waitFor('CALL_CLOSED')]);
+
+  expect(alice.events).toEqual(expect.arrayContaining(['CALL_RINGING', 'CALL_ESTABLISHED', 'CALL_CLOSED']));
+  expect(bob.events).toEqual(expect.arrayContaining(['CALL_ESTABLISHED', 'CALL_CLOSED']));
+  // The registrations were challenged (401) and so was the INVITE (407), then accepted.
+  const metrics = await (await fetch(`http://127.0.0.1:${server.adminPort}/metrics`)).text();
+  expect(metrics).toMatch(/siphon_responses_total\{code="401"\} [2-9]/);
+  expect(metrics).toMatch(/siphon_responses_total\{code="407"\} [1-9]/);
+  expect(metrics).toMatch(/siphon_dialogs_active 0/);
+}, 60_000);
