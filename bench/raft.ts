@@ -150,16 +150,28 @@ async function main(): Promise<void> {
   const concs = v.conc!.split(',').map(Number);
   const work = mkdtempSync(path.join(os.tmpdir(), 'bench-raft-'));
   const runs: Run[] = [];
+  const failures: string[] = [];
   const load0 = os.loadavg();
+  // A failed sweep is recorded and the other system still measured: partial figures beat none.
+  const guarded = async (what: string, f: () => Promise<Run[]> | Run[]): Promise<void> => {
+    try {
+      runs.push(...(await f()));
+    } catch (e) {
+      failures.push(`${what}: ${(e as Error).message.split('\n')[0]}`);
+      process.stderr.write(`${what} failed: ${(e as Error).message}\n`);
+    }
+  };
   try {
     for (let rep = 1; rep <= reps; rep++) {
       // Alternate the order so slow drift of the shared box hits both systems alike.
+      const etcd = () => (v['skip-etcd'] ? Promise.resolve() : guarded(`etcd rep ${rep}`, () => etcdSweep(rep, concs, work)));
+      const ours = () => guarded(`ours rep ${rep}`, () => ourSweep(rep, concs, work));
       if (rep % 2 === 1) {
-        if (!v['skip-etcd']) runs.push(...etcdSweep(rep, concs, work));
-        runs.push(...(await ourSweep(rep, concs, work)));
+        await etcd();
+        await ours();
       } else {
-        runs.push(...(await ourSweep(rep, concs, work)));
-        if (!v['skip-etcd']) runs.push(...etcdSweep(rep, concs, work));
+        await ours();
+        await etcd();
       }
     }
   } finally {
@@ -198,6 +210,7 @@ async function main(): Promise<void> {
     p99,
     target: '>= 2x etcd ops/s at every C, p99 <= etcd',
     targetMet,
+    failures,
     runs,
   };
   mkdirSync(path.join(root, 'bench/results'), { recursive: true });

@@ -136,6 +136,8 @@ export class ReplicatedLog {
   private afterAdvance: Array<() => void> = [];
   /** Last log index known fsynced on this node. */
   private durableLast = 0;
+  /** Index of the last applied membership change. */
+  private lastConfIndex = 0;
   /** Messages the core refused (malformed / from non-members); exposed in status(). */
   rejectedMessages = 0;
 
@@ -392,6 +394,8 @@ export class ReplicatedLog {
   /** Snapshots the application state at `index` (≤ applied) and compacts the log below it. */
   async compact(index: number, state: Uint8Array): Promise<void> {
     if (index > this.applied) throw new Error(`cannot snapshot at ${index}: applied is ${this.applied}`);
+    // The snapshot records the membership as of `index`; a change applied after it would be lost.
+    if (index < this.lastConfIndex) throw new Error(`cannot snapshot at ${index}: membership changed at ${this.lastConfIndex}`);
     await this.storage.createSnapshot(index, this.confState, state);
   }
 
@@ -590,6 +594,7 @@ export class ReplicatedLog {
           if (!(err instanceof ConfChangeError)) throw err;
           process.emitWarning(`raft node ${this.id}: conf change at ${e.index} refused: ${err.message}`);
         }
+        this.lastConfIndex = e.index;
         this.onConfApplied(cc);
       } else if (e.type === EntryType.Normal) {
         const u = unwrap(e.data);
