@@ -531,8 +531,10 @@ export class StatefulProxy<S, C> {
     if (ctx.finalStatus !== 0 || ctx.pending) return;
     if (!ctx.request.decided && !ctx.cancelled) return; // the script has not decided yet
     if (ctx.cancelled) {
-      // §16.10 / §9.2: the cancelled INVITE ends with 487, whatever the branches said.
-      this.sendFinal(ctx, this.o.factory.response(ctx.received, 487, CANCELLED_REASON), now);
+      // §16.10 / §9.2: the cancelled INVITE ends with 487, whatever the branches said: a branch's
+      // own 487 when there is one, else ours.
+      const own487 = ctx.stored.find((s) => s.response.status === 487 && s.branch >= 0);
+      this.sendFinal(ctx, own487?.response ?? this.o.factory.response(ctx.received, 487, CANCELLED_REASON), now);
       return;
     }
     const best = selectBestResponse(ctx.stored.map((s) => s.response.status));

@@ -257,6 +257,8 @@ describe('stateful proxy: CANCEL (§16.10, §9.1)', () => {
     await h.proxy.onResponse(out.tx, answer(out.request, 487, { toTag: 'b1' }), 15);
     expect(h.tx.statuses('s')).toEqual([180, 487]);
     expect(h.events.filter((e) => e === 'cancel')).toHaveLength(1);
+    // The callee's own 487 (its To tag) goes up, not a proxy-made one.
+    expect(h.tx.responses.at(-1)!.response.headers.get('To')).toMatch(/;tag=b1$/);
   });
 
   test('CANCEL before any provisional is deferred until the branch sends a 1xx', async () => {
