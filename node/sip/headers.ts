@@ -68,7 +68,7 @@ export class Headers implements Iterable<[string, string]> {
   private fields: HeaderField[];
   /** true once any field was added, removed or replaced after parsing */
   modified = false;
-  private memo: Map<string, unknown> | null = null;
+  private memo: Record<string, unknown> | null = null;
 
   constructor(fields: HeaderField[] = []) {
     this.fields = fields;
@@ -98,10 +98,11 @@ export class Headers implements Iterable<[string, string]> {
 
   /** Caches a derived value until the next mutation (lazy header parsing, one parse per message). */
   memoize<T>(key: string, compute: () => T): T {
-    if (this.memo === null) this.memo = new Map();
-    if (this.memo.has(key)) return this.memo.get(key) as T;
+    // A plain object: the accessor keys are a small fixed set, so V8 keeps it in fast mode.
+    if (this.memo === null) this.memo = {};
+    else if (Object.hasOwn(this.memo, key)) return this.memo[key] as T;
     const v = compute();
-    this.memo.set(key, v);
+    this.memo[key] = v;
     return v;
   }
 
