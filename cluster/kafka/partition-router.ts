@@ -20,10 +20,14 @@ export interface PartitionBatch {
  */
 export class PartitionRouter {
   private readonly partitioner = Partitioners.DefaultPartitioner();
-  private readonly counts = new Map<string, number>();
+  /** Partition count per topic and when it was read; re-read after `maxAgeMs` so added partitions are used. */
+  private readonly counts = new Map<string, { n: number; at: number }>();
   private admin: Admin | undefined;
 
-  constructor(private readonly kafka: Kafka) {}
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly maxAgeMs = 60_000,
+  ) {}
 
   async connect(): Promise<void> {
     if (this.admin) return;
@@ -62,12 +66,12 @@ export class PartitionRouter {
 
   private async partitionCount(topic: string): Promise<number> {
     const known = this.counts.get(topic);
-    if (known !== undefined) return known;
+    if (known !== undefined && Date.now() - known.at < this.maxAgeMs) return known.n;
     if (!this.admin) throw new Error('kafka producer: not connected');
     const md = await this.admin.fetchTopicMetadata({ topics: [topic] });
     const n = md.topics.find((t) => t.name === topic)?.partitions.length ?? 0;
     if (n === 0) throw new Error(`kafka: topic ${topic} does not exist`);
-    this.counts.set(topic, n);
+    this.counts.set(topic, { n, at: Date.now() });
     return n;
   }
 }

@@ -1,11 +1,12 @@
 import type { ServiceName } from './endpoints.js';
 import { SERVICE_NAMES } from './endpoints.js';
-import { down, release, status, up } from './manager.js';
+import { down, release, restart, status, up } from './manager.js';
 import { endpointsEnvPath, endpointsJsonPath, servicesDir } from './paths.js';
 
 const USAGE = `usage: ops/services up [kafka|clickhouse|redis|postgres|all]... [--brokers N]
        ops/services down [kafka|clickhouse|redis|postgres|all]...
        ops/services status [kafka|clickhouse|redis|postgres|all]...
+       ops/services restart kafka|clickhouse|redis|postgres   (same ports, same data)
 data, PIDs and logs: $SIPHON_SERVICES_DIR (default ${servicesDir()})`;
 
 function parseNames(words: readonly string[]): ServiceName[] {
@@ -48,6 +49,13 @@ async function main(argv: readonly string[]): Promise<number> {
       const e = await up(names, { kafkaBrokers: brokers, startedBy: 'cli' });
       console.log(JSON.stringify(e, null, 2));
       console.log(`# ready in ${((Date.now() - t0) / 1000).toFixed(1)} s; written to ${endpointsJsonPath()} and ${endpointsEnvPath()}`);
+      return 0;
+    }
+    case 'restart': {
+      for (const n of names) {
+        const rec = await restart(n);
+        console.log(`${n} restarted: ${rec.processes.map((p) => `${p.label}=${p.pid}`).join(' ')}`);
+      }
       return 0;
     }
     case 'down': {

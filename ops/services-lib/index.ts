@@ -4,7 +4,7 @@ export { ENDPOINT_ENV, SERVICE_NAMES, externallyConfigured, loadServiceEndpoints
 export type { KafkaBroker, KafkaCluster, KafkaStartOptions } from './kafka.js';
 export { KAFKA_VERSION, ensureKafkaJars, restartKafkaBroker, startKafkaCluster, stopKafkaCluster, waitKafkaReady } from './kafka.js';
 export type { ServiceStatus, UpOptions } from './manager.js';
-export { down, killProcess, release, restart, status, up } from './manager.js';
+export { down, release, restart, status, up } from './manager.js';
 export { isAlive } from './processes.js';
 export { endpointsEnvPath, endpointsJsonPath, repoRoot, servicesDir } from './paths.js';
 export type { ProcessRecord, ServiceRecord } from './state.js';

@@ -169,14 +169,6 @@ export async function restart(name: ServiceName): Promise<ServiceRecord> {
   });
 }
 
-/** Stops one recorded process of a service abruptly (SIGKILL), leaving the record for `restart`. */
-export async function killProcess(name: ServiceName, label: string): Promise<void> {
-  const rec = readRecord(name);
-  const p = rec?.processes.find((x) => x.label === label);
-  if (!p) throw new Error(`${name}: no process ${label}`);
-  await stopPid(p.pid, { signal: 'SIGKILL', graceMs: 5_000 });
-}
-
 export async function status(names: readonly ServiceName[] = SERVICE_NAMES): Promise<ServiceStatus[]> {
   return Promise.all(
     unique(names).map(async (name): Promise<ServiceStatus> => {
