@@ -56,24 +56,26 @@ export function unfold(s: string): string {
  * the index just past the closing quote (RFC 3261 §25.1 quoted-pair).
  */
 export function readQuoted(s: string, i: number): { text: string; end: number } {
-  let out = '';
   let j = i + 1;
+  let escaped = false;
   while (j < s.length) {
     const c = s.charCodeAt(j);
-    if (c === 34) return { text: out, end: j + 1 };
+    if (c === 34) break;
     if (c === 92) {
-      if (j + 1 >= s.length) break;
-      const n = s.charCodeAt(j + 1);
+      const n = j + 1 < s.length ? s.charCodeAt(j + 1) : -1;
       // quoted-pair excludes LF and CR (RFC 3261 §25.1).
       if (n === 10 || n === 13) throw badRequest('Malformed quoted-pair');
-      out += s[j + 1];
+      if (n < 0) break;
+      escaped = true;
       j += 2;
       continue;
     }
-    out += s[j];
     j++;
   }
-  throw badRequest('Unterminated quoted string');
+  if (j >= s.length) throw badRequest('Unterminated quoted string');
+  const raw = s.slice(i + 1, j);
+  // Common case: no quoted-pairs, the content is a plain slice.
+  return { text: escaped ? raw.replace(/\\(.)/gs, '$1') : raw, end: j + 1 };
 }
 
 /** Index of the closing DQUOTE of the quoted string opening at `i`, or -1. */
