@@ -35,6 +35,13 @@ export interface ProxyTransactionPort<S, C> {
   sendStateless(request: ProxyRequestMessage, dest: NextHop): void;
   /** §9.2: the INVITE server transaction a CANCEL refers to. */
   cancelTarget(cancel: ProxyRequestMessage): S | undefined;
+  /**
+   * A 2xx to INVITE that arrives after we already answered upstream with a non-2xx (our Timer C
+   * 408, a branch's 487 racing a late answer): the completed server transaction cannot carry it,
+   * so it goes out statelessly along its Via (RFC 3261 §16.7 item 5, §18.2.2). Optional: without
+   * it such a 2xx is dropped and the callee's 2xx retransmissions time out into a BYE.
+   */
+  forwardResponseStateless?(response: ProxyResponseMessage): void;
 }
 
 /** Script entry points (node/script's host provides them). */
@@ -282,7 +289,8 @@ export class StatefulProxy<S, C> {
       branch.timerC = branch.seqDeadline = undefined;
       const d = dispositionFor(res.status, { method: ctx.method, finalSent: ctx.finalStatus !== 0 });
       if (d === 'forward') {
-        this.o.transactions.respond(ctx.serverTx, res, now);
+        if (ctx.finalStatus >= 300) this.o.transactions.forwardResponseStateless?.(res);
+        else this.o.transactions.respond(ctx.serverTx, res, now);
         this.observeDialog(ctx, res, now);
         if (ctx.finalStatus === 0) {
           ctx.finalStatus = res.status;

@@ -20,6 +20,8 @@ export interface TransactionBindingOptions<A> {
   readonly sourceOf: (address: A) => SourceAddress;
   /** Hands an end-to-end request (2xx ACK) to the transport, outside any transaction. */
   readonly sendStateless: (request: SipRequest, dest: A) => void;
+  /** Sends a response along its top Via (§18.2.2) outside any transaction; optional. */
+  readonly sendResponseStateless?: (response: SipResponse) => void;
   readonly clock: () => number;
   readonly log?: ProxyLogger;
 }
@@ -56,6 +58,9 @@ export function bindProxyToTransactions<A>(o: TransactionBindingOptions<A>): Tra
     sendStateless(request, hop) {
       o.sendStateless(sip<SipRequest>(request), o.destination(hop));
     },
+    forwardResponseStateless: o.sendResponseStateless
+      ? (response) => o.sendResponseStateless?.(sip<SipResponse>(response))
+      : undefined,
     cancelTarget(cancel) {
       try {
         return o.manager().findCancelTarget(viewOf(sip<SipRequest>(cancel)));

@@ -109,6 +109,7 @@ export class FakeTransactions implements ProxyTransactionPort<string, number> {
   sent: SentRequest[] = [];
   responses: Array<{ serverTx: string; response: FakeResponse }> = [];
   stateless: Array<{ request: FakeRequest; dest: NextHop }> = [];
+  statelessResponses: FakeResponse[] = [];
   cancelTargets = new Map<string, string>();
   failSends = false;
   private seq = 0;
@@ -123,6 +124,9 @@ export class FakeTransactions implements ProxyTransactionPort<string, number> {
   }
   sendStateless(request: ProxyRequestMessage, dest: NextHop): void {
     this.stateless.push({ request: request as FakeRequest, dest });
+  }
+  forwardResponseStateless(response: ProxyResponseMessage): void {
+    this.statelessResponses.push(response as FakeResponse);
   }
   cancelTarget(cancel: ProxyRequestMessage): string | undefined {
     return this.cancelTargets.get(cancel.headers.get('Call-ID') ?? '');

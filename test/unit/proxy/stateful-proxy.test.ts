@@ -492,3 +492,15 @@ test('with a clock, a decision taken after an await arms Timer C from the decisi
   await proxy.onRequest('s', invite(), { address: '192.0.2.10', port: 5060, transport: 'UDP' }, 0);
   expect(proxy.nextDeadline()).toBe(2500 + INVITE_TIMEOUT);
 });
+
+test('a 2xx after our Timer C 408 went upstream is forwarded statelessly (the server transaction is completed)', async () => {
+  const h = harness(fork(['sip:bob@192.0.2.21']));
+  await h.proxy.onRequest('s', invite(), { address: '192.0.2.10', port: 5060, transport: 'UDP' }, 0);
+  const [out] = h.tx.method('INVITE');
+  await h.proxy.advance(INVITE_TIMEOUT);
+  expect(h.tx.statuses('s')).toEqual([408]);
+  await h.proxy.onResponse(out.tx, answer(out.request, 200, { toTag: 'late' }), INVITE_TIMEOUT + 10);
+  expect(h.tx.statuses('s')).toEqual([408]);
+  expect(h.tx.statelessResponses.map((r) => r.status)).toEqual([200]);
+  expect(h.tx.statelessResponses[0].headers.getAll('Via')).toEqual(['SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bKuac1']);
+});
