@@ -43,11 +43,13 @@ export interface BindingStore {
   findByTempGruu(gruu: string): Binding | undefined;
   /** Bindings whose REGISTER arrived on this stream connection (flow-failure deregistration). */
   findByConnection(connectionId: string): Binding[];
+  /** The expire commands due at `now` (bindings whose lifetime ended); computing them changes nothing. */
+  expiring(now: number): BindingChange[];
   /** Change hook fired after insert/refresh/delete/expire is applied; returns an unsubscribe. */
   onChange(listener: BindingListener): () => void;
 }
 
-/** Pure: the expire commands for every binding whose lifetime ended at `now`. */
+/** Pure full scan: the expire commands for every binding whose lifetime ended at `now` (for stores without an expiry index). */
 export function expiredChanges(store: Pick<BindingStore, 'all'>, now: number): BindingChange[] {
   const out: BindingChange[] = [];
   for (const [aor, bindings] of store.all()) {
@@ -63,6 +65,12 @@ export class MemoryBindingStore implements BindingStore {
   private readonly versions = new Map<string, number>();
   /** connectionId → "aor\0key" of the bindings registered over it. */
   private readonly byConnection = new Map<string, Set<string>>();
+  /**
+   * Expiry index: unix second of expiresAt → "aor\0key". A sweep visits only the buckets that are
+   * due, so its cost follows the number of expiring bindings, not the registered population.
+   */
+  private readonly expiryBuckets = new Map<number, Set<string>>();
+  private expiryCursor = Number.POSITIVE_INFINITY;
   private total = 0;
 
   async apply(changes: readonly BindingChange[], _now: number, expect?: ExpectedVersion): Promise<void> {
@@ -133,6 +141,14 @@ export class MemoryBindingStore implements BindingStore {
 
   private index(b: Binding): void {
     for (const g of b.tempGruus) this.tempGruus.set(tempGruuKey(g), { aor: b.aor, key: b.key });
+    const second = Math.floor(b.expiresAt / 1000);
+    let bucket = this.expiryBuckets.get(second);
+    if (bucket === undefined) {
+      bucket = new Set();
+      this.expiryBuckets.set(second, bucket);
+    }
+    bucket.add(`${b.aor}\u0000${b.key}`);
+    if (second < this.expiryCursor) this.expiryCursor = second;
     const conn = b.flow?.connectionId;
     if (conn !== undefined && conn !== null) {
       let set = this.byConnection.get(conn);
@@ -146,12 +162,37 @@ export class MemoryBindingStore implements BindingStore {
 
   private unindex(b: Binding): void {
     for (const g of b.tempGruus) this.tempGruus.delete(tempGruuKey(g));
+    const second = Math.floor(b.expiresAt / 1000);
+    const bucket = this.expiryBuckets.get(second);
+    if (bucket !== undefined) {
+      bucket.delete(`${b.aor}\u0000${b.key}`);
+      if (bucket.size === 0) this.expiryBuckets.delete(second);
+    }
     const conn = b.flow?.connectionId;
     if (conn !== undefined && conn !== null) {
       const set = this.byConnection.get(conn);
       set?.delete(`${b.aor}\u0000${b.key}`);
       if (set !== undefined && set.size === 0) this.byConnection.delete(conn);
     }
+  }
+
+  expiring(now: number): BindingChange[] {
+    const nowSecond = Math.floor(now / 1000);
+    while (this.expiryCursor <= nowSecond && !this.expiryBuckets.has(this.expiryCursor)) this.expiryCursor++;
+    const out: BindingChange[] = [];
+    for (let second = this.expiryCursor; second <= nowSecond; second++) {
+      const bucket = this.expiryBuckets.get(second);
+      if (bucket === undefined) continue;
+      for (const ref of bucket) {
+        const sep = ref.indexOf('\u0000');
+        const aor = ref.slice(0, sep);
+        const key = ref.slice(sep + 1);
+        const b = this.byAor.get(aor)?.get(key);
+        // The current second's bucket may hold bindings that end later within that second.
+        if (b !== undefined && b.expiresAt <= now) out.push({ op: 'expire', aor, key });
+      }
+    }
+    return out;
   }
 
   findByConnection(connectionId: string): Binding[] {

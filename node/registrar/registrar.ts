@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { aorOfHeader, canonicalAor } from './aor.js';
 import type { Binding, BindingChange, BindingListener, FlowInfo } from './binding.js';
-import { expiredChanges, StaleBindingsError, type BindingStore } from './binding-store.js';
+import { StaleBindingsError, type BindingStore } from './binding-store.js';
 import { classifyGruu } from './gruu.js';
 import { processRegister, type RegisterDecision, type RegisterRequest } from './register-processor.js';
 import type { RegistrarSettings } from './registrar-settings.js';
@@ -114,7 +114,7 @@ export class Registrar {
 
   /** Expiry sweep (the shell calls it on a timer); fires `expire` hooks. Returns what expired. */
   async sweep(now: number): Promise<BindingChange[]> {
-    const changes = expiredChanges(this.store, now);
+    const changes = this.store.expiring(now);
     if (changes.length > 0) await this.store.apply(changes, now);
     return changes;
   }

@@ -253,3 +253,33 @@ describe('flow failure (RFC 5626 §4.2.2)', () => {
     expect(store.count()).toBe(1);
   });
 });
+
+describe('expiry index', () => {
+  test('expiring(now) agrees with a full scan at every second, including sub-second expiries', async () => {
+    const { registrar, store } = setup({ minExpires: 0 });
+    // Registered at staggered sub-second offsets so bindings share and straddle buckets.
+    for (let i = 0; i < 40; i++) {
+      await registrar.register(
+        req({ to: `sip:u${i}@example.com`, callId: `c${i}`, contacts: [`<sip:u${i}@192.0.2.1>;expires=${1 + (i % 7)}`] }),
+        T0 + i * 137,
+        null,
+      );
+    }
+    const { expiredChanges } = await import('../../../node/registrar/index.js');
+    for (let t = T0; t <= T0 + 15_000; t += 250) {
+      const viaIndex = store.expiring(t).map((c) => (c.op === 'expire' ? c.aor : '')).sort();
+      const viaScan = expiredChanges(store, t).map((c) => (c.op === 'expire' ? c.aor : '')).sort();
+      expect(viaIndex).toEqual(viaScan);
+      if (t % 1000 === 0) await registrar.sweep(t);
+    }
+    expect(store.count()).toBe(0);
+  });
+
+  test('a refreshed binding moves to its new expiry bucket', async () => {
+    const { registrar, store } = setup({ minExpires: 0 });
+    await registrar.register(req({ contacts: ['<sip:a@192.0.2.1>;expires=10'] }), T0, null);
+    await registrar.register(req({ cseq: 2, contacts: ['<sip:a@192.0.2.1>;expires=100'] }), T0 + 5000, null);
+    expect(store.expiring(T0 + 20_000)).toEqual([]);
+    expect(store.expiring(T0 + 105_000)).toHaveLength(1);
+  });
+});
