@@ -191,10 +191,13 @@ export class Raft {
   }
 
   private loadState(hs: HardState): void {
-    if (hs.commit < this.raftLog.committed || hs.commit > this.raftLog.lastIndex()) {
-      throw new Error(`raft ${this.id}: hardState commit ${hs.commit} out of range [${this.raftLog.committed}, ${this.raftLog.lastIndex()}]`);
+    // A crash between persisting a snapshot and the hard state that goes with it leaves a
+    // commit index below the snapshot: the snapshot is committed by definition, so keep it.
+    // A commit index past the log means entries were lost after being acknowledged: refuse.
+    if (hs.commit > this.raftLog.lastIndex()) {
+      throw new Error(`raft ${this.id}: hardState commit ${hs.commit} is past the last log index ${this.raftLog.lastIndex()}`);
     }
-    this.raftLog.committed = hs.commit;
+    this.raftLog.committed = Math.max(hs.commit, this.raftLog.committed);
     this.term = hs.term;
     this.vote = hs.vote;
   }

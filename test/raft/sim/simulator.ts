@@ -124,6 +124,8 @@ export class Simulation {
   private readonly maxInflightBytes: number;
   private readonly chunkSize: number;
   private readonly compactEvery: number;
+  /** Leader snapshots its applied state on demand (else it sends its last periodic snapshot). */
+  private readonly freshSnapshots: boolean;
   // safety bookkeeping
   private readonly leaders = new Map<number, NodeId>(); // term -> leader
   private readonly entryAt = new Map<string, string>(); // "index/term" -> "prevTerm|type|data"
@@ -152,6 +154,7 @@ export class Simulation {
     this.maxInflightBytes = r.chance(0.3) ? r.int(64, 2048) : 0;
     this.chunkSize = r.pick([16, 64, 256, 1 << 20]);
     this.compactEvery = r.int(5, 40);
+    this.freshSnapshots = r.chance(0.5);
     const voters = r.pick([1, 3, 3, 5, 5]);
     const learners = r.chance(0.3) ? 1 : 0;
     const initial: NodeId[] = [];
@@ -174,7 +177,7 @@ export class Simulation {
     this.trace(
       `seed=${seed} voters=${conf.voters.join(',')} learners=${conf.learners.join(',') || '-'} preVote=${this.preVote} ` +
         `checkQuorum=${this.checkQuorum} maxMsg=${this.maxSizePerMsg} inflight=${this.maxInflightMsgs}/${this.maxInflightBytes}B ` +
-        `chunk=${this.chunkSize} compactEvery=${this.compactEvery}`,
+        `chunk=${this.chunkSize} compactEvery=${this.compactEvery} freshSnapshots=${this.freshSnapshots}`,
     );
     const nClients = r.int(2, 4);
     for (let c = 1; c <= nClients; c++) {
@@ -226,7 +229,7 @@ export class Simulation {
       syncing: false,
       waitingReads: [],
     };
-    storage.snapshotSource = () => ({ index: n.kvApplied, conf: n.conf, data: n.kv.snapshot() });
+    if (this.freshSnapshots) storage.snapshotSource = () => ({ index: n.kvApplied, conf: n.conf, data: n.kv.snapshot() });
     this.nodes.set(id, n);
     this.q.push(this.now + this.rng.int(1, TICK_MS), { t: 'tick', id, gen: n.gen });
   }
