@@ -57,6 +57,17 @@ describe('RawNode', () => {
     expect(rd2.committedEntries.map((e) => dec(e.data))).toEqual(['e2']);
   });
 
+  test('restart after a crash between persisting a snapshot and its hard state', () => {
+    const st = new MemoryStorage();
+    st.applySnapshot({ metadata: { index: 5, term: 2, conf: { voters: [1, 2, 3], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false } }, data: enc('s') });
+    st.setHardState({ term: 2, vote: 0, commit: 0 }); // the hard state of the snapshot never hit the disk
+    const rn = new RawNode({ id: 1, storage: st, applied: 5, random: seeded(1) });
+    expect([rn.status().commit, rn.status().applied]).toEqual([5, 5]);
+    // A commit index beyond the log means acknowledged entries were lost: refuse to start.
+    st.setHardState({ term: 2, vote: 0, commit: 9 });
+    expect(() => new RawNode({ id: 1, storage: st, random: seeded(1) })).toThrow(/past the last log index/);
+  });
+
   test('conf changes round-trip through the log and applyConfChange', () => {
     const st = new MemoryStorage({ voters: [1] });
     const rn = new RawNode({ id: 1, storage: st, random: seeded(1) });
