@@ -1,0 +1,187 @@
+/**
+ * `npm run bench:sip` (dist/bench/sip.js): REGISTER/s and calls/s (INVITE…BYE, 0 ms hold) at which
+ * failures and retransmissions stay 0, for this server and for Kamailio 5.6 on the same machine in
+ * the same run, with the same SIPp load (../shared/bench/run-peer.sh). A short step ladder per
+ * peer and mode (each stops at its first unclean step after one retry), then a `node --cpu-prof`
+ * profile of our server at its top clean REGISTER rate. Writes bench/results/sip.json with the raw
+ * RESULT lines, the maxima, `ratio.register` and `ratio.calls` (ours ÷ Kamailio) and the top-10
+ * self-time functions. Loopback only; every process it starts is stopped by PID.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, startServer, type ServerProcess } from '../test/helpers/server-process.js';
+import { mergeResults, projectRoot, resultsPath } from './lib/index.js';
+import { summariseProfile, type SelfTime } from './sip/cpu-profile.js';
+import { parseResultLine, type StepResult } from './sip/result-line.js';
+
+type Mode = 'register' | 'call';
+
+const ROOT = projectRoot();
+const SHARED = join(ROOT, '..', 'shared', 'bench');
+const KAMAILIO = join(SHARED, 'peers', 'kamailio');
+const KAMAILIO_TARGET = '127.0.0.1:5070';
+/** Seconds of load per step (count = rate × this). */
+const STEP_S = Number(process.env.SIP_BENCH_STEP_S ?? 5);
+/** Whole-run budget: later steps are skipped once it is spent. */
+const BUDGET_MS = Number(process.env.SIP_BENCH_BUDGET_S ?? 600) * 1000;
+
+const LADDER: Record<'ours' | 'kamailio', Record<Mode, number[]>> = {
+  ours: { register: [2000, 4000, 6000, 8000, 10000, 12000, 14000], call: [250, 500, 750, 1000, 1250, 1500, 1750] },
+  kamailio: { register: [4000, 6000, 7000, 8000, 9000, 10000], call: [750, 1000, 1250, 1500, 1750] },
+};
+
+const started = Date.now();
+const outOfTime = (): boolean => Date.now() - started > BUDGET_MS;
+
+function log(msg: string): void {
+  process.stderr.write(`[bench:sip +${Math.round((Date.now() - started) / 1000)}s] ${msg}\n`);
+}
+
+async function runStep(target: string, mode: Mode, rate: number, peerPid: number, resultsFile: string): Promise<StepResult | null> {
+  const env = {
+    ...process.env,
+    PEER_PID: String(peerPid),
+    HOLD_MS: '0',
+    UAC_PORT: String(await freePort()),
+    UAS_PORT: String(await freePort()),
+    // The box is shared: wait a little for quiet, never long.
+    QUIET_WAIT_S: process.env.QUIET_WAIT_S ?? '5',
+    RESULTS: resultsFile,
+  };
+  const count = Math.max(1, Math.round(rate * STEP_S));
+  return new Promise((resolve) => {
+    const child = spawn('bash', [join(SHARED, 'run-peer.sh'), target, mode, String(rate), String(count)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), (STEP_S + 90) * 1000);
+    child.on('exit', () => {
+      clearTimeout(timer);
+      const line = out.split('\n').find((l) => l.startsWith('RESULT '));
+      if (line === undefined) log(`no RESULT line from run-peer.sh:\n${out.slice(-800)}`);
+      resolve(line === undefined ? null : parseResultLine(line));
+    });
+  });
+}
+
+interface Ladder {
+  readonly steps: StepResult[];
+  readonly maxClean: number | null;
+}
+
+/** Climbs the rates; a failed step is retried once (shared box noise) before the ladder stops. */
+async function ladder(name: string, target: string, mode: Mode, rates: readonly number[], pid: number, resultsFile: string): Promise<Ladder> {
+  const steps: StepResult[] = [];
+  let maxClean: number | null = null;
+  for (const rate of rates) {
+    if (outOfTime()) {
+      log(`${name} ${mode}: time budget spent, stopping at ${rate}/s`);
+      break;
+    }
+    let clean = false;
+    for (let attempt = 0; attempt < 2 && !clean; attempt++) {
+      const r = await runStep(target, mode, rate, pid, resultsFile);
+      if (r === null) continue;
+      steps.push(r);
+      clean = r.clean;
+      log(`${name} ${mode} ${rate}/s: ${clean ? 'clean' : 'NOT clean'} (failed=${r.fields.failed} retrans=${r.fields.retrans} p99=${r.fields.p99_ms}ms peer_cpu=${r.fields.peer_cpu})`);
+    }
+    if (!clean) break;
+    maxClean = rate;
+  }
+  return { steps, maxClean };
+}
+
+function startKamailio(): number {
+  const r = spawnSync('bash', [join(KAMAILIO, 'start.sh')], { encoding: 'utf8' });
+  const pid = Number(r.stdout.trim().split('\n').pop());
+  if (r.status !== 0 || !Number.isInteger(pid)) throw new Error(`kamailio did not start: ${r.stdout}${r.stderr}`);
+  return pid;
+}
+
+function stopKamailio(): void {
+  spawnSync('bash', [join(KAMAILIO, 'stop.sh')], { encoding: 'utf8' });
+}
+
+async function startOurs(nodeArgs: readonly string[] = []): Promise<ServerProcess> {
+  return startServer({ config: { log: { format: 'json', level: 'warn' } }, nodeArgs });
+}
+
+const ratio = (a: number | null, b: number | null): number | null => (a === null || b === null || b === 0 ? null : Math.round((100 * a) / b) / 100);
+
+async function main(): Promise<void> {
+  const setup = spawnSync('bash', [join(SHARED, 'setup.sh')], { encoding: 'utf8' });
+  if (setup.status !== 0) throw new Error(`../shared/bench/setup.sh failed:\n${setup.stdout}${setup.stderr}`);
+  const work = mkdtempSync(join(tmpdir(), 'siphon-bench-sip-'));
+  const resultsFile = join(work, 'results.txt');
+  const max: Record<string, Record<Mode, number | null>> = { ours: { register: null, call: null }, kamailio: { register: null, call: null } };
+  const lines: string[] = [];
+
+  for (const mode of ['register', 'call'] as const) {
+    const ours = await startOurs();
+    try {
+      const l = await ladder('ours', `127.0.0.1:${ours.sipPort}`, mode, LADDER.ours[mode], ours.pid, resultsFile);
+      max.ours[mode] = l.maxClean;
+      lines.push(...l.steps.map((s) => `ours ${s.line}`));
+    } finally {
+      await ours.stop();
+    }
+    stopKamailio(); // a leftover from an interrupted run
+    const kam = startKamailio();
+    try {
+      const l = await ladder('kamailio', KAMAILIO_TARGET, mode, LADDER.kamailio[mode], kam, resultsFile);
+      max.kamailio[mode] = l.maxClean;
+      lines.push(...l.steps.map((s) => `kamailio ${s.line}`));
+    } finally {
+      stopKamailio();
+    }
+  }
+
+  // Where our time goes at the top clean REGISTER rate.
+  let profile: { rate: number; total_ms: number; top: SelfTime[]; result: string | null } | null = null;
+  const profRate = max.ours.register ?? LADDER.ours.register[0];
+  const profDir = join(work, 'cpuprofile');
+  const profiled = await startOurs(['--cpu-prof', '--cpu-prof-dir', profDir]);
+  let profResult: StepResult | null = null;
+  try {
+    profResult = await runStep(`127.0.0.1:${profiled.sipPort}`, 'register', profRate, profiled.pid, resultsFile);
+  } finally {
+    await profiled.stop(15_000);
+  }
+  const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
+  if (file !== undefined) {
+    const s = summariseProfile(join(profDir, file), 10, ROOT);
+    profile = { rate: profRate, ...s, result: profResult?.line ?? null };
+  }
+
+  const result = {
+    generated_at: new Date().toISOString(),
+    machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
+    method: {
+      load: '../shared/bench/run-peer.sh (SIPp, UDP, loopback), same scenarios for both peers',
+      step_seconds: STEP_S,
+      hold_ms: 0,
+      clean: 'rc=0, failed=0, retrans=0 (UAC+UAS), succeeded=attempted; a failed step is retried once, then the ladder stops',
+      ladders: LADDER,
+    },
+    max_clean: {
+      register_per_s: { ours: max.ours.register, kamailio: max.kamailio.register },
+      calls_per_s: { ours: max.ours.call, kamailio: max.kamailio.call },
+    },
+    ratio: { register: ratio(max.ours.register, max.kamailio.register), calls: ratio(max.ours.call, max.kamailio.call) },
+    targets: { register: 1.5, calls: 1.2 },
+    raw: lines,
+    cpu_profile: profile,
+  };
+  mergeResults('sip', result);
+  log(`wrote ${resultsPath('sip')}: ratio.register=${result.ratio.register} ratio.calls=${result.ratio.calls}`);
+  process.stdout.write(`${JSON.stringify({ max_clean: result.max_clean, ratio: result.ratio }, null, 2)}\n`);
+}
+
+main().catch((err: unknown) => {
+  stopKamailio();
+  process.stderr.write(`bench:sip failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});
