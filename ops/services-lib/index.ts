@@ -6,6 +6,7 @@ export { KAFKA_VERSION, ensureKafkaJars, restartKafkaBroker, startKafkaCluster, 
 export type { ServiceStatus, UpOptions } from './manager.js';
 export { down, release, restart, status, up } from './manager.js';
 export { isAlive } from './processes.js';
+export { withFileLock } from './lock.js';
 export { endpointsEnvPath, endpointsJsonPath, repoRoot, servicesDir } from './paths.js';
 export type { ProcessRecord, ServiceRecord } from './state.js';
 export { readRecord } from './state.js';

@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { down, isAlive, readRecord, release, up } from '../../../ops/services-lib/index.js';
+import { down, isAlive, readRecord, release, up, withFileLock } from '../../../ops/services-lib/index.js';
 
 // The command and the lease rules, against a private services dir so the shared servers of
 // this run are never touched. Redis is the fastest real server to start.
@@ -94,3 +94,22 @@ it('a test run stops what it started once no live run holds a lease, and never w
   expect(readRecord('redis')?.startedBy).toBe('cli');
   expect(alive(readRecord('redis')?.processes[0].pid ?? 0)).toBe(true);
 }, 120_000);
+
+it('the file lock serialises holders and takes over a lock left by a dead process', async () => {
+  const lock = join(dir, 'probe.lock');
+  const order: string[] = [];
+  const hold = (name: string) =>
+    withFileLock(lock, async () => {
+      order.push(`${name}+`);
+      await new Promise((r) => setTimeout(r, 50));
+      order.push(`${name}-`);
+    });
+  await Promise.all([hold('a'), hold('b')]);
+  expect(order).toHaveLength(4);
+  expect(order[0][0]).toBe(order[1][0]); // no interleaving: each holder enters and leaves before the next
+  expect(order[2][0]).toBe(order[3][0]);
+
+  writeFileSync(lock, String(deadPid()));
+  await expect(withFileLock(lock, async () => 'taken', 5_000)).resolves.toBe('taken');
+  expect(existsSync(lock)).toBe(false);
+});
