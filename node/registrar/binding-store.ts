@@ -141,13 +141,14 @@ export class MemoryBindingStore implements BindingStore {
 
   private index(b: Binding): void {
     for (const g of b.tempGruus) this.tempGruus.set(tempGruuKey(g), { aor: b.aor, key: b.key });
+    const ref = `${b.aor}\u0000${b.key}`;
     const second = Math.floor(b.expiresAt / 1000);
     let bucket = this.expiryBuckets.get(second);
     if (bucket === undefined) {
       bucket = new Set();
       this.expiryBuckets.set(second, bucket);
     }
-    bucket.add(`${b.aor}\u0000${b.key}`);
+    bucket.add(ref);
     if (second < this.expiryCursor) this.expiryCursor = second;
     const conn = b.flow?.connectionId;
     if (conn !== undefined && conn !== null) {
@@ -156,22 +157,23 @@ export class MemoryBindingStore implements BindingStore {
         set = new Set();
         this.byConnection.set(conn, set);
       }
-      set.add(`${b.aor}\u0000${b.key}`);
+      set.add(ref);
     }
   }
 
   private unindex(b: Binding): void {
     for (const g of b.tempGruus) this.tempGruus.delete(tempGruuKey(g));
+    const ref = `${b.aor}\u0000${b.key}`;
     const second = Math.floor(b.expiresAt / 1000);
     const bucket = this.expiryBuckets.get(second);
     if (bucket !== undefined) {
-      bucket.delete(`${b.aor}\u0000${b.key}`);
+      bucket.delete(ref);
       if (bucket.size === 0) this.expiryBuckets.delete(second);
     }
     const conn = b.flow?.connectionId;
     if (conn !== undefined && conn !== null) {
       const set = this.byConnection.get(conn);
-      set?.delete(`${b.aor}\u0000${b.key}`);
+      set?.delete(ref);
       if (set !== undefined && set.size === 0) this.byConnection.delete(conn);
     }
   }
