@@ -249,11 +249,14 @@ export class StatefulProxy<S, C> {
     ctx.cancelled = true;
     ctx.queue.length = 0;
     for (const b of ctx.branches) this.cancelBranch(b, now);
+    // The cancel teardown hook (release per-call resources no BYE will clear) is fire-and-forget:
+    // it never delays the 487.
     if (this.o.hooks.onCancel) {
+      const onErr = (err: unknown): void => this.o.log?.error({ err: errText(err) }, 'onCancel handler threw');
       try {
-        await this.o.hooks.onCancel(ctx.request);
+        Promise.resolve(this.o.hooks.onCancel(ctx.request)).catch(onErr);
       } catch (err) {
-        this.o.log?.error({ err: errText(err) }, 'onCancel handler threw');
+        onErr(err);
       }
     }
     // A context whose INVITE never got out (decision still pending) finishes here with 487.

@@ -504,3 +504,16 @@ test('a 2xx after our Timer C 408 went upstream is forwarded statelessly (the se
   expect(h.tx.statelessResponses.map((r) => r.status)).toEqual([200]);
   expect(h.tx.statelessResponses[0].headers.getAll('Via')).toEqual(['SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bKuac1']);
 });
+
+test('the onCancel hook is fire-and-forget: a slow or throwing hook never delays the 487', async () => {
+  const h = harness(async (r) => { await new Promise((res) => setTimeout(res, 5)); r.fork(['sip:bob@192.0.2.21']); }, {
+    onCancel: () => new Promise<void>((_res, rej) => setTimeout(() => rej(new Error('slow and broken')), 50)),
+  });
+  const inv = invite();
+  const pending = h.proxy.onRequest('s', inv, { address: '192.0.2.10', port: 5060, transport: 'UDP' }, 0);
+  h.tx.cancelTargets.set('call-1', 's');
+  await h.proxy.onRequest('c', cancelFor(inv), { address: '192.0.2.10', port: 5060, transport: 'UDP' }, 1);
+  expect(h.tx.statuses('s')).toEqual([487]);
+  await pending;
+  await new Promise((res) => setTimeout(res, 60));
+});
