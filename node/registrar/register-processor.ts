@@ -26,6 +26,8 @@ import {
 import { MAX_TEMP_GRUUS, publicGruu, tempGruu } from './gruu.js';
 import type { RegistrarSettings } from './registrar-settings.js';
 
+const ONE_HOUR = 3600;
+
 /** Option tags this registrar implements (RFC 3261 §8.2.2.3 Require processing). */
 export const SUPPORTED_OPTION_TAGS: readonly string[] = ['path', 'gruu', 'outbound'];
 
@@ -194,11 +196,16 @@ export function processRegister(req: RegisterRequest, current: readonly Binding[
     const keysInRequest = new Set<string>();
     for (const c of contacts) {
       let expires = c.expires ?? headerExpires ?? settings.defaultExpires;
-      if (expires > 0 && settings.minExpires > 0 && expires < settings.minExpires) {
-        // §10.3 step 7 / §21.4.17: 423 carries the minimum we accept.
-        return reject(423, 'Interval Too Brief', `expires ${expires} < ${settings.minExpires}`, [
-          ['Min-Expires', String(settings.minExpires)],
-        ]);
+      if (expires > 0 && expires < settings.minExpires) {
+        // §10.3 step 7: 423 only if the interval is also under one hour; a longer one that is still
+        // below a (very high) configured minimum is raised to it instead, as Kamailio does.
+        if (expires >= ONE_HOUR) expires = settings.minExpires;
+        else {
+          // §21.4.17: the 423 carries the minimum we accept.
+          return reject(423, 'Interval Too Brief', `expires ${expires} < ${settings.minExpires}`, [
+            ['Min-Expires', String(settings.minExpires)],
+          ]);
+        }
       }
       if (settings.maxExpires > 0 && expires > settings.maxExpires) expires = settings.maxExpires;
       const key = keyOf(c, outbound);

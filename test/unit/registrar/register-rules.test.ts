@@ -94,6 +94,13 @@ describe('expiry bounds', () => {
     expect(store.count()).toBe(0);
   });
 
+  test('§10.3 step 7: an interval of an hour or more is never 423, it is raised to a higher minimum', async () => {
+    const { registrar } = setup({ minExpires: 7200, defaultExpires: 7200, maxExpires: 86_400 });
+    const d = accepted(await registrar.register(req({ expires: '3600' }), T0, null));
+    expect(d.bindings[0].expires).toBe(7200);
+    expect(await registrar.register(req({ cseq: 2, expires: '3599' }), T0, null)).toMatchObject({ status: 423 });
+  });
+
   test('Expires header below minimum → 423 too', async () => {
     const { registrar } = setup({ minExpires: 60 });
     expect(await registrar.register(req({ expires: '59' }), T0, null)).toMatchObject({ status: 423 });
