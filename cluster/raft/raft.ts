@@ -442,7 +442,7 @@ export class Raft {
       voteType = MessageType.Vote;
       term = this.term;
     }
-    const { result } = this.poll(this.id, voteType === MessageType.PreVote ? MessageType.PreVoteResp : MessageType.VoteResp, true);
+    const { result } = this.poll(this.id, true);
     if (result === VoteResult.Won) {
       // Single-voter cluster.
       if (pre) this.campaign(false, transfer);
@@ -463,7 +463,7 @@ export class Raft {
     }
   }
 
-  private poll(id: NodeId, _t: MessageType, granted: boolean): { granted: number; rejected: number; result: VoteResult } {
+  private poll(id: NodeId, granted: boolean): { granted: number; rejected: number; result: VoteResult } {
     this.trk.recordVote(id, granted);
     return this.trk.tallyVotes();
   }
@@ -767,7 +767,7 @@ export class Raft {
         this.handleSnapshot(m);
         return;
       case myVoteResp: {
-        const { result } = this.poll(m.from, m.type, !m.reject);
+        const { result } = this.poll(m.from, !m.reject);
         if (result === VoteResult.Won) {
           if (this.state === StateRole.PreCandidate) {
             this.campaign(false, false);

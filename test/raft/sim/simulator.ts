@@ -130,6 +130,7 @@ export class Simulation {
   private readonly leaders = new Map<number, NodeId>(); // term -> leader
   private readonly entryAt = new Map<string, string>(); // "index/term" -> "prevTerm|type|data"
   private readonly applied = new Map<number, string>(); // index -> "term|type|data"
+  private readonly leaderCommit = new Map<NodeId, { term: number; gen: number; commit: number }>();
   private maxCommit = 0;
   private maxCommitTerm = 0;
   private maxCommitObservedTerm = 0;
@@ -623,6 +624,16 @@ export class Simulation {
       const l = this.leaders.get(r.term);
       if (l === undefined) this.leaders.set(r.term, n.id);
       else if (l !== n.id) throw new SafetyViolation(`election safety: n${l} and n${n.id} both lead term ${r.term}`);
+      // §5.4.2: a leader moves its commit index only onto an entry of its own term (earlier
+      // entries become committed indirectly, never by counting replicas).
+      const seen = this.leaderCommit.get(n.id);
+      if (seen && seen.term === r.term && seen.gen === n.gen && r.raftLog.committed > seen.commit) {
+        const t = r.raftLog.termOr0(r.raftLog.committed);
+        if (t !== r.term) {
+          throw new SafetyViolation(`commit rule: leader n${n.id} of term ${r.term} committed index ${r.raftLog.committed} of term ${t} by counting`);
+        }
+      }
+      this.leaderCommit.set(n.id, { term: r.term, gen: n.gen, commit: r.raftLog.committed });
       // Leader Completeness (§5.4): a leader of a later term holds every committed entry.
       if (r.term > this.maxCommitObservedTerm) {
         const log = r.raftLog;
