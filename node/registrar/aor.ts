@@ -93,9 +93,23 @@ export function parseSipUri(raw: string): SipUriParts | null {
   return { scheme, user, host, port, params };
 }
 
+/** Index of the first `<` outside a quoted display name, or -1. */
+function openingAngle(value: string): number {
+  let inQuote = false;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (inQuote) {
+      if (c === 92 /* \ */) i++;
+      else if (c === 34 /* " */) inQuote = false;
+    } else if (c === 34) inQuote = true;
+    else if (c === 60 /* < */) return i;
+  }
+  return -1;
+}
+
 /** Pulls the URI out of a name-addr (`"Bob" <sip:bob@x>;tag=1`) or returns an addr-spec as is. */
 export function uriOfNameAddr(value: string): string {
-  const lt = value.indexOf('<');
+  const lt = value.indexOf('"') < 0 ? value.indexOf('<') : openingAngle(value);
   if (lt < 0) {
     // addr-spec form: header params follow the first ';' (RFC 3261 §20.10).
     const semi = value.indexOf(';');

@@ -300,6 +300,10 @@ describe('anti-spoofing', () => {
     ['alice', '<sip:Alice@example.com>', false],
     ['alice', '<sip:example.com>', false],
     ['alice', '<tel:+15551234>', false],
+    ['alice', '"Mallory <sip:alice@example.com>" <sip:mallory@example.com>', false],
+    ['alice', '"Quote \\" <sip:x@y>" <sip:alice@example.com>;tag=9', true],
+    ['+1555;ext=1', '<sip:+1555;ext=1@example.com;user=phone>', true],
+    ['alice', 'sip:alice@example.com;tag=1', true],
   ])('auth user %s vs From %s → %s', (user, from, ok) => {
     expect(authUserMatchesUri(user, from)).toBe(ok);
   });

@@ -1,4 +1,4 @@
-import { canonicalAor, parseSipUri, processRegister, DEFAULT_REGISTRAR_SETTINGS, parseContacts, ContactParseError } from '../../../node/registrar/index.js';
+import { aorOfHeader, canonicalAor, parseSipUri, processRegister, DEFAULT_REGISTRAR_SETTINGS, parseContacts, ContactParseError } from '../../../node/registrar/index.js';
 import { req, T0 } from './register-helpers.js';
 
 describe('AoR canonicalisation (§10.3 step 5)', () => {
@@ -15,6 +15,12 @@ describe('AoR canonicalisation (§10.3 step 5)', () => {
     ['sip:a%20b@example.com', 'sip:a%20b@example.com'],
   ])('%s → %s', (input, aor) => {
     expect(canonicalAor(input)).toBe(aor);
+  });
+
+  test('a quoted display name containing "<" does not hide the real URI', () => {
+    expect(aorOfHeader('"Evil <sip:victim@example.com>" <sip:mallory@example.com>;tag=1')).toBe('sip:mallory@example.com');
+    expect(aorOfHeader('"a\\"<b" <sip:bob@example.com>')).toBe('sip:bob@example.com');
+    expect(aorOfHeader('sip:bob@example.com;tag=1')).toBe('sip:bob@example.com');
   });
 
   test.each(['tel:+15551234', 'http://example.com', 'sip:', 'sip:alice@', 'sip:alice@-bad', 'sip:alice@host:99999', 'sip:alice@host:x', 'sip:a@[zz]', 'sip:%zz@example.com', `sip:${'a'.repeat(3000)}@x`])(
