@@ -138,6 +138,8 @@ export class ReplicatedLog {
   private durableLast = 0;
   /** Index of the last applied membership change. */
   private lastConfIndex = 0;
+  /** The Ready path is inside apply() (possibly awaiting a membership write). */
+  private applying = false;
   /** Messages the core refused (malformed / from non-members); exposed in status(). */
   rejectedMessages = 0;
 
@@ -459,6 +461,7 @@ export class ReplicatedLog {
         }
       }
     }
+    this.leaderFastApply();
     this.kick();
   }
 
@@ -541,7 +544,10 @@ export class ReplicatedLog {
     if (rd.hardState || rd.entries.length > 0 || rd.snapshot) {
       await this.storage.save(rd.hardState, rd.entries, rd.snapshot, rd.mustSync ?? true);
       if (rd.snapshot) this.durableLast = rd.snapshot.metadata.index;
-      if (rd.entries.length > 0) this.durableLast = rd.entries[rd.entries.length - 1].index;
+      if (rd.entries.length > 0) {
+        this.durableLast = rd.entries[rd.entries.length - 1].index;
+        this.leaderFastApply();
+      }
     }
     if (rd.snapshot) {
       // An installed snapshot replaces the log below it, membership included. Addresses of members
@@ -576,6 +582,8 @@ export class ReplicatedLog {
     if (lead !== this.leader && lead !== 0) this.metrics.leaderChanges.inc();
     this.leader = lead;
     this.role = role;
+    // Only a leader overlaps its fsync with other work (see SegmentedWal.backgroundSync).
+    this.storage.setBackgroundSync(role === StateRole.Leader);
     if (lead !== 0) {
       for (const l of this.leaderWaiters) l();
       this.leaderWaiters.clear();
@@ -583,37 +591,55 @@ export class ReplicatedLog {
   }
 
   private async apply(ents: Entry[]): Promise<void> {
-    for (const e of ents) {
-      if (e.type === EntryType.ConfChange) {
-        const cc = decodeConfChange(e.data);
-        try {
-          this.confState = this.node.applyConfChange(cc);
-          await this.storage.setConfState(this.confState);
-        } catch (err) {
-          // An invalid change (e.g. removing the last voter) is refused identically by every member.
-          if (!(err instanceof ConfChangeError)) throw err;
-          process.emitWarning(`raft node ${this.id}: conf change at ${e.index} refused: ${err.message}`);
+    this.applying = true;
+    try {
+      for (const e of ents) {
+        if (e.index <= this.applied) continue; // already applied by the leader's fast path
+        if (e.type === EntryType.ConfChange) {
+          const cc = decodeConfChange(e.data);
+          try {
+            this.confState = this.node.applyConfChange(cc);
+            await this.storage.setConfState(this.confState);
+          } catch (err) {
+            // An invalid change (e.g. removing the last voter) is refused identically by every member.
+            if (!(err instanceof ConfChangeError)) throw err;
+            process.emitWarning(`raft node ${this.id}: conf change at ${e.index} refused: ${err.message}`);
+          }
+          this.lastConfIndex = e.index;
+          this.onConfApplied(cc);
+          this.applied = e.index;
+        } else {
+          this.applyEntry(e);
         }
-        this.lastConfIndex = e.index;
-        this.onConfApplied(cc);
-      } else if (e.type === EntryType.Normal) {
-        const u = unwrap(e.data);
-        if (u && u.id.origin === this.id && u.id.incarnation === this.incarnation) {
-          const w = this.appendWaiters.get(u.id.seq);
-          if (w) {
-            this.appendWaiters.delete(u.id.seq);
-            w.index = e.index;
-            w.term = e.term;
-            if (--w.remaining === 0) {
-              clearTimeout(w.timer);
-              this.metrics.appendLatency.observe(Number(process.hrtime.bigint() - w.started) / 1e9);
-              w.resolve({ index: w.index, term: w.term });
-            }
+      }
+    } finally {
+      this.applying = false;
+    }
+    this.afterApply();
+  }
+
+  /** Applies one non-membership entry: resolves the append() waiting for it, if it is ours. */
+  private applyEntry(e: Entry): void {
+    if (e.type === EntryType.Normal) {
+      const u = unwrap(e.data);
+      if (u && u.id.origin === this.id && u.id.incarnation === this.incarnation) {
+        const w = this.appendWaiters.get(u.id.seq);
+        if (w) {
+          this.appendWaiters.delete(u.id.seq);
+          w.index = e.index;
+          w.term = e.term;
+          if (--w.remaining === 0) {
+            clearTimeout(w.timer);
+            this.metrics.appendLatency.observe(Number(process.hrtime.bigint() - w.started) / 1e9);
+            w.resolve({ index: w.index, term: w.term });
           }
         }
       }
-      this.applied = e.index;
     }
+    this.applied = e.index;
+  }
+
+  private afterApply(): void {
     this.commit = Math.max(this.commit, this.applied);
     for (let i = this.readsAwaitingApply.length - 1; i >= 0; i--) {
       const r = this.readsAwaitingApply[i];
@@ -624,6 +650,39 @@ export class ReplicatedLog {
       }
     }
     for (const s of this.subscribers) s();
+  }
+
+  /**
+   * Leader fast path: apply (and ack) committed entries as soon as a quorum of voters has them on
+   * disk — the leader's own fsync may still be running (Raft thesis §10.2.1), e.g. both followers
+   * of three acked first. Followers ack only after their fsync, so their match index is durable; the
+   * leader's own contribution counts only up to what it has fsynced. Membership entries are left
+   * to the Ready path; so are joint configurations.
+   */
+  private leaderFastApply(): void {
+    if (this.role !== StateRole.Leader || this.applying || this.stopped) return;
+    if (this.confState.votersOutgoing.length > 0) return;
+    const st = this.node.status();
+    if (st.commit <= this.applied) return;
+    const voters = this.confState.voters;
+    const durable = voters.map((v) => (v === this.id ? this.durableLast : (st.progress.get(v)?.match ?? 0)));
+    durable.sort((a, b) => b - a);
+    const quorumDurable = durable[Math.floor(voters.length / 2)] ?? 0;
+    const upto = Math.min(st.commit, quorumDurable, this.storage.lastIndex());
+    if (upto <= this.applied) return;
+    let ents: Entry[];
+    try {
+      ents = this.storage.entries(this.applied + 1, upto + 1, Number.MAX_SAFE_INTEGER);
+    } catch {
+      return; // compacted or not yet stored: the Ready path will apply them
+    }
+    let n = 0;
+    for (const e of ents) {
+      if (e.type === EntryType.ConfChange) break;
+      this.applyEntry(e);
+      n++;
+    }
+    if (n > 0) this.afterApply();
   }
 
   private onConfApplied(cc: ConfChange): void {

@@ -215,6 +215,11 @@ export class DiskStorage implements Storage {
     return snap;
   }
 
+  /** Run fdatasync on the thread pool (a leader overlapping its fsync with replication). */
+  setBackgroundSync(on: boolean): void {
+    this.wal.backgroundSync = on;
+  }
+
   /** Number of WAL segment files on disk (for tests and status). */
   segmentCount(): number {
     return this.wal.segmentList().length;

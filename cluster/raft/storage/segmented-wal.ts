@@ -51,6 +51,8 @@ export class SegmentedWal {
   private failed: Error | undefined;
   /** Records re-written at the head of every new segment (latest hard state / conf state). */
   headerRecords: () => Buffer[] = () => [];
+  /** fdatasync on the thread pool instead of inline (see write()). */
+  backgroundSync = false;
   /** Observability: flushes performed and records written. */
   stats = { flushes: 0, fsyncs: 0, records: 0 };
 
@@ -97,9 +99,10 @@ export class SegmentedWal {
    * caller in the batch). Unsynced records become durable with the next synced batch.
    *
    * The flush runs on a microtask, so every write queued in the same turn shares one write + one
-   * fdatasync. It uses synchronous syscalls on purpose: a thread-pool round trip adds two context
-   * switches per fsync, which on a busy box costs more than the fsync, and the Raft loop waits for
-   * the result anyway (etcd's raft loop fsyncs synchronously as well).
+   * fdatasync. By default the syscalls are synchronous: a thread-pool round trip adds two context
+   * switches per fsync, and a follower's Raft loop waits for the result anyway. With
+   * `backgroundSync` (set by a leader) the fdatasync runs on the thread pool so the event loop keeps
+   * taking acks and proposals meanwhile; writes queued during it share the next fsync.
    */
   write(records: Buffer[], maxIndex: number, sync = true): Promise<void> {
     if (this.failed) return Promise.reject(this.failed);
@@ -116,35 +119,57 @@ export class SegmentedWal {
   }
 
   private flush(): void {
-    this.flushing = false;
-    if (this.pending.length === 0) return;
+    if (this.pending.length === 0 || this.failed) {
+      this.flushing = false;
+      return;
+    }
     const batch = this.pending;
     const waiters = this.waiters;
     const maxIndex = this.pendingMaxIndex;
-    const sync = this.pendingSync;
+    const sync = this.pendingSync && this.doFsync;
     this.pending = [];
     this.waiters = [];
     this.pendingMaxIndex = 0;
     this.pendingSync = false;
-    try {
-      const seg = this.segments[this.segments.length - 1];
-      const bytes = writeAll(this.fd, batch);
-      if (this.doFsync && sync) {
-        fs.fdatasyncSync(this.fd);
-        this.stats.fsyncs++;
+    const seg = this.segments[this.segments.length - 1];
+    const done = (e: Error | null): void => {
+      if (!e) {
+        try {
+          if (maxIndex > seg.maxIndex) seg.maxIndex = maxIndex;
+          this.stats.flushes++;
+          this.stats.records += batch.length;
+          if (sync) this.stats.fsyncs++;
+          if (seg.bytes >= this.segmentBytes) this.createSegment(seg.seq + 1);
+        } catch (err) {
+          e = err instanceof Error ? err : new Error(String(err));
+        }
       }
-      seg.bytes += bytes;
-      if (maxIndex > seg.maxIndex) seg.maxIndex = maxIndex;
-      this.stats.flushes++;
-      this.stats.records += batch.length;
-      if (seg.bytes >= this.segmentBytes) this.createSegment(seg.seq + 1);
+      if (e) {
+        // A failed fsync leaves the file state unknown (fsyncgate): fail this and all later writes.
+        this.failed = e;
+        for (const w of waiters) w.reject(e);
+        for (const w of this.waiters) w.reject(e);
+        this.waiters = [];
+        this.pending = [];
+        this.flushing = false;
+        return;
+      }
+      for (const w of waiters) w.resolve();
+      if (this.pending.length > 0) queueMicrotask(() => this.flush());
+      else this.flushing = false;
+    };
+    try {
+      seg.bytes += writeAll(this.fd, batch);
+      if (sync && this.backgroundSync) {
+        fs.fdatasync(this.fd, (err) => done(err));
+        return;
+      }
+      if (sync) fs.fdatasyncSync(this.fd);
     } catch (e) {
-      // A failed fsync leaves the file state unknown (fsyncgate): fail this and all later writes.
-      this.failed = e instanceof Error ? e : new Error(String(e));
-      for (const w of waiters) w.reject(this.failed);
+      done(e instanceof Error ? e : new Error(String(e)));
       return;
     }
-    for (const w of waiters) w.resolve();
+    done(null);
   }
 
   private createSegment(seq: number): void {
@@ -177,7 +202,7 @@ export class SegmentedWal {
   }
 
   async close(): Promise<void> {
-    if (this.pending.length > 0) this.flush();
+    while (this.flushing) await new Promise((r) => setImmediate(r));
     this.closed = true;
     if (this.fd >= 0) fs.closeSync(this.fd);
     this.fd = -1;
