@@ -229,3 +229,18 @@ test('snapshot files are written via temp + rename; a damaged snapshot refuses l
   await fsp.writeFile(f, b);
   await expect(DiskStorage.open(dir)).rejects.toThrow(/snapshot corrupt.*CRC32C/);
 });
+
+test('background fsync (leader mode): writes queued during an fsync share the next one, all durable', async () => {
+  const s = await DiskStorage.open(dir);
+  s.setBackgroundSync(true);
+  const first = s.save(undefined, ents(1, 1, 1));
+  await Promise.resolve(); // the first flush is now in flight on the thread pool
+  const rest: Promise<void>[] = [];
+  for (let i = 2; i <= 100; i++) rest.push(s.save(undefined, ents(i, i, 1)));
+  await Promise.all([first, ...rest]);
+  expect(s.walStats().fsyncs).toBeLessThanOrEqual(2);
+  await s.close();
+  const r = await DiskStorage.open(dir);
+  expect(r.lastIndex()).toBe(100);
+  await r.close();
+});
