@@ -107,3 +107,23 @@ test('HTTP 500, unusable body and refused connection → CredentialBackendError,
   const refused = new HttpCredentialBackend({ url: 'http://127.0.0.1:1/ha1', cacheTtlSecs: 60, timeoutMs: 500 });
   await expect(refused.lookupHa1('alice', REALM, 'MD5')).rejects.toBeInstanceOf(CredentialBackendError);
 });
+
+test('auth.backend: http drives the authenticator end to end (SHA-256 HA1 from the endpoint)', async () => {
+  const { createAuthenticator, parseAuthParams, computeResponse } = await import('../../../node/auth/index.js');
+  const auth = createAuthenticator({
+    backend: 'http',
+    realm: REALM,
+    algorithms: ['SHA-256'],
+    nonce_secret: 's',
+    nonce_ttl_secs: 60,
+    users: [],
+    http: { url: `${base}/ha1`, cache_ttl_secs: 60, timeout_ms: 2000 },
+  });
+  const now = Date.now();
+  const c = auth.challenge('www', now);
+  const nonce = parseAuthParams(c.headers[0][1]).params.get('nonce') ?? '';
+  const response = computeResponse({ algorithm: 'SHA-256', ha1: aliceSha, nonce, method: 'REGISTER', uri: 'sip:example.com', qop: 'auth', nc: '00000001', cnonce: 'q' });
+  const cred = `Digest username="alice", realm="${REALM}", nonce="${nonce}", uri="sip:example.com", algorithm=SHA-256, qop=auth, nc=00000001, cnonce="q", response="${response}"`;
+  expect(await auth.verify('www', { method: 'REGISTER', credentials: [cred] }, now)).toMatchObject({ kind: 'ok', username: 'alice' });
+  expect(seen).toEqual(['?username=alice&realm=example.com&algorithm=SHA-256']);
+});
