@@ -5,10 +5,9 @@
  */
 import { SipParseError, badRequest } from './errors.js';
 import { SipMessage, SipRequest, SipResponse } from './message.js';
-import { NameAddr, parseNameAddr } from './name-addr.js';
+import { NameAddr } from './name-addr.js';
 import { splitTopLevel } from './syntax.js';
 import { parseUri, uriScheme } from './uri.js';
-import { parseVia } from './via.js';
 
 export interface Verdict {
   status: number;
@@ -74,12 +73,8 @@ function checkCommon(msg: SipMessage): void {
   }
   // Every Via value must parse; empty list elements (",,") are not allowed by §25.1 via-parm lists.
   inHeader('Via', () => {
-    for (const line of msg.headers.getLines('Via')) {
-      for (const v of splitTopLevel(line)) {
-        if (v === '') throw badRequest('Empty Via value');
-        parseVia(v);
-      }
-    }
+    for (const line of msg.headers.getLines('Via')) if (line === '' || splitTopLevel(line).includes('')) throw badRequest('Empty Via value');
+    msg.vias();
   });
   inHeader('From', () => checkAddressUri(msg.from()));
   inHeader('To', () => checkAddressUri(msg.to()));
@@ -88,14 +83,10 @@ function checkCommon(msg: SipMessage): void {
   inHeader('Max-Forwards', () => msg.maxForwards());
   inHeader('Contact', () => {
     for (const line of msg.headers.getLines('Contact')) {
-      const parts = splitTopLevel(line);
-      if (parts.length === 1 && parts[0] === '*') continue;
-      for (const c of parts) {
-        if (c === '') throw badRequest('Empty Contact value');
-        checkAddressUri(parseNameAddr(c));
-      }
+      if (line === '' || (line.indexOf(',') >= 0 && splitTopLevel(line).includes(''))) throw badRequest('Empty Contact value');
     }
-    msg.contacts();
+    const contacts = msg.contacts();
+    if (contacts !== '*') contacts.forEach(checkAddressUri);
   });
   inHeader('Route', () => msg.routes().forEach(checkAddressUri));
   inHeader('Record-Route', () => msg.recordRoutes().forEach(checkAddressUri));
