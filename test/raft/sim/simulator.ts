@@ -113,6 +113,8 @@ export class Simulation {
   private readonly log: ((line: string) => void) | undefined;
   // network
   private partition = new Map<NodeId, number>();
+  /** Directed links that drop everything ("a>b"): asymmetric partitions. */
+  private oneWay = new Set<string>();
   private dropRate = 0;
   private dupRate = 0;
   private maxDelay = 10;
@@ -390,6 +392,7 @@ export class Simulation {
   // ---- network ------------------------------------------------------------------------------
 
   private connected(a: NodeId, b: NodeId): boolean {
+    if (this.oneWay.has(`${a}>${b}`)) return false;
     return (this.partition.get(a) ?? 0) === (this.partition.get(b) ?? 0);
   }
 
@@ -506,6 +509,15 @@ export class Simulation {
     const live = this.liveNodes();
     if (x < 0.15 && live.length > 0) {
       this.crash(r.pick(live));
+    } else if (x < 0.2) {
+      const ids = [...this.nodes.keys()];
+      const a = r.pick(ids);
+      const b = r.pick(ids);
+      if (a !== b) {
+        this.oneWay.add(`${a}>${b}`);
+        this.trace(`ONE-WAY cut n${a} -> n${b}`);
+        this.q.push(this.now + r.int(50, 600), { t: 'heal' });
+      }
     } else if (x < 0.3) {
       const ids = [...this.nodes.keys()];
       this.partition = new Map(ids.map((id) => [id, r.int(0, 1)]));
@@ -581,8 +593,9 @@ export class Simulation {
   }
 
   private heal(): void {
-    if (this.partition.size === 0) return;
+    if (this.partition.size === 0 && this.oneWay.size === 0) return;
     this.partition = new Map();
+    this.oneWay = new Set();
     this.trace('HEAL');
   }
 
@@ -733,6 +746,7 @@ export class Simulation {
   private settle(): void {
     this.trace('SETTLE: heal all, restart all, perfect network');
     this.partition = new Map();
+    this.oneWay = new Set();
     this.dropRate = 0;
     this.dupRate = 0;
     this.maxDelay = 10;
