@@ -89,4 +89,10 @@ export interface ScriptResponse {
   readonly status: number;
   readonly reason: string;
   header(name: string): string | undefined;
+  /**
+   * Reply-time reject (in onReply, on a provisional): answer the caller `code` instead, suppress
+   * this provisional and CANCEL every pending branch (§9.1). True when applied; false on a final
+   * response (a proxy cannot retract an answer) or when a final already went upstream.
+   */
+  reject(code: number, reason?: string): boolean;
 }

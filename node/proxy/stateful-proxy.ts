@@ -125,6 +125,11 @@ class ResponseContext<S, C> {
   failureRounds = 0;
   lingerUntil: number | undefined;
   request!: ProxyRequestContext;
+  /**
+   * Response-side events of this context run one after another: script hooks are awaited, and a
+   * 200 must not overtake the 180 that arrived before it while that 180's onReply runs.
+   */
+  chain: Promise<void> = Promise.resolve();
 
   constructor(
     readonly serverTx: S,
@@ -265,10 +270,19 @@ export class StatefulProxy<S, C> {
 
   // ---- responses and timeouts from client transactions --------------------------------
 
-  async onResponse(tx: C, res: ProxyResponseMessage, now: number): Promise<void> {
+  onResponse(tx: C, res: ProxyResponseMessage, now: number): Promise<void> {
     const entry = this.byClient.get(tx);
-    if (entry === undefined) return; // our CANCELs' 200s, or a context long gone
-    const { ctx, branch } = entry;
+    if (entry === undefined) return Promise.resolve(); // our CANCELs' 200s, or a context long gone
+    return this.serial(entry.ctx, () => this.handleResponse(entry.ctx, entry.branch, res, now));
+  }
+
+  private serial(ctx: ResponseContext<S, C>, fn: () => Promise<void>): Promise<void> {
+    const p = ctx.chain.then(fn);
+    ctx.chain = p.catch(() => undefined);
+    return p;
+  }
+
+  private async handleResponse(ctx: ResponseContext<S, C>, branch: Branch<C>, res: ProxyResponseMessage, now: number): Promise<void> {
     // §16.7 item 3: our own Via is the topmost; remove it before anything goes upstream.
     res.headers.removeFirstValue('Via');
     if (res.status < 200) {
@@ -280,10 +294,11 @@ export class StatefulProxy<S, C> {
         this.timers.push(branch.timerC, { ctx, branch, kind: 'C' });
       }
       if (branch.cancelPending) this.sendCancel(branch, now);
+      // onReply sees the provisional before it goes up, so a reply-time reject can suppress it.
+      if (res.status > 100) await this.reply(ctx, res, now);
       if (dispositionFor(res.status, { method: ctx.method, finalSent: ctx.finalStatus !== 0 }) === 'forward') {
         this.o.transactions.respond(ctx.serverTx, res, now);
       }
-      if (res.status > 100) await this.reply(ctx, res);
       return;
     }
     if (res.status < 300) {
@@ -303,7 +318,7 @@ export class StatefulProxy<S, C> {
           this.scheduleLinger(ctx, now);
         }
       }
-      if (first) await this.reply(ctx, res);
+      if (first) await this.reply(ctx, res, now);
       return;
     }
     if (branch.done) return; // a late final after Timer C / sequential timeout already decided
@@ -322,7 +337,7 @@ export class StatefulProxy<S, C> {
         for (const b of ctx.branches) this.cancelBranch(b, now);
       }
     }
-    await this.reply(ctx, res);
+    await this.reply(ctx, res, now);
     this.observeDialog(ctx, res, now);
     await this.afterBranchFinal(ctx, now);
   }
@@ -331,17 +346,24 @@ export class StatefulProxy<S, C> {
    * The client transaction gave up: Timer B/F (no final at all) count as a 408 (§16.7 item 2);
    * Timer C follows §16.8. A transport failure counts as a 503 (§16.9).
    */
-  async onClientTimeout(tx: C, timer: string, now: number): Promise<void> {
+  onClientTimeout(tx: C, timer: string, now: number): Promise<void> {
     const entry = this.byClient.get(tx);
-    if (entry === undefined || entry.branch.done) return;
-    if (timer === 'C') return this.timerCFired(entry.ctx, entry.branch, now);
-    await this.finishBranchLocally(entry.ctx, entry.branch, 408, 'Request Timeout', now);
+    if (entry === undefined) return Promise.resolve();
+    const { ctx, branch } = entry;
+    return this.serial(ctx, async () => {
+      if (branch.done) return;
+      if (timer === 'C') await this.timerCFired(ctx, branch, now);
+      else await this.finishBranchLocally(ctx, branch, 408, 'Request Timeout', now);
+    });
   }
 
-  async onTransportError(tx: C, now: number): Promise<void> {
+  onTransportError(tx: C, now: number): Promise<void> {
     const entry = this.byClient.get(tx);
-    if (entry === undefined || entry.branch.done) return;
-    await this.finishBranchLocally(entry.ctx, entry.branch, 503, 'Service Unavailable', now);
+    if (entry === undefined) return Promise.resolve();
+    const { ctx, branch } = entry;
+    return this.serial(ctx, async () => {
+      if (!branch.done) await this.finishBranchLocally(ctx, branch, 503, 'Service Unavailable', now);
+    });
   }
 
   /** Drop bookkeeping for a transaction the manager has terminated. */
@@ -362,10 +384,10 @@ export class StatefulProxy<S, C> {
       } else if (b !== undefined && !b.done) {
         if (kind === 'C' && b.timerC === e.at) {
           b.timerC = undefined;
-          await this.timerCFired(ctx, b, now);
+          await this.serial(ctx, () => (b.done ? Promise.resolve() : this.timerCFired(ctx, b, now)));
         } else if (kind === 'seq' && b.seqDeadline === e.at) {
           b.seqDeadline = undefined;
-          await this.timerCFired(ctx, b, now);
+          await this.serial(ctx, () => (b.done ? Promise.resolve() : this.timerCFired(ctx, b, now)));
         }
       }
     }
@@ -555,7 +577,7 @@ export class StatefulProxy<S, C> {
     if (this.o.hooks.onFailure && ctx.failureRounds < MAX_FAILURE_ROUNDS) {
       ctx.failureRounds++;
       try {
-        await this.o.hooks.onFailure(ctx.request, toScriptResponse(response));
+        await this.o.hooks.onFailure(ctx.request, this.scriptResponse(ctx, response, now));
       } catch (err) {
         this.o.log?.error({ err: errText(err) }, 'onFailure handler threw');
       }
@@ -596,10 +618,21 @@ export class StatefulProxy<S, C> {
     for (const b of ctx.branches) this.byClient.delete(b.tx);
   }
 
-  private async reply(ctx: ResponseContext<S, C>, res: ProxyResponseMessage): Promise<void> {
+  private scriptResponse(ctx: ResponseContext<S, C>, res: ProxyResponseMessage, now: number): ScriptResponse {
+    return {
+      status: res.status, reason: res.reason, header: (n) => res.headers.get(n),
+      reject: (code, reason) => {
+        if (res.status >= 200 || ctx.finalStatus !== 0 || code < 300 || code > 699) return false;
+        this.replyLocal(ctx, code, reason, undefined, this.at(now));
+        return true;
+      },
+    };
+  }
+
+  private async reply(ctx: ResponseContext<S, C>, res: ProxyResponseMessage, now: number): Promise<void> {
     if (!this.o.hooks.onReply) return;
     try {
-      await this.o.hooks.onReply(ctx.request, toScriptResponse(res));
+      await this.o.hooks.onReply(ctx.request, this.scriptResponse(ctx, res, now));
     } catch (err) {
       this.o.log?.error({ err: errText(err) }, 'onReply handler threw');
     }
@@ -621,10 +654,6 @@ export class StatefulProxy<S, C> {
   private nextSuffix(): string {
     return `${this.instance}${(++this.seq).toString(36)}`;
   }
-}
-
-function toScriptResponse(res: ProxyResponseMessage): ScriptResponse {
-  return { status: res.status, reason: res.reason, header: (n) => res.headers.get(n) };
 }
 
 function defaultReason(code: number): string {

@@ -517,3 +517,34 @@ test('the onCancel hook is fire-and-forget: a slow or throwing hook never delays
   await pending;
   await new Promise((res) => setTimeout(res, 60));
 });
+
+test('reply-time reject on a 183: caller gets the reject code, the 183 is suppressed, the branch is cancelled, its 487 absorbed', async () => {
+  let applied: boolean[] = [];
+  const h = harness(fork(['sip:bob@192.0.2.21']), {
+    onReply: (_r, res) => { applied.push(res.reject(503, 'Media Authorization Failed')); },
+  });
+  await h.proxy.onRequest('s', invite(), { address: '192.0.2.10', port: 5060, transport: 'UDP' }, 0);
+  const [out] = h.tx.method('INVITE');
+  await h.proxy.onResponse(out.tx, answer(out.request, 183, { toTag: 'b1' }), 5);
+  expect(applied).toEqual([true]);
+  expect(h.tx.statuses('s')).toEqual([503]);
+  expect(h.tx.responses[0].response.reason).toBe('Media Authorization Failed');
+  const [cancel] = h.tx.method('CANCEL');
+  expect(cancel.request.headers.getAll('Via')).toEqual([out.request.headers.get('Via')]);
+  applied = [];
+  await h.proxy.onResponse(out.tx, answer(out.request, 487, { toTag: 'b1' }), 10);
+  expect(applied).toEqual([false]); // a final cannot be rejected
+  expect(h.tx.statuses('s')).toEqual([503]);
+});
+
+test('responses of one context are processed in arrival order even when onReply is slow', async () => {
+  const h = harness(fork(['sip:bob@192.0.2.21']), {
+    onReply: (_r, res) => new Promise<void>((ok) => setTimeout(ok, res.status === 180 ? 20 : 0)),
+  });
+  await h.proxy.onRequest('s', invite(), { address: '192.0.2.10', port: 5060, transport: 'UDP' }, 0);
+  const [out] = h.tx.method('INVITE');
+  const a = h.proxy.onResponse(out.tx, answer(out.request, 180, { toTag: 'b1' }), 5);
+  const b = h.proxy.onResponse(out.tx, answer(out.request, 200, { toTag: 'b1' }), 6);
+  await Promise.all([a, b]);
+  expect(h.tx.statuses('s')).toEqual([180, 200]);
+});
