@@ -56,7 +56,10 @@ export function uriUnescape(s: string): string {
     } else if (c < 128) {
       bytes.push(c);
     } else {
-      for (const b of Buffer.from(s[i], 'utf8')) bytes.push(b);
+      // Raw non-ASCII (allowed in display contexts by lenient peers): keep it as UTF-8, whole code point.
+      const cp = s.codePointAt(i) as number;
+      for (const b of Buffer.from(String.fromCodePoint(cp), 'utf8')) bytes.push(b);
+      if (cp > 0xffff) i++;
     }
   }
   return Buffer.from(bytes).toString('utf8');

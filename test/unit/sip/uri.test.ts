@@ -106,6 +106,8 @@ describe('formatUri', () => {
 
   it('uriUnescape decodes UTF-8 sequences', () => {
     expect(uriUnescape('J%C3%BCrgen')).toBe('Jürgen');
+    expect(uriUnescape('a%20😀b')).toBe('a 😀b');
+    expect(formatUri(parseUri('sip:%F0%9F%98%80@example.com'))).toBe('sip:%F0%9F%98%80@example.com');
   });
 });
 
