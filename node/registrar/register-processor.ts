@@ -47,6 +47,8 @@ export interface RegisterRequest {
   readonly require: readonly string[];
   readonly userAgent: string | null;
   readonly source: FlowInfo | null;
+  /** Number of Via entries; 1 means the UA is our direct neighbour (RFC 5626 §6). Default 1. */
+  readonly viaCount?: number;
 }
 
 export interface RegisterContext {
@@ -182,9 +184,11 @@ export function processRegister(req: RegisterRequest, current: readonly Binding[
     }
   } else {
     const contacts = contactList.contacts;
-    // RFC 5626 §6: outbound applies when the flow is direct (no Path) or the first hop put `ob`
-    // in its Path URI. Otherwise a UA that asked for outbound gets 439.
-    const firstHopSupportsOutbound = path.length === 0 || hasObParam(path[0]);
+    // RFC 5626 §6: outbound applies when we are the first hop (a single Via) or the first hop put
+    // `ob` in its Path URI. Otherwise a UA that asked for outbound gets 439, and reg-id is ignored
+    // for one that did not (Kamailio's reg_regid_mode "outbound" behaves the same way).
+    const direct = (req.viaCount ?? 1) <= 1;
+    const firstHopSupportsOutbound = direct || (path.length > 0 && hasObParam(path[0]));
     const wantsOutbound = contacts.some((c) => c.instance !== null && c.regId !== null);
     if (wantsOutbound && !firstHopSupportsOutbound && supported.has('outbound')) {
       return reject(439, 'First Hop Lacks Outbound Support', 'reg-id over a Path without ;ob');

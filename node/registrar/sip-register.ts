@@ -35,6 +35,7 @@ export function registerRequestFrom(req: SipRequest, source: FlowInfo | null): R
       require: h.getLines('Require'),
       userAgent: h.get('User-Agent') ?? null,
       source,
+      viaCount: h.getAll('Via').length,
     },
   };
 }

@@ -127,20 +127,37 @@ describe('outbound (RFC 5626 §6): +sip.instance + reg-id', () => {
     expect(events.map((e) => e.split(' ')[0])).toEqual(['insert', 'refresh']);
   });
 
-  test('Path whose first hop lacks ;ob with Supported: outbound → 439', async () => {
+  test('via an edge proxy whose Path lacks ;ob, with Supported: outbound → 439', async () => {
     const { registrar } = setup();
     const d = await registrar.register(
-      req({ supported: ['outbound', 'path'], path: ['<sip:edge.example.com;lr>'], contacts: [flow('sip:alice@192.0.2.10', 1)] }),
+      req({ viaCount: 2, supported: ['outbound', 'path'], path: ['<sip:edge.example.com;lr>'], contacts: [flow('sip:alice@192.0.2.10', 1)] }),
       T0,
       null,
     );
     expect(d).toMatchObject({ status: 439, reason: 'First Hop Lacks Outbound Support' });
   });
 
+  test('via a proxy that added no Path at all → 439 as well (we are not the first hop)', async () => {
+    const { registrar } = setup();
+    const d = await registrar.register(req({ viaCount: 2, supported: ['outbound'], contacts: [flow('sip:alice@192.0.2.10', 1)] }), T0, null);
+    expect(d).toMatchObject({ status: 439 });
+  });
+
+  test('without Supported: outbound the reg-id is ignored: binding keyed by instance, no Require', async () => {
+    const { registrar, store } = setup();
+    const d = accepted(await registrar.register(req({ viaCount: 3, contacts: [flow('sip:alice@192.0.2.10', 1)] }), T0, null));
+    expect(headerValues(d, 'Require')).toEqual([]);
+    expect(store.lookup('sip:alice@example.com')[0]).toMatchObject({ outbound: false, regId: null, key: `instance:${INSTANCE}` });
+  });
+
   test('first hop with ;ob → outbound accepted through the edge proxy', async () => {
     const { registrar } = setup();
     const d = accepted(
-      await registrar.register(req({ supported: ['outbound', 'path'], path: ['<sip:edge.example.com;lr;ob>'], contacts: [flow('sip:alice@192.0.2.10', 1)] }), T0, null),
+      await registrar.register(
+        req({ viaCount: 2, supported: ['outbound', 'path'], path: ['<sip:edge.example.com;lr;ob>'], contacts: [flow('sip:alice@192.0.2.10', 1)] }),
+        T0,
+        null,
+      ),
     );
     expect(headerValues(d, 'Require')).toEqual(['outbound']);
   });
