@@ -2,7 +2,7 @@
 //
 //   node dist/ops/raft-node.js --id 1 --listen 127.0.0.1:7001 --data /tmp/n1 \
 //     --peers 1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003 [--client 127.0.0.1:8001] \
-//     [--http 127.0.0.1:9001] [--tick-ms 10] [--election-ticks 50] [--heartbeat-ticks 5] [--join] [--no-fsync]
+//     [--http 127.0.0.1:9001] [--tick-ms 50] [--election-ticks 10] [--heartbeat-ticks 1] [--join] [--no-fsync]
 //     [--tls-ca ca.pem --tls-cert node.pem --tls-key node.key]
 //
 // Prints one JSON line {"ready":true,...} on stdout once serving. SIGTERM/SIGINT stop it cleanly.
@@ -60,9 +60,9 @@ async function main(): Promise<void> {
     listen: addr(v.listen),
     peers: parsePeers(v.peers),
     join: v.join ?? false,
-    tickMs: v['tick-ms'] ? Number(v['tick-ms']) : 10,
-    electionTicks: v['election-ticks'] ? Number(v['election-ticks']) : 50,
-    heartbeatTicks: v['heartbeat-ticks'] ? Number(v['heartbeat-ticks']) : 5,
+    tickMs: v['tick-ms'] ? Number(v['tick-ms']) : 50,
+    electionTicks: v['election-ticks'] ? Number(v['election-ticks']) : 10,
+    heartbeatTicks: v['heartbeat-ticks'] ? Number(v['heartbeat-ticks']) : 1,
     fsync: !v['no-fsync'],
     tls,
   });

@@ -37,6 +37,7 @@ export interface ReplicatedLogOptions {
   peers?: Map<NodeId, PeerAddress>;
   /** Start without bootstrapping a configuration (a node that will be added as a learner). */
   join?: boolean;
+  /** Raft clock period (default 50 ms: heartbeat every tick, election timeout 10-20 ticks, etcd-like). */
   tickMs?: number;
   heartbeatTicks?: number;
   electionTicks?: number;
@@ -164,8 +165,8 @@ export class ReplicatedLog {
     this.node = new RawNode({
       id: o.id,
       storage: this.storage,
-      electionTick: o.electionTicks ?? 50,
-      heartbeatTick: o.heartbeatTicks ?? 5,
+      electionTick: o.electionTicks ?? 10,
+      heartbeatTick: o.heartbeatTicks ?? 1,
       applied: this.applied,
       checkQuorum: true,
       preVote: true,
@@ -187,7 +188,7 @@ export class ReplicatedLog {
     this.ticker = setInterval(() => {
       this.node.tick();
       this.kick();
-    }, o.tickMs ?? 10);
+    }, o.tickMs ?? 50);
     // A lone voter need not wait an election timeout to lead (the embedded single-member default).
     if (this.confState.voters.length === 1 && this.confState.voters[0] === o.id) this.node.campaign();
     this.kick();

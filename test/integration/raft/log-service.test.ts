@@ -40,7 +40,6 @@ function startLog(id: number, peers: Map<number, { host: string; port: number }>
     dataDir: path.join(dir, `n${id}`),
     listen: peers.get(id) ?? { host: '127.0.0.1', port: 0 },
     peers,
-    tickMs: 10,
     ...extra,
   });
   logs.push(l);
