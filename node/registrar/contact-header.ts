@@ -30,6 +30,8 @@ export type ContactList = { readonly wildcard: true } | { readonly wildcard: fal
 /** RFC 3261 §20.19 delta-seconds are 32-bit; larger values are clamped rather than rejected. */
 export const MAX_DELTA_SECONDS = 2 ** 32 - 1;
 const MAX_CONTACTS_PER_REQUEST = 256;
+/** RFC 3986 absolute URI shape: scheme ":" then at least one non-space character, bounded length. */
+const ABSOLUTE_URI = /^[A-Za-z][A-Za-z0-9+.-]*:[^\s<>"]{1,2048}$/;
 
 /** Splits a header value on commas that are outside quotes and angle brackets. */
 export function splitHeaderList(value: string): string[] {
@@ -126,7 +128,16 @@ function parseOne(text: string): ContactSpec {
     rest = semi >= 0 ? text.slice(semi) : '';
   }
   const parts = parseSipUri(uri);
-  if (parts === null) throw new ContactParseError(`Contact URI is not a valid SIP URI: "${uri.slice(0, 80)}"`);
+  let uriKey: string;
+  if (parts !== null) uriKey = contactKeyOfParts(parts);
+  else if (/^(sips?):/i.test(uri) || !ABSOLUTE_URI.test(uri)) {
+    throw new ContactParseError(`invalid Contact URI "${uri.slice(0, 80)}"`);
+  } else {
+    // RFC 3261 §10.2.1: other schemes (tel:, mailto:, …) may be registered; compared verbatim
+    // apart from the case-insensitive scheme.
+    const colon = uri.indexOf(':');
+    uriKey = `${uri.slice(0, colon).toLowerCase()}${uri.slice(colon)}`;
+  }
   let q: number | null = null;
   let expires: number | null = null;
   let instance: string | null = null;
@@ -152,7 +163,7 @@ function parseOne(text: string): ContactSpec {
       params.push([name, value]);
     }
   }
-  return { uri, params, q, expires, instance, regId, uriKey: contactKeyOfParts(parts) };
+  return { uri, params, q, expires, instance, regId, uriKey };
 }
 
 /** Parses every Contact header value of a REGISTER; `*` must stand alone (checked by the caller). */

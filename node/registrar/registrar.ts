@@ -26,6 +26,8 @@ export interface ForkTarget {
   readonly binding: Binding;
 }
 
+const SIP_SCHEME = /^sips?:/i;
+
 /** Re-decisions after a concurrent change before the REGISTER fails (→ 500 by the caller). */
 const MAX_STALE_RETRIES = 3;
 
@@ -100,7 +102,9 @@ export class Registrar {
       const sameInstance = b === undefined || b.instance === null ? [] : this.store.lookup(b.aor, now).filter((x) => x.instance === b.instance);
       bindings = sameInstance;
     } else bindings = this.lookup(requestUri, now);
-    return bindings.map((b) => ({
+    // A proxy can only fork to SIP/SIPS contacts; other registered schemes (mailto:, …) stay
+    // visible through lookup() and the 200 OK but are not routing targets.
+    return bindings.filter((b) => SIP_SCHEME.test(b.contactUri)).map((b) => ({
       aor: b.aor,
       uri: b.contactUri,
       route: b.path,

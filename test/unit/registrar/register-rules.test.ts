@@ -59,6 +59,21 @@ describe('RFC 3261 §10.3 add / refresh / query / remove trace', () => {
   });
 });
 
+test('§10.2.1: non-SIP contacts (mailto:, tel:) are stored and listed but are not fork targets', async () => {
+  const { registrar } = setup();
+  const d = accepted(
+    await registrar.register(req({ contacts: ['<sip:carol@192.0.2.7>;q=0.9, <mailto:carol@chicago.com>;q=0.1, <tel:+15551234>;q=0.2'] }), T0, null),
+  );
+  expect(headerValues(d, 'Contact')).toEqual([
+    '<sip:carol@192.0.2.7>;q=0.9;expires=3600',
+    '<tel:+15551234>;q=0.2;expires=3600',
+    '<mailto:carol@chicago.com>;q=0.1;expires=3600',
+  ]);
+  expect(registrar.targets('sip:alice@example.com', T0).map((t) => t.uri)).toEqual(['sip:carol@192.0.2.7']);
+  const again = accepted(await registrar.register(req({ cseq: 2, contacts: ['<MAILTO:carol@chicago.com>;expires=0'] }), T0, null));
+  expect(again.changes.map((c) => c.op)).toEqual(['delete']);
+});
+
 describe('Contact: * (§10.2.2, §10.3 step 6)', () => {
   test.each([
     ['no Expires header', null, ['*']],
@@ -119,7 +134,8 @@ describe('expiry bounds', () => {
     ['Expires header', { expires: '-1' }],
     ['q value', { contacts: ['<sip:a@192.0.2.1>;q=1.5'] }],
     ['reg-id', { contacts: ['<sip:a@192.0.2.1>;+sip.instance="<urn:uuid:1>";reg-id=0'] }],
-    ['Contact URI', { contacts: ['<http://example.com>'] }],
+    ['Contact URI', { contacts: ['<sip:a@bad host>'] }],
+    ['Contact URI without scheme', { contacts: ['<alice@example.com>'] }],
     ['unclosed <', { contacts: ['<sip:a@192.0.2.1'] }],
     ['unterminated quote', { contacts: ['"Alice <sip:a@192.0.2.1>'] }],
     ['duplicate param', { contacts: ['<sip:a@192.0.2.1>;expires=1;expires=2'] }],
