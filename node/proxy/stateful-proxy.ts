@@ -115,6 +115,14 @@ interface TimerItem<S, C> {
   readonly kind: 'C' | 'seq' | 'linger';
 }
 
+/**
+ * What the heap holds. Dropping a context empties its slots, so a Timer C entry due minutes later
+ * keeps only this small object alive, not the context and its messages.
+ */
+interface TimerSlot<S, C> {
+  item: TimerItem<S, C> | undefined;
+}
+
 class ResponseContext<S, C> {
   readonly branches: Branch<C>[] = [];
   readonly stored: StoredFinal[] = [];
@@ -130,6 +138,7 @@ class ResponseContext<S, C> {
    * 200 must not overtake the 180 that arrived before it while that 180's onReply runs.
    */
   chain: Promise<void> = Promise.resolve();
+  readonly slots: Array<TimerSlot<S, C>> = [];
 
   constructor(
     readonly serverTx: S,
@@ -157,7 +166,8 @@ export class StatefulProxy<S, C> {
     return u !== undefined && (this.domains.has(u.host) || this.o.isOwnAddress(u.host, u.port ?? defaultPort(u)));
   };
   private readonly instance = Math.random().toString(36).slice(2, 8);
-  private readonly timers = new TimerQueue<TimerItem<S, C>>();
+  private readonly timers = new TimerQueue<TimerSlot<S, C>>();
+  private emptiedSlots = 0;
   private seq = 0;
 
   constructor(private readonly o: StatefulProxyOptions<S, C>) {
@@ -291,7 +301,7 @@ export class StatefulProxy<S, C> {
       // §16.6 item 11: Timer C is reset with every provisional response.
       if (branch.timerC !== undefined) {
         branch.timerC = now + this.o.inviteTimeoutMs;
-        this.timers.push(branch.timerC, { ctx, branch, kind: 'C' });
+        this.arm(branch.timerC, { ctx, branch, kind: 'C' });
       }
       if (branch.cancelPending) this.sendCancel(branch, now);
       // onReply sees the provisional before it goes up, so a reply-time reject can suppress it.
@@ -375,7 +385,12 @@ export class StatefulProxy<S, C> {
   /** Fire due proxy timers: Timer C, sequential branch timeouts, context linger. */
   async advance(now: number): Promise<void> {
     for (let e = this.timers.popDue(now); e !== undefined; e = this.timers.popDue(now)) {
-      const { ctx, branch: b, kind } = e.item;
+      const item = e.item.item;
+      if (item === undefined) {
+        this.emptiedSlots = Math.max(0, this.emptiedSlots - 1);
+        continue;
+      }
+      const { ctx, branch: b, kind } = item;
       if (kind === 'linger') {
         if (ctx.lingerUntil === e.at && this.contexts.get(ctx.serverTx) === ctx) {
           if (ctx.pending) this.scheduleLinger(ctx, now); // a cancelled branch still owes its 487
@@ -492,8 +507,8 @@ export class StatefulProxy<S, C> {
     };
     ctx.branches.push(branch);
     this.byClient.set(tx, { ctx, branch });
-    if (branch.timerC !== undefined) this.timers.push(branch.timerC, { ctx, branch, kind: 'C' });
-    if (branch.seqDeadline !== undefined) this.timers.push(branch.seqDeadline, { ctx, branch, kind: 'seq' });
+    if (branch.timerC !== undefined) this.arm(branch.timerC, { ctx, branch, kind: 'C' });
+    if (branch.seqDeadline !== undefined) this.arm(branch.seqDeadline, { ctx, branch, kind: 'seq' });
   }
 
   /** A branch that never left: its local outcome joins the response context as a final. */
@@ -610,12 +625,33 @@ export class StatefulProxy<S, C> {
       return;
     }
     ctx.lingerUntil = now + (this.o.lingerMs ?? 32_000);
-    this.timers.push(ctx.lingerUntil, { ctx, branch: undefined, kind: 'linger' });
+    this.arm(ctx.lingerUntil, { ctx, branch: undefined, kind: 'linger' });
   }
 
   private dropContext(ctx: ResponseContext<S, C>): void {
     this.contexts.delete(ctx.serverTx);
     for (const b of ctx.branches) this.byClient.delete(b.tx);
+    for (const s of ctx.slots) {
+      if (s.item !== undefined) this.emptiedSlots++;
+      s.item = undefined;
+    }
+    ctx.slots.length = 0;
+    // Mostly-empty heap (many calls ended long before their Timer C): compact it in one O(n) pass.
+    if (this.emptiedSlots > 4096 && this.emptiedSlots * 2 > this.timers.size) {
+      this.timers.retain((s) => s.item !== undefined);
+      this.emptiedSlots = 0;
+    }
+  }
+
+  private arm(at: number, item: TimerItem<S, C>): void {
+    const slot: TimerSlot<S, C> = { item };
+    item.ctx.slots.push(slot);
+    this.timers.push(at, slot);
+  }
+
+  /** Heap entries, live and emptied (for memory-bound tests). */
+  get queuedTimers(): number {
+    return this.timers.size;
   }
 
   private scriptResponse(ctx: ResponseContext<S, C>, res: ProxyResponseMessage, now: number): ScriptResponse {

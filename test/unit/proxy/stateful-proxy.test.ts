@@ -548,3 +548,17 @@ test('responses of one context are processed in arrival order even when onReply 
   await Promise.all([a, b]);
   expect(h.tx.statuses('s')).toEqual([180, 200]);
 });
+
+test('memory bound: finished calls release their contexts and the timer heap is compacted', async () => {
+  const h = harness(fork(['sip:bob@192.0.2.21']));
+  const N = 6000;
+  for (let i = 0; i < N; i++) {
+    await h.proxy.onRequest(`s${i}`, invite(`m${i}`), { address: '192.0.2.10', port: 5060, transport: 'UDP' }, i);
+    const out = h.tx.sent[h.tx.sent.length - 1];
+    await h.proxy.onResponse(out.tx, answer(out.request, 200, { toTag: 'b' }), i);
+  }
+  expect(h.proxy.contextCount).toBe(N);
+  await h.proxy.advance(N + 40_000); // past every linger, long before Timer C (180 s)
+  expect(h.proxy.contextCount).toBe(0);
+  expect(h.proxy.queuedTimers).toBeLessThan(N / 2);
+});
