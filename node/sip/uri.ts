@@ -109,14 +109,19 @@ function checkHost(host: string): void {
   }
 }
 
-function parseUriParams(s: string, into: Params): void {
-  if (s.length === 0) return;
-  for (const part of s.split(';')) {
-    if (part.length === 0) throw badRequest('Empty URI parameter');
-    const eq = part.indexOf('=');
-    const name = uriUnescape(eq < 0 ? part : part.slice(0, eq)).toLowerCase();
+/** uri-parameters of s[start, end): `name[=value]` separated by `;` (RFC 3261 §19.1.1). */
+function parseUriParams(s: string, start: number, end: number, into: Params): void {
+  let i = start;
+  while (i <= end) {
+    let semi = s.indexOf(';', i);
+    if (semi < 0 || semi > end) semi = end;
+    if (semi === i) throw badRequest('Empty URI parameter');
+    let eq = s.indexOf('=', i);
+    if (eq > semi) eq = -1;
+    const name = uriUnescape(s.slice(i, eq < 0 ? semi : eq)).toLowerCase();
     if (name.length === 0) throw badRequest('Empty URI parameter name');
-    into.set(name, eq < 0 ? null : uriUnescape(part.slice(eq + 1)));
+    into.set(name, eq < 0 ? null : uriUnescape(s.slice(eq + 1, semi)));
+    i = semi + 1;
   }
 }
 
@@ -136,8 +141,8 @@ export function parseUri(text: string): SipUri {
     const semi = rest.indexOf(';');
     const number = semi < 0 ? rest : rest.slice(0, semi);
     if (number.length === 0) throw badRequest('Empty telephone number');
-    parseUriParams(semi < 0 ? '' : rest.slice(semi + 1), params);
-    return { scheme, user: uriUnescape(number), host: '', params, headers };
+    if (semi >= 0) parseUriParams(rest, semi + 1, rest.length, params);
+    return { scheme, user: uriUnescape(number), password: undefined, host: '', port: undefined, params, headers };
   }
   let hostStart = 0;
   let user: string | undefined;
@@ -175,8 +180,8 @@ export function parseUri(text: string): SipUri {
   }
   if (i < rest.length && rest.charCodeAt(i) !== 59 && rest.charCodeAt(i) !== 63) throw badRequest('Malformed URI');
   const q = rest.indexOf('?', i);
-  const paramText = rest.slice(i, q < 0 ? rest.length : q);
-  if (paramText.length > 0) parseUriParams(paramText.slice(1), params);
+  const paramEnd = q < 0 ? rest.length : q;
+  if (paramEnd > i) parseUriParams(rest, i + 1, paramEnd, params);
   if (q >= 0) {
     // RFC 3261 §19.1.1: headers = "?" header *( "&" header ), header = hname "=" hvalue
     for (const h of rest.slice(q + 1).split('&')) {
@@ -185,11 +190,8 @@ export function parseUri(text: string): SipUri {
       headers.set(uriUnescape(h.slice(0, eq)), uriUnescape(h.slice(eq + 1)));
     }
   }
-  const uri: SipUri = { scheme, host, params, headers };
-  if (user !== undefined) uri.user = user;
-  if (password !== undefined) uri.password = password;
-  if (port !== undefined) uri.port = port;
-  return uri;
+  // One object shape for every URI (absent parts are undefined) keeps property access monomorphic.
+  return { scheme, user, password, host, port, params, headers };
 }
 
 export function formatUri(uri: SipUri): string {
