@@ -528,8 +528,13 @@ export class Raft {
         // A stale leader (e.g. back from a partition) learns the newer term from this response
         // and steps down; without it, with CheckQuorum/PreVote, it could stay stuck forever.
         this.send(newMessage({ type: MessageType.AppResp, to: m.from }));
-      } else if (m.type === MessageType.PreVote) {
-        this.send(newMessage({ type: MessageType.PreVoteResp, to: m.from, term: this.term, reject: true }));
+      } else if (m.type === MessageType.PreVote || m.type === MessageType.Vote) {
+        // Raft §5.1 / Figure 2: reject a stale candidate with our term so it steps down. (etcd
+        // ignores stale votes; the simulator found a livelock that way: a voter with a stale
+        // configuration kept out-campaigning the up-to-date candidate it never asked for a vote,
+        // which never learned the higher term.)
+        const t = m.type === MessageType.Vote ? MessageType.VoteResp : MessageType.PreVoteResp;
+        this.send(newMessage({ type: t, to: m.from, term: this.term, reject: true }));
       }
       return;
     }

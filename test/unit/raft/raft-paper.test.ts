@@ -40,6 +40,17 @@ describe('§5.1 terms', () => {
   });
 });
 
+test('§5.1: a stale candidate is rejected with the current term, so it steps down', () => {
+  const r = newTestRaft(1, [1, 2, 3]);
+  r.becomeFollower(5, NONE);
+  r.step(msg({ type: MessageType.Vote, from: 2, to: 1, term: 3, logTerm: 9, index: 9 }));
+  expect(takeMsgs(r).map(describeMsg)).toEqual(['1->2 VoteResp Term:5 Log:0/0 Rejected (Hint: 0)']);
+  const c = newTestRaft(2, [1, 2, 3]);
+  c.step(hup(2));
+  c.step(msg({ type: MessageType.VoteResp, from: 1, to: 2, term: 5, reject: true }));
+  expect([c.state, c.term]).toEqual([StateRole.Follower, 5]);
+});
+
 describe('§5.2 leader election', () => {
   test('follower starts an election after the election timeout and votes for itself', () => {
     const r = newTestRaft(1, [1, 2, 3]);
