@@ -520,6 +520,16 @@ export class Raft {
         m.type === MessageType.Snap
       ) {
         this.becomeFollower(m.term, m.from);
+      } else if (m.type === MessageType.Vote) {
+        // Adopt the term but keep our election timer running: if we reject this candidate
+        // (its log is behind ours), we should be the one to time out next. Restarting the timer
+        // on every such vote lets a candidate that can never win keep delaying one that can
+        // (found by the simulator; liveness only — granting a vote restarts the timer below).
+        const elapsed = this.electionElapsed;
+        const timeout = this.randomizedElectionTimeout;
+        this.becomeFollower(m.term, NONE);
+        this.electionElapsed = elapsed;
+        this.randomizedElectionTimeout = timeout;
       } else {
         this.becomeFollower(m.term, NONE);
       }

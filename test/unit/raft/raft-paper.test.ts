@@ -52,6 +52,15 @@ test('§5.1: a stale candidate is rejected with the current term, so it steps do
 });
 
 describe('§5.2 leader election', () => {
+  test('rejecting a less up-to-date candidate adopts its term but keeps our election timer', () => {
+    const r = newTestRaft(1, [1, 2], 10, 1, { storage: storageWithTerms([1, 1], [1, 2]) });
+    for (let i = 0; i < 7; i++) r.tick();
+    const before = [r.electionElapsed, r.randomizedElectionTimeout];
+    r.step(msg({ type: MessageType.Vote, from: 2, to: 1, term: 4, logTerm: 1, index: 1 }));
+    expect(takeMsgs(r)[0].reject).toBe(true);
+    expect([r.term, r.electionElapsed, r.randomizedElectionTimeout]).toEqual([4, ...before]);
+  });
+
   test('follower starts an election after the election timeout and votes for itself', () => {
     const r = newTestRaft(1, [1, 2, 3]);
     for (let i = 0; i < 2 * r.electionTimeout; i++) r.tick();
