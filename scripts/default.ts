@@ -1,5 +1,5 @@
 // The shipped default routing script: a registrar plus record-routing stateful proxy, the same
-// policy as the Kamailio benchmark peer (/work/shared/bench/peers/kamailio/kamailio.cfg), so the
+// policy as the Kamailio benchmark peer (../shared/bench/peers/kamailio/kamailio.cfg), so the
 // two are compared doing identical work. Loaded from `script.path`; edit a copy to customise.
 //
 // Handled before the script runs, by the proxy core: Max-Forwards (483), loop detection (482),

@@ -1,5 +1,6 @@
 // Mutation fuzzing of the SIP stack: whatever the bytes, only SipParseError may escape parse, the cached
 // accessors, validation and serialization. Seeded PRNG, so a failure names a reproducible case.
+import { resolve } from 'node:path';
 import { readFileSync, readdirSync } from 'node:fs';
 import {
   SipMessage, SipParseError, createErrorResponse, createResponse, formatNameAddr, formatUri, formatVia, parseCSeq, parseMessage, parseNameAddr, parseUri, parseVia, serialize,
@@ -21,7 +22,8 @@ function prng(seed: number): () => number {
   };
 }
 
-const DIR = '/work/shared/rfc4475';
+// shared/ sits beside the repository (also in CI's fresh clone); jest runs from the repo root.
+const DIR = process.env.SIPHON_SHARED_DIR ? `${process.env.SIPHON_SHARED_DIR}/rfc4475` : resolve(process.cwd(), '../shared/rfc4475');
 const corpus: Buffer[] = readdirSync(DIR).filter((f) => f.endsWith('.sip')).sort().map((f) => readFileSync(`${DIR}/${f}`));
 corpus.push(Buffer.from([
   'INVITE sip:bob@[2001:db8::1]:5060;transport=tcp SIP/2.0',

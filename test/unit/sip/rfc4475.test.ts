@@ -1,9 +1,11 @@
 // Every RFC 4475 torture message and the verdict the RFC discusses for it; valid ones must round-trip.
+import { resolve } from 'node:path';
 import { readFileSync, readdirSync } from 'node:fs';
 import { parseMessage, serialize, SipRequest, SipResponse } from '../../../node/sip/index.js';
 import { judge } from './rfc4475-verdict.js';
 
-const DIR = '/work/shared/rfc4475';
+// shared/ sits beside the repository (also in CI's fresh clone); jest runs from the repo root.
+const DIR = process.env.SIPHON_SHARED_DIR ? `${process.env.SIPHON_SHARED_DIR}/rfc4475` : resolve(process.cwd(), '../shared/rfc4475');
 const load = (name: string): Buffer => readFileSync(`${DIR}/${name}.sip`);
 
 type Expect = 'accept' | 'drop' | [number, RegExp];
