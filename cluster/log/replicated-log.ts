@@ -55,6 +55,11 @@ export interface ReplicatedLogOptions {
    * The application answers by calling compact(applied, state) soon.
    */
   onSnapshotNeeded?: () => void;
+  /**
+   * Ask for a snapshot (onSnapshotNeeded) once this many applied entries are retained since the
+   * last one: the log keeps every entry after the snapshot in memory. Default 200,000.
+   */
+  snapshotEntries?: number;
 }
 
 export interface CommittedEntry {
@@ -141,6 +146,7 @@ export class ReplicatedLog {
   private lastConfIndex = 0;
   /** The Ready path is inside apply() (possibly awaiting a membership write). */
   private applying = false;
+  private nextSnapshotAsk = 0;
   /** Messages the core refused (malformed / from non-members); exposed in status(). */
   rejectedMessages = 0;
 
@@ -642,6 +648,12 @@ export class ReplicatedLog {
 
   private afterApply(): void {
     this.commit = Math.max(this.commit, this.applied);
+    const retained = this.applied - this.storage.firstIndex() + 1;
+    if (retained >= (this.opts.snapshotEntries ?? 200_000) && this.applied >= this.nextSnapshotAsk) {
+      // Ask again only after another full interval, however slowly the application answers.
+      this.nextSnapshotAsk = this.applied + (this.opts.snapshotEntries ?? 200_000);
+      this.afterAdvance.push(() => this.opts.onSnapshotNeeded?.());
+    }
     for (let i = this.readsAwaitingApply.length - 1; i >= 0; i--) {
       const r = this.readsAwaitingApply[i];
       if (r.index <= this.applied) {

@@ -202,3 +202,18 @@ test('client port: pipelined appends, reads, status; garbage drops only that con
     await srv.close();
   }
 });
+
+test('a single member asks for a snapshot once snapshotEntries are retained, and compaction frees them', async () => {
+  let asked = 0;
+  const a = startLog(1, new Map(), { snapshotEntries: 20, onSnapshotNeeded: () => asked++ });
+  await a.start();
+  await until(() => a.status().role === StateRole.Leader);
+  for (let i = 0; i < 30; i++) await a.append([Buffer.from(`s${i}`)]);
+  await until(() => asked > 0);
+  const applied = a.status().applied;
+  await a.compact(applied, Buffer.from('state'));
+  expect(a.status().firstIndex).toBe(applied + 1);
+  const r = await a.append([Buffer.from('next')]);
+  expect(a.readCommitted(1, 10).map((e) => text(e.data))).toEqual(['next']);
+  expect(r.index).toBe(applied + 1);
+});
