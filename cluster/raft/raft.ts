@@ -115,8 +115,10 @@ const EMPTY = new Uint8Array(0);
 interface SnapshotAssembly {
   index: number;
   term: number;
-  received: number;
-  parts: Uint8Array[];
+  /** Chunks by offset: the network may reorder or duplicate them. */
+  chunks: Map<number, Uint8Array>;
+  /** Known once the last chunk arrived. */
+  total: number | undefined;
 }
 
 /**
@@ -871,30 +873,41 @@ export class Raft {
     this.send(r);
   }
 
-  /** Reassembles InstallSnapshot chunks; a chunk out of sequence restarts the assembly. */
+  /**
+   * Reassembles InstallSnapshot chunks in any arrival order (duplicates ignored); a chunk of a
+   * different snapshot starts a new assembly. Nothing is installed until every byte is present.
+   */
   private handleSnapshot(m: Message): void {
     const s = m.snapshot;
     if (!s) return;
     const off = m.snapshotOffset ?? 0;
     const md = s.metadata;
-    if (off === 0) {
-      this.snapIn = { index: md.index, term: md.term, received: 0, parts: [] };
+    let a = this.snapIn;
+    if (!a || a.index !== md.index || a.term !== md.term) {
+      a = { index: md.index, term: md.term, chunks: new Map(), total: undefined };
+      this.snapIn = a;
     }
-    const a = this.snapIn;
-    if (!a || a.index !== md.index || a.term !== md.term || a.received !== off) {
-      // Missing or duplicated chunk: wait for the leader to resend from offset 0.
+    if (!a.chunks.has(off)) a.chunks.set(off, s.data);
+    if (m.snapshotDone ?? true) a.total = off + s.data.byteLength;
+    if (a.total === undefined) return;
+    // Complete when the chunks tile [0, total) exactly.
+    const offsets = [...a.chunks.keys()].sort((x, y) => x - y);
+    let pos = 0;
+    for (const o of offsets) {
+      if (o > pos) return; // a gap: wait for the missing chunk
+      if (o < pos) {
+        this.snapIn = undefined; // overlapping chunks: inconsistent, start over on the next send
+        return;
+      }
+      pos += (a.chunks.get(o) as Uint8Array).byteLength;
+    }
+    if (pos !== a.total) {
+      this.snapIn = undefined;
       return;
     }
-    a.parts.push(s.data);
-    a.received += s.data.byteLength;
-    if (!(m.snapshotDone ?? true)) return;
     this.snapIn = undefined;
-    const data = new Uint8Array(a.received);
-    let o = 0;
-    for (const p of a.parts) {
-      data.set(p, o);
-      o += p.byteLength;
-    }
+    const data = new Uint8Array(a.total);
+    for (const o of offsets) data.set(a.chunks.get(o) as Uint8Array, o);
     const snap: Snapshot = { metadata: md, data };
     if (this.restore(snap)) {
       this.send(newMessage({ type: MessageType.AppResp, to: m.from, index: this.raftLog.lastIndex() }));

@@ -344,15 +344,23 @@ describe('snapshots and log compaction (§7)', () => {
     expect(nodes[0].status().progress.get(3)?.state).toBe(ProgressState.Replicate);
   });
 
-  test('a chunk arriving out of order restarts assembly (nothing half-applied)', () => {
+  test('chunks arriving out of order or twice are reassembled; nothing is installed half-done', () => {
     const r = newTestRaft(2, [1, 2]);
     const md = { index: 5, term: 1, conf: { voters: [1, 2], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false } };
-    r.step(msg({ type: MessageType.Snap, from: 1, to: 2, term: 1, snapshot: { metadata: md, data: enc('ab') }, snapshotOffset: 2, snapshotDone: true }));
-    expect(r.raftLog.committed).toBe(0);
-    r.step(msg({ type: MessageType.Snap, from: 1, to: 2, term: 1, snapshot: { metadata: md, data: enc('ab') }, snapshotOffset: 0, snapshotDone: false }));
-    r.step(msg({ type: MessageType.Snap, from: 1, to: 2, term: 1, snapshot: { metadata: md, data: enc('cd') }, snapshotOffset: 2, snapshotDone: true }));
+    const chunk = (data: string, off: number, done: boolean) =>
+      msg({ type: MessageType.Snap, from: 1, to: 2, term: 1, snapshot: { metadata: md, data: enc(data) }, snapshotOffset: off, snapshotDone: done });
+    r.step(chunk('ef', 4, true));
+    r.step(chunk('cd', 2, false));
+    expect(r.raftLog.committed).toBe(0); // bytes 0..1 still missing
+    r.step(chunk('cd', 2, false));
+    r.step(chunk('ab', 0, false));
     expect(r.raftLog.committed).toBe(5);
-    expect(dec(r.raftLog.unstable.snapshot!.data)).toBe('abcd');
+    expect(dec(r.raftLog.unstable.snapshot!.data)).toBe('abcdef');
+    // A chunk of another snapshot starts over.
+    const r2 = newTestRaft(2, [1, 2]);
+    r2.step(chunk('ab', 0, false));
+    r2.step(msg({ type: MessageType.Snap, from: 1, to: 2, term: 1, snapshot: { metadata: { ...md, index: 6 }, data: enc('cd') }, snapshotOffset: 2, snapshotDone: true }));
+    expect(r2.raftLog.committed).toBe(0);
   });
 });
 
