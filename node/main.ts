@@ -5,7 +5,7 @@
  * shuts down cleanly on SIGTERM/SIGINT. SIGHUP reopens the log file (logrotate).
  */
 import { ConfigError, loadConfig, parseCliArgs } from '../config/index.js';
-import { startSipApp, type SipApp } from './app/index.js';
+import { startSipApp, startingRoute, type SipApp } from './app/index.js';
 import { startSipNode } from './core/index.js';
 import { createLogger } from './log/index.js';
 
@@ -31,7 +31,7 @@ async function main(): Promise<number> {
   const { logger, reopen, flush } = createLogger(config.log);
   let node;
   try {
-    node = await startSipNode(config, logger);
+    node = await startSipNode(config, logger, { route: startingRoute });
   } catch (err) {
     logger.fatal({ err }, 'start-up failed');
     flush();
