@@ -40,6 +40,8 @@ function startLog(id: number, peers: Map<number, { host: string; port: number }>
     dataDir: path.join(dir, `n${id}`),
     listen: peers.get(id) ?? { host: '127.0.0.1', port: 0 },
     peers,
+    // Generous election timeout (1-2 s): a loaded CI box must not trigger spurious elections mid-test.
+    electionTicks: 20,
     ...extra,
   });
   logs.push(l);
