@@ -213,7 +213,9 @@ export class RawNode {
     if (!sameHardState(hs, this.prevHard)) rd.hardState = hs;
     if (r.raftLog.unstable.snapshot) rd.snapshot = r.raftLog.unstable.snapshot;
     rd.mustSync =
-      rd.entries.length > 0 || (rd.hardState !== undefined && (hs.term !== this.prevHard.term || hs.vote !== this.prevHard.vote));
+      rd.entries.length > 0 ||
+      rd.snapshot !== undefined ||
+      (rd.hardState !== undefined && (hs.term !== this.prevHard.term || hs.vote !== this.prevHard.vote));
     return rd;
   }
 
