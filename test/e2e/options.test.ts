@@ -48,6 +48,12 @@ async function sipp(server: ServerProcess, transport: 'u1' | 't1', calls: number
 }
 
 let server: ServerProcess;
+/** Sockets opened by a test, closed even when an assertion fails (an open socket would hang jest). */
+const openClients: { close(): unknown }[] = [];
+afterEach(async () => {
+  for (const c of openClients.splice(0)) await c.close();
+});
+const own = (user = ''): string => `sip:${user === '' ? '' : `${user}@`}127.0.0.1:${server.sipPort}`;
 
 beforeAll(async () => {
   server = await startServer({ config: { server: { server_header: 'SIPhon-E2E' } } });
@@ -67,29 +73,32 @@ test('SIPp OPTIONS over TCP: every call gets 200 with a Server header', async ()
   expect({ code: r.code, tail: r.code === 0 ? '' : r.output.slice(-2000) }).toEqual({ code: 0, tail: '' });
 });
 
-test('another method gets 501 with the configured Server header (UDP and TCP)', async () => {
+test('a method the node does not implement gets 501 with the configured Server header (UDP and TCP)', async () => {
+  // RFC 3261 §21.5.2: 501 is the answer when the server does not recognise the request method.
   const u = await udpClient();
-  u.send(sipRequest('INVITE', { viaPort: u.port }), server.sipPort);
+  openClients.push(u);
+  u.send(sipRequest('FOO', { viaPort: u.port, uri: own() }), server.sipPort);
   const res = await u.next();
   expect(statusOf(res)).toBe(501);
   expect(headerOf(res, 'Server')).toBe('SIPhon-E2E');
-  await u.close();
   const t = await tcpClient(server.sipPort);
-  t.send(sipRequest('SUBSCRIBE', { transport: 'TCP' }));
-  expect(statusOf(await t.next())).toBe(501);
-  t.close();
+  openClients.push(t);
+  t.send(sipRequest('FOO', { transport: 'TCP', uri: own() }));
+  const tres = await t.next();
+  expect(statusOf(tres)).toBe(501);
+  expect(headerOf(tres, 'Server')).toBe('SIPhon-E2E');
 });
 
 test('garbage gets a 400 when the request line is readable and is dropped otherwise; the server keeps serving', async () => {
   const u = await udpClient();
-  u.send(sipRequest('OPTIONS', { viaPort: u.port }).replace(/Call-ID: .*\r\n/, ''), server.sipPort);
+  openClients.push(u);
+  u.send(sipRequest('OPTIONS', { viaPort: u.port, uri: own() }).replace(/Call-ID: .*\r\n/, ''), server.sipPort);
   const res = await u.next();
   expect(statusOf(res)).toBe(400);
   u.send(Buffer.from('\x00\xff\xfe garbage \r\n\r\n'), server.sipPort);
   expect(await u.silentFor(300)).toBe(true);
-  u.send(sipRequest('OPTIONS', { viaPort: u.port }), server.sipPort);
+  u.send(sipRequest('OPTIONS', { viaPort: u.port, uri: own() }), server.sipPort);
   expect(statusOf(await u.next())).toBe(200);
-  await u.close();
 });
 
 test('/admin/health and /metrics on the admin listener', async () => {
@@ -123,9 +132,9 @@ test('--set overrides a key of the config file', async () => {
   const other = await startServer({ args: ['--set', 'server.server_header=Overridden/2'] });
   try {
     const u = await udpClient();
-    u.send(sipRequest('OPTIONS', { viaPort: u.port }), other.sipPort);
+    openClients.push(u);
+    u.send(sipRequest('OPTIONS', { viaPort: u.port, uri: `sip:127.0.0.1:${other.sipPort}` }), other.sipPort);
     expect(headerOf(await u.next(), 'Server')).toBe('Overridden/2');
-    await u.close();
   } finally {
     expect(await other.stop()).toBe(0);
   }

@@ -122,17 +122,28 @@ let seq = 0;
 /** A well-formed request with the mandatory headers (RFC 3261 §8.1.1). */
 export function sipRequest(
   method: string,
-  opts: { transport?: 'UDP' | 'TCP'; viaHost?: string; viaPort?: number; rport?: boolean; body?: string; extra?: string; toTag?: string } = {},
+  opts: {
+    transport?: 'UDP' | 'TCP';
+    viaHost?: string;
+    viaPort?: number;
+    rport?: boolean;
+    body?: string;
+    extra?: string;
+    toTag?: string;
+    /** Request-URI (and To URI); give the server's port so it recognises itself (default sip:service@127.0.0.1). */
+    uri?: string;
+  } = {},
 ): string {
   const n = ++seq;
+  const uri = opts.uri ?? 'sip:service@127.0.0.1';
   const body = opts.body ?? '';
   const via = `SIP/2.0/${opts.transport ?? 'UDP'} ${opts.viaHost ?? '127.0.0.1'}${opts.viaPort === undefined ? '' : `:${opts.viaPort}`};branch=z9hG4bK-t${n}-${Date.now()}${opts.rport ? ';rport' : ''}`;
   return (
-    `${method} sip:service@127.0.0.1 SIP/2.0\r\n` +
+    `${method} ${uri} SIP/2.0\r\n` +
     `Via: ${via}\r\n` +
     `Max-Forwards: 70\r\n` +
     `From: <sip:tester@127.0.0.1>;tag=f${n}\r\n` +
-    `To: <sip:service@127.0.0.1>${opts.toTag ? `;tag=${opts.toTag}` : ''}\r\n` +
+    `To: <${uri}>${opts.toTag ? `;tag=${opts.toTag}` : ''}\r\n` +
     `Call-ID: call-${n}-${Date.now()}@test\r\n` +
     `CSeq: ${n} ${method}\r\n` +
     (opts.extra ?? '') +
