@@ -31,6 +31,7 @@ export {
   isEmptyHardState,
 } from './storage.js';
 export { MemoryStorage } from './memory-storage.js';
+export { ErrCommittedConflict } from './log.js';
 export { RawNode, ErrStepLocalMsg, ErrInvalidMessage, validateMessage, type RaftStatus, type PeerStatus } from './rawnode.js';
 export { Raft, ErrProposalDropped, CAMPAIGN_TRANSFER, newMessage, isLocalMsg, isResponseMsg, type RaftConfig } from './raft.js';
 export { encodeConfChange, decodeConfChange, ConfChangeError } from './confchange/index.js';

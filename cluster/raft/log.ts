@@ -3,6 +3,14 @@ import { ErrCompacted, ErrUnavailable, limitSize, type Storage } from './storage
 import type { Entry, Snapshot } from './types.js';
 
 /**
+ * An AppendEntries would overwrite a committed entry: only a faulty or malicious peer sends
+ * that (Raft's Log Matching and Leader Completeness forbid it). The message is refused whole.
+ */
+export class ErrCommittedConflict extends Error {
+  override name = 'ErrCommittedConflict';
+}
+
+/**
  * The Raft log: stable storage followed by the unstable tail, plus the commit and apply cursors.
  * Invariant: applied <= committed <= lastIndex.
  */
@@ -81,7 +89,7 @@ export class RaftLog {
     const ci = this.findConflict(ents);
     if (ci !== 0) {
       if (ci <= this.committed) {
-        throw new Error(`entry ${ci} conflicts with committed entry [committed(${this.committed})]`);
+        throw new ErrCommittedConflict(`entry ${ci} conflicts with committed entry [committed(${this.committed})]`);
       }
       this.append(ents.slice(ci - (prevIndex + 1)));
     }

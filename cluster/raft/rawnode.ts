@@ -29,6 +29,11 @@ export function validateMessage(m: Message): void {
   for (const f of ['from', 'to', 'term', 'logTerm', 'index', 'commit', 'rejectHint'] as const) {
     if (!isIdx(m[f])) throw new ErrInvalidMessage(`bad ${f}: ${String(m[f])}`);
   }
+  if (m.from === 0) throw new ErrInvalidMessage('message from node 0');
+  // Only proposals and read requests forwarded to the leader travel without a term.
+  if (m.term === 0 && m.type !== MessageType.Prop && m.type !== MessageType.ReadIndex && !isLocalMsg(m.type)) {
+    throw new ErrInvalidMessage(`${MessageType[m.type]} without a term`);
+  }
   if (!Array.isArray(m.entries)) throw new ErrInvalidMessage('entries must be an array');
   let prevTerm = m.logTerm;
   for (let i = 0; i < m.entries.length; i++) {
