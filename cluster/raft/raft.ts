@@ -522,18 +522,16 @@ export class Raft {
         m.type === MessageType.Snap
       ) {
         this.becomeFollower(m.term, m.from);
-      } else if (m.type === MessageType.Vote) {
-        // Adopt the term but keep our election timer running: if we reject this candidate
-        // (its log is behind ours), we should be the one to time out next. Restarting the timer
-        // on every such vote lets a candidate that can never win keep delaying one that can
-        // (found by the simulator; liveness only — granting a vote restarts the timer below).
+      } else {
+        // Raft Figure 2: only an AppendEntries from the current leader, or granting a vote,
+        // restarts the election timer — adopting a higher term does not. (etcd restarts it; the
+        // simulator found livelocks that way: a candidate that can never win, e.g. with a stale
+        // configuration, kept delaying the one voter whose log could win.)
         const elapsed = this.electionElapsed;
         const timeout = this.randomizedElectionTimeout;
         this.becomeFollower(m.term, NONE);
         this.electionElapsed = elapsed;
         this.randomizedElectionTimeout = timeout;
-      } else {
-        this.becomeFollower(m.term, NONE);
       }
     } else if (m.term < this.term) {
       if ((this.checkQuorum || this.preVote) && (m.type === MessageType.Heartbeat || m.type === MessageType.App)) {
