@@ -22,6 +22,8 @@ import { SnapshotStore } from './snapshot-file.js';
 export interface DiskStorageOptions {
   segmentBytes?: number;
   fsync?: boolean;
+  /** WAL zero-fill step (default 4 MiB; 0 = plain appends). */
+  preallocBytes?: number;
 }
 
 export interface RecoveryReport {
@@ -48,7 +50,7 @@ export class DiskStorage implements Storage {
   }
 
   static async open(dir: string, opts: DiskStorageOptions = {}): Promise<DiskStorage> {
-    const wal = new SegmentedWal({ dir: path.join(dir, 'wal'), segmentBytes: opts.segmentBytes, fsync: opts.fsync });
+    const wal = new SegmentedWal({ dir: path.join(dir, 'wal'), segmentBytes: opts.segmentBytes, fsync: opts.fsync, preallocBytes: opts.preallocBytes });
     const snaps = new SnapshotStore(path.join(dir, 'snap'), opts.fsync ?? true);
     const s = new DiskStorage(wal, snaps);
     const snap = await snaps.loadLatest();

@@ -23,6 +23,10 @@ export function scanSegment(file: string, buf: Buffer, isLastSegment: boolean): 
   let off = 0;
   while (off < buf.length) {
     const size = validRecordAt(buf, off);
+    if (size === undefined && isLastSegment && isZeroFrom(buf, off)) {
+      // Preallocated, never-written space after the last record: the normal end of the active segment.
+      return { records, validBytes: off, tornTail: false };
+    }
     if (size === undefined) {
       const resync = findValidRecordAfter(buf, off);
       if (!isLastSegment) {
@@ -52,4 +56,14 @@ function findValidRecordAfter(buf: Buffer, bad: number): number | undefined {
     if (validRecordAt(buf, o) !== undefined) return o;
   }
   return undefined;
+}
+
+const ZERO_CHUNK = Buffer.alloc(64 * 1024);
+
+function isZeroFrom(buf: Buffer, off: number): boolean {
+  for (let o = off; o < buf.length; o += ZERO_CHUNK.length) {
+    const end = Math.min(buf.length, o + ZERO_CHUNK.length);
+    if (buf.compare(ZERO_CHUNK, 0, end - o, o, end) !== 0) return false;
+  }
+  return true;
 }

@@ -3,6 +3,12 @@
 // Files are `<seq:16 digits>.wal` in one directory. Appends accumulate while an fsync is in flight;
 // the next flush writes them all with one writev and one fdatasync (group commit), so N concurrent
 // callers cost one disk flush. A segment is sealed once it exceeds `segmentBytes`.
+//
+// The active segment is preallocated with zeros in `preallocBytes` steps (as etcd's WAL does), so a
+// record write overwrites allocated blocks and fdatasync flushes data only: an append that grows the
+// file must also commit the inode size through the filesystem journal, queueing behind every other
+// process's metadata. A zero run after the last record is free space, not a torn tail. Sealing a
+// segment trims its zeros first, so sealed segments end exactly at their last record.
 import fs, { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { fsyncDir, fsyncDirSync } from './fsync-dir.js';
@@ -14,6 +20,8 @@ export interface WalOptions {
   segmentBytes?: number;
   /** false only for throw-away tests; production keeps durability. */
   fsync?: boolean;
+  /** Zero-fill step ahead of the write offset (default 4 MiB; 0 = plain appends). */
+  preallocBytes?: number;
 }
 
 export interface SegmentInfo {
@@ -42,6 +50,9 @@ export class SegmentedWal {
   private readonly doFsync: boolean;
   private segments: SegmentInfo[] = [];
   private fd = -1;
+  private readonly preallocBytes: number;
+  /** File size of the active segment (written records + zero-filled reserve). */
+  private allocated = 0;
   private pending: Buffer[] = [];
   private pendingMaxIndex = 0;
   private pendingSync = false;
@@ -60,6 +71,7 @@ export class SegmentedWal {
     this.dir = opts.dir;
     this.segmentBytes = opts.segmentBytes ?? 64 * 1024 * 1024;
     this.doFsync = opts.fsync ?? true;
+    this.preallocBytes = opts.preallocBytes ?? 4 * 1024 * 1024;
   }
 
   /** Reads every segment in order, truncating a torn tail of the last one. */
@@ -88,8 +100,9 @@ export class SegmentedWal {
       this.createSegment(1);
     } else {
       const last = this.segments[this.segments.length - 1];
-      this.fd = fs.openSync(last.file, 'a');
-      if (torn && this.doFsync) fs.fdatasyncSync(this.fd);
+      this.fd = fs.openSync(last.file, 'r+');
+      this.allocated = fs.fstatSync(this.fd).size;
+      if (torn && this.doFsync) fs.fsyncSync(this.fd);
     }
     return { records, tornTailTruncated: torn };
   }
@@ -159,7 +172,10 @@ export class SegmentedWal {
       else this.flushing = false;
     };
     try {
-      seg.bytes += writeAll(this.fd, batch);
+      const buf = batch.length === 1 ? batch[0] : Buffer.concat(batch);
+      this.reserve(seg.bytes + buf.length);
+      writeAt(this.fd, buf, seg.bytes);
+      seg.bytes += buf.length;
       if (sync && this.backgroundSync) {
         fs.fdatasync(this.fd, (err) => done(err));
         return;
@@ -172,14 +188,44 @@ export class SegmentedWal {
     done(null);
   }
 
+  /** Zero-fills the active segment up to at least `end` bytes, in preallocBytes steps. */
+  private reserve(end: number): void {
+    if (this.preallocBytes <= 0 || end <= this.allocated) return;
+    const target = Math.max(end, this.allocated + this.preallocBytes);
+    const zeros = Buffer.alloc(Math.min(1024 * 1024, target - this.allocated));
+    while (this.allocated < target) {
+      const n = Math.min(zeros.length, target - this.allocated);
+      writeAt(this.fd, zeros.subarray(0, n), this.allocated);
+      this.allocated += n;
+    }
+  }
+
   private createSegment(seq: number): void {
-    if (this.fd >= 0) fs.closeSync(this.fd);
+    const prev = this.segments[this.segments.length - 1];
+    if (this.fd >= 0) {
+      // Seal: drop the zero reserve so the sealed file ends at its last record, durably, before
+      // the next segment exists (recovery treats bad bytes in a sealed segment as corruption).
+      if (prev && this.allocated > prev.bytes) {
+        fs.ftruncateSync(this.fd, prev.bytes);
+        if (this.doFsync) fs.fsyncSync(this.fd);
+      }
+      fs.closeSync(this.fd);
+    }
     const file = path.join(this.dir, `${String(seq).padStart(16, '0')}.wal`);
-    this.fd = fs.openSync(file, 'a');
+    this.fd = fs.openSync(file, 'w+');
+    this.allocated = 0;
     const header = this.headerRecords();
-    const bytes = header.length > 0 ? writeAll(this.fd, header) : 0;
+    let bytes = 0;
+    if (header.length > 0) {
+      const buf = Buffer.concat(header);
+      this.reserve(buf.length);
+      writeAt(this.fd, buf, 0);
+      bytes = buf.length;
+    } else {
+      this.reserve(1);
+    }
     if (this.doFsync) {
-      fs.fdatasyncSync(this.fd);
+      fs.fsyncSync(this.fd);
       fsyncDirSync(this.dir);
     }
     this.segments.push({ seq, file, maxIndex: 0, bytes });
@@ -209,10 +255,7 @@ export class SegmentedWal {
   }
 }
 
-function writeAll(fd: number, bufs: Buffer[]): number {
-  // One write per batch: concatenating small records is cheaper than writev's per-buffer overhead.
-  const buf = bufs.length === 1 ? bufs[0] : Buffer.concat(bufs);
+function writeAt(fd: number, buf: Buffer, position: number): void {
   let off = 0;
-  while (off < buf.length) off += fs.writeSync(fd, buf, off, buf.length - off);
-  return buf.length;
+  while (off < buf.length) off += fs.writeSync(fd, buf, off, buf.length - off, position + off);
 }

@@ -40,14 +40,14 @@ test('restart recovers entries, hard state and conf state', async () => {
 });
 
 test('a torn last record is truncated away and the node starts', async () => {
-  const s = await DiskStorage.open(dir);
+  const s = await DiskStorage.open(dir, { preallocBytes: 0 }); // plain file: the tail is the last record
   await s.save({ term: 1, vote: 1, commit: 0 }, []);
   await s.save(undefined, ents(1, 20, 1));
   await s.close();
   const [file] = await walFiles();
   const size = (await fsp.stat(file)).size;
   await fsp.truncate(file, size - 3); // crash in the middle of the last record
-  const r = await DiskStorage.open(dir);
+  const r = await DiskStorage.open(dir, { preallocBytes: 0 });
   expect(r.lastIndex()).toBe(19);
   expect(r.initialState().hardState).toEqual({ term: 1, vote: 1, commit: 0 });
   expect(r.recovery.tornTailTruncated?.file).toBe(file);
@@ -56,7 +56,7 @@ test('a torn last record is truncated away and the node starts', async () => {
   // The log keeps working after recovery, and the new tail survives another restart.
   await r.save(undefined, ents(20, 22, 1, 'y'));
   await r.close();
-  const r2 = await DiskStorage.open(dir);
+  const r2 = await DiskStorage.open(dir, { preallocBytes: 0 });
   expect(r2.lastIndex()).toBe(22);
   expect(Buffer.from(r2.entries(20, 21)[0].data).toString()).toBe('y20');
   await r2.close();
@@ -75,7 +75,7 @@ test('a garbage / zero-filled tail after the last record is a torn tail, not cor
 });
 
 test('a flipped byte mid-log refuses to start with a typed error naming file and offset', async () => {
-  const s = await DiskStorage.open(dir);
+  const s = await DiskStorage.open(dir, { preallocBytes: 0 });
   for (let i = 1; i <= 30; i++) await s.save(undefined, ents(i, i, 1));
   await s.close();
   const [file] = await walFiles();
@@ -243,4 +243,62 @@ test('background fsync (leader mode): writes queued during an fsync share the ne
   const r = await DiskStorage.open(dir);
   expect(r.lastIndex()).toBe(100);
   await r.close();
+});
+
+describe('preallocated segments (zero reserve ahead of the write offset)', () => {
+  test('the zero reserve is free space, not a torn tail; appends resume at the data end', async () => {
+    const s = await DiskStorage.open(dir, { preallocBytes: 64 * 1024 });
+    await s.save({ term: 1, vote: 1, commit: 0 }, ents(1, 10, 1));
+    await s.close();
+    const [file] = await walFiles();
+    expect((await fsp.stat(file)).size).toBe(64 * 1024);
+    const r = await DiskStorage.open(dir, { preallocBytes: 64 * 1024 });
+    expect(r.recovery.tornTailTruncated).toBeUndefined();
+    expect(r.lastIndex()).toBe(10);
+    await r.save(undefined, ents(11, 12, 1));
+    await r.close();
+    const r2 = await DiskStorage.open(dir, { preallocBytes: 64 * 1024 });
+    expect(r2.entries(1, 13).map((e) => Buffer.from(e.data).toString())).toEqual(ents(1, 12, 1).map((e) => Buffer.from(e.data).toString()));
+    await r2.close();
+  });
+
+  test('a torn record inside the reserve is cut; a flipped byte in the data refuses', async () => {
+    const s = await DiskStorage.open(dir, { preallocBytes: 64 * 1024 });
+    for (let i = 1; i <= 20; i++) await s.save(undefined, ents(i, i, 1));
+    await s.close();
+    const [file] = await walFiles();
+    const buf = await fsp.readFile(file);
+    let end = buf.length;
+    while (end > 0 && buf[end - 1] === 0) end--; // data end (records never end in a zero CRC here)
+    const torn = Buffer.from(buf);
+    torn.writeUInt32BE(50, end); // a record header promising 50 bytes...
+    torn[end + 8] = 1; // ...of which only one was written before the crash
+    await fsp.writeFile(file, torn);
+    const r = await DiskStorage.open(dir, { preallocBytes: 64 * 1024 });
+    expect(r.lastIndex()).toBe(20);
+    expect(r.recovery.tornTailTruncated).toBeDefined();
+    await r.close();
+
+    const bad = await fsp.readFile(file);
+    bad[Math.floor(end / 2)] ^= 0x10;
+    await fsp.writeFile(file, bad);
+    await expect(DiskStorage.open(dir, { preallocBytes: 64 * 1024 })).rejects.toBeInstanceOf(LogCorruptionError);
+  });
+
+  test('sealed segments are trimmed to their last record', async () => {
+    const s = await DiskStorage.open(dir, { segmentBytes: 400, preallocBytes: 4096 });
+    for (let i = 1; i <= 40; i++) await s.save({ term: 1, vote: 1, commit: i - 1 }, ents(i, i, 1));
+    await s.close();
+    const files = await walFiles();
+    expect(files.length).toBeGreaterThan(3);
+    for (const f of files.slice(0, -1)) {
+      const b = await fsp.readFile(f);
+      expect(b[b.length - 1] !== 0 || b[b.length - 2] !== 0 || b[b.length - 3] !== 0).toBe(true);
+      expect(b.length).toBeLessThan(4096);
+    }
+    const r = await DiskStorage.open(dir, { segmentBytes: 400, preallocBytes: 4096 });
+    expect(r.lastIndex()).toBe(40);
+    expect(r.initialState().hardState.commit).toBe(39);
+    await r.close();
+  });
 });
