@@ -138,6 +138,7 @@ export class Simulation {
   private maxCommitObservedTerm = 0;
   private healedAt = Infinity;
   private lastConfIndex = 0;
+  private catchUpMark = 0;
   private putsAfterHeal = 0;
   readonly stats = { events: 0, elections: 0, commits: 0, crashes: 0, confChanges: 0, snapshotsSent: 0 };
 
@@ -717,6 +718,10 @@ export class Simulation {
           this.settle();
         }
         this.stats.events++;
+        if (this.catchUpMark === 0 && this.now >= end - 1000) {
+          const l = this.leader();
+          if (l) this.catchUpMark = l.rn.raft.raftLog.committed;
+        }
         this.handle(next.ev);
         this.checkSafety();
       }
@@ -733,6 +738,17 @@ export class Simulation {
       if (!lin.ok) throw new SafetyViolation(`linearizability: history of key ${lin.badKey} is not linearizable`);
       // Liveness after healing: with every fault gone, writes must complete again.
       if (this.putsAfterHeal === 0) throw new SafetyViolation('liveness: no write completed after every fault healed');
+      // ...and every member catches up: what was committed a second before the end is applied
+      // everywhere (by log replication or by snapshot).
+      const l = this.leader();
+      if (l && this.catchUpMark > 0) {
+        for (const id of confMembers(l.conf)) {
+          const n = this.nodes.get(id);
+          if (n && n.up && n.kvApplied < this.catchUpMark) {
+            throw new SafetyViolation(`liveness: n${id} applied ${n.kvApplied}, behind the commit index ${this.catchUpMark} of 1 s earlier`);
+          }
+        }
+      }
       return this.result(true, undefined, lin.exhausted);
     } catch (e) {
       error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
