@@ -22,7 +22,7 @@ import { SnapshotStore } from './snapshot-file.js';
 export interface DiskStorageOptions {
   segmentBytes?: number;
   fsync?: boolean;
-  /** WAL zero-fill step (default 4 MiB; 0 = plain appends). */
+  /** WAL zero-fill step (default 1 MiB; 0 = plain appends). */
   preallocBytes?: number;
 }
 

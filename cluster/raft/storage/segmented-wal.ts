@@ -4,7 +4,7 @@
 // the next flush writes them all with one writev and one fdatasync (group commit), so N concurrent
 // callers cost one disk flush. A segment is sealed once it exceeds `segmentBytes`.
 //
-// The active segment is preallocated with zeros in `preallocBytes` steps (as etcd's WAL does), so a
+// The active segment is preallocated with zeros in `preallocBytes` steps (etcd preallocates its WAL for the same reason), so a
 // record write overwrites allocated blocks and fdatasync flushes data only: an append that grows the
 // file must also commit the inode size through the filesystem journal, queueing behind every other
 // process's metadata. A zero run after the last record is free space, not a torn tail. Sealing a
@@ -20,7 +20,7 @@ export interface WalOptions {
   segmentBytes?: number;
   /** false only for throw-away tests; production keeps durability. */
   fsync?: boolean;
-  /** Zero-fill step ahead of the write offset (default 4 MiB; 0 = plain appends). */
+  /** Zero-fill step ahead of the write offset (default 1 MiB: each step costs one larger fsync; 0 = plain appends). */
   preallocBytes?: number;
 }
 
@@ -71,7 +71,7 @@ export class SegmentedWal {
     this.dir = opts.dir;
     this.segmentBytes = opts.segmentBytes ?? 64 * 1024 * 1024;
     this.doFsync = opts.fsync ?? true;
-    this.preallocBytes = opts.preallocBytes ?? 4 * 1024 * 1024;
+    this.preallocBytes = opts.preallocBytes ?? 1024 * 1024;
   }
 
   /** Reads every segment in order, truncating a torn tail of the last one. */
