@@ -4,11 +4,12 @@
 // the next flush writes them all with one writev and one fdatasync (group commit), so N concurrent
 // callers cost one disk flush. A segment is sealed once it exceeds `segmentBytes`.
 //
-// The active segment is preallocated with zeros in `preallocBytes` steps (etcd preallocates its WAL for the same reason), so a
-// record write overwrites allocated blocks and fdatasync flushes data only: an append that grows the
-// file must also commit the inode size through the filesystem journal, queueing behind every other
-// process's metadata. A zero run after the last record is free space, not a torn tail. Sealing a
-// segment trims its zeros first, so sealed segments end exactly at their last record.
+// The active segment is preallocated with zeros in `preallocBytes` steps (etcd preallocates its WAL
+// for the same reason), so a record write overwrites allocated blocks and fdatasync flushes data
+// only: an append that grows the file must also commit the inode size through the filesystem
+// journal, queueing behind every other process's metadata. A zero run after the last record is
+// free space, not a torn tail. Sealing a segment trims its zeros first, so sealed segments end
+// exactly at their last record.
 import fs, { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { fsyncDir, fsyncDirSync } from './fsync-dir.js';
