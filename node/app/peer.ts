@@ -21,6 +21,18 @@ export function destinationOfHop(listeners: readonly ListenerInfo[]): (hop: Next
   };
 }
 
+/** "host:port" per listener, built once (this runs for every request). */
+const localAddresses = new WeakMap<ListenerInfo, string>();
+
+function localAddressOf(l: ListenerInfo): string {
+  let s = localAddresses.get(l);
+  if (s === undefined) {
+    s = `${l.host}:${l.port}`;
+    localAddresses.set(l, s);
+  }
+  return s;
+}
+
 /** The proxy's view of where a request came from (RFC 5626 flows use the connection id). */
 export function sourceAddressOf(source: MessageSource): SourceAddress {
   return {
@@ -28,6 +40,6 @@ export function sourceAddressOf(source: MessageSource): SourceAddress {
     port: source.remote.port,
     transport: source.transport,
     connectionId: source.connectionId === null ? null : String(source.connectionId),
-    localAddress: `${source.listener.host}:${source.listener.port}`,
+    localAddress: localAddressOf(source.listener),
   };
 }
