@@ -128,6 +128,8 @@ export class Simulation {
   private readonly compactEvery: number;
   /** Leader snapshots its applied state on demand (else it sends its last periodic snapshot). */
   private readonly freshSnapshots: boolean;
+  /** Committed-entry bytes per Ready (1: one entry at a time). */
+  private readonly maxApplyBytes: number;
   // safety bookkeeping
   private readonly leaders = new Map<number, NodeId>(); // term -> leader
   private readonly entryAt = new Map<string, string>(); // "index/term" -> "prevTerm|type|data"
@@ -159,6 +161,7 @@ export class Simulation {
     this.chunkSize = r.pick([16, 64, 256, 1 << 20]);
     this.compactEvery = r.int(5, 40);
     this.freshSnapshots = r.chance(0.5);
+    this.maxApplyBytes = r.pick([1, 256, Number.MAX_SAFE_INTEGER]);
     const voters = r.pick([1, 3, 3, 5, 5]);
     const learners = r.chance(0.3) ? 1 : 0;
     const initial: NodeId[] = [];
@@ -181,7 +184,7 @@ export class Simulation {
     this.trace(
       `seed=${seed} voters=${conf.voters.join(',')} learners=${conf.learners.join(',') || '-'} preVote=${this.preVote} ` +
         `checkQuorum=${this.checkQuorum} maxMsg=${this.maxSizePerMsg} inflight=${this.maxInflightMsgs}/${this.maxInflightBytes}B ` +
-        `chunk=${this.chunkSize} compactEvery=${this.compactEvery} freshSnapshots=${this.freshSnapshots}`,
+        `chunk=${this.chunkSize} compactEvery=${this.compactEvery} freshSnapshots=${this.freshSnapshots} maxApply=${this.maxApplyBytes}`,
     );
     const nClients = r.int(2, 4);
     for (let c = 1; c <= nClients; c++) {
@@ -212,6 +215,7 @@ export class Simulation {
       maxInflightMsgs: this.maxInflightMsgs,
       maxInflightBytes: this.maxInflightBytes,
       snapshotChunkSize: this.chunkSize,
+      maxCommittedSizePerReady: this.maxApplyBytes,
       random: () => rnd.next(),
     });
   }
