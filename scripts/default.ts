@@ -9,6 +9,10 @@
 import type { ScriptApi, ScriptRequest } from '../node/script/index.js';
 
 const DIALOG_FORMING = new Set(['INVITE', 'SUBSCRIBE']);
+/** Methods a proxy routes by their R-URI user; anything else sent to the node itself is unknown to it. */
+const KNOWN_METHODS = new Set([
+  'INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS', 'REGISTER', 'PRACK', 'SUBSCRIBE', 'NOTIFY', 'PUBLISH', 'INFO', 'REFER', 'MESSAGE', 'UPDATE',
+]);
 
 export default function register(api: ScriptApi): void {
   api.proxy.onRequest(async (request: ScriptRequest) => {
@@ -42,6 +46,11 @@ export default function register(api: ScriptApi): void {
     }
 
     if (userOf(request.ruri) === '') {
+      // Addressed to this node itself: we are the UAS, and a method we do not know gets 501 (§8.2.1).
+      if (request.ruriIsLocal && !KNOWN_METHODS.has(request.method)) {
+        request.reply(501, 'Not Implemented');
+        return;
+      }
       request.reply(484, 'Address Incomplete');
       return;
     }

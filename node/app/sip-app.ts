@@ -15,7 +15,7 @@ import {
 } from '../proxy/index.js';
 import { MemoryBindingStore, Registrar, createRegistrationsGauge, registrarSettingsFrom, type BindingStore } from '../registrar/index.js';
 import { authPort, forwardRegistrarChanges, proxyHooksFrom, registrarPort, ScriptHost, type AuthPort } from '../script/index.js';
-import type { SipResponse } from '../sip/index.js';
+import { SipResponse } from '../sip/index.js';
 import type { ClientTx, ServerTx, TimeoutTimer, TransactionManager, Tx } from '../transaction/index.js';
 import type { ListenerInfo, MessageSource } from '../transport/index.js';
 import { mountRegistrationsAdmin, type RouteMount } from './admin-routes.js';
@@ -118,6 +118,13 @@ export async function startSipApp(host: AppHost, config: SiphonConfig, log: Logg
   });
   // Proxy sends often follow an await (registrar lookup, auth): the new transaction's timers must
   // be armed then, not at the next inbound message.
+  // RFC 3261 §20.35: responses this node generates (not ones relayed from downstream, which
+  // come off the wire with their own identity) carry the configured Server header.
+  const serverHeader = config.server.server_header;
+  const stampServer = (response: unknown): void => {
+    if (serverHeader === '' || !(response instanceof SipResponse) || response.origin !== null) return;
+    if (!response.headers.has('Server')) response.headers.set('Server', serverHeader);
+  };
   const port: ProxyTransactionPort<ServerTx<MessageSource>, ClientTx<MessageSource>> = {
     sendRequest(request, hop, now) {
       const c = binding.port.sendRequest(request, hop, now);
@@ -125,6 +132,7 @@ export async function startSipApp(host: AppHost, config: SiphonConfig, log: Logg
       return c;
     },
     respond(serverTx, response, now) {
+      stampServer(response);
       binding.port.respond(serverTx, response, now);
       tx.armTimer();
     },

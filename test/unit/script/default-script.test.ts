@@ -70,6 +70,7 @@ test.each([
   ['INVITE to an unknown AoR → 404', dialog('INVITE', 'sip:nobody@127.0.0.1:5060', 'To: <sip:nobody@127.0.0.1:5060>'), 404],
   ['INVITE to a foreign domain → 403', dialog('INVITE', 'sip:bob@192.0.2.99', 'To: <sip:bob@192.0.2.99>'), 403],
   ['INVITE without a user → 484', dialog('INVITE', 'sip:127.0.0.1:5060', 'To: <sip:127.0.0.1:5060>'), 484],
+  ['an unknown method addressed to the node itself → 501 (§8.2.1)', dialog('FOO', 'sip:127.0.0.1:5060', 'To: <sip:127.0.0.1:5060>'), 501],
   ['OPTIONS keepalive to us → 200', dialog('OPTIONS', 'sip:127.0.0.1:5060', 'To: <sip:127.0.0.1:5060>'), 200],
   ['in-dialog BYE without Route → 404', dialog('BYE', 'sip:bob@127.0.0.1:6001', 'To: <sip:bob@127.0.0.1:5060>;tag=b'), 404],
 ])('%s', async (_name, req, status) => {
