@@ -3,6 +3,7 @@
  * `transport.udp_recv_buffer_bytes`) because event-loop pauses otherwise overflow the kernel queue.
  */
 import { createSocket, type Socket } from 'node:dgram';
+import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
 import { isIP } from 'node:net';
 import type { Endpoint, InboundHandler, ListenerInfo, TransportCounters } from './types.js';
 
@@ -12,6 +13,23 @@ export interface UdpOptions {
   readonly advertise: { host: string; port: number | null } | null;
   readonly recvBufferBytes: number;
   readonly maxMessageSize: number;
+}
+
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
+
+/**
+ * dgram resolves the destination of every send through `dns.lookup`, which for an IP literal (all our
+ * destinations: Via received/rport, resolved next hops) still costs an options check and a deferred
+ * callback per datagram. Answering literals synchronously lets `send` go straight to the socket.
+ */
+function literalFirstLookup(host: string, options: number | LookupOneOptions, callback: LookupCallback): void {
+  const family = isIP(host);
+  if (family !== 0) {
+    callback(null, host, family);
+    return;
+  }
+  const opts: LookupOneOptions = typeof options === 'number' ? { family: options } : options;
+  dnsLookup(host, opts, callback);
 }
 
 export class UdpTransport {
@@ -31,7 +49,11 @@ export class UdpTransport {
 
   async start(): Promise<ListenerInfo> {
     const type = isIP(this.opts.host) === 6 ? 'udp6' : 'udp4';
-    const socket = createSocket({ type, recvBufferSize: this.opts.recvBufferBytes > 0 ? this.opts.recvBufferBytes : undefined });
+    const socket = createSocket({
+      type,
+      recvBufferSize: this.opts.recvBufferBytes > 0 ? this.opts.recvBufferBytes : undefined,
+      lookup: literalFirstLookup,
+    });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
       socket.bind(this.opts.port, this.opts.host, () => {
@@ -70,10 +92,13 @@ export class UdpTransport {
   send(bytes: Buffer, dest: Endpoint): void {
     const socket = this.socket;
     if (socket === null) return;
-    socket.send(bytes, dest.port, dest.address, (err) => {
-      if (err) this.counters.shed('udp');
-    });
+    socket.send(bytes, dest.port, dest.address, this.afterSend);
   }
+
+  /** One callback for every send (no closure per datagram). */
+  private readonly afterSend = (err: Error | null): void => {
+    if (err) this.counters.shed('udp');
+  };
 
   /** Actual SO_RCVBUF (the kernel reports double the requested size on Linux). */
   recvBufferSize(): number {
