@@ -8,7 +8,7 @@ import { createResponse, type SipRequest, type SipResponse } from '../sip/index.
 import type { FlowInfo } from './binding.js';
 import type { RegisterDecision } from './register-processor.js';
 import type { Registrar } from './registrar.js';
-import { registerRequestFrom, registerResponse } from './sip-register.js';
+import { badRequestReason, registerRequestFrom, registerResponse } from './sip-register.js';
 
 export interface RegisterHandling {
   readonly response: SipResponse;
@@ -31,7 +31,7 @@ export async function handleRegister(
   opts: RegisterHandlingOptions,
 ): Promise<RegisterHandling> {
   const extracted = registerRequestFrom(req, source);
-  if (!extracted.ok) return { response: createResponse(req, 400, 'Bad Request', { toTag: opts.toTag }), auth: null, decision: null };
+  if (!extracted.ok) return { response: createResponse(req, 400, badRequestReason(extracted.reason), { toTag: opts.toTag }), auth: null, decision: null };
   let authOutcome: AuthOutcome | null = null;
   let authUser: string | null = null;
   if (opts.auth !== null) {

@@ -68,7 +68,7 @@ export interface RegisterReject {
   readonly status: number;
   readonly reason: string;
   readonly headers: readonly Header[];
-  /** Human-readable cause, for logs (not sent). */
+  /** Human-readable cause, for logs; a 400 also sends it in the reason phrase (sip-register.ts). */
   readonly detail: string;
 }
 

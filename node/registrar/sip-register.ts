@@ -42,5 +42,13 @@ export function registerRequestFrom(req: SipRequest, source: FlowInfo | null): R
 
 /** Builds the final response for a decision (200 with Contacts, or the rejection with its headers). */
 export function registerResponse(req: SipRequest, decision: RegisterDecision, toTag?: string): SipResponse {
-  return createResponse(req, decision.status, decision.reason, { toTag, headers: decision.headers });
+  // A 400 names what was wrong (as the parser's 400s do), so a client can tell its errors apart.
+  const reason = decision.kind === 'reject' && decision.status === 400 ? badRequestReason(decision.detail) : decision.reason;
+  return createResponse(req, decision.status, reason, { toTag, headers: decision.headers });
+}
+
+/** "Bad Request - <detail>", restricted to printable ASCII so a copied value can never break the status line. */
+export function badRequestReason(detail: string): string {
+  const clean = detail.replace(/[^\x20-\x7e]/g, '?').slice(0, 120).trim();
+  return clean === '' ? 'Bad Request' : `Bad Request - ${clean}`;
 }

@@ -164,7 +164,13 @@ export class TransactionManager<A> {
     const key = serverKey(request);
     const existing = this.table.get(key);
     if (existing !== undefined) {
-      if (existing.side === 'server') this.apply(existing, existing.machine.onRequest(), now);
+      if (existing.side === 'server') {
+        // §18.2.2: answer a retransmission where it came from. It can arrive another way than the
+        // original (a new TCP connection after the first closed, another transport, another source
+        // port reusing the branch); the cached response still goes back to that sender.
+        (existing as { peer: A }).peer = source;
+        this.apply(existing, existing.machine.onRequest(), now);
+      }
       return;
     }
     if (this.table.size >= this.maxTransactions) {
