@@ -64,11 +64,27 @@ function makeField(name: string, value: string): HeaderField {
   return new HeaderField(hn.canonical, hn.key, safeValue(value));
 }
 
+/** Header (lower-case full name) → the memo keys derived from it (SipMessage accessors). */
+// A Map: header names come off the wire, and "constructor" must not find Object.prototype's.
+const MEMO_SOURCES: ReadonlyMap<string, readonly string[]> = new Map([
+  ['via', ['topVia', 'vias']],
+  ['call-id', ['callId']],
+  ['cseq', ['cseq']],
+  ['from', ['from']],
+  ['to', ['to']],
+  ['max-forwards', ['maxForwards']],
+  ['contact', ['contacts']],
+  ['expires', ['expires']],
+  ['route', ['routes']],
+  ['record-route', ['recordRoutes']],
+  ['content-length', ['contentLength']],
+]);
+
 export class Headers implements Iterable<[string, string]> {
   private fields: HeaderField[];
   /** true once any field was added, removed or replaced after parsing */
   modified = false;
-  private memo: Record<string, unknown> | null = null;
+  private memo: Map<string, unknown> | null = null;
 
   constructor(fields: HeaderField[] = []) {
     this.fields = fields;
@@ -91,18 +107,31 @@ export class Headers implements Iterable<[string, string]> {
     return this.fields.length;
   }
 
-  private touch(): void {
+  /**
+   * Marks the section modified and forgets what was derived from header `key` (lower-case full name).
+   * Values derived from other headers stay cached: a proxy that stamps the top Via or prepends a
+   * Record-Route must not make From/To/CSeq be parsed again.
+   */
+  private touch(key: string): void {
     this.modified = true;
-    this.memo = null;
+    const memo = this.memo;
+    if (memo === null) return;
+    const derived = MEMO_SOURCES.get(key);
+    if (derived === undefined) return;
+    for (const m of derived) memo.delete(m);
   }
 
-  /** Caches a derived value until the next mutation (lazy header parsing, one parse per message). */
+  /**
+   * Caches a derived value until the header it is derived from changes (lazy header parsing, one
+   * parse per message). `key` must be one of the MEMO_SOURCES names, or one derived from no header
+   * (a Request-URI keyed by its own text).
+   */
   memoize<T>(key: string, compute: () => T): T {
-    // A plain object: the accessor keys are a small fixed set, so V8 keeps it in fast mode.
-    if (this.memo === null) this.memo = {};
-    else if (Object.hasOwn(this.memo, key)) return this.memo[key] as T;
+    // A Map, not an object: entries are deleted one by one when their header changes.
+    if (this.memo === null) this.memo = new Map();
+    else if (this.memo.has(key)) return this.memo.get(key) as T;
     const v = compute();
-    this.memo[key] = v;
+    this.memo.set(key, v);
     return v;
   }
 
@@ -157,7 +186,7 @@ export class Headers implements Iterable<[string, string]> {
       this.fields = this.fields.filter((f, i) => i === idx || f.key !== nf.key);
       this.fields[this.fields.findIndex((f) => f.key === nf.key)] = nf;
     }
-    this.touch();
+    this.touch(nf.key);
   }
 
   /** Adds a line after the last line of the same name (or at the end). */
@@ -167,7 +196,7 @@ export class Headers implements Iterable<[string, string]> {
     for (let i = 0; i < this.fields.length; i++) if (this.fields[i].key === nf.key) at = i;
     if (at < 0) this.fields.push(nf);
     else this.fields.splice(at + 1, 0, nf);
-    this.touch();
+    this.touch(nf.key);
   }
 
   /**
@@ -176,7 +205,7 @@ export class Headers implements Iterable<[string, string]> {
    */
   appendField(field: HeaderField): void {
     this.fields.push(field);
-    this.touch();
+    this.touch(field.key);
   }
 
   /** Adds a line that becomes the topmost value of `name` (a new Via or Record-Route, RFC 3261 §16.6). */
@@ -184,7 +213,7 @@ export class Headers implements Iterable<[string, string]> {
     const nf = makeField(name, value);
     const at = this.fields.findIndex((f) => f.key === nf.key);
     this.fields.splice(at < 0 ? 0 : at, 0, nf);
-    this.touch();
+    this.touch(nf.key);
   }
 
   /** Removes every line of `name`; returns how many were removed. */
@@ -193,7 +222,7 @@ export class Headers implements Iterable<[string, string]> {
     const before = this.fields.length;
     this.fields = this.fields.filter((f) => f.key !== key);
     const n = before - this.fields.length;
-    if (n > 0) this.touch();
+    if (n > 0) this.touch(key);
     return n;
   }
 
@@ -210,15 +239,15 @@ export class Headers implements Iterable<[string, string]> {
       const parts = splitTopLevel(f.value).filter((v) => v !== '');
       if (parts.length > 1) {
         this.fields[idx] = new HeaderField(f.name, f.key, safeValue(parts.slice(1).join(', ')));
-        this.touch();
+        this.touch(key);
         return parts[0];
       }
       this.fields.splice(idx, 1);
-      this.touch();
+      this.touch(key);
       return parts[0] ?? '';
     }
     this.fields.splice(idx, 1);
-    this.touch();
+    this.touch(key);
     return f.value;
   }
 

@@ -88,17 +88,17 @@ export class UdpTransport {
     return this.info;
   }
 
-  /** Fire-and-forget: a UDP send is never awaited by the signalling path. */
+  /**
+   * Fire-and-forget: a UDP send is never awaited by the signalling path. No completion callback on
+   * purpose: with one, Node always takes libuv's queued send (a SendWrap, an I/O-loop completion and a
+   * JS callback per datagram); without, it tries `sendmsg` synchronously first. A datagram the kernel
+   * refuses is then lost silently, as it could be on the wire: UDP signalling retransmits (§17.1.1.2).
+   */
   send(bytes: Buffer, dest: Endpoint): void {
     const socket = this.socket;
     if (socket === null) return;
-    socket.send(bytes, dest.port, dest.address, this.afterSend);
+    socket.send(bytes, dest.port, dest.address);
   }
-
-  /** One callback for every send (no closure per datagram). */
-  private readonly afterSend = (err: Error | null): void => {
-    if (err) this.counters.shed('udp');
-  };
 
   /** Actual SO_RCVBUF (the kernel reports double the requested size on Linux). */
   recvBufferSize(): number {

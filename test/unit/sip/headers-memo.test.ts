@@ -1,0 +1,53 @@
+import { parseMessage } from '../../../node/sip/index.js';
+
+const REQ = Buffer.from(
+  'INVITE sip:bob@example.com SIP/2.0\r\n' +
+    'Via: SIP/2.0/UDP pc33.example.com;branch=z9hG4bK776asdhds;rport\r\n' +
+    'Max-Forwards: 70\r\n' +
+    'To: Bob <sip:bob@example.com>\r\n' +
+    'From: Alice <sip:alice@example.com>;tag=1928301774\r\n' +
+    'Call-ID: a84b4c76e66710@pc33.example.com\r\n' +
+    'CSeq: 314159 INVITE\r\n' +
+    'Contact: <sip:alice@pc33.example.com>\r\n' +
+    'Content-Length: 0\r\n\r\n',
+);
+
+describe('parsed header cache follows the header it was derived from', () => {
+  test('changing Via or Record-Route keeps From/To/CSeq parsed once', () => {
+    const req = parseMessage(REQ);
+    if (!req.isRequest) throw new Error('expected a request');
+    const from = req.from();
+    const cseq = req.cseq();
+    req.headers.prepend('Record-Route', '<sip:p1.example.com;lr>');
+    req.headers.removeFirstValue('Via');
+    req.headers.prepend('Via', 'SIP/2.0/UDP pc33.example.com;branch=z9hG4bK776asdhds;rport=5060;received=192.0.2.1');
+    expect(req.from()).toBe(from);
+    expect(req.cseq()).toBe(cseq);
+  });
+
+  test('a changed header is parsed again from its new value', () => {
+    const req = parseMessage(REQ);
+    if (!req.isRequest) throw new Error('expected a request');
+    expect(req.topVia().params.get('received')).toBeUndefined();
+    expect(req.routes()).toHaveLength(0);
+    req.headers.removeFirstValue('Via');
+    req.headers.prepend('Via', 'SIP/2.0/UDP pc33.example.com;branch=z9hG4bK776asdhds;rport=5060;received=192.0.2.1');
+    req.headers.prepend('Route', '<sip:p1.example.com;lr>');
+    req.headers.set('To', 'Bob <sip:bob@example.com>;tag=xyz');
+    req.headers.remove('Max-Forwards');
+    expect(req.topVia().params.get('received')).toBe('192.0.2.1');
+    expect(req.vias()).toHaveLength(1);
+    expect(req.routes()).toHaveLength(1);
+    expect(req.to().params.get('tag')).toBe('xyz');
+    expect(req.maxForwards()).toBeUndefined();
+  });
+
+  test('a header named like an Object.prototype member is an ordinary header', () => {
+    const req = parseMessage(REQ);
+    req.from();
+    req.headers.append('constructor', 'x');
+    req.headers.append('__proto__', 'y');
+    expect(req.headers.get('constructor')).toBe('x');
+    expect(req.from().displayName).toBe('Alice');
+  });
+});
