@@ -28,6 +28,16 @@ export default function register(api: ScriptApi): void {
         request.relay();
         return;
       }
+      // No Route, but the R-URI is an AoR we serve: the UA ignored our Record-Route and sent the
+      // ACK/BYE to the original R-URI (SIPp's stock `-sn uac` does), so the location service still
+      // finds the callee. The stateful proxy forwards it like any request (§16.5-16.6).
+      if (request.ruriIsLocal && userOf(request.ruri) !== '') {
+        const contacts = await api.registrar.lookup(request.ruri);
+        if (contacts.length > 0) {
+          request.fork(request.method === 'ACK' ? contacts.slice(0, 1) : contacts, { strategy: 'parallel' });
+          return;
+        }
+      }
       // An ACK without Route: the 2xx ACK of a dialog that did not record-route us, or a stray → drop.
       if (request.method === 'ACK') return;
       request.reply(404, 'Not here');
