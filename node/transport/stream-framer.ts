@@ -41,11 +41,34 @@ export function contentLengthOf(head: string): number | null | 'invalid' {
   return found;
 }
 
+/** Longest start line we wait for before judging it; longer ones are judged on what arrived. */
+const START_LINE_PROBE = 8192;
+
+/**
+ * §7.1/§7.2 shape of a start line, checked as soon as it is complete (or START_LINE_PROBE bytes
+ * arrived without a CRLF): a Status-Line begins with "SIP/", a Request-Line is printable text ending
+ * in a SIP-Version. The parser judges the details (505, malformed Request-Line); this only stops a
+ * connection spewing garbage from being held open until the idle timeout.
+ */
+function startLineShape(buf: Buffer): 'ok' | 'bad' | 'wait' {
+  const eol = buf.indexOf(13);
+  const end = eol < 0 ? Math.min(buf.length, START_LINE_PROBE) : eol;
+  for (let i = 0; i < end; i++) {
+    const b = buf[i] as number;
+    if (b < 0x20 || b === 0x7f) return 'bad'; // controls (NUL, LF, ...) never appear in a start line
+  }
+  if (eol < 0) return buf.length < START_LINE_PROBE ? 'wait' : 'bad';
+  const line = buf.toString('latin1', 0, eol);
+  return line.startsWith('SIP/') || /\sSIP\/\d+\.\d+\s*$/i.test(line) ? 'ok' : 'bad';
+}
+
 export class StreamFramer {
   private buf: Buffer = EMPTY;
   /** Offset from which to resume the CRLFCRLF search (avoids rescanning a growing header). */
   private scanFrom = 0;
   private poisoned = false;
+  /** The current message's start line was complete and looked like SIP. */
+  private startLineOk = false;
 
   constructor(private readonly maxMessageSize: number) {}
 
@@ -75,6 +98,11 @@ export class StreamFramer {
         this.scanFrom = 0;
       }
       if (this.buf.length === 0 || (this.buf.length === 1 && this.buf[0] === 13)) break;
+      if (!this.startLineOk) {
+        const shape = startLineShape(this.buf);
+        if (shape === 'bad') return this.fail(out, 400, 'Not a SIP start line', null);
+        this.startLineOk = shape === 'ok';
+      }
       const headEnd = this.buf.indexOf(CRLFCRLF, this.scanFrom);
       if (headEnd < 0) {
         if (this.buf.length > this.maxMessageSize) return this.fail(out, 513, 'Message Too Large', null);
@@ -97,6 +125,7 @@ export class StreamFramer {
       out.push({ type: 'message', bytes: Buffer.from(this.buf.subarray(0, total)) });
       this.buf = this.buf.length === total ? EMPTY : this.buf.subarray(total);
       this.scanFrom = 0;
+      this.startLineOk = false;
     }
     return out;
   }
