@@ -112,6 +112,29 @@ describe('registrar interop', () => {
     expect(contactsOf(res)).toHaveLength(1);
   }, 15_000);
 
+  it('an expiry above max_expires is clamped; expires=0 on one Contact removes only that binding', async () => {
+    const big = await finalFor(c, register(c, 'clamp', `Contact: <sip:clamp@127.0.0.1:${c.port}>\r\nExpires: 999999\r\n`));
+    expect(contactsOf(big).map(expiresOf)).toEqual([86_400]);
+    const callId = `one-off-${Date.now()}`;
+    await finalFor(c, register(c, 'oneoff', 'Contact: <sip:o1@127.0.0.1:5101>, <sip:o2@127.0.0.1:5102>\r\nExpires: 600\r\n', { callId, cseq: 1 }));
+    const res = await finalFor(c, register(c, 'oneoff', 'Contact: <sip:o1@127.0.0.1:5101>;expires=0\r\n', { callId, cseq: 2 }));
+    expect(contactsOf(res).map((v) => /<([^>]*)>/.exec(v)?.[1])).toEqual(['sip:o2@127.0.0.1:5102']);
+  }, 15_000);
+
+  it('malformed registrations get a 400 whose reason names the fault', async () => {
+    const cases: [string, RegExp][] = [
+      [register(c, 'bad1', `Contact: <sip:bad1@127.0.0.1:${c.port}>\r\nExpires: soon\r\n`), /Expires/],
+      [register(c, 'bad2', `Contact: <sip:bad2@127.0.0.1:${c.port}>;expires=later\r\n`), /expires/],
+      [register(c, 'bad3', 'Contact: *, <sip:bad3@127.0.0.1:5111>\r\nExpires: 0\r\n'), /\*/],
+      [register(c, 'bad4', `Contact: <sip:bad4@127.0.0.1:${c.port}>\r\n`).replace(/^To: <[^>]*>/m, 'To: <tel:+15551234>'), /SIP or SIPS/],
+    ];
+    for (const [req, reason] of cases) {
+      const res = await finalFor(c, req);
+      expect(statusOf(res)).toBe(400);
+      expect(res.split('\r\n')[0]).toMatch(reason);
+    }
+  }, 15_000);
+
   it('REGISTER over TCP, then a call to that user comes back over the same connection (RFC 5626 flow reuse)', async () => {
     const t = await tcpClient(server.sipPort);
     const caller = await udpClient();
