@@ -5,9 +5,10 @@
  * ../shared/bench/raft (etcd-cluster.sh + append-load.mjs --target etcd); ours through the copy in
  * bench/raft/append-load.mjs (--target ourlog: one pre-connected TCP client per writer, to the leader).
  *
- *   node dist/bench/raft.js [--reps 2] [--conc 1,16,64,256] [--skip-etcd]
+ *   node dist/bench/raft.js [--reps 2] [--conc 1,16,64,256] [--skip-etcd] [--scale 1] [--out FILE]
  *
- * Writes bench/results/raft.json: raw runs, medians, ratio.cN = ours ÷ etcd ops/s, and the p99s.
+ * --conc 1 --scale 0.4 --out /tmp/x.json is the quick iteration loop (fewer writes, results kept out
+ * of bench/results). Writes bench/results/raft.json: raw runs, medians, ratio.cN = ours ÷ etcd ops/s, and the p99s.
  * Target (issue 3): ≥ 2× etcd's ops/s at every concurrency with p99 ≤ etcd's.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -26,6 +27,8 @@ const raftNode = path.join(root, 'dist/ops/raft-node.js');
 /** Writes per run, sized so a run lasts a few seconds on this box (bounded by --max-seconds anyway). */
 const WRITES: Record<number, number> = { 1: 2500, 16: 8000, 64: 12000, 256: 15000 };
 const MAX_SECONDS = 12;
+/** --scale multiplies WRITES (shorter runs while iterating); set once in main(). */
+let writesScale = 1;
 
 interface Run {
   system: 'etcd' | 'ours';
@@ -77,7 +80,7 @@ function sweep(system: 'etcd' | 'ours', rep: number, concs: number[], harnessArg
   for (const c of concs) {
     const k0 = cpuTicks(pids);
     const r = runHarness(script, cwd, [
-      ...harnessArgs, '--writes', String(WRITES[c] ?? 10000), '--concurrency', String(c),
+      ...harnessArgs, '--writes', String(Math.max(100, Math.round((WRITES[c] ?? 10000) * writesScale))), '--concurrency', String(c),
       '--value-bytes', '256', '--max-seconds', String(MAX_SECONDS), '--timeout-ms', '10000',
     ]) as unknown as Run;
     const k1 = cpuTicks(pids);
@@ -144,9 +147,13 @@ function median(xs: number[]): number {
 
 async function main(): Promise<void> {
   const { values: v } = parseArgs({
-    options: { reps: { type: 'string', default: '2' }, conc: { type: 'string', default: '1,16,64,256' }, 'skip-etcd': { type: 'boolean' } },
+    options: { reps: { type: 'string', default: '2' }, conc: { type: 'string', default: '1,16,64,256' }, 'skip-etcd': { type: 'boolean' },
+      scale: { type: 'string', default: '1' },
+      out: { type: 'string', default: path.join(root, 'bench/results/raft.json') },
+    },
   });
   const reps = Number(v.reps);
+  writesScale = Number(v.scale);
   const concs = v.conc!.split(',').map(Number);
   const work = mkdtempSync(path.join(os.tmpdir(), 'bench-raft-'));
   const runs: Run[] = [];
@@ -213,8 +220,8 @@ async function main(): Promise<void> {
     failures,
     runs,
   };
-  mkdirSync(path.join(root, 'bench/results'), { recursive: true });
-  writeFileSync(path.join(root, 'bench/results/raft.json'), JSON.stringify(result, null, 2) + '\n');
+  mkdirSync(path.dirname(v.out!), { recursive: true });
+  writeFileSync(v.out!, JSON.stringify(result, null, 2) + '\n');
   process.stdout.write(`ratio (ours/etcd ops/s): ${JSON.stringify(ratio)}\np99 ms: ${JSON.stringify(p99)}\n`);
 }
 

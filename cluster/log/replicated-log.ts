@@ -26,6 +26,7 @@ import {
 } from '../raft/types.js';
 import { LogStoppedError, LogTimeoutError, NotLeaderError } from './errors.js';
 import { unwrap, wrap } from './proposal-envelope.js';
+import { CommitTrace } from './commit-trace.js';
 import { RaftMetrics } from './raft-metrics.js';
 
 export interface ReplicatedLogOptions {
@@ -55,6 +56,11 @@ export interface ReplicatedLogOptions {
    * The application answers by calling compact(applied, state) soon.
    */
   onSnapshotNeeded?: () => void;
+  /**
+   * How long a leader holds a commit-only AppendEntries (no entries, follower in steady replication)
+   * hoping the next append carries the new commit index instead (default 5 ms; 0 = send at once).
+   */
+  commitNotifyDelayMs?: number;
   /**
    * Ask for a snapshot (onSnapshotNeeded) once this many applied entries are retained since the
    * last one: the log keeps every entry after the snapshot in memory. Default 200,000.
@@ -142,6 +148,17 @@ export class ReplicatedLog {
   private afterAdvance: Array<() => void> = [];
   /** Last log index known fsynced on this node. */
   private durableLast = 0;
+  /** Leader WAL writes started by a pipelined Ready and not yet durable (see handleReady). */
+  private savesInFlight = 0;
+  /** Settles once every pipelined write started so far is durable (the WAL flushes in order). */
+  private saveChain: Promise<void> = Promise.resolve();
+  /** Last index the core was told is applied (advance() with committed entries). */
+  private coreApplied = 0;
+  /** Commit-only AppendEntries held back per follower (see sendMessages). */
+  private readonly deferredCommit = new Map<NodeId, Message>();
+  private commitTimer: NodeJS.Timeout | undefined;
+  /** Stage timings of appends (SIPHON_RAFT_TRACE=1 only). */
+  readonly trace = new CommitTrace();
   /** Index of the last applied membership change. */
   private lastConfIndex = 0;
   /** The Ready path is inside apply() (possibly awaiting a membership write). */
@@ -239,6 +256,7 @@ export class ReplicatedLog {
       if (this.role === StateRole.Leader) {
         try {
           for (const d of wrapped) this.node.propose(d);
+          this.trace.proposed(wrapped.length);
         } catch {
           fail(new NotLeaderError(this.leader === this.id ? 0 : this.leader));
           return;
@@ -412,7 +430,10 @@ export class ReplicatedLog {
     if (this.stopped) return;
     this.stopped = true;
     if (this.ticker) clearInterval(this.ticker);
+    if (this.commitTimer) clearTimeout(this.commitTimer);
+    this.commitTimer = undefined;
     while (this.driving) await new Promise((r) => setTimeout(r, 1));
+    await this.saveChain.catch(() => undefined);
     const err = new LogStoppedError();
     for (const w of new Set(this.appendWaiters.values())) {
       clearTimeout(w.timer);
@@ -433,6 +454,7 @@ export class ReplicatedLog {
     for (const l of this.leaderWaiters) l();
     await this.transport.stop();
     await this.storage.close();
+    if (this.trace.enabled) process.stderr.write(`${JSON.stringify({ raftTrace: this.id, ...this.trace.summary() })}\n`);
   }
 
   // ---------------------------------------------------------------- internals
@@ -458,6 +480,7 @@ export class ReplicatedLog {
   private onMessages(msgs: Message[]): void {
     if (this.stopped) return;
     for (const m of msgs) {
+      if (this.trace.enabled && m.type === MessageType.AppResp && !m.reject) this.trace.peerAck(m.from, m.index);
       try {
         this.node.step(m);
       } catch (e) {
@@ -476,6 +499,7 @@ export class ReplicatedLog {
     if (this.stopped || this.role !== StateRole.Leader) return; // the origin times out and retries
     try {
       for (const d of data) this.node.propose(d);
+      this.trace.proposed(data.length);
     } catch {
       return;
     }
@@ -503,6 +527,9 @@ export class ReplicatedLog {
         while (!this.stopped && this.node.hasReady()) {
           const rd = this.node.ready();
           await this.handleReady(rd);
+          if (rd.committedEntries.length > 0) {
+            this.coreApplied = Math.max(this.coreApplied, rd.committedEntries[rd.committedEntries.length - 1].index);
+          }
           this.node.advance(rd);
           if (this.afterAdvance.length > 0) {
             const fns = this.afterAdvance;
@@ -537,7 +564,18 @@ export class ReplicatedLog {
       this.role === StateRole.Leader &&
       !rd.snapshot &&
       (!rd.hardState || (rd.hardState.term === init.term && rd.hardState.vote === init.vote));
-    if (leaderParallel) this.transport.send(rd.messages);
+    if (this.role === StateRole.Leader) this.clampCommit(rd.messages);
+    if (leaderParallel) this.sendMessages(rd.messages);
+    if (this.trace.enabled && this.role === StateRole.Leader && rd.entries.length > 0) {
+      this.trace.sent(rd.entries[0].index, rd.entries[rd.entries.length - 1].index);
+    }
+    if (leaderParallel && this.canPipeline(rd)) {
+      this.pipelineReady(rd);
+      return;
+    }
+    // Anything below runs in the strict order: earlier pipelined writes first.
+    if (this.savesInFlight > 0) await this.saveChain;
+    if (this.applied < this.coreApplied && !this.stopped) await this.applyFromStorage(this.coreApplied);
     // Committed entries already durable here (from earlier Readys) are applied, and their clients
     // acked, before this Ready's fsync: they are on a quorum's disks, ours included, so their acks
     // need not wait for the newer entries' flush.
@@ -553,6 +591,7 @@ export class ReplicatedLog {
       if (rd.snapshot) this.durableLast = rd.snapshot.metadata.index;
       if (rd.entries.length > 0) {
         this.durableLast = rd.entries[rd.entries.length - 1].index;
+        this.trace.durable(this.durableLast);
         this.leaderFastApply();
       }
     }
@@ -563,11 +602,63 @@ export class ReplicatedLog {
       this.confState = rd.snapshot.metadata.conf;
       for (const s of this.subscribers) s();
     }
-    if (!leaderParallel) this.transport.send(rd.messages);
-    for (const m of rd.messages) {
+    if (!leaderParallel) this.sendMessages(rd.messages);
+    if (committed.length > 0) await this.apply(committed);
+    this.resolveReads(rd);
+  }
+
+  /**
+   * Each commit advance makes the core broadcast an empty AppendEntries carrying the new commit
+   * index, which every follower answers: two extra round trips' worth of wake-ups per write at low
+   * concurrency, on a box where CPU is the scarce resource. A follower needs the commit index only
+   * to apply (the client was acked by the leader already), so for a follower in steady replication
+   * the notice waits commitNotifyDelayMs for the next AppendEntries or heartbeat, which carries the
+   * commit index anyway, and is sent on its own only if none comes.
+   */
+  private sendMessages(msgs: Message[]): void {
+    const delay = this.opts.commitNotifyDelayMs ?? 5;
+    let out = msgs;
+    if (this.role === StateRole.Leader && delay > 0) {
+      out = [];
+      let progress: Map<NodeId, { state: string }> | undefined;
+      for (const m of msgs) {
+        if (m.type === MessageType.App && m.entries.length === 0) {
+          progress ??= this.node.status().progress;
+          if (progress.get(m.to)?.state === 'replicate') {
+            this.deferredCommit.set(m.to, m);
+            continue;
+          }
+        }
+        if (m.type === MessageType.App || m.type === MessageType.Heartbeat) {
+          const d = this.deferredCommit.get(m.to);
+          if (d && m.commit >= d.commit) this.deferredCommit.delete(m.to);
+        }
+        out.push(m);
+      }
+      if (this.deferredCommit.size > 0 && !this.commitTimer) {
+        this.commitTimer = setTimeout(() => this.flushDeferredCommit(), delay);
+      }
+    }
+    this.transport.send(out);
+    for (const m of out) {
       if (m.type === MessageType.Snap && m.snapshotDone) this.node.reportSnapshot(m.to, this.transport.isConnected(m.to));
     }
-    if (committed.length > 0) await this.apply(committed);
+  }
+
+  private flushDeferredCommit(): void {
+    this.commitTimer = undefined;
+    if (this.deferredCommit.size === 0) return;
+    const msgs = [...this.deferredCommit.values()];
+    this.deferredCommit.clear();
+    if (this.stopped || this.role !== StateRole.Leader) return;
+    // The commit index may have become durable on a quorum since (e.g. the leader's own fsync
+    // landed): send the newest safe value. A follower caps it at the notice's index anyway.
+    const safe = this.quorumDurable();
+    for (const m of msgs) m.commit = Math.max(m.commit, Math.min(safe, m.index));
+    this.transport.send(msgs);
+  }
+
+  private resolveReads(rd: Ready): void {
     for (const rs of rd.readStates) {
       const key = Buffer.from(rs.requestCtx).toString('hex');
       const w = this.readWaiters.get(key);
@@ -583,6 +674,93 @@ export class ReplicatedLog {
       this.metrics.commitIndex.set(this.commit);
     }
     this.metrics.applyLag.set(Math.max(0, this.commit - this.applied));
+  }
+
+  /**
+   * A leader whose Ready only appends entries (and a commit-only hard state) need not wait for its
+   * own fdatasync before taking the next Ready: the next proposal's AppendEntries then leaves at once
+   * instead of queueing behind a slow local flush, and a quorum of followers can commit it (Raft
+   * thesis §10.2.1). What the core believes — its own entries stable, its committed entries
+   * applied — runs ahead of this node's disk, so: outgoing commit indexes are clamped to what a
+   * quorum has durable (clampCommit), entries are applied and acked only once a quorum has them on
+   * disk (leaderFastApply, re-run when each write lands), and every other Ready (votes, term changes,
+   * snapshots, membership) first waits for all pipelined writes and applies what the core skipped.
+   */
+  private canPipeline(rd: Ready): boolean {
+    if (this.applying || this.stopped || this.confState.votersOutgoing.length > 0) return false;
+    for (const e of rd.committedEntries) if (e.type === EntryType.ConfChange) return false;
+    return true;
+  }
+
+  private pipelineReady(rd: Ready): void {
+    if (rd.hardState || rd.entries.length > 0) {
+      const last = rd.entries.length > 0 ? rd.entries[rd.entries.length - 1].index : 0;
+      const write = this.storage.save(rd.hardState, rd.entries, undefined, rd.mustSync ?? true);
+      this.savesInFlight++;
+      const landed = write.then(
+        () => {
+          this.savesInFlight--;
+          if (last > this.durableLast) this.durableLast = last;
+          this.trace.durable(last);
+          this.leaderFastApply();
+        },
+        (e: Error) => {
+          this.savesInFlight--;
+          if (!this.stopped) {
+            // A failed fsync: continuing could ack data that is not durable.
+            process.emitWarning(`raft node ${this.id} halting: ${e.message}`);
+            void this.stop();
+          }
+        },
+      );
+      this.saveChain = this.saveChain.then(() => landed);
+    }
+    this.leaderFastApply();
+    if (rd.committedEntries.length > 0) this.coreApplied = rd.committedEntries[rd.committedEntries.length - 1].index;
+    this.resolveReads(rd);
+    if (rd.hardState) {
+      this.commit = Math.max(this.commit, rd.hardState.commit);
+      this.metrics.commitIndex.set(this.commit);
+    }
+    this.metrics.applyLag.set(Math.max(0, this.commit - this.applied));
+  }
+
+  /**
+   * The core counts the leader's own entries as matched once appended; while its fdatasync runs, a
+   * commit index covering them may be on one follower's disk only. Followers must not learn (and
+   * apply) such an index yet: it is lowered to the highest index a quorum holds durably. A lower
+   * commit is always safe to send — followers only ever move their commit forward.
+   */
+  private clampCommit(msgs: Message[]): void {
+    if (msgs.length === 0) return;
+    const safe = this.quorumDurable();
+    for (const m of msgs) {
+      if ((m.type === MessageType.App || m.type === MessageType.Heartbeat) && m.commit > safe) m.commit = safe;
+    }
+  }
+
+  /** Highest index on the disks of a quorum of voters, this node counting only what it has fsynced. */
+  private quorumDurable(): number {
+    const st = this.node.status();
+    const voters = this.confState.voters;
+    if (voters.length === 0) return st.commit;
+    const durable = voters.map((v) => (v === this.id ? this.durableLast : (st.progress.get(v)?.match ?? 0)));
+    durable.sort((a, b) => b - a);
+    let q = durable[Math.floor(voters.length / 2)] ?? 0;
+    const out = this.confState.votersOutgoing;
+    if (out.length > 0) {
+      const d2 = out.map((v) => (v === this.id ? this.durableLast : (st.progress.get(v)?.match ?? 0)));
+      d2.sort((a, b) => b - a);
+      q = Math.min(q, d2[Math.floor(out.length / 2)] ?? 0);
+    }
+    return Math.min(st.commit, q);
+  }
+
+  /** Applies committed entries the core already handed out but a pipelined Ready left unapplied. */
+  private async applyFromStorage(upto: number): Promise<void> {
+    const hi = Math.min(upto, this.storage.lastIndex());
+    if (hi <= this.applied || this.applied + 1 < this.storage.firstIndex()) return;
+    await this.apply(this.storage.entries(this.applied + 1, hi + 1, Number.MAX_SAFE_INTEGER));
   }
 
   private onSoftState(lead: NodeId, role: StateRole): void {
@@ -638,6 +816,7 @@ export class ReplicatedLog {
           if (--w.remaining === 0) {
             clearTimeout(w.timer);
             this.metrics.appendLatency.observe(Number(process.hrtime.bigint() - w.started) / 1e9);
+            this.trace.acked(w.index);
             w.resolve({ index: w.index, term: w.term });
           }
         }

@@ -40,6 +40,8 @@ export class DiskStorage implements Storage {
   private snap: Snapshot = { metadata: { index: 0, term: 0, conf: EMPTY_CONF }, data: new Uint8Array(0) };
   /** ents[k].index === snap.metadata.index + 1 + k */
   private ents: Entry[] = [];
+  /** A commit-only hard state change not yet written (see save). */
+  private hardStateDirty = false;
   recovery: RecoveryReport = { tornTailTruncated: undefined, entries: 0, snapshotIndex: 0 };
 
   private constructor(
@@ -169,7 +171,15 @@ export class DiskStorage implements Storage {
       // Raft §5.1: a term or vote must be durable before any message promising it goes out.
       if (hardState.term !== this.hardState.term || hardState.vote !== this.hardState.vote) mustSync = true;
       this.hardState = { ...hardState };
+      this.hardStateDirty = true;
+    }
+    // A commit-index-only change rides the next record written (or close()): the commit index is
+    // recoverable from the quorum, so losing it costs nothing, and every write skipped is a syscall
+    // and a page dirtied per committed batch.
+    if (records.length === 0 && !mustSync) return;
+    if (this.hardStateDirty) {
       records.push(encodeHardStateRecord(this.hardState));
+      this.hardStateDirty = false;
     }
     if (records.length === 0) return;
     // Entries, term/vote changes and snapshots are always synced; a commit-index-only change need
@@ -180,7 +190,12 @@ export class DiskStorage implements Storage {
 
   async setConfState(cs: ConfState): Promise<void> {
     this.confState = cs;
-    await this.wal.write([encodeConfStateRecord(cs)], 0);
+    const records = [encodeConfStateRecord(cs)];
+    if (this.hardStateDirty) {
+      records.push(encodeHardStateRecord(this.hardState));
+      this.hardStateDirty = false;
+    }
+    await this.wal.write(records, 0);
   }
 
   private appendInMemory(entries: readonly Entry[]): void {
@@ -232,6 +247,10 @@ export class DiskStorage implements Storage {
   }
 
   async close(): Promise<void> {
+    if (this.hardStateDirty) {
+      this.hardStateDirty = false;
+      await this.wal.write([encodeHardStateRecord(this.hardState)], 0, false).catch(() => undefined);
+    }
     await this.wal.close();
   }
 }
