@@ -25,13 +25,15 @@ export function responseDestination(via: ViaRouting, source: MessageSource): Res
   const received = via.params.get('received');
   const address = received !== undefined && received !== null && received !== '' ? received : stripBrackets(via.host);
   const rport = via.params.get('rport');
-  const rportNum = rport !== undefined && rport !== null && /^\d{1,5}$/.test(rport) ? Number(rport) : null;
+  const hasRport = rport !== undefined && rport !== null && /^\d{1,5}$/.test(rport);
   if (source.connectionId !== null) {
     // §18.2.2: reliable transport → same connection; if it closed, connect to received:sent-by port.
     return { kind: 'connection', connectionId: source.connectionId, fallback: { address, port: via.port ?? DEFAULT_PORT } };
   }
-  // RFC 3581 §4: with rport, answer to the source IP and port the request came from.
-  if (rportNum !== null) return { kind: 'endpoint', endpoint: { address: source.remote.address, port: rportNum } };
+  // RFC 3581 §4: with rport, answer to the source IP and port the request came from. The source,
+  // not the stamped value: a retransmission matching the transaction from another port (§17.2.3
+  // ignores the port it arrived from) is answered where it came from, like the original was.
+  if (hasRport) return { kind: 'endpoint', endpoint: { address: source.remote.address, port: source.remote.port } };
   const maddr = via.params.get('maddr');
   if (maddr !== undefined && maddr !== null && maddr !== '') return { kind: 'endpoint', endpoint: { address: maddr, port: via.port ?? DEFAULT_PORT } };
   return { kind: 'endpoint', endpoint: { address, port: via.port ?? DEFAULT_PORT } };

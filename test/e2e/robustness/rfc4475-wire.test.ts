@@ -148,6 +148,20 @@ describe('RFC 4475 messages on the wire', () => {
       if (server) expect(await server.stop()).toBe(0);
     });
 
+    it('cparam01 then cparam02 (same branch, sent-by and method) from two UDP sockets: both answered (§17.2.3, RFC 3581 §4)', async () => {
+      const a = await udpClient();
+      const b = await udpClient();
+      try {
+        a.send(load('cparam01'), server.sipPort);
+        expect(statusOf(await a.next(2000))).toBe(200);
+        b.send(load('cparam02'), server.sipPort);
+        expect(statusOf(await b.next(2000))).toBe(200);
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    }, 15_000);
+
     it('the same request over UDP and then over TCP: the TCP sender is answered on its connection', async () => {
       const u = await udpClient();
       const t = await tcpClient(server.sipPort);
