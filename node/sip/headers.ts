@@ -135,6 +135,11 @@ export class Headers implements Iterable<[string, string]> {
     return v;
   }
 
+  /** Forgets every parsed value (memory); the accessors parse again when asked. */
+  releaseCache(): void {
+    this.memo = null;
+  }
+
   has(name: string): boolean {
     const key = headerName(name).key;
     for (const f of this.fields) if (f.key === key) return true;

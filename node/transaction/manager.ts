@@ -266,6 +266,12 @@ export class TransactionManager<A> {
     if (record === undefined || record !== tx) return;
     const machine = tx.machine;
     this.apply(record, machine.respond(response, now), now);
+    if (response.status >= 200) {
+      // Completed/Accepted only match retransmissions and resend: a final answer's parse caches
+      // would otherwise stay on the heap for Timer J/H/L (32 s at UDP) and dominate GC.
+      machine.request.releaseParsed?.();
+      response.releaseParsed?.();
+    }
   }
 
   /** The transport could not deliver a message sent for `tx` (RFC 3261 §17.1.4, §17.2.4). */

@@ -28,6 +28,11 @@ interface CommonView {
   readonly toTag: string | undefined;
   /** Every value of a header (comma-joined fields split into values), in message order. */
   headerValues(name: string): readonly string[];
+  /**
+   * The transaction only keeps this message to match and resend it from now on (Timer J/H/I hold
+   * it for up to 64·T1): drop whatever the message caches and can derive again on demand.
+   */
+  releaseParsed?(): void;
 }
 
 export interface RequestView extends CommonView {

@@ -54,6 +54,10 @@ export class SipRequestView implements RequestView {
   headerValues(name: string): readonly string[] {
     return this.message.headers.getAll(name);
   }
+
+  releaseParsed(): void {
+    this.message.headers.releaseCache();
+  }
 }
 
 /** A node/sip response seen through the transaction layer's view. */
@@ -80,6 +84,10 @@ export class SipResponseView implements ResponseView {
 
   headerValues(name: string): readonly string[] {
     return this.message.headers.getAll(name);
+  }
+
+  releaseParsed(): void {
+    this.message.headers.releaseCache();
   }
 }
 

@@ -51,3 +51,12 @@ describe('parsed header cache follows the header it was derived from', () => {
     expect(req.from().displayName).toBe('Alice');
   });
 });
+
+test('releaseCache drops parsed values; they are parsed again, equal, on the next read', () => {
+  const req = parseMessage(REQ);
+  const from = req.from();
+  req.headers.releaseCache();
+  const again = req.from();
+  expect(again).not.toBe(from);
+  expect(again).toEqual(from);
+});

@@ -334,3 +334,18 @@ test('memory stays bounded: 20,000 UDP transactions leave no entries or live tim
   expect(h.mgr.queuedTimers).toBe(0);
   expect(h.mgr.nextDeadline()).toBeUndefined();
 });
+
+test('a final response lets the request and response drop their parse caches (held until Timer J); provisional does not', () => {
+  const h = harness();
+  const released: string[] = [];
+  const reg = { ...request('REGISTER'), releaseParsed: () => void released.push('request') };
+  h.at(0, () => h.mgr.onInbound(reg, 'udp:ua', 0));
+  const tx = h.requests[0];
+  h.at(10, () => h.mgr.respond(tx, { ...response(reg, 100), releaseParsed: () => void released.push('100') }, 10));
+  expect(released).toEqual([]);
+  h.at(20, () => h.mgr.respond(tx, { ...response(reg, 200, 'uas'), releaseParsed: () => void released.push('200') }, 20));
+  expect(released).toEqual(['request', '200']);
+  // The retransmitted request is still answered with the cached final response.
+  h.at(30, () => h.mgr.onInbound(reg, 'udp:ua', 30));
+  expect(h.sent.map((s) => label(s.message))).toEqual(['100', '200', '200']);
+});
