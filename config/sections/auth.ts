@@ -19,7 +19,7 @@ export const authSection = obj({
   algorithms: list(oneOf(['MD5', 'SHA-256'] as const), ['MD5']),
   /** HMAC key binding nonces to the cluster, so any node verifies another's nonce; null = per-process key. */
   nonce_secret: optStr(),
-  nonce_ttl_secs: int(300, 1, 86_400),
+  nonce_ttl_secs: int(3600, 1, 86_400), // RFC 7616 §3.3 replay window; SIPhon default
   users: list(user, []),
   http: obj({
     url: optStr(),
