@@ -218,6 +218,8 @@ export class Dispatcher implements InboundHandler {
     if (via !== null && stampVia(via, source.remote, this.opts.forceRport)) {
       req.headers.removeFirstValue('Via');
       req.headers.prepend('Via', formatVia(via));
+      // The stamped object is exactly what parsing the new top Via would give: keep it.
+      req.headers.remember('topVia', via);
     }
     const invalid = validateRequest(req);
     if (invalid !== null) {

@@ -135,6 +135,20 @@ export class Headers implements Iterable<[string, string]> {
     return v;
   }
 
+  /** The cached value for `key`, or undefined when none is cached. */
+  peek(key: string): unknown {
+    return this.memo?.get(key);
+  }
+
+  /**
+   * Caches `value` as what `key`'s accessor would parse from the current headers: for a caller that
+   * has just written a header from an object it holds (a stamped Via), so it is not parsed back.
+   */
+  remember(key: string, value: unknown): void {
+    if (this.memo === null) this.memo = new Map();
+    this.memo.set(key, value);
+  }
+
   /** Forgets every parsed value (memory); the accessors parse again when asked. */
   releaseCache(): void {
     this.memo = null;

@@ -50,12 +50,19 @@ abstract class SipMessageBase {
 
   /** Topmost Via (RFC 3261 §8.2.6, §16.7: the one that identifies the transaction). */
   topVia(): Via {
-    return this.headers.memoize('topVia', () => parseVia(this.required('Via')));
+    return this.headers.memoize('topVia', () => {
+      const all = this.headers.peek('vias') as Via[] | undefined;
+      return all !== undefined && all.length > 0 ? all[0] : parseVia(this.required('Via'));
+    });
   }
 
   /** All Via values, top first. */
   vias(): Via[] {
-    return this.headers.memoize('vias', () => this.headers.getAll('Via').map(parseVia));
+    return this.headers.memoize('vias', () => {
+      // The top one is usually parsed already (transaction matching, §18.2.1 stamping).
+      const top = this.headers.peek('topVia') as Via | undefined;
+      return this.headers.getAll('Via').map((v, i) => (i === 0 && top !== undefined ? top : parseVia(v)));
+    });
   }
 
   callId(): string {

@@ -60,3 +60,26 @@ test('releaseCache drops parsed values; they are parsed again, equal, on the nex
   expect(again).not.toBe(from);
   expect(again).toEqual(from);
 });
+
+test('the top Via is parsed once whether topVia() or vias() is asked first', () => {
+  const two = Buffer.from(REQ.toString('latin1').replace('Max-Forwards', 'Via: SIP/2.0/TCP p2.example.com;branch=z9hG4bKp2\r\nMax-Forwards'), 'latin1');
+  const a = parseMessage(two);
+  const top = a.topVia();
+  expect(a.vias()[0]).toBe(top);
+  expect(a.vias()[1].host).toBe('p2.example.com');
+  const b = parseMessage(two);
+  const all = b.vias();
+  expect(b.topVia()).toBe(all[0]);
+  expect(all).toHaveLength(2);
+});
+
+test('remember() stands in for parsing the header just written', () => {
+  const req = parseMessage(REQ);
+  const via = req.topVia();
+  via.params.set('received', '192.0.2.9');
+  req.headers.removeFirstValue('Via');
+  req.headers.prepend('Via', 'SIP/2.0/UDP pc33.example.com;branch=z9hG4bK776asdhds;rport;received=192.0.2.9');
+  req.headers.remember('topVia', via);
+  expect(req.topVia()).toBe(via);
+  expect(req.headers.peek('from')).toBeUndefined();
+});
