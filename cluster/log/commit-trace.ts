@@ -19,6 +19,26 @@ export class CommitTrace {
   private readonly open = new Map<number, Stages>();
   private readonly pendingProposals: number[] = [];
   private readonly rows: number[][] = [];
+  /** Follower side: AppendEntries received → its WAL write returned → the answer sent. */
+  private appReceived = NaN;
+  private appWritten = NaN;
+  private readonly followerRows: number[][] = [];
+
+  followerReceived(): void {
+    if (this.enabled && Number.isNaN(this.appReceived)) this.appReceived = performance.now();
+  }
+
+  followerWritten(): void {
+    if (this.enabled && !Number.isNaN(this.appReceived)) this.appWritten = performance.now();
+  }
+
+  followerAnswered(): void {
+    if (!this.enabled || Number.isNaN(this.appReceived) || Number.isNaN(this.appWritten)) return;
+    const t = performance.now();
+    if (this.followerRows.length < 200_000) this.followerRows.push([this.appWritten - this.appReceived, t - this.appReceived]);
+    this.appReceived = NaN;
+    this.appWritten = NaN;
+  }
 
   proposed(count: number): void {
     if (!this.enabled) return;
@@ -64,7 +84,14 @@ export class CommitTrace {
 
   summary(): Record<string, unknown> {
     const n = this.rows.length;
-    if (n === 0) return { appends: 0 };
+    if (n === 0) {
+      const f = this.followerRows;
+      const q = (k: number, p: number): number => {
+        const xs = f.map((r) => r[k]).sort((a, b) => a - b);
+        return xs.length === 0 ? NaN : round(xs[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)]);
+      };
+      return { appends: 0, followerAppends: f.length, toWritten: { p50: q(0, 50), p90: q(0, 90), p99: q(0, 99) }, toAnswered: { p50: q(1, 50), p90: q(1, 90), p99: q(1, 99) } };
+    }
     const pct = (k: number, p: number): number => {
       const xs = this.rows.map((r) => r[k]).filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
       return xs.length === 0 ? NaN : round(xs[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)]);

@@ -481,6 +481,7 @@ export class ReplicatedLog {
     if (this.stopped) return;
     for (const m of msgs) {
       if (this.trace.enabled && m.type === MessageType.AppResp && !m.reject) this.trace.peerAck(m.from, m.index);
+      if (this.trace.enabled && m.type === MessageType.App && m.entries.length > 0) this.trace.followerReceived();
       try {
         this.node.step(m);
       } catch (e) {
@@ -588,6 +589,7 @@ export class ReplicatedLog {
     }
     if (rd.hardState || rd.entries.length > 0 || rd.snapshot) {
       await this.storage.save(rd.hardState, rd.entries, rd.snapshot, rd.mustSync ?? true);
+      if (rd.entries.length > 0 && this.role !== StateRole.Leader) this.trace.followerWritten();
       if (rd.snapshot) this.durableLast = rd.snapshot.metadata.index;
       if (rd.entries.length > 0) {
         this.durableLast = rd.entries[rd.entries.length - 1].index;
@@ -603,6 +605,7 @@ export class ReplicatedLog {
       for (const s of this.subscribers) s();
     }
     if (!leaderParallel) this.sendMessages(rd.messages);
+    if (this.trace.enabled && rd.messages.some((m) => m.type === MessageType.AppResp)) this.trace.followerAnswered();
     if (committed.length > 0) await this.apply(committed);
     this.resolveReads(rd);
   }

@@ -137,6 +137,35 @@ await newLeader.addLearner(4, { host: '127.0.0.1', port: ports[3] });
   expect(JSON.parse(body)).toMatchObject({ id: newLeader.id, role: 'leader', leader: newLeader.id });
 });
 
+test('pipelined leader: acks follow a quorum, idle followers learn the commit index from the held-back notice', async () => {
+  const ports = await freePorts(3);
+  const peers = new Map([1, 2, 3].map((id, i) => [id, { host: '127.0.0.1', port: ports[i] }]));
+  // Heartbeats only every 600 ms: within the 150 ms windows below only the commit notice the
+  // leader holds back for commitNotifyDelayMs can tell idle followers the new commit index.
+  const ns = [1, 2, 3].map((id) => startLog(id, peers, { tickMs: 600, heartbeatTicks: 1, electionTicks: 5, commitNotifyDelayMs: 5 }));
+  await Promise.all(ns.map((n) => n.start()));
+  await until(() => ns.some((n) => n.status().role === StateRole.Leader), 30_000);
+  const leader = ns.find((n) => n.status().role === StateRole.Leader)!;
+  const followers = ns.filter((n) => n !== leader);
+  // Back-to-back appends: consecutive indexes, acked in order.
+  let last = { index: 0, term: 0 };
+  for (let i = 0; i < 30; i++) {
+    const r = await leader.append([Buffer.from(`p${i}`)]);
+    if (last.index) expect(r.index).toBe(last.index + 1);
+    last = r;
+  }
+  for (let round = 0; round < 4; round++) {
+    const acked = await Promise.all(Array.from({ length: 5 }, (_, i) => leader.append([Buffer.from(`c${round}.${i}`)])));
+    const top = Math.max(...acked.map((r) => r.index));
+    await until(() => followers.every((f) => f.status().applied >= top), 150);
+  }
+  const seen = followers[0].readCommitted(1, 1000).map((e) => text(e.data));
+  expect(seen.slice(0, 30)).toEqual(Array.from({ length: 30 }, (_, i) => `p${i}`));
+  expect(seen).toHaveLength(50);
+  expect(leader.readCommitted(1, 1000).map((e) => text(e.data))).toEqual(seen);
+  expect(followers[1].readCommitted(1, 1000).map((e) => text(e.data))).toEqual(seen);
+});
+
 test('a member joining after compaction catches up through InstallSnapshot, then the log', async () => {
   const ports = await freePorts(3);
   const peers = new Map([1, 2].map((id, i) => [id, { host: '127.0.0.1', port: ports[i] }]));

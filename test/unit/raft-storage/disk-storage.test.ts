@@ -302,3 +302,30 @@ describe('preallocated segments (zero reserve ahead of the write offset)', () =>
     await r.close();
   });
 });
+
+test('a commit-only hard state change writes nothing on its own, rides the next write, and close() keeps it', async () => {
+  const s = await DiskStorage.open(dir);
+  await s.save({ term: 2, vote: 1, commit: 0 }, ents(1, 5, 2));
+  const before = s.walStats();
+  await s.save({ term: 2, vote: 1, commit: 3 }, [], undefined, false);
+  expect(s.walStats()).toEqual(before);
+  expect(s.initialState().hardState.commit).toBe(3);
+  // The next write carries it (one record more than the entries).
+  await s.save(undefined, ents(6, 6, 2));
+  expect(s.walStats().records).toBe(before.records + 2);
+  await s.save({ term: 2, vote: 1, commit: 6 }, [], undefined, false);
+  await s.close();
+  const r = await DiskStorage.open(dir);
+  expect(r.initialState().hardState).toEqual({ term: 2, vote: 1, commit: 6 });
+  expect(r.lastIndex()).toBe(6);
+  await r.close();
+});
+
+test('a term or vote change is written and synced even when the caller says sync=false', async () => {
+  const s = await DiskStorage.open(dir);
+  await s.save({ term: 1, vote: 0, commit: 0 }, []);
+  const before = s.walStats();
+  await s.save({ term: 2, vote: 3, commit: 0 }, [], undefined, false);
+  expect(s.walStats().fsyncs).toBe(before.fsyncs + 1);
+  await s.close();
+});
