@@ -4,6 +4,7 @@
 import { defaultRoute, type Route } from '../core/index.js';
 
 export const startingRoute: Route = {
+  starting: true, // /admin/health answers 503 "starting" until the script's route replaces this
   onRequest(ctx) {
     const method = ctx.request.method;
     if (method === 'ACK') return;

@@ -115,6 +115,11 @@ export class Dispatcher implements InboundHandler {
     this.route = route;
   }
 
+  /** The installed route is a start-up placeholder (see `Route.starting`). */
+  get routeStarting(): boolean {
+    return this.route.starting === true;
+  }
+
   stats(): Readonly<Record<string, number>> {
     return { ...this.counts, transactions_active: this.transactions.activeCount };
   }

@@ -30,6 +30,11 @@ export interface SipSender {
 }
 
 export interface Route {
+  /**
+   * True for a placeholder that only turns traffic away while the real route loads: the node then
+   * reports not ready on /admin/health, so nothing is sent traffic it would answer with 503.
+   */
+  readonly starting?: boolean;
   onRequest(ctx: RequestContext): void;
   /**
    * A response that no local transaction claimed. Return true when handled; false drops it

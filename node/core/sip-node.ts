@@ -119,8 +119,9 @@ export async function startSipNode(config: SiphonConfig, log: Logger, opts: { ro
       version: VERSION,
       metrics: prom === true ? metrics.registry : null,
       health: {
-        ready: () => ready,
+        ready: () => ready && !dispatcher.routeStarting,
         checks: () => ({
+          routing: !dispatcher.routeStarting,
           'sip.udp': udp.length === config.listen.udp.length,
           'sip.tcp': tcp.length === config.listen.tcp.length,
         }),

@@ -1,0 +1,35 @@
+/**
+ * /admin/health is the signal orchestrators and test harnesses wait on: it must not say ready
+ * while the routing script is still loading (the node would answer every request 503). A
+ * TypeScript script.path is transpiled at start-up, which makes the window wide enough to hit.
+ */
+import { join } from 'node:path';
+import { REPO_ROOT, startServer, type ServerProcess } from '../../helpers/server-process.js';
+import { sipRequest, statusOf, udpClient } from '../../helpers/sip-client.js';
+
+let server: ServerProcess;
+beforeAll(async () => {
+  server = await startServer({ config: { script: { path: join(REPO_ROOT, 'scripts', 'default.ts') } }, startTimeoutMs: 30_000 });
+}, 40_000);
+afterAll(async () => {
+  if (server) expect(await server.stop()).toBe(0);
+});
+
+it('the first REGISTER after /admin/health says ready is handled by the script, not turned away with 503', async () => {
+  const c = await udpClient();
+  try {
+    const reg = sipRequest('REGISTER', {
+      uri: `sip:127.0.0.1:${server.sipPort}`,
+      viaPort: c.port,
+      rport: true,
+      extra: `Contact: <sip:early@127.0.0.1:${c.port}>\r\nExpires: 600\r\n`,
+    }).replace(/^To: <[^>]*>/m, 'To: <sip:early@127.0.0.1>');
+    c.send(reg, server.sipPort);
+    expect(statusOf(await c.next(3000))).toBe(200);
+    const health = (await (await fetch(`http://127.0.0.1:${server.adminPort}/admin/health`)).json()) as { ready: boolean; checks: Record<string, boolean> };
+    expect(health.ready).toBe(true);
+    expect(health.checks.routing).toBe(true);
+  } finally {
+    await c.close();
+  }
+}, 20_000);
