@@ -138,6 +138,10 @@ function required(params: Map<string, string>, name: string): string {
 
 /** Parses one Authorization / Proxy-Authorization header value carrying Digest credentials. */
 export function parseDigestCredentials(value: string): DigestCredentials {
+  // The scheme first: another scheme's credentials (Basic/Bearer token68, RFC 7235 §2.1) need not
+  // parse as auth-params; they are skipped so the UA is challenged for Digest (§22.4), not refused.
+  const lead = /^\s*([^\s,=]+)(?:\s|$)/.exec(value);
+  if (lead !== null && (lead[1] ?? '').toLowerCase() !== 'digest') throw new DigestHeaderError('not-digest', lead[1] ?? '');
   const { scheme, params } = parseAuthParams(value);
   if (scheme.toLowerCase() !== 'digest') throw new DigestHeaderError('not-digest', scheme);
   const nc = params.get('nc') ?? null;

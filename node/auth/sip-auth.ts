@@ -29,9 +29,16 @@ export function authFailureResponse(req: SipRequest, outcome: AuthOutcome, toTag
     case 'challenge':
       return createResponse(req, outcome.response.status, outcome.response.reason, { toTag, headers: outcome.response.headers });
     case 'bad-request':
-      return createResponse(req, 400, 'Bad Request', { toTag });
+      // Name the fault (as the parser's 400s do): a client can tell broken credentials from a broken request.
+      return createResponse(req, 400, credentialsReason(outcome.detail), { toTag });
     case 'unavailable':
       // RFC 3261 §21.5.4: tell the UA when to retry instead of failing its registration outright.
       return createResponse(req, 503, 'Service Unavailable', { toTag, headers: [['Retry-After', '5']] });
   }
+}
+
+/** "Bad Request - <detail>", printable ASCII only so input can never break the status line. */
+function credentialsReason(detail: string): string {
+  const clean = detail.replace(/[^\x20-\x7e]/g, '?').slice(0, 100).trim();
+  return clean === '' ? 'Bad Request - Malformed credentials' : `Bad Request - ${clean}`;
 }
