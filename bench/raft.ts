@@ -7,7 +7,8 @@
  *
  *   node dist/bench/raft.js [--reps 2] [--conc 1,16,64,256] [--skip-etcd] [--scale 1] [--out FILE]
  *
- * --conc 1 --scale 0.4 --out /tmp/x.json is the quick iteration loop (fewer writes, results kept out
+ * --ours-no-fsync runs our members without fsync (a diagnostic floor: what the disk costs us; never a
+ * reported result). --conc 1 --scale 0.4 --out /tmp/x.json is the quick iteration loop (fewer writes, results kept out
  * of bench/results). Writes bench/results/raft.json: raw runs, medians, ratio.cN = ours ÷ etcd ops/s, and the p99s.
  * Target (issue 3): ≥ 2× etcd's ops/s at every concurrency with p99 ≤ etcd's.
  */
@@ -105,7 +106,7 @@ function etcdSweep(rep: number, concs: number[], work: string): Run[] {
   }
 }
 
-async function ourSweep(rep: number, concs: number[], work: string): Promise<Run[]> {
+async function ourSweep(rep: number, concs: number[], work: string, noFsync: boolean): Promise<Run[]> {
   const ports = await freePorts(6);
   const dataRoot = path.join(work, `ours-${rep}`);
   mkdirSync(dataRoot, { recursive: true });
@@ -116,7 +117,8 @@ async function ourSweep(rep: number, concs: number[], work: string): Promise<Run
       const child = spawn(
         process.execPath,
         [raftNode, '--id', String(id), '--listen', `127.0.0.1:${ports[2 * i]}`, '--peers', peers,
-          '--data', path.join(dataRoot, `n${id}`), '--client', `127.0.0.1:${ports[2 * i + 1]}`],
+          '--data', path.join(dataRoot, `n${id}`), '--client', `127.0.0.1:${ports[2 * i + 1]}`,
+          ...(noFsync ? ['--no-fsync'] : [])],
         { stdio: ['ignore', 'pipe', 'inherit'] },
       );
       children.push(child);
@@ -149,6 +151,7 @@ async function main(): Promise<void> {
   const { values: v } = parseArgs({
     options: { reps: { type: 'string', default: '2' }, conc: { type: 'string', default: '1,16,64,256' }, 'skip-etcd': { type: 'boolean' },
       scale: { type: 'string', default: '1' },
+      'ours-no-fsync': { type: 'boolean' },
       out: { type: 'string', default: path.join(root, 'bench/results/raft.json') },
     },
   });
@@ -172,7 +175,7 @@ async function main(): Promise<void> {
     for (let rep = 1; rep <= reps; rep++) {
       // Alternate the order so slow drift of the shared box hits both systems alike.
       const etcd = () => (v['skip-etcd'] ? Promise.resolve() : guarded(`etcd rep ${rep}`, () => etcdSweep(rep, concs, work)));
-      const ours = () => guarded(`ours rep ${rep}`, () => ourSweep(rep, concs, work));
+      const ours = () => guarded(`ours rep ${rep}`, () => ourSweep(rep, concs, work, v['ours-no-fsync'] ?? false));
       if (rep % 2 === 1) {
         await etcd();
         await ours();
@@ -208,7 +211,7 @@ async function main(): Promise<void> {
   const result = {
     bench: 'raft',
     date: new Date().toISOString(),
-    setup: '3 members, 3 processes, loopback, fsync on, 256-byte entries, closed-loop writers to the leader; medians over reps',
+    setup: `3 members, 3 processes, loopback, ${v['ours-no-fsync'] ? 'OURS WITHOUT FSYNC (diagnostic)' : 'fsync on'}, 256-byte entries, closed-loop writers to the leader; medians over reps`,
     reps,
     loadAvgBefore: load0,
     loadAvgAfter: os.loadavg(),

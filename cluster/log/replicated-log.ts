@@ -154,6 +154,8 @@ export class ReplicatedLog {
   private saveChain: Promise<void> = Promise.resolve();
   /** Last index the core was told is applied (advance() with committed entries). */
   private coreApplied = 0;
+  /** Highest commit index seen durable on a quorum (a follower may always be told this much). */
+  private safeCommit = 0;
   /** Commit-only AppendEntries held back per follower (see sendMessages). */
   private readonly deferredCommit = new Map<NodeId, Message>();
   private commitTimer: NodeJS.Timeout | undefined;
@@ -565,7 +567,8 @@ export class ReplicatedLog {
       this.role === StateRole.Leader &&
       !rd.snapshot &&
       (!rd.hardState || (rd.hardState.term === init.term && rd.hardState.vote === init.vote));
-    if (this.role === StateRole.Leader) this.clampCommit(rd.messages);
+    // Also after stepping down: the Ready may still carry AppendEntries queued while leading.
+    this.clampCommit(rd.messages);
     if (leaderParallel) this.sendMessages(rd.messages);
     if (this.trace.enabled && this.role === StateRole.Leader && rd.entries.length > 0) {
       this.trace.sent(rd.entries[0].index, rd.entries[rd.entries.length - 1].index);
@@ -608,6 +611,8 @@ export class ReplicatedLog {
     if (this.trace.enabled && rd.messages.some((m) => m.type === MessageType.AppResp)) this.trace.followerAnswered();
     if (committed.length > 0) await this.apply(committed);
     this.resolveReads(rd);
+    // Pipelined writes that landed while apply() ran could not apply then.
+    this.leaderFastApply();
   }
 
   /**
@@ -736,9 +741,11 @@ export class ReplicatedLog {
    */
   private clampCommit(msgs: Message[]): void {
     if (msgs.length === 0) return;
-    const safe = this.quorumDurable();
+    let safe = -1;
     for (const m of msgs) {
-      if ((m.type === MessageType.App || m.type === MessageType.Heartbeat) && m.commit > safe) m.commit = safe;
+      if (m.type !== MessageType.App && m.type !== MessageType.Heartbeat) continue;
+      if (safe < 0) safe = this.role === StateRole.Leader ? this.quorumDurable() : this.safeCommit;
+      if (m.commit > safe) m.commit = safe;
     }
   }
 
@@ -756,7 +763,9 @@ export class ReplicatedLog {
       d2.sort((a, b) => b - a);
       q = Math.min(q, d2[Math.floor(out.length / 2)] ?? 0);
     }
-    return Math.min(st.commit, q);
+    const safe = Math.min(st.commit, q);
+    if (safe > this.safeCommit) this.safeCommit = safe;
+    return safe;
   }
 
   /** Applies committed entries the core already handed out but a pipelined Ready left unapplied. */
