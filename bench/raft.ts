@@ -19,6 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { RAFT_NODE_V8_FLAGS } from '../ops/raft-cluster.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const etcdHarness = process.env.ETCD_HARNESS ?? path.resolve(root, '../shared/bench/raft');
@@ -116,7 +117,7 @@ async function ourSweep(rep: number, concs: number[], work: string, noFsync: boo
     for (const [i, id] of [1, 2, 3].entries()) {
       const child = spawn(
         process.execPath,
-        [raftNode, '--id', String(id), '--listen', `127.0.0.1:${ports[2 * i]}`, '--peers', peers,
+        [...RAFT_NODE_V8_FLAGS, raftNode, '--id', String(id), '--listen', `127.0.0.1:${ports[2 * i]}`, '--peers', peers,
           '--data', path.join(dataRoot, `n${id}`), '--client', `127.0.0.1:${ports[2 * i + 1]}`,
           ...(noFsync ? ['--no-fsync'] : [])],
         { stdio: ['ignore', 'pipe', 'inherit'] },

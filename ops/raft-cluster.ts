@@ -23,8 +23,16 @@ export interface ClusterMember {
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
+/**
+ * V8 flags for a member process. A 32 MiB young generation: the default (16 MiB semi-spaces at most,
+ * starting far smaller) scavenges every few hundred milliseconds under load, each pause stalling the
+ * commit path for up to a few ms; measured at c1 (no fsync, same box) p99 7.2/8.8 ms → 6.1/4.6 ms.
+ */
+export const RAFT_NODE_V8_FLAGS: readonly string[] = ['--max-semi-space-size=32'];
+
 export function memberArgs(m: Omit<ClusterMember, 'pid'>, peers: string, extra: string[] = []): string[] {
   return [
+    ...RAFT_NODE_V8_FLAGS,
     path.join(here, 'raft-node.js'),
     '--id', String(m.id), '--listen', m.peer, '--data', m.data, '--peers', peers,
     '--client', m.client, '--http', m.http, ...extra,
