@@ -23,6 +23,7 @@ import {
   type Via,
 } from '../sip/index.js';
 import {
+  SipResponseView,
   TransactionManager,
   sipMessageFactory,
   sipMessageOf,
@@ -270,14 +271,20 @@ export class Dispatcher implements InboundHandler {
 
   /** Transaction layer → wire. Requests go to `dest`; responses follow §18.2.2 from their Via. */
   private sendMessage(view: MessageView, dest: MessageSource): void {
+    // A retransmitted response goes out as the bytes of its first send (§17.2.1/§17.2.2 resend it).
+    const sent = view instanceof SipResponseView ? view.wire : null;
     const msg = sipMessageOf(view);
     let bytes: Buffer;
-    try {
-      bytes = serialize(msg);
-    } catch (err) {
-      this.drop('unserializable');
-      this.log.debug({ err }, 'message could not be serialized');
-      return;
+    if (sent !== null) bytes = sent;
+    else {
+      try {
+        bytes = serialize(msg);
+      } catch (err) {
+        this.drop('unserializable');
+        this.log.debug({ err }, 'message could not be serialized');
+        return;
+      }
+      if (view instanceof SipResponseView) view.noteSent(bytes);
     }
     if (msg.isRequest) {
       if (dest.connectionId !== null && this.transport.sendOnConnection(dest.connectionId, bytes)) return;

@@ -6,6 +6,7 @@ import {
   Headers,
   SipRequest,
   SipResponse,
+  parseMessage,
   tagOf,
   type SipMessage,
   type Via,
@@ -30,6 +31,10 @@ function tagIn(message: SipMessage, name: 'From' | 'To'): string | undefined {
   return value === undefined ? undefined : tagOf(name === 'From' ? message.from() : message.to());
 }
 
+/** Headers a finished server transaction's request still needs: the §17.2.3 match fields. */
+const MATCH_KEYS = new Set(['via', 'from', 'to', 'call-id', 'cseq']);
+const NO_BODY = Buffer.alloc(0);
+
 /** A node/sip request seen through the transaction layer's view. */
 export class SipRequestView implements RequestView {
   readonly kind = 'request' as const;
@@ -40,8 +45,10 @@ export class SipRequestView implements RequestView {
   readonly cseq: CSeqView;
   readonly fromTag: string | undefined;
   readonly toTag: string | undefined;
+  private msg: SipRequest;
 
-  constructor(readonly message: SipRequest) {
+  constructor(message: SipRequest) {
+    this.msg = message;
     this.method = message.method;
     this.uri = message.uri;
     this.topVia = viaView(message.topVia(), message.headers.get('Via') ?? '');
@@ -51,12 +58,27 @@ export class SipRequestView implements RequestView {
     this.toTag = tagIn(message, 'To');
   }
 
-  headerValues(name: string): readonly string[] {
-    return this.message.headers.getAll(name);
+  get message(): SipRequest {
+    return this.msg;
   }
 
+  headerValues(name: string): readonly string[] {
+    return this.msg.headers.getAll(name);
+  }
+
+  /**
+   * The request of a server transaction that has its final response: from here on it is only
+   * matched (by key), so keep a copy holding just the match headers; the TU keeps its own reference
+   * to the full request if it needs one.
+   */
   releaseParsed(): void {
-    this.message.headers.releaseCache();
+    const m = this.msg;
+    const kept = m.headers.list().filter((f) => MATCH_KEYS.has(f.key));
+    if (kept.length === m.headers.size) {
+      m.headers.releaseCache();
+      return;
+    }
+    this.msg = new SipRequest(m.method, m.uri, m.version, new Headers(kept), NO_BODY);
   }
 }
 
@@ -70,8 +92,12 @@ export class SipResponseView implements ResponseView {
   readonly cseq: CSeqView;
   readonly fromTag: string | undefined;
   readonly toTag: string | undefined;
+  private msg: SipResponse | null;
+  /** The bytes this response was sent as (set by the shell), kept instead of the message once released. */
+  private sentWire: Buffer | null = null;
 
-  constructor(readonly message: SipResponse) {
+  constructor(message: SipResponse) {
+    this.msg = message;
     this.status = message.status;
     this.reason = message.reason;
     const raw = message.headers.get('Via');
@@ -82,12 +108,34 @@ export class SipResponseView implements ResponseView {
     this.toTag = tagIn(message, 'To');
   }
 
+  /** The message; after `releaseParsed` it is parsed back from the bytes that were sent (retransmissions only). */
+  get message(): SipResponse {
+    if (this.msg === null) this.msg = parseMessage(this.sentWire as Buffer) as SipResponse;
+    return this.msg;
+  }
+
+  /** The serialized form, when the shell has sent this response (reused for retransmissions). */
+  get wire(): Buffer | null {
+    return this.sentWire;
+  }
+
+  /** The shell records what it put on the wire. */
+  noteSent(bytes: Buffer): void {
+    this.sentWire = bytes;
+  }
+
   headerValues(name: string): readonly string[] {
     return this.message.headers.getAll(name);
   }
 
+  /**
+   * A final response the server transaction keeps only to retransmit (Timer J/H hold it for 64·T1):
+   * once sent, its bytes are all that is needed, and are far smaller than the parsed message.
+   */
   releaseParsed(): void {
-    this.message.headers.releaseCache();
+    if (this.msg === null) return;
+    if (this.sentWire === null) this.msg.headers.releaseCache();
+    else this.msg = null;
   }
 }
 

@@ -169,3 +169,51 @@ test('a message missing a header §17 needs fails in the adapter with SipParseEr
   const parsed = parseRequest(noCallId);
   expect(() => viewOf(parsed)).toThrow(expect.objectContaining({ name: 'SipParseError' }));
 });
+
+describe('a finished server transaction keeps only what matching and resending need', () => {
+  const wire = Buffer.from(
+    'REGISTER sip:registrar.example.com SIP/2.0\r\n' +
+      'Via: SIP/2.0/UDP 192.0.2.4:5060;branch=z9hG4bKnashds7\r\n' +
+      'Max-Forwards: 70\r\n' +
+      'To: Bob <sip:bob@example.com>\r\n' +
+      'From: Bob <sip:bob@example.com>;tag=456248\r\n' +
+      'Call-ID: 843817637684230@998sdasdh09\r\n' +
+      'CSeq: 1826 REGISTER\r\n' +
+      'Contact: <sip:bob@192.0.2.4>\r\n' +
+      'Expires: 7200\r\n' +
+      'Content-Length: 0\r\n\r\n',
+  );
+
+  test('the request view drops every header but the match fields, its view fields unchanged', () => {
+    const view = viewOf(parseMessage(wire) as SipRequest);
+    const before = { method: view.method, uri: view.uri, callId: view.callId, cseq: view.cseq, fromTag: view.fromTag, branch: view.topVia.branch };
+    view.releaseParsed();
+    expect({ method: view.method, uri: view.uri, callId: view.callId, cseq: view.cseq, fromTag: view.fromTag, branch: view.topVia.branch }).toEqual(before);
+    expect(view.headerValues('Contact')).toEqual([]);
+    expect(view.headerValues('Call-ID')).toEqual(['843817637684230@998sdasdh09']);
+    expect(view.message.from().params.get('tag')).toBe('456248');
+  });
+
+  test('a sent response is kept as its bytes and parsed back identically when resent', () => {
+    const req = parseMessage(wire) as SipRequest;
+    const res = new SipResponse(200, 'OK', 'SIP/2.0', req.headers.clone());
+    res.headers.set('To', 'Bob <sip:bob@example.com>;tag=2493k59kd');
+    const view = viewOf(res);
+    const bytes = serialize(res);
+    view.noteSent(bytes);
+    view.releaseParsed();
+    expect(view.wire).toBe(bytes);
+    expect(view.message).not.toBe(res);
+    expect(view.message.status).toBe(200);
+    expect(view.message.to().params.get('tag')).toBe('2493k59kd');
+    expect(serialize(view.message).equals(bytes)).toBe(true);
+  });
+
+  test('a response never sent keeps its message (only the parse cache goes)', () => {
+    const res = new SipResponse(486, 'Busy Here', 'SIP/2.0', (parseMessage(wire) as SipRequest).headers.clone());
+    const view = viewOf(res);
+    view.releaseParsed();
+    expect(view.message).toBe(res);
+    expect(view.wire).toBeNull();
+  });
+});
