@@ -7,7 +7,8 @@
  *
  *   node dist/bench/raft.js [--reps 2] [--conc 1,16,64,256] [--skip-etcd] [--scale 1] [--out FILE]
  *
- * --ours-no-fsync runs our members without fsync (a diagnostic floor: what the disk costs us; never a
+ * SIPHON_RAFT_TRACE=1 in the environment makes each member print per-stage commit timings on exit
+ * (cluster/log/commit-trace.ts). --ours-no-fsync runs our members without fsync (a diagnostic floor: what the disk costs us; never a
  * reported result). --conc 1 --scale 0.4 --out /tmp/x.json is the quick iteration loop (fewer writes, results kept out
  * of bench/results). Writes bench/results/raft.json: raw runs, medians, ratio.cN = ours ÷ etcd ops/s, and the p99s.
  * Target (issue 3): ≥ 2× etcd's ops/s at every concurrency with p99 ≤ etcd's.
