@@ -331,7 +331,10 @@ export class Dispatcher implements InboundHandler {
   private sendResponseBytes(bytes: Buffer, msg: SipRequest | SipResponse, source: MessageSource): void {
     const via = this.topViaOrNull(msg);
     if (via === null) {
-      this.drop('no-via');
+      // An unreadable Via (RFC 4475 §3.1.2.1 badinv01: `;;,;,,`) only ever reaches here as the
+      // stateless 400 for that request: answer where the bytes came from, as for parse errors.
+      if (source.connectionId !== null) this.transport.sendOnConnection(source.connectionId, bytes);
+      else this.transport.sendUdp(bytes, source, source.remote);
       return;
     }
     const dest = responseDestination(via, source);

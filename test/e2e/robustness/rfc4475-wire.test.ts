@@ -16,10 +16,10 @@ const load = (name: string): Buffer => readFileSync(join(DIR, `${name}.sip`));
 /** 'reply': any answer or none (well-formed; the routing decision is not judged here). */
 type Verdict = 'reply' | 'drop' | readonly [number, RegExp];
 
-// RFC 4475 §3.1.2 / §3.1.4 verdicts. badinv01's Via is itself broken (`;;,;,,`), so a node may
-// drop it rather than answer to a Via it cannot read (§3.1.2.1 says it "could" answer 400).
+// RFC 4475 §3.1.2 / §3.1.4 verdicts. badinv01's Via is itself broken (`;;,;,,`): the 400 goes
+// back where the bytes came from (§3.1.2.1 says an element "could" answer 400).
 const UDP: Record<string, Verdict | 'drop-or-400'> = {
-  badinv01: 'drop-or-400',
+  badinv01: [400, /Empty Via value/],
   clerr: [400, /Content-Length/],
   ncl: [400, /Content-Length/],
   scalar02: [400, /out of range/],
