@@ -4,6 +4,8 @@
  * is the status/reason to answer with; a response verdict means "drop it" (responses are never answered).
  */
 import { SipParseError, badRequest } from './errors.js';
+import { headerName } from './header-names.js';
+import type { HeaderField } from './headers.js';
 import { SipMessage, SipRequest, SipResponse } from './message.js';
 import { NameAddr } from './name-addr.js';
 import { splitTopLevel } from './syntax.js';
@@ -24,6 +26,15 @@ const DEFAULT_SCHEMES = ['sip', 'sips', 'tel'];
 /** Headers that may appear at most once with a single value (RFC 3261 §7.3.1, RFC 4475 §3.1.4.8/§3.1.4.9). */
 const SINGLE = ['Call-ID', 'CSeq', 'From', 'To', 'Max-Forwards', 'Content-Length', 'Content-Type', 'Expires'];
 const ONE_WORD = new Set(['Call-ID', 'CSeq', 'Max-Forwards', 'Content-Length']);
+/** RFC 3261 §8.1.1: the header fields every request (and so every response) carries, in report order. */
+const REQUIRED = ['Call-ID', 'From', 'To', 'CSeq', 'Via'];
+
+// One pass over the fields counts every header the checks below need (instead of a scan per name).
+const TRACKED = [...new Set([...REQUIRED, ...SINGLE])];
+const TRACKED_INDEX = new Map(TRACKED.map((name, i) => [headerName(name).key, i]));
+const indexOf = (name: string): number => TRACKED_INDEX.get(headerName(name).key) as number;
+const REQUIRED_AT = REQUIRED.map((name) => [name, indexOf(name)] as const);
+const SINGLE_AT = SINGLE.map((name) => [name, indexOf(name), ONE_WORD.has(name)] as const);
 
 const MONTHS = 'Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec'.split(' ');
 const DAYS = 'Mon Tue Wed Thu Fri Sat Sun'.split(' ');
@@ -61,15 +72,18 @@ function inHeader(name: string, check: () => unknown): void {
 }
 
 function checkCommon(msg: SipMessage): void {
-  // RFC 3261 §8.1.1: the header fields every request (and so every response) carries.
-  for (const name of ['Call-ID', 'From', 'To', 'CSeq', 'Via']) {
-    if (!msg.headers.has(name)) throw badRequest(`Missing ${name}`);
+  const counts = new Array<number>(TRACKED.length).fill(0);
+  const firsts = new Array<HeaderField | undefined>(TRACKED.length);
+  for (const f of msg.headers.list()) {
+    const i = TRACKED_INDEX.get(f.key);
+    if (i === undefined) continue;
+    if (counts[i]++ === 0) firsts[i] = f;
   }
-  for (const name of SINGLE) {
-    const lines = msg.headers.getLines(name);
-    if (lines.length > 1) throw badRequest(`Multiple ${name} values`);
+  for (const [name, i] of REQUIRED_AT) if (counts[i] === 0) throw badRequest(`Missing ${name}`);
+  for (const [name, i, oneWord] of SINGLE_AT) {
+    if (counts[i] > 1) throw badRequest(`Multiple ${name} values`);
     // Call-ID, CSeq, Max-Forwards and Content-Length cannot contain a comma at all.
-    if (lines.length === 1 && ONE_WORD.has(name) && lines[0].indexOf(',') >= 0) throw badRequest(`Multiple ${name} values`);
+    if (counts[i] === 1 && oneWord && (firsts[i] as HeaderField).value.indexOf(',') >= 0) throw badRequest(`Multiple ${name} values`);
   }
   // Every Via value must parse; empty list elements (",,") are not allowed by §25.1 via-parm lists.
   inHeader('Via', () => {
