@@ -29,34 +29,9 @@ async function main(): Promise<number> {
   }
   const { config, file } = loaded;
   const { logger, reopen, flush } = createLogger(config.log);
-  let node;
-  try {
-    node = await startSipNode(config, logger, { route: startingRoute });
-  } catch (err) {
-    logger.fatal({ err }, 'start-up failed');
-    flush();
-    return 1;
-  }
-  // Registrar + stateful proxy + auth + routing script (scripts/default.ts unless script.path is set).
-  let app: SipApp;
-  try {
-    app = await startSipApp(node, config, logger);
-  } catch (err) {
-    logger.fatal({ err }, 'start-up failed');
-    await node.stop();
-    flush();
-    return 1;
-  }
-  logger.info(
-    {
-      config: file,
-      listeners: node.listeners.map((l) => `${l.transport}:${l.host}:${l.port}`),
-      admin: node.adminPort,
-      node_id: config.cluster.node_id,
-    },
-    'ready',
-  );
-  const running = node;
+  // Signal handlers go in before anything binds, so a SIGTERM during start-up still stops cleanly.
+  let node: Awaited<ReturnType<typeof startSipNode>> | undefined;
+  let app: SipApp | undefined;
   let stopping = false;
   const shutdown = (signal: string): void => {
     if (stopping) return;
@@ -64,8 +39,8 @@ async function main(): Promise<number> {
     logger.info({ signal }, 'stopping');
     const force = setTimeout(() => process.exit(1), 5000);
     force.unref();
-    app.stop();
-    void running.stop().then(() => {
+    app?.stop();
+    void (node ? node.stop() : Promise.resolve()).then(() => {
       logger.info('stopped');
       flush();
       process.exit(0);
@@ -77,6 +52,37 @@ async function main(): Promise<number> {
   // Last line of defence: log and keep serving; bad input is handled long before this.
   process.on('uncaughtException', (err) => logger.error({ err }, 'uncaught exception'));
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
+
+  try {
+    node = await startSipNode(config, logger, { route: startingRoute });
+  } catch (err) {
+    logger.fatal({ err }, 'start-up failed');
+    flush();
+    return 1;
+  }
+  if (stopping) return -1; // shutdown() owns the exit now
+  // Registrar + stateful proxy + auth + routing script (scripts/default.ts unless script.path is set).
+  try {
+    app = await startSipApp(node, config, logger);
+  } catch (err) {
+    logger.fatal({ err }, 'start-up failed');
+    await node.stop();
+    flush();
+    return 1;
+  }
+  if (stopping) {
+    app.stop();
+    return -1;
+  }
+  logger.info(
+    {
+      config: file,
+      listeners: node.listeners.map((l) => `${l.transport}:${l.host}:${l.port}`),
+      admin: node.adminPort,
+      node_id: config.cluster.node_id,
+    },
+    'ready',
+  );
   return -1;
 }
 

@@ -33,3 +33,26 @@ it('the first REGISTER after /admin/health says ready is handled by the script, 
     await c.close();
   }
 }, 20_000);
+
+it('a SIGTERM during start-up (while the script is still loading) stops the node cleanly with exit 0', async () => {
+  const { spawn } = await import('node:child_process');
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { stringify } = await import('yaml');
+  const { MAIN_JS, freePort } = await import('../../helpers/server-process.js');
+  const dir = mkdtempSync(join(tmpdir(), 'siphon-early-term-'));
+  const port = await freePort();
+  const file = join(dir, 'siphon.yaml');
+  writeFileSync(file, stringify({
+    listen: { udp: [`127.0.0.1:${port}`], tcp: [`127.0.0.1:${port}`] },
+    admin: { listen: `127.0.0.1:${await freePort()}` },
+    log: { level: 'warn', file: join(dir, 'siphon.log') },
+    script: { path: join(REPO_ROOT, 'scripts', 'default.ts') },
+  }));
+  const child = spawn(process.execPath, [MAIN_JS, '--config', file], { stdio: 'ignore' });
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => child.on('exit', (code, signal) => res({ code, signal })));
+  // Early enough that the TypeScript script is still being transpiled.
+  await new Promise((r) => setTimeout(r, 400));
+  child.kill('SIGTERM');
+  expect(await exit).toEqual({ code: 0, signal: null });
+}, 20_000);
