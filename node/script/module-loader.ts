@@ -4,6 +4,7 @@
 // the module loader caches by URL, so every load imports a uniquely named sibling copy (removed
 // right after import), which also keeps the script's own relative imports resolving.
 
+import { unlinkSync } from 'node:fs';
 import { readFile, writeFile, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, extname, join } from 'node:path';
@@ -59,20 +60,42 @@ async function transpile(path: string): Promise<string> {
   return out.outputText;
 }
 
+/** Copies being imported right now: removed even when the process exits mid-load (SIGTERM at start-up). */
+const pendingCopies = new Set<string>();
+let exitHookInstalled = false;
+function trackCopy(target: string): void {
+  pendingCopies.add(target);
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const t of pendingCopies) {
+      try {
+        unlinkSync(t);
+      } catch {
+        // already gone
+      }
+    }
+  });
+}
+
 async function importCopy(path: string, code: string, outExt: string, n: number): Promise<Record<string, unknown>> {
   // Written next to the source so the script's own relative imports of .js siblings resolve;
   // falls back to the temp dir when the script's folder is read-only.
   const name = `.${basename(path, extname(path))}.siphon-${process.pid}-${n}${outExt}`;
   let target = join(dirname(path), name);
+  trackCopy(target);
   try {
     await writeFile(target, code, { mode: 0o600 });
   } catch {
+    pendingCopies.delete(target);
     target = join(tmpdir(), name);
+    trackCopy(target);
     await writeFile(target, code, { mode: 0o600 });
   }
   try {
     return (await import(pathToFileURL(target).href)) as Record<string, unknown>;
   } finally {
+    pendingCopies.delete(target);
     await unlink(target).catch(() => undefined);
   }
 }

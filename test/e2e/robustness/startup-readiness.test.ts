@@ -55,4 +55,7 @@ it('a SIGTERM during start-up (while the script is still loading) stops the node
   await new Promise((r) => setTimeout(r, 400));
   child.kill('SIGTERM');
   expect(await exit).toEqual({ code: 0, signal: null });
+  // The transpiled copy of the script written beside it during loading is gone too.
+  const { readdirSync } = await import('node:fs');
+  expect(readdirSync(join(REPO_ROOT, 'scripts')).filter((f) => f.includes('.siphon-'))).toEqual([]);
 }, 20_000);
