@@ -169,7 +169,14 @@ export class Headers implements Iterable<[string, string]> {
     for (const f of this.fields) {
       if (f.key !== key) continue;
       if (!isListHeader(key)) return f.value;
-      for (const v of splitTopLevel(f.value)) if (v !== '') return v;
+      const value = f.value;
+      if (value.indexOf(',') < 0) {
+        // One element (the common case): what splitTopLevel would return, without its array.
+        const only = value.trim();
+        if (only !== '') return only;
+        continue;
+      }
+      for (const v of splitTopLevel(value)) if (v !== '') return v;
     }
     return undefined;
   }
@@ -182,7 +189,10 @@ export class Headers implements Iterable<[string, string]> {
     for (const f of this.fields) {
       if (f.key !== key) continue;
       if (!list) out.push(f.value);
-      else for (const v of splitTopLevel(f.value)) if (v !== '') out.push(v);
+      else if (f.value.indexOf(',') < 0) {
+        const only = f.value.trim();
+        if (only !== '') out.push(only);
+      } else for (const v of splitTopLevel(f.value)) if (v !== '') out.push(v);
     }
     return out;
   }

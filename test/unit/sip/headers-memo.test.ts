@@ -1,4 +1,4 @@
-import { parseMessage } from '../../../node/sip/index.js';
+import { Headers, parseMessage } from '../../../node/sip/index.js';
 
 const REQ = Buffer.from(
   'INVITE sip:bob@example.com SIP/2.0\r\n' +
@@ -82,4 +82,18 @@ test('remember() stands in for parsing the header just written', () => {
   req.headers.remember('topVia', via);
   expect(req.topVia()).toBe(via);
   expect(req.headers.peek('from')).toBeUndefined();
+});
+
+test('list headers: a single element and a comma list read the same as before the one-element fast path', () => {
+  const h = Headers.from([
+    ['Route', '  <sip:p1.example.com;lr>  '],
+    ['Route', ''],
+    ['Route', '<sip:p2.example.com;lr>, <sip:p3.example.com;lr>'],
+    ['Contact', '"A, B" <sip:a@example.com>'],
+  ]);
+  expect(h.get('Route')).toBe('<sip:p1.example.com;lr>');
+  expect(h.getAll('Route')).toEqual(['<sip:p1.example.com;lr>', '<sip:p2.example.com;lr>', '<sip:p3.example.com;lr>']);
+  expect(h.getAll('Contact')).toEqual(['"A, B" <sip:a@example.com>']);
+  const empty = Headers.from([['Route', ' '], ['Route', '<sip:p9.example.com>']]);
+  expect(empty.get('Route')).toBe('<sip:p9.example.com>');
 });
