@@ -26,6 +26,8 @@ function cseqNumber(value: string | undefined): string {
   return v;
 }
 
+const HEX_DIGITS = '0123456789abcdef';
+
 /** Two 32-bit FNV-1a lanes (different offset bases, the second also mixing the position). */
 class LoopHasher {
   private a = 0x811c9dc5;
@@ -49,10 +51,14 @@ class LoopHasher {
     this.n = n + 1;
   }
 
+  /** The first `len` (≤ 16) hex digits of a·b, high nibble first. */
   hex(len: number): string {
-    const hi = (this.a >>> 0).toString(16).padStart(8, '0');
-    const lo = (this.b >>> 0).toString(16).padStart(8, '0');
-    return (hi + lo).slice(0, len);
+    let out = '';
+    for (let i = 0; i < len; i++) {
+      const word = i < 8 ? this.a : this.b;
+      out += HEX_DIGITS[(word >>> (28 - 4 * (i & 7))) & 0xf];
+    }
+    return out;
   }
 }
 
