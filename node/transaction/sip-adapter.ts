@@ -3,6 +3,7 @@
 // malformed one surfaces here as a SipParseError for the shell to answer (400) or drop — never
 // inside a state machine.
 import {
+  HeaderField,
   Headers,
   SipRequest,
   SipResponse,
@@ -73,10 +74,10 @@ export class SipRequestView implements RequestView {
    */
   releaseParsed(): void {
     const m = this.msg;
-    const kept = m.headers.list().filter((f) => MATCH_KEYS.has(f.key));
-    if (kept.length === m.headers.size) {
-      m.headers.releaseCache();
-      return;
+    const kept: HeaderField[] = [];
+    for (const f of m.headers.list()) {
+      // Decoded copies, so the received datagram itself can be collected.
+      if (MATCH_KEYS.has(f.key)) kept.push(f.src === null ? f : new HeaderField(f.name, f.key, f.value));
     }
     this.msg = new SipRequest(m.method, m.uri, m.version, new Headers(kept), NO_BODY);
   }

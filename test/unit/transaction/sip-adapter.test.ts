@@ -192,6 +192,9 @@ describe('a finished server transaction keeps only what matching and resending n
     expect(view.headerValues('Contact')).toEqual([]);
     expect(view.headerValues('Call-ID')).toEqual(['843817637684230@998sdasdh09']);
     expect(view.message.from().params.get('tag')).toBe('456248');
+    // Nothing points into the received datagram any more, so it can be collected.
+    expect(view.message.headers.list().every((f) => f.src === null)).toBe(true);
+    expect(view.message.origin).toBeNull();
   });
 
   test('a sent response is kept as its bytes and parsed back identically when resent', () => {
