@@ -17,7 +17,8 @@ async function tcpConnections(server: ServerProcess): Promise<number> {
 }
 
 /** A fresh TCP client's OPTIONS round trip in ms (throws if unanswered within `timeoutMs`). */
-async function tcpOptionsRtt(server: ServerProcess, timeoutMs = 1000): Promise<number> {
+// Bounds are generous on purpose: a wedged node never answers, a busy shared CI box answers late.
+async function tcpOptionsRtt(server: ServerProcess, timeoutMs = 3000): Promise<number> {
   const c = await tcpClient(server.sipPort);
   try {
     const t0 = Date.now();
@@ -45,7 +46,7 @@ describe('TCP abuse', () => {
     const slow = await rawConnect(server.sipPort);
     slow.socket.write(`OPTIONS sip:127.0.0.1:${server.sipPort} SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:1;branch=z9hG4bKslow\r\nMax-For`);
     try {
-      expect(await tcpOptionsRtt(server)).toBeLessThan(1000);
+      expect(await tcpOptionsRtt(server)).toBeLessThan(3000);
       expect(await optionsAnswered(server)).toBe(200);
       expect(await slow.closedWithin(IDLE_SECS * 1000 + 3000)).toBe(true);
       expect(slow.received()).toBe('');
@@ -77,7 +78,7 @@ describe('TCP abuse', () => {
       // Closed as soon as the bytes cannot be a start line, long before the idle timeout; never answered.
       expect(await bad.closedWithin(1000)).toBe(true);
       expect(bad.received()).toBe('');
-      expect(await tcpOptionsRtt(server)).toBeLessThan(1000);
+      expect(await tcpOptionsRtt(server)).toBeLessThan(3000);
     } finally {
       bad.destroy();
     }
@@ -123,7 +124,7 @@ describe('TCP abuse', () => {
       c.socket.write(req);
       expect(await c.closedWithin(3000)).toBe(true);
       expect(statusOf(c.received())).toBe(513);
-      expect(await tcpOptionsRtt(server)).toBeLessThan(1000);
+      expect(await tcpOptionsRtt(server)).toBeLessThan(3000);
     } finally {
       c.destroy();
     }
@@ -160,17 +161,17 @@ describe('TCP abuse', () => {
         for (const s of opened) s.on('error', () => undefined);
         sockets.push(...opened);
       }
-      await eventually('gauge counts the idle connections', () => tcpConnections(server), (n) => n >= base + 1000, 5000);
+      await eventually('gauge counts the idle connections', () => tcpConnections(server), (n) => n >= base + 1000, 15_000);
       // The node stays responsive with them open.
-      expect(await tcpOptionsRtt(server)).toBeLessThan(1000);
+      expect(await tcpOptionsRtt(server)).toBeLessThan(3000);
       const closed = sockets.map((s) => new Promise<void>((r) => (s.destroyed ? r() : s.once('close', () => r()))));
       await Promise.race([Promise.all(closed), sleep(IDLE_SECS * 1000 + 6000)]);
       expect(sockets.filter((s) => !s.destroyed && !s.readableEnded).length).toBe(0);
-      await eventually('gauge falls back', () => tcpConnections(server), (n) => n <= base, 5000);
+      await eventually('gauge falls back', () => tcpConnections(server), (n) => n <= base, 15_000);
     } finally {
       for (const s of sockets) s.destroy();
     }
-  }, 30_000);
+  }, 60_000);
 
   it('wedge: a peer that never reads while we answer it is shed; another client is answered promptly', async () => {
     const wedge = await rawConnect(server.sipPort);
@@ -183,7 +184,7 @@ describe('TCP abuse', () => {
       for (let round = 0; round < 30 && !wedge.socket.destroyed; round++) {
         wedge.socket.write(batch);
         await sleep(50);
-        expect(await tcpOptionsRtt(server, 1000)).toBeLessThan(1000);
+        expect(await tcpOptionsRtt(server)).toBeLessThan(3000);
       }
       // The node dropped the connection rather than buffer without bound (tcp_max_write_buffer_bytes).
       expect(await wedge.closedWithin(5000)).toBe(true);
