@@ -108,7 +108,8 @@ function stopKamailio(): void {
 }
 
 async function startOurs(nodeArgs: readonly string[] = []): Promise<ServerProcess> {
-  return startServer({ config: { log: { format: 'json', level: 'warn' } }, nodeArgs });
+  // The same V8 flags as `npm start` / the siphon bin: a 64 MiB young generation (fewer scavenges per message).
+  return startServer({ config: { log: { format: 'json', level: 'warn' } }, nodeArgs: ['--max-semi-space-size=64', ...nodeArgs] });
 }
 
 const ratio = (a: number | null, b: number | null): number | null => (a === null || b === null || b === 0 ? null : Math.round((100 * a) / b) / 100);
