@@ -183,7 +183,7 @@ test('a full send queue sheds instead of blocking', async () => {
   stops.push(() => a.stop());
   const t0 = Date.now();
   for (let i = 0; i < 1000; i++) a.send([msg({ commit: i })]);
-  expect(Date.now() - t0).toBeLessThan(1000);
+  expect(Date.now() - t0).toBeLessThan(3000); // never blocks on the dead peer (generous bound for busy CI)
   expect(a.stats.framesOut).toBeLessThanOrEqual(16);
   expect(shed).toBeGreaterThanOrEqual(1000 - 16);
 });

@@ -217,7 +217,7 @@ describe('TCP transport on real sockets', () => {
     const floodMs = Date.now() - t0;
     expect(shed).toBe(1); // shed once the bound was hit, never awaited
     expect(accepted).toBeLessThan(20_000);
-    expect(floodMs).toBeLessThan(2000);
+    expect(floodMs).toBeLessThan(5000);
     expect(t.connectionCount).toBe(0);
     wedged.destroy();
 
@@ -229,7 +229,7 @@ describe('TCP transport on real sockets', () => {
     const answer = readUntil(healthy, (d) => d.includes('\r\n\r\n'));
     t.sendOnConnection(probe.source.connectionId!, Buffer.from('SIP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n'));
     await answer;
-    expect(Date.now() - t1).toBeLessThan(500);
+    expect(Date.now() - t1).toBeLessThan(2000); // answered, not stuck behind the wedged peer (bound generous for busy CI)
   });
 });
 
