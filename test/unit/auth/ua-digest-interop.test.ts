@@ -145,14 +145,16 @@ test('baresip (a real UA) answers our MD5 challenge and registers', async () => 
     writeFileSync(join(cfg, 'config'), `sip_listen\t127.0.0.1:${sipPort}\nmodule_path\t/usr/lib/baresip/modules\nmodule\taccount.so\n`);
     // To/From AoR user "alice"; the registrar enforces auth user == AoR user.
     writeFileSync(join(cfg, 'accounts'), `<sip:alice@127.0.0.1:${h.port}>;auth_pass=wonderland;regint=600\n`);
-    await new Promise<void>((resolve) => {
-      const p = spawn('baresip', ['-f', cfg, '-t', '2'], { stdio: 'ignore' });
-      const killer = setTimeout(() => p.kill('SIGKILL'), 10_000);
-      p.on('exit', () => {
-        clearTimeout(killer);
-        resolve();
-      });
-    });
+    // Run baresip until our registrar has answered its credentialed REGISTER (bounded: 15 s), then
+    // stop it — a fixed run time (-t) is too short when a busy CI box slows baresip's start-up.
+    const p = spawn('baresip', ['-f', cfg], { stdio: 'ignore' });
+    const exited = new Promise<void>((resolve) => p.on('exit', () => resolve()));
+    const deadline = Date.now() + 15_000;
+    while (!h.statuses.includes(200) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    p.kill('SIGTERM');
+    const killer = setTimeout(() => p.kill('SIGKILL'), 3000);
+    await exited;
+    clearTimeout(killer);
     expect(h.statuses.slice(0, 2)).toEqual([401, 200]);
     expect(h.authorizations[0]).toMatch(/qop=auth/);
   } finally {
