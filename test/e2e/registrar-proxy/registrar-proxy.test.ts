@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { portsBound } from '../../helpers/port-bound.js';
 import { REPO_ROOT, freePort, startServer, type ServerProcess } from '../../helpers/server-process.js';
 
 const OURS = join(dirname(fileURLToPath(import.meta.url)), 'sipp');
@@ -92,18 +93,6 @@ async function contactsOf(server: ServerProcess, aor: string): Promise<ContactJs
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Waits until a local UDP port is bound (a callee sipp is listening), instead of a fixed sleep. */
-async function udpBound(...ports: number[]): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  const hex = (p: number) => `:${p.toString(16).toUpperCase().padStart(4, '0')}`;
-  for (;;) {
-    const table = ['/proc/net/udp', '/proc/net/udp6'].map((f) => { try { return readFileSync(f, 'utf8'); } catch { return ''; } }).join('\n');
-    const bound = new Set(table.split('\n').map((l) => l.trim().split(/\s+/)[1] ?? '').map((a) => a.slice(a.lastIndexOf(':'))));
-    if (ports.every((p) => bound.has(hex(p)))) return;
-    if (Date.now() > deadline) throw new Error(`UDP port(s) ${ports.join(', ')} never bound`);
-    await sleep(20);
-  }
-}
 
 /** Polls until `check` holds (bounded). */
 async function eventually<T>(what: string, read: () => Promise<T>, check: (v: T) => boolean, timeoutMs = 5000): Promise<T> {
@@ -154,7 +143,7 @@ describe('registrar + proxy (default script, no auth)', () => {
     const uasPort = await freePort();
     expect(ok(await register(server, 'bob', uasPort))).toEqual(PASSED);
     const callee = uas(server.dir, { scenario: join(SHARED, 'uas.xml'), port: uasPort });
-    await udpBound(uasPort);
+    await portsBound('udp', [uasPort]);
     const caller = await sipp(server.dir, { scenario: join(SHARED, 'uac.xml'), target: server.sipPort, user: 'bob' });
     expect(ok(caller)).toEqual(PASSED);
     expect(ok(await callee.done)).toEqual(PASSED);
@@ -173,7 +162,7 @@ describe('registrar + proxy (default script, no auth)', () => {
       port: uasPort,
       extra: ['-trace_msg', '-message_file', trace],
     });
-    await udpBound(uasPort);
+    await portsBound('udp', [uasPort]);
     const caller = await sipp(server.dir, { scenario: join(OURS, 'uac-cancel.xml'), target: server.sipPort, user: 'carl' });
     expect(ok(caller)).toEqual(PASSED);
     expect(ok(await callee.done)).toEqual(PASSED);
@@ -197,7 +186,7 @@ describe('registrar + proxy (default script, no auth)', () => {
     expect(await contactsOf(server, 'erin@127.0.0.1')).toHaveLength(2);
     const busy = uas(server.dir, { scenario: join(OURS, 'uas-busy.xml'), port: busyPort });
     const answer = uas(server.dir, { scenario: join(OURS, 'uas-answer-late.xml'), port: answerPort });
-    await udpBound(busyPort, answerPort);
+    await portsBound('udp', [busyPort, answerPort]);
     const caller = await sipp(server.dir, { scenario: join(SHARED, 'uac.xml'), target: server.sipPort, user: 'erin' });
     expect(ok(caller)).toEqual(PASSED);
     expect(ok(await busy.done)).toEqual(PASSED);

@@ -6,7 +6,8 @@ import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, startServer, type ServerProcess } from '../../helpers/server-process.js';
-import { metricsText, sleep } from './harness.js';
+import { portsBound } from '../../helpers/port-bound.js';
+import { metricsText } from './harness.js';
 
 const REGISTER_XML = join(dirname(fileURLToPath(import.meta.url)), 'sipp', 'register-service.xml');
 
@@ -49,7 +50,7 @@ describe('SIPp -sn uac → node → -sn uas', () => {
       const common = ['-i', '127.0.0.1', '-t', transport];
       expect(await sipp(server.dir, [target, '-sf', REGISTER_XML, '-s', user, '-p', String(uasPort), ...common])).toEqual(PASSED);
       const uas = sipp(server.dir, ['-sn', 'uas', '-p', String(uasPort), ...common]);
-      await sleep(300); // let the uas bind
+      await portsBound(transport === 'u1' ? 'udp' : 'tcp', [uasPort]);
       const uac = await sipp(server.dir, [target, '-sn', 'uac', '-s', user, '-p', String(await freePort()), ...common]);
       expect(uac).toEqual(PASSED);
       expect(await uas).toEqual(PASSED);
