@@ -3,7 +3,7 @@ import type { TxAction } from './actions.js';
 import { non2xxAckSpec } from './generated-messages.js';
 import type { MessageFactory, RequestView, ResponseView } from './message-view.js';
 import type { TimerConfig } from './timer-config.js';
-import { TimerSet } from './timer-set.js';
+import { TransactionMachine } from './transaction-machine.js';
 
 export type InviteClientState = 'calling' | 'proceeding' | 'completed' | 'accepted' | 'terminated';
 /**
@@ -12,37 +12,24 @@ export type InviteClientState = 'calling' | 'proceeding' | 'completed' | 'accept
  */
 type IctTimer = 'A' | 'B' | 'C' | 'CancelWait' | 'Guard' | 'D' | 'M';
 
-export class InviteClientTransaction {
+export class InviteClientTransaction extends TransactionMachine<InviteClientState, IctTimer> {
   readonly kind = 'invite-client' as const;
-  private currentState: InviteClientState = 'calling';
-  private readonly timers = new TimerSet<IctTimer>();
   private timerAInterval: number;
   private ack: RequestView | undefined;
 
   constructor(
-    readonly request: RequestView,
-    readonly reliable: boolean,
-    private readonly config: TimerConfig,
+    request: RequestView,
+    reliable: boolean,
+    config: TimerConfig,
     private readonly factory: MessageFactory,
   ) {
+    super(request, reliable, config, 'calling');
     this.timerAInterval = config.t1Ms;
-  }
-
-  get state(): InviteClientState {
-    return this.currentState;
   }
 
   /** The ACK generated for a non-2xx final response, once there is one. */
   get generatedAck(): RequestView | undefined {
     return this.ack;
-  }
-
-  timerDeadlines(): ReadonlyMap<string, number> {
-    return this.timers.snapshot();
-  }
-
-  nextDeadline(): number | undefined {
-    return this.timers.next();
   }
 
   /** Calling: send the INVITE, start Timer A (unreliable only), Timer B and the INVITE timeout. */
@@ -118,16 +105,7 @@ export class InviteClientTransaction {
     return actions;
   }
 
-  advance(now: number): TxAction[] {
-    const actions: TxAction[] = [];
-    for (let timer = this.timers.takeDue(now); timer !== undefined; timer = this.timers.takeDue(now)) {
-      actions.push(...this.fire(timer, now));
-      if (this.currentState === 'terminated') break;
-    }
-    return actions;
-  }
-
-  private fire(timer: IctTimer, now: number): TxAction[] {
+  protected fire(timer: IctTimer, now: number): TxAction[] {
     switch (timer) {
       case 'A': {
         if (this.currentState !== 'calling') return [];

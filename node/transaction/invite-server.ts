@@ -3,42 +3,29 @@ import type { TxAction } from './actions.js';
 import { tryingSpec } from './generated-messages.js';
 import type { MessageFactory, RequestView, ResponseView } from './message-view.js';
 import type { TimerConfig } from './timer-config.js';
-import { TimerSet } from './timer-set.js';
+import { TransactionMachine } from './transaction-machine.js';
 
 export type InviteServerState = 'proceeding' | 'completed' | 'confirmed' | 'accepted' | 'terminated';
 type IstTimer = 'Trying' | 'G' | 'H' | 'I' | 'L' | 'Unanswered';
 
-export class InviteServerTransaction {
+export class InviteServerTransaction extends TransactionMachine<InviteServerState, IstTimer> {
   readonly kind = 'invite-server' as const;
-  private currentState: InviteServerState = 'proceeding';
-  private readonly timers = new TimerSet<IstTimer>();
   private timerGInterval: number;
   private last: ResponseView | undefined;
 
   constructor(
-    readonly request: RequestView,
-    readonly reliable: boolean,
-    private readonly config: TimerConfig,
+    request: RequestView,
+    reliable: boolean,
+    config: TimerConfig,
     private readonly factory: MessageFactory,
   ) {
+    super(request, reliable, config, 'proceeding');
     this.timerGInterval = config.t1Ms;
-  }
-
-  get state(): InviteServerState {
-    return this.currentState;
   }
 
   /** The most recent response handed to the transport (used by the RFC 2543 ACK match). */
   get lastResponse(): ResponseView | undefined {
     return this.last;
-  }
-
-  timerDeadlines(): ReadonlyMap<string, number> {
-    return this.timers.snapshot();
-  }
-
-  nextDeadline(): number | undefined {
-    return this.timers.next();
   }
 
   /** Proceeding is entered on creation; the INVITE itself is passed to the TU by the owner. */
@@ -114,16 +101,7 @@ export class InviteServerTransaction {
     }
   }
 
-  advance(now: number): TxAction[] {
-    const actions: TxAction[] = [];
-    for (let timer = this.timers.takeDue(now); timer !== undefined; timer = this.timers.takeDue(now)) {
-      actions.push(...this.fire(timer, now));
-      if (this.currentState === 'terminated') break;
-    }
-    return actions;
-  }
-
-  private fire(timer: IstTimer, now: number): TxAction[] {
+  protected fire(timer: IstTimer, now: number): TxAction[] {
     switch (timer) {
       case 'Trying': {
         if (this.currentState !== 'proceeding' || this.last !== undefined) return [];

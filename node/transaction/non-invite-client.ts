@@ -2,35 +2,18 @@
 import type { TxAction } from './actions.js';
 import type { RequestView, ResponseView } from './message-view.js';
 import type { TimerConfig } from './timer-config.js';
-import { TimerSet } from './timer-set.js';
+import { TransactionMachine } from './transaction-machine.js';
 
 export type NonInviteClientState = 'trying' | 'proceeding' | 'completed' | 'terminated';
 type NictTimer = 'E' | 'F' | 'K';
 
-export class NonInviteClientTransaction {
+export class NonInviteClientTransaction extends TransactionMachine<NonInviteClientState, NictTimer> {
   readonly kind = 'non-invite-client' as const;
-  private currentState: NonInviteClientState = 'trying';
-  private readonly timers = new TimerSet<NictTimer>();
   private timerEInterval: number;
 
-  constructor(
-    readonly request: RequestView,
-    readonly reliable: boolean,
-    private readonly config: TimerConfig,
-  ) {
+  constructor(request: RequestView, reliable: boolean, config: TimerConfig) {
+    super(request, reliable, config, 'trying');
     this.timerEInterval = config.t1Ms;
-  }
-
-  get state(): NonInviteClientState {
-    return this.currentState;
-  }
-
-  timerDeadlines(): ReadonlyMap<string, number> {
-    return this.timers.snapshot();
-  }
-
-  nextDeadline(): number | undefined {
-    return this.timers.next();
   }
 
   start(now: number): TxAction[] {
@@ -62,16 +45,7 @@ export class NonInviteClientTransaction {
     return actions;
   }
 
-  advance(now: number): TxAction[] {
-    const actions: TxAction[] = [];
-    for (let timer = this.timers.takeDue(now); timer !== undefined; timer = this.timers.takeDue(now)) {
-      actions.push(...this.fire(timer, now));
-      if (this.currentState === 'terminated') break;
-    }
-    return actions;
-  }
-
-  private fire(timer: NictTimer, now: number): TxAction[] {
+  protected fire(timer: NictTimer, now: number): TxAction[] {
     switch (timer) {
       case 'E':
         // RFC 3261 §17.1.2.2: in Trying the interval doubles up to T2; in Proceeding it is T2.

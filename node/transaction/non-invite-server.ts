@@ -2,37 +2,21 @@
 import type { TxAction } from './actions.js';
 import type { RequestView, ResponseView } from './message-view.js';
 import type { TimerConfig } from './timer-config.js';
-import { TimerSet } from './timer-set.js';
+import { TransactionMachine } from './transaction-machine.js';
 
 export type NonInviteServerState = 'trying' | 'proceeding' | 'completed' | 'terminated';
 type NistTimer = 'J' | 'Unanswered';
 
-export class NonInviteServerTransaction {
+export class NonInviteServerTransaction extends TransactionMachine<NonInviteServerState, NistTimer> {
   readonly kind = 'non-invite-server' as const;
-  private currentState: NonInviteServerState = 'trying';
-  private readonly timers = new TimerSet<NistTimer>();
   private last: ResponseView | undefined;
 
-  constructor(
-    readonly request: RequestView,
-    readonly reliable: boolean,
-    private readonly config: TimerConfig,
-  ) {}
-
-  get state(): NonInviteServerState {
-    return this.currentState;
+  constructor(request: RequestView, reliable: boolean, config: TimerConfig) {
+    super(request, reliable, config, 'trying');
   }
 
   get lastResponse(): ResponseView | undefined {
     return this.last;
-  }
-
-  timerDeadlines(): ReadonlyMap<string, number> {
-    return this.timers.snapshot();
-  }
-
-  nextDeadline(): number | undefined {
-    return this.timers.next();
   }
 
   /** Trying is entered on creation; the request is passed to the TU by the owner. */
@@ -81,14 +65,12 @@ export class NonInviteServerTransaction {
     }
   }
 
-  advance(now: number): TxAction[] {
-    switch (this.timers.takeDue(now)) {
+  protected fire(timer: NistTimer): TxAction[] {
+    switch (timer) {
       case 'J':
         return this.terminate([]);
       case 'Unanswered':
         return this.terminate([{ kind: 'timeout', timer: 'unanswered' }]);
-      default:
-        return [];
     }
   }
 
