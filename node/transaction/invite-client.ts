@@ -135,16 +135,4 @@ export class InviteClientTransaction extends TransactionMachine<InviteClientStat
         return this.terminate([]);
     }
   }
-
-  /** Transport failure while sending the INVITE or the ACK (RFC 3261 §17.1.4). */
-  transportError(): TxAction[] {
-    if (this.currentState === 'terminated') return [];
-    return this.terminate([{ kind: 'transport-error' }]);
-  }
-
-  private terminate(before: TxAction[]): TxAction[] {
-    this.timers.clear();
-    this.currentState = 'terminated';
-    return [...before, { kind: 'terminated' }];
-  }
 }

@@ -126,15 +126,4 @@ export class InviteServerTransaction extends TransactionMachine<InviteServerStat
         return this.currentState === 'proceeding' ? this.terminate([{ kind: 'timeout', timer: 'unanswered' }]) : [];
     }
   }
-
-  transportError(): TxAction[] {
-    if (this.currentState === 'terminated') return [];
-    return this.terminate([{ kind: 'transport-error' }]);
-  }
-
-  private terminate(before: TxAction[]): TxAction[] {
-    this.timers.clear();
-    this.currentState = 'terminated';
-    return [...before, { kind: 'terminated' }];
-  }
 }

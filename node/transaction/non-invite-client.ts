@@ -59,15 +59,4 @@ export class NonInviteClientTransaction extends TransactionMachine<NonInviteClie
         return this.terminate([]);
     }
   }
-
-  transportError(): TxAction[] {
-    if (this.currentState === 'terminated') return [];
-    return this.terminate([{ kind: 'transport-error' }]);
-  }
-
-  private terminate(before: TxAction[]): TxAction[] {
-    this.timers.clear();
-    this.currentState = 'terminated';
-    return [...before, { kind: 'terminated' }];
-  }
 }

@@ -73,15 +73,4 @@ export class NonInviteServerTransaction extends TransactionMachine<NonInviteServ
         return this.terminate([{ kind: 'timeout', timer: 'unanswered' }]);
     }
   }
-
-  transportError(): TxAction[] {
-    if (this.currentState === 'terminated') return [];
-    return this.terminate([{ kind: 'transport-error' }]);
-  }
-
-  private terminate(before: TxAction[]): TxAction[] {
-    this.timers.clear();
-    this.currentState = 'terminated';
-    return [...before, { kind: 'terminated' }];
-  }
 }

@@ -40,5 +40,17 @@ export abstract class TransactionMachine<State extends string, Timer extends str
     return actions;
   }
 
+  /** Transport failure while sending (RFC 3261 §17.1.4 / §17.2.4): the transaction ends. */
+  transportError(): TxAction[] {
+    if (this.currentState === 'terminated') return [];
+    return this.terminate([{ kind: 'transport-error' }]);
+  }
+
+  protected terminate(before: TxAction[]): TxAction[] {
+    this.timers.clear();
+    this.currentState = 'terminated' as State; // every §17 machine has a Terminated state
+    return [...before, { kind: 'terminated' }];
+  }
+
   protected abstract fire(timer: Timer, now: number): TxAction[];
 }
