@@ -9,20 +9,9 @@
  */
 import { createSocket } from 'node:dgram';
 import { pathToFileURL } from 'node:url';
+import { seeded as prng } from '../test/helpers/seeded.js';
 import { startServer } from '../test/helpers/server-process.js';
 import { TYPICAL_INVITE, TYPICAL_REGISTER, mergeResults } from './lib/index.js';
-
-/** Deterministic PRNG (mulberry32) so a run is reproducible from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const OPTIONS = Buffer.from(
   'OPTIONS sip:bench@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKbench;rport\r\nMax-Forwards: 70\r\n' +

@@ -6,21 +6,10 @@ import {
   SipMessage, SipParseError, createErrorResponse, createResponse, formatNameAddr, formatUri, formatVia, parseCSeq, parseMessage, parseNameAddr, parseUri, parseVia, serialize,
   validateRequest, validateResponse,
 } from '../../node/sip/index.js';
+import { seeded as prng } from '../helpers/seeded.js';
 
 const CASES = Number(process.env.SIP_FUZZ_CASES ?? 100_000);
 const SEED = Number(process.env.SIP_FUZZ_SEED ?? 0x5eed);
-
-/** mulberry32: small, fast, deterministic. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // shared/ sits beside the repository (also in CI's fresh clone); jest runs from the repo root.
 const DIR = process.env.SIPHON_SHARED_DIR ? `${process.env.SIPHON_SHARED_DIR}/rfc4475` : resolve(process.cwd(), '../shared/rfc4475');

@@ -1,11 +1,7 @@
 // Bad input never throws out of the proxy: a seeded sweep of mangled requests and responses.
 import { StatefulProxy } from '../../../node/proxy/index.js';
+import { seeded as rng } from '../../helpers/seeded.js';
 import { answer, factory, FakeTransactions, request } from './fake-sip.js';
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => { s = (s * 1664525 + 1013904223) >>> 0; return s / 2 ** 32; };
-}
 
 const URIS = ['sip:bob@example.com', 'sip:', 'sip:@', 'sip:[::1', 'sip:h:99999', 'tel:+123', 'sips:x@y;lr;transport=',
   'sip:proxy.example.com;lr', 'garbage', 'sip:a@b?x=y', 'sip:a@b:5060;maddr='];

@@ -10,19 +10,10 @@ import {
   type Message,
   type NodeId,
 } from '../../../cluster/raft/types.js';
+import { seeded } from '../../helpers/seeded.js';
+export { seeded };
 
 /** Deterministic PRNG (mulberry32) so randomized election timeouts are reproducible. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export interface TestRaftOpts extends Partial<RaftConfig> {
   learners?: NodeId[];
   conf?: Partial<ConfState>;
