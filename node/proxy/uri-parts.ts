@@ -1,6 +1,8 @@
 // The few URI facts routing needs (RFC 3261 §19.1.1, §20.10 name-addr): host, port, transport
-// and lr parameters. Parsing is lenient and never throws: a value we cannot read yields
-// undefined and the caller answers 400/416 instead of crashing.
+// and lr parameters. URIs go through node/sip's parser; a value it cannot read yields undefined
+// and the caller answers 400/416 instead of crashing.
+
+import { parseUri, type SipUri } from '../sip/index.js';
 
 export interface SipUriParts {
   readonly scheme: string;
@@ -32,45 +34,18 @@ export function tagOf(value: string | undefined): string {
   return m ? m[1] : '';
 }
 
+/** A sip/sips URI through node/sip's parser; undefined (never a throw) for tel:, bad or hostile text. */
 export function parseSipUri(uri: string): SipUriParts | undefined {
-  const colon = uri.indexOf(':');
-  if (colon <= 0) return undefined;
-  const scheme = uri.slice(0, colon).toLowerCase();
-  if (scheme !== 'sip' && scheme !== 'sips') return undefined;
-  let rest = uri.slice(colon + 1);
-  const q = rest.indexOf('?');
-  if (q >= 0) rest = rest.slice(0, q);
-  const at = rest.lastIndexOf('@', rest.indexOf(';') >= 0 ? rest.indexOf(';') : rest.length);
-  const user = at >= 0 ? rest.slice(0, at) : undefined;
-  rest = at >= 0 ? rest.slice(at + 1) : rest;
-  const [hostport, ...paramParts] = rest.split(';');
-  let host: string;
-  let portText: string | undefined;
-  if (hostport.startsWith('[')) {
-    const close = hostport.indexOf(']');
-    if (close < 0) return undefined;
-    host = hostport.slice(0, close + 1).toLowerCase();
-    const after = hostport.slice(close + 1);
-    portText = after.startsWith(':') ? after.slice(1) : undefined;
-  } else {
-    const c = hostport.indexOf(':');
-    host = (c >= 0 ? hostport.slice(0, c) : hostport).toLowerCase();
-    portText = c >= 0 ? hostport.slice(c + 1) : undefined;
+  let u: SipUri;
+  try {
+    u = parseUri(uri.trim());
+  } catch {
+    return undefined;
   }
-  if (host === '') return undefined;
-  let port: number | undefined;
-  if (portText !== undefined) {
-    if (!/^\d{1,5}$/.test(portText)) return undefined;
-    port = Number(portText);
-    if (port > 65535) return undefined;
-  }
+  if (u.scheme === 'tel' || u.host === '') return undefined;
   const params = new Map<string, string>();
-  for (const p of paramParts) {
-    if (p === '') continue;
-    const eq = p.indexOf('=');
-    params.set((eq >= 0 ? p.slice(0, eq) : p).trim().toLowerCase(), eq >= 0 ? p.slice(eq + 1).trim() : '');
-  }
-  return { scheme, user, host, port, params };
+  for (const [name, value] of u.params) params.set(name, value ?? '');
+  return { scheme: u.scheme, user: u.user, host: u.host.toLowerCase(), port: u.port, params };
 }
 
 /** Default port by scheme/transport (§19.1.2, §18.2: 5060, or 5061 for sips/TLS). */
