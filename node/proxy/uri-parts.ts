@@ -2,7 +2,9 @@
 // and lr parameters. URIs go through node/sip's parser; a value it cannot read yields undefined
 // and the caller answers 400/416 instead of crashing.
 
-import { parseUri, type SipUri } from '../sip/index.js';
+import { parseUri, uriOfNameAddr, type SipUri } from '../sip/index.js';
+
+export { uriOfNameAddr };
 
 export interface SipUriParts {
   readonly scheme: string;
@@ -11,18 +13,6 @@ export interface SipUriParts {
   readonly port: number | undefined;
   /** URI parameters, names lowercased; a flag parameter maps to ''. */
   readonly params: ReadonlyMap<string, string>;
-}
-
-/** Strips a name-addr down to its URI: `"Bob" <sip:b@h;lr>;tag=1` → `sip:b@h;lr`. */
-export function uriOfNameAddr(value: string): string {
-  const lt = value.indexOf('<');
-  if (lt >= 0) {
-    const gt = value.indexOf('>', lt + 1);
-    return (gt > lt ? value.slice(lt + 1, gt) : value.slice(lt + 1)).trim();
-  }
-  // addr-spec form: header parameters follow the first ';' after the URI (§20.10 forbids ';' in it)
-  const semi = value.indexOf(';');
-  return (semi >= 0 ? value.slice(0, semi) : value).trim();
 }
 
 /** The `tag` header parameter of a From/To value ('' when absent). */

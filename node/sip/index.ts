@@ -22,7 +22,7 @@ export { parseMessage } from './parser.js';
 export { serialize } from './serializer.js';
 export { parseUri, formatUri, uriScheme, uriUnescape, uriEquals } from './uri.js';
 export type { SipUri, UriScheme } from './uri.js';
-export { parseNameAddr, formatNameAddr, tagOf } from './name-addr.js';
+export { parseNameAddr, formatNameAddr, tagOf, uriOfNameAddr } from './name-addr.js';
 export type { NameAddr } from './name-addr.js';
 export { Via, parseVia, formatVia, BRANCH_MAGIC_COOKIE } from './via.js';
 export { parseCSeq, formatCSeq, CSEQ_MAX } from './cseq.js';

@@ -94,3 +94,31 @@ export function tagOf(na: NameAddr): string | undefined {
   const t = na.params.get('tag');
   return t === null || t === undefined ? undefined : t;
 }
+
+/** Index of the `<` opening a name-addr's URI, skipping a quoted display name; -1 when none. */
+function openingAngle(value: string): number {
+  let inQuote = false;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (inQuote) {
+      if (c === 92 /* \ */) i++;
+      else if (c === 34 /* " */) inQuote = false;
+    } else if (c === 34) inQuote = true;
+    else if (c === 60 /* < */) return i;
+  }
+  return -1;
+}
+
+/**
+ * The URI of a name-addr (`"Bob" <sip:bob@x>;tag=1`) or an addr-spec as is (§20.10: its header
+ * parameters follow the first ';'). Never throws: a hot-path helper for routing and the registrar.
+ */
+export function uriOfNameAddr(value: string): string {
+  const lt = value.indexOf('"') < 0 ? value.indexOf('<') : openingAngle(value);
+  if (lt < 0) {
+    const semi = value.indexOf(';');
+    return (semi >= 0 ? value.slice(0, semi) : value).trim();
+  }
+  const gt = value.indexOf('>', lt);
+  return value.slice(lt + 1, gt >= 0 ? gt : undefined).trim();
+}

@@ -102,6 +102,9 @@ function checkHost(host: string): void {
     }
     return;
   }
+  // RFC 3261 §25.1: a hostname's labels begin with an alphanumeric, so never with '-' or '.'.
+  const first = host.charCodeAt(0);
+  if (first === 45 || first === 46) throw badRequest('Malformed host in URI');
   for (let i = 0; i < host.length; i++) {
     const c = host.charCodeAt(i);
     const ok = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 45 || c === 46;
