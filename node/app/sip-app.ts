@@ -11,7 +11,8 @@ import type { Route } from '../core/index.js';
 import { DialogTracker, registerDialogsActiveGauge } from '../dialog/index.js';
 import type { Logger } from '../log/index.js';
 import {
-  StatefulProxy, bindProxyToTransactions, sipProxyFactory, type ProxyTransactionPort, type TransactionBinding,
+  StatefulProxy, bindProxyToTransactions, registerStatelessProxyCounter, sipProxyFactory, type ProxyTransactionPort,
+  type TransactionBinding,
 } from '../proxy/index.js';
 import { MemoryBindingStore, Registrar, createRegistrationsGauge, registrarSettingsFrom, type BindingStore } from '../registrar/index.js';
 import { authPort, forwardRegistrarChanges, proxyHooksFrom, registrarPort, ScriptHost, type AuthPort } from '../script/index.js';
@@ -31,6 +32,8 @@ export interface TransactionHost {
   readonly transactions: TransactionManager<MessageSource>;
   /** Re-arms the dispatcher's transaction timer after a send outside its inbound path (async TU work). */
   armTimer(): void;
+  /** Sends a response outside any transaction (the proxy's stateless response forwarding, §16.11). */
+  forwardResponse?(response: SipResponse, dest: MessageSource): void;
 }
 
 /** What the app needs from node/core's SipNode (structural, so tests can pass a fake). */
@@ -113,6 +116,7 @@ export async function startSipApp(host: AppHost, config: SiphonConfig, log: Logg
     sendStateless: (request, dest) => {
       if (!sendStateless(host, request, dest)) proxyLog.warn({ dest: dest.remote }, 'no transport for a stateless send');
     },
+    sendResponseStateless: (response, dest) => tx.forwardResponse?.(response, dest),
     clock: mono,
     log: proxyLog,
   });
@@ -138,6 +142,7 @@ export async function startSipApp(host: AppHost, config: SiphonConfig, log: Logg
     },
     sendStateless: (request, hop) => binding.port.sendStateless(request, hop),
     cancelTarget: (cancel) => binding.port.cancelTarget(cancel),
+    forwardResponseStateless: binding.port.forwardResponseStateless,
   };
   const proxy: Proxy = new StatefulProxy<ServerTx<MessageSource>, ClientTx<MessageSource>>({
     transactions: port,
@@ -185,6 +190,8 @@ export async function startSipApp(host: AppHost, config: SiphonConfig, log: Logg
       }
       settle(proxy.onRequest(ctx.transaction, req, sourceAddressOf(ctx.source), now), 'request');
     },
+    // §16.11 / §18.1.2: our Via on top → popped and forwarded; false lets the dispatcher count the drop.
+    onResponse: (response) => proxy.onStrayResponse(response),
     onClientResponse(response, clientTx) {
       settle(proxy.onResponse(clientTx, response, mono()), 'response');
     },
@@ -201,6 +208,7 @@ export async function startSipApp(host: AppHost, config: SiphonConfig, log: Logg
 
   createRegistrationsGauge(store, host.metrics.registry);
   registerDialogsActiveGauge(dialogs, host.metrics.registry);
+  registerStatelessProxyCounter(proxy, host.metrics.registry);
   mountRegistrationsAdmin(host.router, registrar, wall);
 
   const sweep = setInterval(() => {

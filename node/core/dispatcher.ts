@@ -94,8 +94,10 @@ export class Dispatcher implements InboundHandler {
         ack: (_tx, ack, source) => this.toRoute(sipMessageOf(ack) as SipRequest, source, null),
         response: (tx, response) => this.route.onClientResponse?.(sipMessageOf(response) as SipResponse, tx),
         strayResponse: (response, source) => {
+          // §16.11 / §18.1.2: a proxy route forwards it when our Via is on top (through
+          // `forwardResponse`) and returns true; anything else is discarded and counted here.
           const handled = this.route.onResponse?.(sipMessageOf(response) as SipResponse, source) ?? false;
-          if (!handled) this.drop('stray-response'); // §17.1.3: matches no transaction
+          if (!handled) this.drop('stray-response');
         },
         timeout: (tx, timer) => {
           this.log.debug({ tx: tx.id, timer }, 'transaction timeout');
@@ -363,6 +365,27 @@ export class Dispatcher implements InboundHandler {
       this.log.error({ err }, 'transaction timer processing failed');
     }
     this.armTimer();
+  }
+
+  /**
+   * A response a proxy TU forwards outside any transaction (RFC 3261 §16.11: a stray response
+   * with our Via popped; §16.7 item 5: a 2xx after our non-2xx final) to `dest`, which the TU
+   * resolved from the response's new top Via (§18.2.2, RFC 3581 received/rport). A stream
+   * destination reuses an open connection to that address, else connects.
+   */
+  forwardResponse(response: SipResponse, dest: MessageSource): void {
+    let bytes: Buffer;
+    try {
+      bytes = serialize(response);
+    } catch (err) {
+      this.drop('unserializable');
+      this.log.debug({ err }, 'forwarded response could not be serialized');
+      return;
+    }
+    this.countResponse(response.status);
+    if (dest.connectionId !== null && this.transport.sendOnConnection(dest.connectionId, bytes)) return;
+    if (dest.transport === 'udp') this.transport.sendUdp(bytes, dest, dest.remote);
+    else this.transport.sendTcp(bytes, dest.remote);
   }
 
   /** Lets the TU (proxy/UA core) send through a client transaction with this shell's clock. */

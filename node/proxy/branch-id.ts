@@ -10,6 +10,7 @@
 
 import type { ProxyRequestMessage } from './proxy-message.js';
 import { tagOf } from './uri-parts.js';
+import { parseViaValue } from './via.js';
 
 /** RFC 3261 §8.1.1.7 magic cookie. */
 export const MAGIC_COOKIE = 'z9hG4bK';
@@ -76,6 +77,38 @@ export function loopHash(req: ProxyRequestMessage): string {
   const pa = h.getAll('Proxy-Authorization');
   hasher.add(pa.length === 0 ? '' : pa.join(','));
   return hasher.hex(LOOP_HASH_LEN);
+}
+
+const SUFFIX_LEN = 16;
+
+/**
+ * The unique part of the branch we give the copy of `received` forwarded to `targetUri` as the
+ * `index`-th branch of its response context. §16.6 item 8 asks for a branch unique per forwarded
+ * request; §16.11 asks a stateless proxy for the same branch every time the same request arrives.
+ * Both hold when the value is a function of the upstream transaction (its top Via branch and
+ * sent-by, §17.2.3: globally unique with the magic cookie), the target and the branch index:
+ * - a retransmitted ACK or CANCEL forwarded statelessly keeps its branch;
+ * - a CANCEL that finds no response context (another node forwarded the INVITE, or this one lost
+ *   its state) gets the branch the INVITE got when it was relayed to the same target, so the next
+ *   hop matches it to that INVITE (§9.2) — the CANCEL carries the INVITE's top Via branch (§9.1);
+ * - two branches of one fork, or a re-fork to the same target, differ by index.
+ * Without a branch (RFC 2543) the whole top Via value stands for the transaction; the loop hash in
+ * front of the suffix already carries Call-ID, tags and CSeq number.
+ */
+export function branchSuffix(received: ProxyRequestMessage, targetUri: string, index: number): string {
+  const top = received.headers.get('Via') ?? '';
+  const via = parseViaValue(top);
+  const hasher = new LoopHasher();
+  if (via?.branch !== undefined) {
+    hasher.add(via.branch);
+    hasher.add(via.host);
+    hasher.add(via.port === undefined ? '' : String(via.port));
+  } else {
+    hasher.add(top);
+  }
+  hasher.add(targetUri);
+  hasher.add(String(index));
+  return hasher.hex(SUFFIX_LEN);
 }
 
 /** A new branch: cookie + loop hash + '.' + a per-proxy unique suffix. */

@@ -14,11 +14,13 @@ export { processRoute, uriIsOwn, type RouteProcessingResult } from './route-proc
 export { resolveNextHop, hopFromUri, applyStrictRouting, type ResolvedNextHop, type NextHopSource } from './next-hop.js';
 export { forwardRequest, recordRouteValue, decrementMaxForwards, type AdvertisedAddress, type ForwardSpec, type ForwardedRequest } from './forward-request.js';
 export { buildCancel } from './cancel-request.js';
-export { loopHash, makeBranch, loopHashOfBranch, MAGIC_COOKIE } from './branch-id.js';
+export { loopHash, makeBranch, branchSuffix, loopHashOfBranch, MAGIC_COOKIE } from './branch-id.js';
 export { parseSipUri, uriOfNameAddr, tagOf, type SipUriParts } from './uri-parts.js';
 export { ProxyRequestContext } from './request-context.js';
 export {
-  StatefulProxy, type StatefulProxyOptions, type ProxyTransactionPort, type ProxyHooks, type ProxyLogger,
+  StatefulProxy, type StatefulProxyOptions, type ProxyTransactionPort, type ProxyHooks, type ProxyLogger, type StatelessCounts,
 } from './stateful-proxy.js';
+export { processStrayResponse, responseNextHop, viaParam, type StrayResponseOutcome } from './stateless-response.js';
+export { registerStatelessProxyCounter } from './stateless-metrics.js';
 export { sipProxyFactory } from './sip-factory.js';
 export { bindProxyToTransactions, type TransactionBinding, type TransactionBindingOptions } from './transaction-binding.js';

@@ -9,7 +9,7 @@
 
 import type { DialogTracker } from '../dialog/index.js';
 import { TimerQueue } from '../transaction/index.js';
-import { loopHash, makeBranch } from './branch-id.js';
+import { branchSuffix, loopHash, makeBranch } from './branch-id.js';
 import { buildCancel } from './cancel-request.js';
 import { forwardRequest, type AdvertisedAddress } from './forward-request.js';
 import { applyStrictRouting, hopFromUri, resolveNextHop, type ResolvedNextHop } from './next-hop.js';
@@ -18,6 +18,7 @@ import type { ProxyMessageFactory, ProxyRequestMessage, ProxyResponseMessage } f
 import { ProxyRequestContext } from './request-context.js';
 import { challengeSources, dispositionFor, selectBestResponse, upstreamStatus } from './response-context.js';
 import { processRoute } from './route-processing.js';
+import { processStrayResponse } from './stateless-response.js';
 import type { ForkOptions, ForkTarget, NextHop, ReplyHeaders, ScriptRequest, ScriptResponse, SourceAddress } from './routing-decision.js';
 import { defaultPort, parseSipUri, tagOf } from './uri-parts.js';
 import { validateRequest } from './validate.js';
@@ -104,6 +105,20 @@ interface StoredFinal {
   readonly branch: number;
 }
 
+/** What the proxy did without a response context (`siphon_proxy_stateless_total{event}`). */
+export interface StatelessCounts {
+  /** §16.10: a CANCEL matching no response context, forwarded to its Route / Request-URI next hop. */
+  cancel_forwarded: number;
+  /** Such a CANCEL with no next hop but ourselves (or none at all): answered 481. */
+  cancel_no_next_hop: number;
+  /** Such a CANCEL refused by §16.3 validation (483 at Max-Forwards 0, 420, 482). */
+  cancel_rejected: number;
+  /** §16.11: a response with our Via on top and no client transaction/context, sent to the next Via. */
+  response_forwarded: number;
+  /** §18.1.2: a stray response whose top Via is not ours, or that has no Via below ours. */
+  response_dropped: number;
+}
+
 const CANCELLED_REASON = 'Request Terminated';
 const MAX_FAILURE_ROUNDS = 5;
 const DIALOG_CREATING = new Set(['INVITE', 'SUBSCRIBE', 'REFER', 'NOTIFY']);
@@ -166,6 +181,11 @@ export class StatefulProxy<S, C> {
     return u !== undefined && (this.domains.has(u.host) || this.o.isOwnAddress(u.host, u.port ?? defaultPort(u)));
   };
   private readonly instance = Math.random().toString(36).slice(2, 8);
+  /** Client transaction of a CANCEL forwarded without a response context → its server transaction. */
+  private readonly unmatchedCancels = new Map<C, { readonly serverTx: S; readonly cancel: ProxyRequestMessage }>();
+  private readonly stateless: StatelessCounts = {
+    cancel_forwarded: 0, cancel_no_next_hop: 0, cancel_rejected: 0, response_forwarded: 0, response_dropped: 0,
+  };
   private readonly timers = new TimerQueue<TimerSlot<S, C>>();
   private emptiedSlots = 0;
   private seq = 0;
@@ -180,11 +200,21 @@ export class StatefulProxy<S, C> {
     return this.contexts.size;
   }
 
+  /** Context-free (stateless) forwarding so far, by event; read by the metrics collector. */
+  get statelessCounts(): Readonly<StatelessCounts> {
+    return this.stateless;
+  }
+
+  /** CANCELs forwarded without a context still waiting for their answer (for memory-bound tests). */
+  get unmatchedCancelCount(): number {
+    return this.unmatchedCancels.size;
+  }
+
   // ---- inbound requests ---------------------------------------------------------------
 
   /** A request that created a server transaction (anything but ACK). */
   async onRequest(serverTx: S, req: ProxyRequestMessage, source: SourceAddress, now: number): Promise<void> {
-    if (req.method === 'CANCEL') return this.onCancel(serverTx, req, now);
+    if (req.method === 'CANCEL') return this.onCancel(serverTx, req, now, source);
     const rejection = validateRequest(req, { isOwnAddress: this.o.isOwnAddress, supportedProxyRequire: this.supported });
     if (rejection) {
       this.o.transactions.respond(serverTx, this.o.factory.response(req, rejection.status, rejection.reason, rejection.headers), now);
@@ -230,7 +260,9 @@ export class StatefulProxy<S, C> {
       sent = true;
       const fwd = forwardRequest(ack, {
         targetUri: target?.uri ?? ack.uri, path: target?.path, recordRoute: false, inboundTransport: source.transport,
-        explicitNextHop: target?.nextHop, advertised: this.o.advertised, loopHash: hash, branchSuffix: this.nextSuffix(),
+        explicitNextHop: target?.nextHop, advertised: this.o.advertised, loopHash: hash,
+        // §16.11: every retransmission of this ACK leaves with the same branch.
+        branchSuffix: branchSuffix(ack, target?.uri ?? ack.uri, 0),
       }, (r) => this.o.factory.copy(r));
       // §16.3 item 4: an ACK whose next hop is ourselves would loop until the datagram overflows.
       if (fwd === undefined || this.o.isOwnAddress(fwd.nextHop.host, fwd.nextHop.port)) return;
@@ -251,12 +283,11 @@ export class StatefulProxy<S, C> {
   }
 
   /** §16.10: CANCEL for a pending INVITE: 200 to the CANCEL, then CANCEL every pending branch. */
-  async onCancel(cancelTx: S, cancel: ProxyRequestMessage, now: number): Promise<void> {
+  async onCancel(cancelTx: S, cancel: ProxyRequestMessage, now: number, source?: SourceAddress): Promise<void> {
     const inviteTx = this.o.transactions.cancelTarget(cancel);
     const ctx = inviteTx === undefined ? undefined : this.contexts.get(inviteTx);
     if (ctx === undefined) {
-      // No context: nothing of ours to cancel; the UAC gets a definite answer (§9.2).
-      this.o.transactions.respond(cancelTx, this.o.factory.response(cancel, 481, 'Call/Transaction Does Not Exist'), now);
+      this.forwardUnmatchedCancel(cancelTx, cancel, source?.transport ?? 'UDP', now);
       return;
     }
     this.o.transactions.respond(cancelTx, this.o.factory.response(cancel, 200, 'OK'), now);
@@ -282,8 +313,33 @@ export class StatefulProxy<S, C> {
 
   onResponse(tx: C, res: ProxyResponseMessage, now: number): Promise<void> {
     const entry = this.byClient.get(tx);
-    if (entry === undefined) return Promise.resolve(); // our CANCELs' 200s, or a context long gone
+    if (entry === undefined) {
+      const pending = this.unmatchedCancels.get(tx);
+      if (pending !== undefined) this.relayUnmatchedCancelResponse(tx, pending.serverTx, res, now);
+      // RFC 6026 §7.2 / §16.7 item 5: a 2xx retransmission the INVITE client transaction passes up
+      // (Accepted state) after its context was dropped is still forwarded, as a stateless proxy
+      // would (§16.11). Anything else here is our own CANCEL's answer or a late non-2xx: absorbed.
+      else if (res.status >= 200 && res.status < 300 && cseqMethodOf(res) === 'INVITE') this.onStrayResponse(res);
+      return Promise.resolve();
+    }
     return this.serial(entry.ctx, () => this.handleResponse(entry.ctx, entry.branch, res, now));
+  }
+
+  /**
+   * A response that matched no client transaction (§16.7 ¶1 leaves it to the element; §16.11,
+   * §18.1.2): our Via on top → popped and sent to the next Via; otherwise discarded. The usual one
+   * is a 2xx retransmission after the INVITE client transaction ended (RFC 6026 Timer M): the UAC
+   * must see it to ACK the answered dialog again. True when it went out.
+   */
+  onStrayResponse(res: ProxyResponseMessage): boolean {
+    const send = this.o.transactions.forwardResponseStateless;
+    if (send === undefined || processStrayResponse(res, this.o.isOwnAddress) !== 'forward') {
+      this.stateless.response_dropped++;
+      return false;
+    }
+    this.stateless.response_forwarded++;
+    send.call(this.o.transactions, res);
+    return true;
   }
 
   private serial(ctx: ResponseContext<S, C>, fn: () => Promise<void>): Promise<void> {
@@ -358,7 +414,11 @@ export class StatefulProxy<S, C> {
    */
   onClientTimeout(tx: C, timer: string, now: number): Promise<void> {
     const entry = this.byClient.get(tx);
-    if (entry === undefined) return Promise.resolve();
+    if (entry === undefined) {
+      // §16.7 item 2: a forwarded CANCEL nobody answered is treated as a 408 and passed up.
+      this.finishUnmatchedCancel(tx, 408, 'Request Timeout', now);
+      return Promise.resolve();
+    }
     const { ctx, branch } = entry;
     return this.serial(ctx, async () => {
       if (branch.done) return;
@@ -369,7 +429,11 @@ export class StatefulProxy<S, C> {
 
   onTransportError(tx: C, now: number): Promise<void> {
     const entry = this.byClient.get(tx);
-    if (entry === undefined) return Promise.resolve();
+    if (entry === undefined) {
+      // §16.9 makes it a 503, which §16.7 item 6 turns into 500 on its way up.
+      this.finishUnmatchedCancel(tx, upstreamStatus(503), 'Server Internal Error', now);
+      return Promise.resolve();
+    }
     const { ctx, branch } = entry;
     return this.serial(ctx, async () => {
       if (!branch.done) await this.finishBranchLocally(ctx, branch, 503, 'Service Unavailable', now);
@@ -378,6 +442,7 @@ export class StatefulProxy<S, C> {
 
   /** Drop bookkeeping for a transaction the manager has terminated. */
   onTerminated(tx: C | S): void {
+    this.unmatchedCancels.delete(tx as C);
     const entry = this.byClient.get(tx as C);
     if (entry !== undefined && entry.branch.done && entry.ctx.finalStatus !== 0) this.byClient.delete(tx as C);
   }
@@ -483,7 +548,7 @@ export class StatefulProxy<S, C> {
     const fwd = forwardRequest(ctx.received, {
       targetUri: target.uri, path: target.path, recordRoute: ctx.request.recordRouteEnabled,
       inboundTransport: ctx.source.transport, explicitNextHop: target.nextHop ?? ctx.request.relayNextHop,
-      advertised: this.o.advertised, loopHash: ctx.loopHash, branchSuffix: this.nextSuffix(),
+      advertised: this.o.advertised, loopHash: ctx.loopHash, branchSuffix: branchSuffix(ctx.received, target.uri, index),
     }, (r) => this.o.factory.copy(r));
     if (fwd === undefined) {
       this.storeLocal(ctx, 416, 'Unsupported URI Scheme', now);
@@ -523,6 +588,71 @@ export class StatefulProxy<S, C> {
   }
 
   // ---- CANCEL and timers --------------------------------------------------------------
+
+  /**
+   * RFC 3261 §16.10: "If a response context is not found, the element does not have any knowledge
+   * of the request to apply the CANCEL to. It MUST statelessly forward the CANCEL request (it may
+   * have statelessly forwarded the associated request previously)." That is what happens after a
+   * failover, or when another node of the cluster forwarded the INVITE. The CANCEL is validated
+   * (§16.3: 483 at Max-Forwards 0), Route-processed (§16.4) and sent to its Route / Request-URI
+   * next hop (§16.11: no script, no registrar lookup) with Max-Forwards decremented and our Via,
+   * whose branch is the one the INVITE got when relayed to the same next hop (branchSuffix), so the
+   * next hop can match it. We never answer it 200 ourselves: the next hop's answer is relayed.
+   * Only when the next hop would be ourselves (or there is none) is 481 the right answer (§9.2).
+   *
+   * The hop goes out through a client transaction rather than a bare datagram: the server
+   * transaction below us absorbs the UAC's CANCEL retransmissions (§17.2.2), so a CANCEL lost on
+   * UDP would otherwise never be sent again; with it, Timer E retransmits our copy, and the next
+   * hop's answer completes the server transaction (which then answers retransmissions itself).
+   */
+  private forwardUnmatchedCancel(cancelTx: S, cancel: ProxyRequestMessage, inboundTransport: string, now: number): void {
+    const answer = (status: number, reason: string, headers?: ReadonlyArray<readonly [string, string]>): void => {
+      this.o.transactions.respond(cancelTx, this.o.factory.response(cancel, status, reason, headers), now);
+    };
+    const rejection = validateRequest(cancel, { isOwnAddress: this.o.isOwnAddress, supportedProxyRequire: this.supported });
+    if (rejection) {
+      this.stateless.cancel_rejected++;
+      answer(rejection.status, rejection.reason, rejection.headers);
+      return;
+    }
+    const hash = loopHash(cancel); // as received, like the INVITE's (before §16.4)
+    processRoute(cancel, this.o.isOwnAddress);
+    const fwd = forwardRequest(cancel, {
+      targetUri: cancel.uri, recordRoute: false, inboundTransport, advertised: this.o.advertised, loopHash: hash,
+      branchSuffix: branchSuffix(cancel, cancel.uri, 0),
+    }, (r) => this.o.factory.copy(r));
+    // A Request-URI naming us or a domain we serve, with no Route left, would need the registrar
+    // lookup a stateless forward does not make: the next hop is ourselves, there is nothing to cancel.
+    const noHop = fwd === undefined || this.o.isOwnAddress(fwd.nextHop.host, fwd.nextHop.port)
+      || (fwd.nextHop.source === 'ruri' && this.isLocalUri(cancel.uri));
+    if (noHop) {
+      this.stateless.cancel_no_next_hop++;
+      answer(481, 'Call/Transaction Does Not Exist');
+      return;
+    }
+    const tx = this.o.transactions.sendRequest(fwd.request, fwd.nextHop, now);
+    if (tx === undefined) {
+      answer(upstreamStatus(503), 'Server Internal Error'); // §16.9, §16.7 item 6
+      return;
+    }
+    this.stateless.cancel_forwarded++;
+    this.unmatchedCancels.set(tx, { serverTx: cancelTx, cancel });
+  }
+
+  /** The next hop's answer to an unmatched CANCEL goes up unchanged but for our Via (§16.7 item 3). */
+  private relayUnmatchedCancelResponse(tx: C, cancelTx: S, res: ProxyResponseMessage, now: number): void {
+    if (res.status >= 200) this.unmatchedCancels.delete(tx);
+    if (res.status === 100) return; // hop-by-hop (§16.7 item 3); the server transaction sent its own
+    res.headers.removeFirstValue('Via');
+    this.o.transactions.respond(cancelTx, res, now);
+  }
+
+  private finishUnmatchedCancel(tx: C, status: number, reason: string, now: number): void {
+    const pending = this.unmatchedCancels.get(tx);
+    if (pending === undefined) return;
+    this.unmatchedCancels.delete(tx);
+    this.o.transactions.respond(pending.serverTx, this.o.factory.response(pending.cancel, status, reason), now);
+  }
 
   private cancelBranch(b: Branch<C>, now: number): void {
     if (b.done || b.cancelSent || b.request.method !== 'INVITE') return;
@@ -701,6 +831,12 @@ function defaultReason(code: number): string {
     603: 'Decline',
   };
   return reasons[code] ?? (code < 300 ? 'OK' : 'Error');
+}
+
+/** The method in a response's CSeq, upper-cased ('' when unreadable). */
+function cseqMethodOf(res: ProxyResponseMessage): string {
+  const parts = (res.headers.get('CSeq') ?? '').trim().split(/\s+/);
+  return (parts[1] ?? '').toUpperCase();
 }
 
 function errText(err: unknown): string {

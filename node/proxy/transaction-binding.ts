@@ -10,6 +10,7 @@ import {
 import type { ProxyRequestMessage, ProxyResponseMessage } from './proxy-message.js';
 import type { NextHop, SourceAddress } from './routing-decision.js';
 import type { ProxyLogger, ProxyTransactionPort, StatefulProxy } from './stateful-proxy.js';
+import { responseNextHop } from './stateless-response.js';
 
 export interface TransactionBindingOptions<A> {
   /** The manager is created with `binding.tu`, so it is reached lazily. */
@@ -20,8 +21,12 @@ export interface TransactionBindingOptions<A> {
   readonly sourceOf: (address: A) => SourceAddress;
   /** Hands an end-to-end request (2xx ACK) to the transport, outside any transaction. */
   readonly sendStateless: (request: SipRequest, dest: A) => void;
-  /** Sends a response along its top Via (§18.2.2) outside any transaction; optional. */
-  readonly sendResponseStateless?: (response: SipResponse) => void;
+  /**
+   * Sends a response outside any transaction to `dest`, which the binding resolved from the
+   * response's top Via (§18.2.2, RFC 3581 received/rport): stray responses forwarded statelessly
+   * (§16.11) and a late 2xx after a non-2xx final (§16.7 item 5). Without it those are dropped.
+   */
+  readonly sendResponseStateless?: (response: SipResponse, dest: A) => void;
   readonly clock: () => number;
   readonly log?: ProxyLogger;
 }
@@ -59,7 +64,16 @@ export function bindProxyToTransactions<A>(o: TransactionBindingOptions<A>): Tra
       o.sendStateless(sip<SipRequest>(request), o.destination(hop));
     },
     forwardResponseStateless: o.sendResponseStateless
-      ? (response) => o.sendResponseStateless?.(sip<SipResponse>(response))
+      ? (response) => {
+        const top = response.headers.get('Via');
+        const hop = top === undefined ? undefined : responseNextHop(top);
+        if (hop === undefined) return;
+        try {
+          o.sendResponseStateless?.(sip<SipResponse>(response), o.destination(hop));
+        } catch (err) {
+          fail('stateless response')(err); // an unserializable downstream header: dropped
+        }
+      }
       : undefined,
     cancelTarget(cancel) {
       try {
@@ -82,9 +96,11 @@ export function bindProxyToTransactions<A>(o: TransactionBindingOptions<A>): Tra
     ack(_tx: ServerTx<A> | undefined, ack: RequestView, source: A) {
       o.proxy().onAck(sipMessageOf(ack) as SipRequest, o.sourceOf(source), o.clock()).catch(fail('ack'));
     },
-    // A response matching no client transaction belongs to no context of ours: dropped (§16.7 ¶1
-    // leaves stray handling to the element; stray 2xx are retransmitted by the UAS to the right hop).
-    strayResponse() { /* dropped */ },
+    // A response matching no client transaction: forwarded as a stateless proxy would when our
+    // Via is on top, else discarded (§16.11, §18.1.2).
+    strayResponse(response: ResponseView) {
+      o.proxy().onStrayResponse(sipMessageOf(response) as SipResponse);
+    },
     timeout(tx: Tx<A>, timer: TimeoutTimer) {
       if (tx.side === 'client') o.proxy().onClientTimeout(tx, timer, o.clock()).catch(fail('timeout'));
     },

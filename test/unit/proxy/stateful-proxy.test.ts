@@ -306,10 +306,21 @@ describe('stateful proxy: CANCEL (§16.10, §9.1)', () => {
     expect(h.dialogs.active).toBe(1);
   });
 
-  test('CANCEL matching no INVITE → 481', async () => {
+  test('CANCEL matching no INVITE is forwarded to its Request-URI, not answered 481 (§16.10)', async () => {
     const h = harness(fork(['sip:bob@192.0.2.21']));
     await h.proxy.onRequest('c', cancelFor(invite('nope')), src, 0);
+    expect(h.tx.statuses('c')).toEqual([]);
+    expect(h.tx.method('CANCEL').map((s) => s.dest.host)).toEqual(['example.com']);
+    expect(h.events).toEqual([]); // no script, no onCancel: there is no call here to tear down
+  });
+
+  test('CANCEL matching no INVITE whose only next hop is ourselves → 481', async () => {
+    const h = harness(fork(['sip:bob@192.0.2.21']));
+    const cancel = cancelFor(invite('nope'));
+    cancel.uri = 'sip:bob@proxy.example.com';
+    await h.proxy.onRequest('c', cancel, src, 0);
     expect(h.tx.statuses('c')).toEqual([481]);
+    expect(h.tx.sent).toHaveLength(0);
   });
 });
 

@@ -1,0 +1,19 @@
+// `siphon_proxy_stateless_total{event}`: what the proxy forwarded or refused without a response
+// context (§16.10 unmatched CANCEL, §16.11 stray responses). An operator watching failovers sees
+// CANCELs for calls this node never saw, and 2xx retransmissions outliving their transaction.
+import { Counter, type Registry } from 'prom-client';
+import type { StatelessCounts } from './stateful-proxy.js';
+
+export function registerStatelessProxyCounter(source: { readonly statelessCounts: Readonly<StatelessCounts> }, registry: Registry): Counter<'event'> {
+  return new Counter({
+    name: 'siphon_proxy_stateless_total',
+    help: 'Proxy work done without a response context: CANCELs matching no INVITE (forwarded, no next hop, rejected) and stray responses (forwarded, dropped)',
+    labelNames: ['event'],
+    registers: [registry],
+    collect() {
+      // The proxy owns the counts (its core stays free of prom-client); publish them as they are.
+      this.reset();
+      for (const [event, n] of Object.entries(source.statelessCounts)) this.inc({ event }, n);
+    },
+  });
+}
