@@ -10,7 +10,6 @@
 
 import type { ProxyRequestMessage } from './proxy-message.js';
 import { tagOf } from './uri-parts.js';
-import { parseViaValue } from './via.js';
 
 /** RFC 3261 §8.1.1.7 magic cookie. */
 export const MAGIC_COOKIE = 'z9hG4bK';
@@ -97,18 +96,37 @@ const SUFFIX_LEN = 16;
  */
 export function branchSuffix(received: ProxyRequestMessage, targetUri: string, index: number): string {
   const top = received.headers.get('Via') ?? '';
-  const via = parseViaValue(top);
   const hasher = new LoopHasher();
-  if (via?.branch !== undefined) {
-    hasher.add(via.branch);
-    hasher.add(via.host);
-    hasher.add(via.port === undefined ? '' : String(via.port));
+  const branch = branchParamOf(top);
+  if (branch !== undefined) {
+    // sent-protocol and sent-by: everything before the first parameter (received/rport stamps,
+    // which differ between a UAC's INVITE and a CANCEL arriving another way, come after it).
+    const semi = top.indexOf(';');
+    hasher.add(branch);
+    hasher.add((semi < 0 ? top : top.slice(0, semi)).trim());
   } else {
     hasher.add(top);
   }
   hasher.add(targetUri);
   hasher.add(String(index));
   return hasher.hex(SUFFIX_LEN);
+}
+
+/** The `branch` parameter of a Via value, or undefined (a scan, not a parse: it runs per forwarded request). */
+function branchParamOf(via: string): string | undefined {
+  let at = via.indexOf(';branch=');
+  if (at < 0) {
+    at = via.toLowerCase().indexOf(';branch=');
+    if (at < 0) return undefined; // RFC 2543, or spaces around '=': the whole value is hashed instead
+  }
+  const start = at + ';branch='.length;
+  let end = start;
+  while (end < via.length) {
+    const c = via.charCodeAt(end);
+    if (c === 0x3b || c === 0x2c || c === 0x20 || c === 0x09) break; // ; , SP HTAB
+    end++;
+  }
+  return end > start ? via.slice(start, end) : undefined;
 }
 
 /** A new branch: cookie + loop hash + '.' + a per-proxy unique suffix. */
