@@ -3,10 +3,10 @@
  * two raw UDP sockets: a UAC and a next hop. RFC 3261 §16.10: a CANCEL for an INVITE this node
  * never saw is forwarded (our Via on top, Max-Forwards decremented) and the next hop's answer is
  * relayed; §16.11 / §18.1.2: a late 2xx with our Via on top goes to the next Via's received/rport,
- * one whose top Via is not ours goes nowhere.
+ * one whose top Via is not ours goes nowhere; over TCP it reuses the caller's open connection.
  */
 import { startServer, type ServerProcess } from '../../helpers/server-process.js';
-import { headerOf, statusOf, udpClient, type UdpClient } from '../../helpers/sip-client.js';
+import { headerOf, statusOf, tcpClient, udpClient, type UdpClient } from '../../helpers/sip-client.js';
 
 let server: ServerProcess;
 let uac: UdpClient;
@@ -105,4 +105,26 @@ test('a late 200 with our Via on top reaches the next Via\'s received/rport; one
   const metrics = await (await fetch(`http://127.0.0.1:${server.adminPort}/metrics`)).text();
   expect(metrics).toMatch(/siphon_proxy_stateless_total\{event="response_forwarded"\} [1-9]/);
   expect(metrics).toMatch(/siphon_proxy_stateless_total\{event="response_dropped"\} [1-9]/);
+}, 20_000);
+
+test('a late 200 for a TCP caller goes back on the caller\'s open connection (§18.2.2, RFC 3581)', async () => {
+  const caller = await tcpClient(server.sipPort);
+  try {
+    // An OPTIONS first, so the connection is surely adopted by the server before the 200 arrives.
+    caller.send(`OPTIONS sip:127.0.0.1:${server.sipPort} SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:${caller.localPort};branch=z9hG4bK-tcp-opt\r\n` +
+      `Max-Forwards: 70\r\nFrom: <sip:a@127.0.0.1>;tag=t1\r\nTo: <sip:127.0.0.1:${server.sipPort}>\r\nCall-ID: tcp-opt@e2e\r\n` +
+      'CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n');
+    expect(statusOf(await caller.next(3000))).toBe(200);
+    peer.send('SIP/2.0 200 OK\r\n' +
+      `Via: SIP/2.0/TCP 127.0.0.1:${server.sipPort};branch=z9hG4bK0123456789.tcpended\r\n` +
+      `Via: SIP/2.0/TCP 127.0.0.1:9;branch=z9hG4bK-tcp-uac;rport=${caller.localPort};received=127.0.0.1\r\n` +
+      'From: <sip:alice@127.0.0.1>;tag=a-tcp\r\nTo: <sip:bob@127.0.0.1>;tag=b-tcp\r\nCall-ID: late-tcp@e2e\r\n' +
+      'CSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n', server.sipPort);
+    const got = await caller.next(3000);
+    expect(statusOf(got)).toBe(200);
+    expect(headerOf(got, 'Call-ID')).toBe('late-tcp@e2e');
+    expect(valuesOf(got, 'Via')).toHaveLength(1);
+  } finally {
+    caller.close();
+  }
 }, 20_000);
