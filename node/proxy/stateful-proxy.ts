@@ -287,7 +287,10 @@ export class StatefulProxy<S, C> {
     const inviteTx = this.o.transactions.cancelTarget(cancel);
     const ctx = inviteTx === undefined ? undefined : this.contexts.get(inviteTx);
     if (ctx === undefined) {
-      this.forwardUnmatchedCancel(cancelTx, cancel, source?.transport ?? 'UDP', now);
+      // The INVITE's server transaction outlived its context (dropped after the final and its
+      // linger): the context existed and is finished, which §16.10 answers with 200 and nothing else.
+      if (inviteTx !== undefined) this.o.transactions.respond(cancelTx, this.o.factory.response(cancel, 200, 'OK'), now);
+      else this.forwardUnmatchedCancel(cancelTx, cancel, source?.transport ?? 'UDP', now);
       return;
     }
     this.o.transactions.respond(cancelTx, this.o.factory.response(cancel, 200, 'OK'), now);

@@ -142,6 +142,19 @@ describe('§16.10: a CANCEL matching no response context', () => {
     expect(proxy.unmatchedCancelCount).toBe(0);
   });
 
+  test('a CANCEL whose INVITE transaction outlived its finished context gets 200 and is not forwarded (§16.10)', async () => {
+    const { proxy, tx } = makeProxy((r) => r.relay());
+    await proxy.onRequest('s', invite('sip:bob@192.0.2.21'), src, 0);
+    const [out] = tx.method('INVITE');
+    await proxy.onResponse(out.tx, answer(out.request, 486), 10);
+    await proxy.advance(40_000);
+    expect(proxy.contextCount).toBe(0);
+    tx.cancelTargets.set('call-s1', 's'); // the IST is still in its Completed state
+    await proxy.onRequest('c', cancelOf(invite('sip:bob@192.0.2.21')), src, 40_001);
+    expect(tx.statuses('c')).toEqual([200]);
+    expect(tx.method('CANCEL')).toHaveLength(0);
+  });
+
   test('a CANCEL with a context still takes the stateful path: 200 from us, no stateless forward', async () => {
     const { proxy, tx } = makeProxy((r) => r.relay());
     const inv = invite('sip:bob@192.0.2.21');
