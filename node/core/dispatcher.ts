@@ -28,6 +28,7 @@ import {
   sipMessageFactory,
   sipMessageOf,
   viewOf,
+  localResponseView,
   type MessageView,
   type ServerTx,
   type TimerConfig,
@@ -263,7 +264,7 @@ export class Dispatcher implements InboundHandler {
           return;
         }
         const now = this.now();
-        this.transactions.respond(tx, viewOf(res), now);
+        this.transactions.respond(tx, localResponseView(res), now);
         if (status >= 200) this.metrics.requestDuration.observe((now - (this.startedAt.get(tx) ?? now)) / 1000);
         this.armTimer();
       },

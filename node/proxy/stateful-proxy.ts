@@ -752,8 +752,12 @@ export class StatefulProxy<S, C> {
   }
 
   private scheduleLinger(ctx: ResponseContext<S, C>, now: number): void {
-    // Only an INVITE can still draw forwardable 2xx from other branches (§16.7 item 5).
-    if (ctx.method !== 'INVITE' && !ctx.pending) {
+    // With every branch finished nothing more is owed to this context: a further 2xx (a fork
+    // downstream, or a retransmission the INVITE client transaction passes up in Accepted) is
+    // forwarded statelessly by onResponse (§16.7 item 5, §16.11), and a late CANCEL is answered by
+    // onCancel. Dropping it now matters: a lingering context keeps both INVITEs (received and
+    // forwarded) alive for 64·T1, which at a thousand calls a second is most of the heap.
+    if (!ctx.pending) {
       this.dropContext(ctx);
       return;
     }

@@ -4,7 +4,7 @@
 
 import type { SipRequest, SipResponse } from '../sip/index.js';
 import {
-  sipMessageOf, viewOf, type ClientTx, type RequestView, type ResponseView, type ServerTx, type TimeoutTimer,
+  localResponseView, sipMessageOf, viewOf, type ClientTx, type RequestView, type ResponseView, type ServerTx, type TimeoutTimer,
   type TransactionManager, type TransactionUser, type Tx,
 } from '../transaction/index.js';
 import type { ProxyRequestMessage, ProxyResponseMessage } from './proxy-message.js';
@@ -55,7 +55,7 @@ export function bindProxyToTransactions<A>(o: TransactionBindingOptions<A>): Tra
     },
     respond(serverTx, response, now) {
       try {
-        o.manager().respond(serverTx, viewOf(sip<SipResponse>(response)), now);
+        o.manager().respond(serverTx, localResponseView(sip<SipResponse>(response)), now);
       } catch (err) {
         fail('respond')(err); // a response we cannot view (malformed downstream header) is dropped
       }

@@ -11,6 +11,9 @@ import { SipUri, parseUri } from './uri.js';
 import { Via, parseVia } from './via.js';
 import { parseDecimal } from './syntax.js';
 
+/** The body of a message built without one (zero length, so sharing it is harmless). */
+const EMPTY_BODY = Buffer.alloc(0);
+
 /** Byte ranges of the original start line, so an unchanged start line is written back as received. */
 export interface WireOrigin {
   src: Buffer;
@@ -149,7 +152,7 @@ export class SipRequest extends SipMessageBase {
   /** the Request-URI exactly as received */
   uri: string;
 
-  constructor(method: string, uri: string, version: string, headers: Headers, body: Buffer = Buffer.alloc(0)) {
+  constructor(method: string, uri: string, version: string, headers: Headers, body: Buffer = EMPTY_BODY) {
     super(version, headers, body);
     this.method = method;
     this.uri = uri;
@@ -176,7 +179,7 @@ export class SipResponse extends SipMessageBase {
   status: number;
   reason: string;
 
-  constructor(status: number, reason: string, version: string, headers: Headers, body: Buffer = Buffer.alloc(0)) {
+  constructor(status: number, reason: string, version: string, headers: Headers, body: Buffer = EMPTY_BODY) {
     super(version, headers, body);
     this.status = status;
     this.reason = reason;

@@ -55,5 +55,5 @@ export {
   type TransactionConfigSection,
   type TimerSettings,
 } from './timer-config.js';
-export { SipRequestView, SipResponseView, sipMessageFactory, sipMessageOf, viewOf, type SipMessageView } from './sip-adapter.js';
+export { SipRequestView, SipResponseView, localResponseView, sipMessageFactory, sipMessageOf, viewOf, type SipMessageView } from './sip-adapter.js';
 export { TimerQueue } from './timer-queue.js';

@@ -133,7 +133,14 @@ export class TransactionManager<A> {
       this.options.tu.strayResponse(response, source);
       return;
     }
-    this.apply(record, record.machine.onResponse(response, now), now);
+    const machine = record.machine;
+    const before = machine.state;
+    this.apply(record, machine.onResponse(response, now), now);
+    if (response.status >= 200 && machine.state !== before) {
+      // Completed/Accepted only match by key and absorb retransmissions (the non-2xx ACK is its
+      // own message): the request sent is never sent again, so its parse need not stay on the heap.
+      machine.request.releaseParsed?.();
+    }
   }
 
   private inboundAck(ack: RequestView, source: A, now: number): void {

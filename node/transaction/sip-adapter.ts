@@ -32,8 +32,6 @@ function tagIn(message: SipMessage, name: 'From' | 'To'): string | undefined {
   return value === undefined ? undefined : tagOf(name === 'From' ? message.from() : message.to());
 }
 
-/** Headers a finished server transaction's request still needs: the §17.2.3 match fields. */
-const MATCH_KEYS = new Set(['via', 'from', 'to', 'call-id', 'cseq']);
 const NO_BODY = Buffer.alloc(0);
 
 /** A node/sip request seen through the transaction layer's view. */
@@ -46,7 +44,10 @@ export class SipRequestView implements RequestView {
   readonly cseq: CSeqView;
   readonly fromTag: string | undefined;
   readonly toTag: string | undefined;
-  private msg: SipRequest;
+  private msg: SipRequest | null;
+  /** From and To as received, kept once the message is released (with the fields above, all §17.2.3 matches on). */
+  private fromValue: string | undefined;
+  private toValue: string | undefined;
 
   constructor(message: SipRequest) {
     this.msg = message;
@@ -59,27 +60,36 @@ export class SipRequestView implements RequestView {
     this.toTag = tagIn(message, 'To');
   }
 
+  /** The message; once released, a copy holding only the match headers (top Via, From, To, Call-ID, CSeq). */
   get message(): SipRequest {
+    if (this.msg === null) this.msg = this.matchCopy();
     return this.msg;
   }
 
   headerValues(name: string): readonly string[] {
-    return this.msg.headers.getAll(name);
+    return this.message.headers.getAll(name);
   }
 
   /**
-   * The request of a server transaction that has its final response: from here on it is only
-   * matched (by key), so keep a copy holding just the match headers; the TU keeps its own reference
-   * to the full request if it needs one.
+   * A transaction that has its final response only matches this request by key from now on (Timer
+   * J/K/L/M hold it for up to 64·T1): keep the few strings a match copy is rebuilt from, not the
+   * message, its parse caches and the datagram behind them. The TU keeps its own reference to the
+   * full request if it needs one.
    */
   releaseParsed(): void {
     const m = this.msg;
-    const kept: HeaderField[] = [];
-    for (const f of m.headers.list()) {
-      // Decoded copies, so the received datagram itself can be collected.
-      if (MATCH_KEYS.has(f.key)) kept.push(f.src === null ? f : new HeaderField(f.name, f.key, f.value));
-    }
-    this.msg = new SipRequest(m.method, m.uri, m.version, new Headers(kept), NO_BODY);
+    if (m === null) return;
+    this.fromValue = m.headers.get('From');
+    this.toValue = m.headers.get('To');
+    this.msg = null;
+  }
+
+  private matchCopy(): SipRequest {
+    const fields: HeaderField[] = [new HeaderField('Via', 'via', this.topVia.raw)];
+    if (this.fromValue !== undefined) fields.push(new HeaderField('From', 'from', this.fromValue));
+    if (this.toValue !== undefined) fields.push(new HeaderField('To', 'to', this.toValue));
+    fields.push(new HeaderField('Call-ID', 'call-id', this.callId), new HeaderField('CSeq', 'cseq', `${this.cseq.seq} ${this.cseq.method}`));
+    return new SipRequest(this.method, this.uri, 'SIP/2.0', new Headers(fields), NO_BODY);
   }
 }
 
@@ -88,25 +98,59 @@ export class SipResponseView implements ResponseView {
   readonly kind = 'response' as const;
   readonly status: number;
   readonly reason: string;
-  readonly topVia: ViaView | undefined;
-  readonly callId: string;
-  readonly cseq: CSeqView;
-  readonly fromTag: string | undefined;
-  readonly toTag: string | undefined;
   private msg: SipResponse | null;
   /** The bytes this response was sent as (set by the shell), kept instead of the message once released. */
   private sentWire: Buffer | null = null;
+  // The §17 fields, derived on first use: a response we generate is only ever asked for its status
+  // (a server transaction matches by the request), so its Via, CSeq and tags are never parsed.
+  private via: ViaView | null | undefined = undefined;
+  private cid: string | undefined = undefined;
+  private cs: CSeqView | undefined = undefined;
+  private ftag: string | null | undefined = undefined;
+  private ttag: string | null | undefined = undefined;
 
-  constructor(message: SipResponse) {
+  /**
+   * `checked`: parse the §17 fields now, so a malformed one in a received response throws here
+   * (the shell drops it) rather than inside a state machine. Our own responses skip it.
+   */
+  constructor(message: SipResponse, checked = true) {
     this.msg = message;
     this.status = message.status;
     this.reason = message.reason;
-    const raw = message.headers.get('Via');
-    this.topVia = raw === undefined ? undefined : viaView(message.topVia(), raw);
-    this.callId = message.callId();
-    this.cseq = message.cseq();
-    this.fromTag = tagIn(message, 'From');
-    this.toTag = tagIn(message, 'To');
+    if (checked) {
+      void this.topVia;
+      void this.callId;
+      void this.cseq;
+      void this.fromTag;
+      void this.toTag;
+    }
+  }
+
+  get topVia(): ViaView | undefined {
+    if (this.via === undefined) {
+      const m = this.message;
+      const raw = m.headers.get('Via');
+      this.via = raw === undefined ? null : viaView(m.topVia(), raw);
+    }
+    return this.via ?? undefined;
+  }
+
+  get callId(): string {
+    return (this.cid ??= this.message.callId());
+  }
+
+  get cseq(): CSeqView {
+    return (this.cs ??= this.message.cseq());
+  }
+
+  get fromTag(): string | undefined {
+    if (this.ftag === undefined) this.ftag = tagIn(this.message, 'From') ?? null;
+    return this.ftag ?? undefined;
+  }
+
+  get toTag(): string | undefined {
+    if (this.ttag === undefined) this.ttag = tagIn(this.message, 'To') ?? null;
+    return this.ttag ?? undefined;
   }
 
   /** The message; after `releaseParsed` it is parsed back from the bytes that were sent (retransmissions only). */
@@ -120,8 +164,16 @@ export class SipResponseView implements ResponseView {
     return this.sentWire;
   }
 
-  /** The shell records what it put on the wire. */
+  /**
+   * The shell records what it put on the wire. Bytes carved from Node's shared 8 KiB pool are copied
+   * out first: kept for 64·T1, they would pin the whole slab (every message serialized around them).
+   */
   noteSent(bytes: Buffer): void {
+    if (bytes.byteOffset !== 0 || bytes.buffer.byteLength !== bytes.length) {
+      const own = Buffer.allocUnsafeSlow(bytes.length);
+      bytes.copy(own);
+      bytes = own;
+    }
     this.sentWire = bytes;
   }
 
@@ -138,6 +190,11 @@ export class SipResponseView implements ResponseView {
     if (this.sentWire === null) this.msg.headers.releaseCache();
     else this.msg = null;
   }
+}
+
+/** The view of a response this node generated (well-formed by construction: nothing parsed up front). */
+export function localResponseView(message: SipResponse): SipResponseView {
+  return new SipResponseView(message, false);
 }
 
 export type SipMessageView = SipRequestView | SipResponseView;
@@ -165,6 +222,6 @@ export const sipMessageFactory: MessageFactory = {
     return new SipRequestView(new SipRequest(spec.method, spec.uri, 'SIP/2.0', Headers.from(spec.headers)));
   },
   response(spec: ResponseSpec): SipResponseView {
-    return new SipResponseView(new SipResponse(spec.status, spec.reason, 'SIP/2.0', Headers.from(spec.headers)));
+    return localResponseView(new SipResponse(spec.status, spec.reason, 'SIP/2.0', Headers.from(spec.headers)));
   },
 };

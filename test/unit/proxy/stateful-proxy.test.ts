@@ -407,16 +407,16 @@ describe('stateful proxy: timers and sequential forking', () => {
     expect(h.tx.statuses('s')).toEqual([200]);
   });
 
-  test('a finished context lingers to forward late 2xx, then is dropped', async () => {
+  test('a context with every branch answered is dropped at once; a 2xx retransmission then goes out statelessly (§16.7 item 5, §16.11)', async () => {
     const h = harness(fork(['sip:bob@192.0.2.21']));
     await h.proxy.onRequest('s', invite(), src, 0);
     const [out] = h.tx.method('INVITE');
     await h.proxy.onResponse(out.tx, answer(out.request, 200, { toTag: 'b1' }), 10);
-    expect(h.proxy.contextCount).toBe(1);
-    await h.proxy.onResponse(out.tx, answer(out.request, 200, { toTag: 'b1' }), 500); // 2xx retransmission
-    expect(h.tx.statuses('s')).toEqual([200, 200]);
-    await h.proxy.advance(40_000);
+    expect(h.tx.statuses('s')).toEqual([200]);
     expect(h.proxy.contextCount).toBe(0);
+    await h.proxy.onResponse(out.tx, answer(out.request, 200, { toTag: 'b1' }), 500); // 2xx retransmission
+    expect(h.tx.statelessResponses.map((r) => r.status)).toEqual([200]);
+    expect(h.tx.statuses('s')).toEqual([200]);
   });
 });
 
@@ -568,8 +568,9 @@ test('memory bound: finished calls release their contexts and the timer heap is 
     const out = h.tx.sent[h.tx.sent.length - 1];
     await h.proxy.onResponse(out.tx, answer(out.request, 200, { toTag: 'b' }), i);
   }
-  expect(h.proxy.contextCount).toBe(N);
-  await h.proxy.advance(N + 40_000); // past every linger, long before Timer C (180 s)
+  // Answered on their only branch: nothing lingers, and each context's Timer C entry was emptied.
+  expect(h.proxy.contextCount).toBe(0);
+  await h.proxy.advance(N + 40_000); // long before Timer C (180 s)
   expect(h.proxy.contextCount).toBe(0);
   expect(h.proxy.queuedTimers).toBeLessThan(N / 2);
 });
