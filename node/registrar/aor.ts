@@ -5,6 +5,7 @@
  */
 
 import { parseUri, uriOfNameAddr, type SipUri } from '../sip/index.js';
+import { flatKey } from '../util/index.js';
 
 export { uriOfNameAddr };
 
@@ -37,10 +38,11 @@ export function parseSipUri(raw: string): SipUriParts | null {
 const NEEDS_ESCAPE = /[\s@:?<>"%]/;
 
 export function aorOfParts(p: SipUriParts): string {
-  if (p.user === null) return `${p.scheme}:${p.host}`;
+  // Flattened: an AoR is a long-lived map key (see flatKey).
+  if (p.user === null) return flatKey(`${p.scheme}:${p.host}`);
   // Re-escape only what cannot appear literally in a SIP user part.
   const user = NEEDS_ESCAPE.test(p.user) ? p.user.replace(/[\s@:?<>"%]/g, (c) => encodeURIComponent(c)) : p.user;
-  return `${p.scheme}:${user}@${p.host}`;
+  return flatKey(`${p.scheme}:${user}@${p.host}`);
 }
 
 /**
@@ -69,10 +71,10 @@ export function contactUriKey(uri: string): string {
 }
 
 export function contactKeyOfParts(p: SipUriParts): string {
-  if (p.params.length === 0) return `${aorOfParts(p)}:${p.port ?? ''};`;
+  if (p.params.length === 0) return flatKey(`${aorOfParts(p)}:${p.port ?? ''};`);
   const params = [...p.params]
     .map(([n, v]) => (v === null ? n : `${n}=${v.toLowerCase()}`))
     .sort()
     .join(';');
-  return `${aorOfParts(p)}:${p.port ?? ''};${params}`;
+  return flatKey(`${aorOfParts(p)}:${p.port ?? ''};${params}`);
 }

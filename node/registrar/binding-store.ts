@@ -6,6 +6,7 @@
  */
 import { compareForFork, type Binding, type BindingChange, type BindingEvent, type BindingListener } from './binding.js';
 import { tempGruuKey } from './gruu.js';
+import { flatKey } from '../util/index.js';
 
 /** The AoR state a decision was computed from (DESIGN principle 3: optimistic concurrency). */
 export interface ExpectedVersion {
@@ -141,7 +142,7 @@ export class MemoryBindingStore implements BindingStore {
 
   private index(b: Binding): void {
     for (const g of b.tempGruus) this.tempGruus.set(tempGruuKey(g), { aor: b.aor, key: b.key });
-    const ref = `${b.aor}\u0000${b.key}`;
+    const ref = flatKey(`${b.aor}\u0000${b.key}`);
     const second = Math.floor(b.expiresAt / 1000);
     let bucket = this.expiryBuckets.get(second);
     if (bucket === undefined) {

@@ -1,5 +1,6 @@
 // Transaction matching keys: RFC 3261 §17.1.3 (client) and §17.2.3 (server, with the RFC 2543
 // fallback for requests whose branch lacks the magic cookie).
+import { flatKey } from '../util/index.js';
 import type { RequestView, ResponseView, ViaView } from './message-view.js';
 
 /** RFC 3261 §8.1.1.7: a branch beginning with this cookie was minted by an RFC 3261 element. */
@@ -27,7 +28,7 @@ export function clientKey(branch: string | undefined, method: string): string {
 
 /** Client transaction key of a request we send: its top Via branch plus its method (§17.1.3). */
 export function clientKeyOfRequest(request: RequestView): string {
-  return `c${SEP}${request.topVia.branch ?? ''}${SEP}${transactionMethod(request.method)}`;
+  return flatKey(`c${SEP}${request.topVia.branch ?? ''}${SEP}${transactionMethod(request.method)}`);
 }
 
 /**
@@ -72,8 +73,9 @@ export function serverKey(request: RequestView): string {
 export function serverKeyAs(request: RequestView, method: string): string {
   const via = request.topVia;
   const txMethod = transactionMethod(method);
-  if (isRfc3261Branch(via.branch)) return `s${SEP}${via.branch}${SEP}${sentBy(via)}${SEP}${txMethod}`;
-  return `${legacyBase(request, txMethod)}${SEP}${request.toTag ?? ''}`;
+  // Kept as the table key for the transaction's whole life: flattened (see flatKey).
+  if (isRfc3261Branch(via.branch)) return flatKey(`s${SEP}${via.branch}${SEP}${sentBy(via)}${SEP}${txMethod}`);
+  return flatKey(`${legacyBase(request, txMethod)}${SEP}${request.toTag ?? ''}`);
 }
 
 /** True when the request must be matched with the RFC 2543 rules. */

@@ -1,0 +1,2 @@
+// Small helpers with no protocol knowledge, shared by the protocol folders.
+export { flatKey } from './flat-key.js';
