@@ -779,8 +779,11 @@ export class ReplicatedLog {
     if (lead !== this.leader && lead !== 0) this.metrics.leaderChanges.inc();
     this.leader = lead;
     this.role = role;
-    // Only a leader overlaps its fsync with other work (see SegmentedWal.backgroundSync).
-    this.storage.setBackgroundSync(role === StateRole.Leader);
+    // Every role fsyncs inline (no SegmentedWal.backgroundSync): a leader's AppendEntries are already
+    // on the wire when its flush starts, and the followers' answers need a network round trip plus
+    // their own fsync, so they rarely arrive before the leader's flush returns. The thread-pool
+    // handoff cost two extra wake-ups per append on a box where CPU is the scarce resource; measured
+    // at c1 (3 processes, fsync): 762/725 -> 866/920 ops/s, leader CPU 0.76 -> 0.62 ms per append.
     if (lead !== 0) {
       for (const l of this.leaderWaiters) l();
       this.leaderWaiters.clear();

@@ -232,7 +232,7 @@ export class DiskStorage implements Storage {
     return snap;
   }
 
-  /** Run fdatasync on the thread pool (a leader overlapping its fsync with replication). */
+  /** Run fdatasync on the thread pool (overlaps the flush with event-loop work; off by default). */
   setBackgroundSync(on: boolean): void {
     this.wal.backgroundSync = on;
   }

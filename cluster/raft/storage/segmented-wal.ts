@@ -115,7 +115,7 @@ export class SegmentedWal {
    * The flush runs on a microtask, so every write queued in the same turn shares one write + one
    * fdatasync. By default the syscalls are synchronous: a thread-pool round trip adds two context
    * switches per fsync, and a follower's Raft loop waits for the result anyway. With
-   * `backgroundSync` (set by a leader) the fdatasync runs on the thread pool so the event loop keeps
+   * `backgroundSync` the fdatasync runs on the thread pool so the event loop keeps
    * taking acks and proposals meanwhile; writes queued during it share the next fsync.
    */
   write(records: Buffer[], maxIndex: number, sync = true): Promise<void> {

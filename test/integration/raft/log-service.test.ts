@@ -182,17 +182,20 @@ test('a member joining after compaction catches up through InstallSnapshot, then
   const c = startLog(3, new Map([...peers, [3, { host: '127.0.0.1', port: ports[2] }]]), { join: true });
   await c.start();
   await leader.addLearner(3, { host: '127.0.0.1', port: ports[2] });
-  // The snapshot on disk predates the learner, so it cannot be installed on it (Raft requires the
-  // recipient in the snapshot's configuration): the log asks the application for a fresh one.
+  // The snapshot on disk predates the learner, whose membership it lacks: the log asks the
+  // application for a fresh one. The learner may still have been sent the older one before the new
+  // one exists (the core accepts a snapshot predating its own addition; the entries after it carry
+  // the change): either way it starts from one of the two snapshots, then follows the log.
   await until(() => snapshotsNeeded > 0);
   const applied = leader.status().applied;
   await leader.compact(applied, Buffer.from(`state@${applied}`));
   const after = await leader.append([Buffer.from('after-snapshot')]);
   await until(() => c.status().applied >= after.index);
-  expect(c.status().firstIndex).toBe(applied + 1);
+  const snapAt = c.status().firstIndex - 1;
+  expect([last.index, applied]).toContain(snapAt);
+  expect(Buffer.from(c.snapshotData()).toString()).toBe(`state@${snapAt}`);
   expect(c.status().members.learners).toEqual([3]);
-  expect(c.readCommitted(1, 100).map((e) => text(e.data))).toEqual(['after-snapshot']);
-  expect(Buffer.from(c.snapshotData()).toString()).toBe(`state@${applied}`);
+  expect(c.readCommitted(1, 100).map((e) => text(e.data)).pop()).toBe('after-snapshot');
   expect(leader.status().peers.find((p) => p.id === 3)?.learner).toBe(true);
 });
 
