@@ -93,6 +93,36 @@ export class SipRequestView implements RequestView {
   }
 }
 
+/**
+ * Slabs for the response bytes transactions keep to retransmit. Everything in a slab is kept for
+ * about the same time (Timer J/H/L), so a slab is freed when its last response is, and a copy costs
+ * a memcpy instead of an ArrayBuffer allocation per response.
+ */
+class WireArena {
+  private static readonly SLAB = 64 * 1024;
+  private slab = Buffer.allocUnsafeSlow(WireArena.SLAB);
+  private offset = 0;
+
+  copy(bytes: Buffer): Buffer {
+    const n = bytes.length;
+    if (n > WireArena.SLAB / 8) {
+      const own = Buffer.allocUnsafeSlow(n);
+      bytes.copy(own);
+      return own;
+    }
+    if (this.offset + n > this.slab.length) {
+      this.slab = Buffer.allocUnsafeSlow(WireArena.SLAB);
+      this.offset = 0;
+    }
+    const out = this.slab.subarray(this.offset, this.offset + n);
+    bytes.copy(out);
+    this.offset = (this.offset + n + 7) & ~7;
+    return out;
+  }
+}
+
+const retainedWires = new WireArena();
+
 /** A node/sip response seen through the transaction layer's view. */
 export class SipResponseView implements ResponseView {
   readonly kind = 'response' as const;
@@ -166,15 +196,11 @@ export class SipResponseView implements ResponseView {
 
   /**
    * The shell records what it put on the wire. Bytes carved from Node's shared 8 KiB pool are copied
-   * out first: kept for 64·T1, they would pin the whole slab (every message serialized around them).
+   * into the retained-wire arena first: kept for 64·T1, they would pin the whole pool slab (every
+   * message serialized around them).
    */
   noteSent(bytes: Buffer): void {
-    if (bytes.byteOffset !== 0 || bytes.buffer.byteLength !== bytes.length) {
-      const own = Buffer.allocUnsafeSlow(bytes.length);
-      bytes.copy(own);
-      bytes = own;
-    }
-    this.sentWire = bytes;
+    this.sentWire = bytes.byteOffset !== 0 || bytes.buffer.byteLength !== bytes.length ? retainedWires.copy(bytes) : bytes;
   }
 
   headerValues(name: string): readonly string[] {
