@@ -11,7 +11,7 @@ import {
   type SourceAddress,
 } from '../proxy/index.js';
 import type { Registrar } from '../registrar/index.js';
-import type { SipRequest } from '../sip/index.js';
+import type { SipRequest, SipResponse } from '../sip/index.js';
 import type { ClientTx, ServerTx, TransactionManager, TransactionUser } from '../transaction/index.js';
 import type { AuthPort, ScriptLogger } from './api.js';
 import { authPort, forwardRegistrarChanges, proxyPort, registrarPort } from './node-ports.js';
@@ -26,6 +26,8 @@ export interface RoutingStackOptions<A> {
   readonly destination: (hop: NextHop) => A;
   readonly sourceOf: (address: A) => SourceAddress;
   readonly sendStateless: (request: SipRequest, dest: A) => void;
+  /** §16.11: a response matching no client transaction, our Via popped, to the next Via's address. */
+  readonly sendResponseStateless?: (response: SipResponse, dest: A) => void;
   readonly clock: () => number;
   readonly registrar: Registrar;
   /** null when `auth` is not configured: auth.requireDigest then accepts every request. */
@@ -65,7 +67,7 @@ export async function createRoutingStack<A>(o: RoutingStackOptions<A>): Promise<
   let host!: ScriptHost;
   const binding = bindProxyToTransactions<A>({
     manager: o.manager, proxy: () => proxy, destination: o.destination, sourceOf: o.sourceOf,
-    sendStateless: o.sendStateless, clock: o.clock, log: o.log,
+    sendStateless: o.sendStateless, sendResponseStateless: o.sendResponseStateless, clock: o.clock, log: o.log,
   });
   proxy = new StatefulProxy<ServerTx<A>, ClientTx<A>>({
     transactions: binding.port, factory: sipProxyFactory, hooks: proxyHooksFrom(() => host.handlers),
