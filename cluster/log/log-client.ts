@@ -31,12 +31,25 @@ export interface ClientResult {
   entries: Array<{ index: number; term: number; data: Uint8Array }>;
 }
 
+interface Pending {
+  resolve: (r: ClientResult) => void;
+  reject: (e: Error) => void;
+  /** Date.now() after which the call fails with Timeout. */
+  deadline: number;
+}
+
+/** How often pending calls are checked against their deadlines (one timer per client, not per call). */
+const SWEEP_MS = 100;
+
 export class LogClient {
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (r: ClientResult) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<number, Pending>();
   private closedErr: Error | undefined;
+  private readonly sweeper: NodeJS.Timeout;
 
   private constructor(private readonly sock: net.Socket) {
+    this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);
+    this.sweeper.unref();
     const dec = new FrameDecoder(64 * 1024 * 1024);
     sock.on('data', (chunk: Buffer) => {
       for (const f of dec.push(chunk)) {
@@ -57,6 +70,7 @@ export class LogClient {
       }
     });
     const fail = (): void => {
+      clearInterval(this.sweeper);
       this.closedErr = new LogClientError('ConnectionClosed', 0);
       for (const p of this.pending.values()) p.reject(this.closedErr);
       this.pending.clear();
@@ -87,23 +101,22 @@ export class LogClient {
   private call(req: Record<string, unknown>, timeoutMs: number): Promise<ClientResult> {
     if (this.closedErr) return Promise.reject(this.closedErr);
     const id = this.nextId++;
+    req.id = id;
+    const frame = encodeFrame(ClientRequestType.encode(req).finish());
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new LogClientError('Timeout', 0));
-      }, timeoutMs);
-      this.pending.set(id, {
-        resolve: (r) => {
-          clearTimeout(t);
-          resolve(r);
-        },
-        reject: (e) => {
-          clearTimeout(t);
-          reject(e);
-        },
-      });
-      this.sock.write(encodeFrame(ClientRequestType.encode({ ...req, id }).finish()));
+      this.pending.set(id, { resolve, reject, deadline: Date.now() + timeoutMs });
+      this.sock.write(frame);
     });
+  }
+
+  private sweep(): void {
+    if (this.pending.size === 0) return;
+    const now = Date.now();
+    for (const [id, p] of this.pending) {
+      if (p.deadline > now) continue;
+      this.pending.delete(id);
+      p.reject(new LogClientError('Timeout', 0));
+    }
   }
 
   append(data: Uint8Array[], timeoutMs = 10_000): Promise<ClientResult> {

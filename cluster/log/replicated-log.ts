@@ -8,6 +8,7 @@
 // fsync cost is shared by every concurrent writer (group commit).
 import { randomInt } from 'node:crypto';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { Registry } from 'prom-client';
 import { ConfChangeError, RawNode, decodeConfChange, encodeConfChange } from '../raft/index.js';
 import { DiskStorage } from '../raft/storage/index.js';
@@ -105,8 +106,13 @@ interface AppendWaiter {
   term: number;
   resolve: (r: { index: number; term: number }) => void;
   reject: (e: Error) => void;
-  timer: NodeJS.Timeout;
-  started: bigint;
+  /** performance.now() after which the append fails with LogTimeoutError. */
+  deadline: number;
+  timeoutMs: number;
+  seqs: number[];
+  /** Resolved or rejected: the deadline sweep skips it. */
+  settled: boolean;
+  started: number;
 }
 
 interface Waiter<T> {
@@ -128,6 +134,13 @@ export class ReplicatedLog {
   private readonly incarnation = randomInt(0, 2 ** 32 - 1);
   private seq = 0;
   private readonly appendWaiters = new Map<number, AppendWaiter>();
+  /**
+   * Append waiters in deadline order (one timeout for all of them, so FIFO is deadline order),
+   * swept by one timer instead of a setTimeout/clearTimeout pair per append.
+   */
+  private appendDeadlines: Array<AppendWaiter | undefined> = [];
+  private appendDeadlineHead = 0;
+  private appendSweepTimer: NodeJS.Timeout | undefined;
   private readonly readWaiters = new Map<string, Waiter<number>>();
   private readonly readsAwaitingApply: Array<{ index: number; w: Waiter<number> }> = [];
   private confWaiters: Array<Waiter<ConfState>> = [];
@@ -156,6 +169,7 @@ export class ReplicatedLog {
   private coreApplied = 0;
   /** Highest commit index seen durable on a quorum (a follower may always be told this much). */
   private safeCommit = 0;
+  private readonly durableScratch: number[] = [];
   /** Commit-only AppendEntries held back per follower (see sendMessages). */
   private readonly deferredCommit = new Map<NodeId, Message>();
   private commitTimer: NodeJS.Timeout | undefined;
@@ -226,7 +240,7 @@ export class ReplicatedLog {
   async append(entries: Uint8Array[]): Promise<{ index: number; term: number }> {
     if (this.stopped) throw new LogStoppedError();
     if (entries.length === 0) return { index: this.commit, term: this.term };
-    const started = process.hrtime.bigint();
+    const started = performance.now();
     const timeoutMs = this.opts.appendTimeoutMs ?? 5000;
     if (this.role !== StateRole.Leader && this.leader === 0) await this.waitForLeader();
     const wrapped: Buffer[] = [];
@@ -244,17 +258,14 @@ export class ReplicatedLog {
         resolve,
         reject,
         started,
-        timer: setTimeout(() => {
-          for (const s of seqs) this.appendWaiters.delete(s);
-          reject(new LogTimeoutError('append', timeoutMs));
-        }, timeoutMs),
+        deadline: started + timeoutMs,
+        timeoutMs,
+        seqs,
+        settled: false,
       };
       for (const s of seqs) this.appendWaiters.set(s, w);
-      const fail = (e: Error): void => {
-        clearTimeout(w.timer);
-        for (const s of seqs) this.appendWaiters.delete(s);
-        reject(e);
-      };
+      this.trackAppendDeadline(w);
+      const fail = (e: Error): void => this.failAppend(w, e);
       if (this.role === StateRole.Leader) {
         try {
           for (const d of wrapped) this.node.propose(d);
@@ -437,11 +448,12 @@ export class ReplicatedLog {
     while (this.driving) await new Promise((r) => setTimeout(r, 1));
     await this.saveChain.catch(() => undefined);
     const err = new LogStoppedError();
-    for (const w of new Set(this.appendWaiters.values())) {
-      clearTimeout(w.timer);
-      w.reject(err);
-    }
+    for (const w of new Set(this.appendWaiters.values())) this.failAppend(w, err);
     this.appendWaiters.clear();
+    if (this.appendSweepTimer) clearTimeout(this.appendSweepTimer);
+    this.appendSweepTimer = undefined;
+    this.appendDeadlines = [];
+    this.appendDeadlineHead = 0;
     for (const w of this.readWaiters.values()) {
       clearTimeout(w.timer);
       w.reject(err);
@@ -628,11 +640,9 @@ export class ReplicatedLog {
     let out = msgs;
     if (this.role === StateRole.Leader && delay > 0) {
       out = [];
-      let progress: Map<NodeId, { state: string }> | undefined;
       for (const m of msgs) {
         if (m.type === MessageType.App && m.entries.length === 0) {
-          progress ??= this.node.status().progress;
-          if (progress.get(m.to)?.state === 'replicate') {
+          if (this.node.progressStateOf(m.to) === 'replicate') {
             this.deferredCommit.set(m.to, m);
             continue;
           }
@@ -751,21 +761,27 @@ export class ReplicatedLog {
 
   /** Highest index on the disks of a quorum of voters, this node counting only what it has fsynced. */
   private quorumDurable(): number {
-    const st = this.node.status();
+    const commit = this.node.committed();
     const voters = this.confState.voters;
-    if (voters.length === 0) return st.commit;
-    const durable = voters.map((v) => (v === this.id ? this.durableLast : (st.progress.get(v)?.match ?? 0)));
-    durable.sort((a, b) => b - a);
-    let q = durable[Math.floor(voters.length / 2)] ?? 0;
+    if (voters.length === 0) return commit;
+    let q = this.durableOnMajority(voters);
     const out = this.confState.votersOutgoing;
-    if (out.length > 0) {
-      const d2 = out.map((v) => (v === this.id ? this.durableLast : (st.progress.get(v)?.match ?? 0)));
-      d2.sort((a, b) => b - a);
-      q = Math.min(q, d2[Math.floor(out.length / 2)] ?? 0);
-    }
-    const safe = Math.min(st.commit, q);
+    if (out.length > 0) q = Math.min(q, this.durableOnMajority(out));
+    const safe = Math.min(commit, q);
     if (safe > this.safeCommit) this.safeCommit = safe;
     return safe;
+  }
+
+  /**
+   * Highest index durable on a majority of `voters`: followers' match indexes (they ack after
+   * their fsync), this node's own fsynced index. Per ack on the hot path: no status() snapshot.
+   */
+  private durableOnMajority(voters: readonly NodeId[]): number {
+    const d = this.durableScratch;
+    d.length = voters.length;
+    for (let i = 0; i < voters.length; i++) d[i] = voters[i] === this.id ? this.durableLast : this.node.matchOf(voters[i]);
+    d.sort(descending);
+    return d[Math.floor(voters.length / 2)] ?? 0;
   }
 
   /** Applies committed entries the core already handed out but a pipelined Ready left unapplied. */
@@ -818,6 +834,65 @@ export class ReplicatedLog {
     this.afterApply();
   }
 
+  private failAppend(w: AppendWaiter, e: Error): void {
+    for (const s of w.seqs) this.appendWaiters.delete(s);
+    if (w.settled) return;
+    w.settled = true;
+    w.reject(e);
+    this.dropSettledDeadlines();
+  }
+
+  /**
+   * Appends settle mostly in proposal order: release settled waiters at the head at once, so they
+   * die young instead of being kept (and promoted by the GC) until the next deadline sweep.
+   */
+  private dropSettledDeadlines(): void {
+    const q = this.appendDeadlines;
+    let h = this.appendDeadlineHead;
+    while (h < q.length && q[h]!.settled) q[h++] = undefined;
+    if (h === q.length) {
+      q.length = 0;
+      h = 0;
+    }
+    this.appendDeadlineHead = h;
+  }
+
+  private trackAppendDeadline(w: AppendWaiter): void {
+    this.appendDeadlines.push(w);
+    if (!this.appendSweepTimer) this.armAppendSweep(w.deadline);
+  }
+
+  private armAppendSweep(deadline: number): void {
+    this.appendSweepTimer = setTimeout(() => this.sweepAppendDeadlines(), Math.max(1, Math.ceil(deadline - performance.now())));
+  }
+
+  /** Fails appends past their deadline; re-arms for the oldest one still pending. */
+  private sweepAppendDeadlines(): void {
+    this.appendSweepTimer = undefined;
+    const q = this.appendDeadlines;
+    const now = performance.now();
+    let h = this.appendDeadlineHead;
+    while (h < q.length && (q[h]!.settled || q[h]!.deadline <= now)) {
+      const w = q[h]!;
+      q[h++] = undefined;
+      if (!w.settled) {
+        this.appendDeadlineHead = h;
+        this.failAppend(w, new LogTimeoutError('append', w.timeoutMs));
+        h = this.appendDeadlineHead;
+        if (this.appendDeadlines !== q) return; // stopped meanwhile
+      }
+    }
+    if (h === q.length) {
+      q.length = 0;
+      h = 0;
+    } else if (h > 1024 && h * 2 > q.length) {
+      this.appendDeadlines = q.slice(h);
+      h = 0;
+    }
+    this.appendDeadlineHead = h;
+    if (h < this.appendDeadlines.length) this.armAppendSweep(this.appendDeadlines[h]!.deadline);
+  }
+
   /** Applies one non-membership entry: resolves the append() waiting for it, if it is ours. */
   private applyEntry(e: Entry): void {
     if (e.type === EntryType.Normal) {
@@ -828,11 +903,12 @@ export class ReplicatedLog {
           this.appendWaiters.delete(u.id.seq);
           w.index = e.index;
           w.term = e.term;
-          if (--w.remaining === 0) {
-            clearTimeout(w.timer);
-            this.metrics.appendLatency.observe(Number(process.hrtime.bigint() - w.started) / 1e9);
+          if (--w.remaining === 0 && !w.settled) {
+            w.settled = true;
+            this.metrics.appendLatency.observe((performance.now() - w.started) / 1000);
             this.trace.acked(w.index);
             w.resolve({ index: w.index, term: w.term });
+            this.dropSettledDeadlines();
           }
         }
       }
@@ -869,13 +945,9 @@ export class ReplicatedLog {
   private leaderFastApply(): void {
     if (this.role !== StateRole.Leader || this.applying || this.stopped) return;
     if (this.confState.votersOutgoing.length > 0) return;
-    const st = this.node.status();
-    if (st.commit <= this.applied) return;
-    const voters = this.confState.voters;
-    const durable = voters.map((v) => (v === this.id ? this.durableLast : (st.progress.get(v)?.match ?? 0)));
-    durable.sort((a, b) => b - a);
-    const quorumDurable = durable[Math.floor(voters.length / 2)] ?? 0;
-    const upto = Math.min(st.commit, quorumDurable, this.storage.lastIndex());
+    const commit = this.node.committed();
+    if (commit <= this.applied) return;
+    const upto = Math.min(commit, this.durableOnMajority(this.confState.voters), this.storage.lastIndex());
     if (upto <= this.applied) return;
     let ents: Entry[];
     try {
@@ -976,6 +1048,10 @@ export class ReplicatedLog {
       this.leaderWaiters.add(done);
     });
   }
+}
+
+function descending(a: number, b: number): number {
+  return b - a;
 }
 
 function toClientEntry(e: Entry): CommittedEntry | undefined {

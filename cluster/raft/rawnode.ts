@@ -242,6 +242,26 @@ export class RawNode {
     }
   }
 
+  /** The commit index (what status().commit reports, without building the status). */
+  committed(): number {
+    return this.raft.raftLog.committed;
+  }
+
+  /**
+   * A peer's acknowledged match index as this leader tracks it (status().progress.get(id).match),
+   * without building the status: 0 when not leading or the peer is unknown. Hot path of the shell.
+   */
+  matchOf(id: NodeId): number {
+    if (this.raft.state !== 'leader') return 0;
+    return this.raft.trk.progress.get(id)?.match ?? 0;
+  }
+
+  /** A peer's replication state as this leader tracks it, or undefined (not leading / unknown peer). */
+  progressStateOf(id: NodeId): ProgressState | undefined {
+    if (this.raft.state !== 'leader') return undefined;
+    return this.raft.trk.progress.get(id)?.state;
+  }
+
   status(): RaftStatus {
     const r = this.raft;
     const progress = new Map<NodeId, PeerStatus>();

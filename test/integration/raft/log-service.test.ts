@@ -4,7 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Registry } from 'prom-client';
-import { LogClient, LogClientServer, ReplicatedLog, NotLeaderError, clusterStatusHandler } from '../../../cluster/log/index.js';
+import { LogClient, LogClientServer, LogTimeoutError, ReplicatedLog, NotLeaderError, clusterStatusHandler } from '../../../cluster/log/index.js';
 import { StateRole } from '../../../cluster/raft/types.js';
 
 const logs: ReplicatedLog[] = [];
@@ -250,4 +250,51 @@ test('a single member asks for a snapshot once snapshotEntries are retained, and
   const r = await a.append([Buffer.from('next')]);
   expect(a.readCommitted(1, 10).map((e) => text(e.data))).toEqual(['next']);
   expect(r.index).toBe(applied + 1);
+});
+
+test('appends a leader cannot commit fail with LogTimeoutError after appendTimeoutMs, each one', async () => {
+  const ports = await freePorts(3);
+  const peers = new Map([1, 2, 3].map((id, i) => [id, { host: '127.0.0.1', port: ports[i] }]));
+  const ns = [1, 2, 3].map((id) => startLog(id, peers, { appendTimeoutMs: 300 }));
+  await Promise.all(ns.map((n) => n.start()));
+  await until(() => ns.some((n) => n.status().role === StateRole.Leader));
+  const leader = ns.find((n) => n.status().role === StateRole.Leader)!;
+  await leader.append([Buffer.from('committed')]);
+  for (const f of ns.filter((n) => n !== leader)) {
+    logs.splice(logs.indexOf(f), 1);
+    await f.stop();
+  }
+  const t0 = Date.now();
+  const results = await Promise.allSettled([leader.append([Buffer.from('a')]), leader.append([Buffer.from('b'), Buffer.from('c')])]);
+  const waited = Date.now() - t0;
+  for (const r of results) {
+    expect(r.status).toBe('rejected');
+    expect((r as PromiseRejectedResult).reason).toBeInstanceOf(LogTimeoutError);
+  }
+  expect(waited).toBeGreaterThanOrEqual(290);
+  expect(waited).toBeLessThan(3000);
+});
+
+test('client: a call the server never answers fails with Timeout after its own deadline; close fails the rest', async () => {
+  const silent = net.createServer((s) => s.on('data', () => undefined));
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+  const sockets: net.Socket[] = [];
+  silent.on('connection', (s) => sockets.push(s));
+  try {
+    const c = await LogClient.connect('127.0.0.1', (silent.address() as net.AddressInfo).port);
+    const t0 = Date.now();
+    const err = await c.append([Buffer.from('x')], 200).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(err?.name).toBe('Timeout');
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(190);
+    expect(Date.now() - t0).toBeLessThan(3000);
+    const late = c.status(10_000);
+    c.close();
+    await expect(late).rejects.toMatchObject({ name: 'ConnectionClosed' });
+  } finally {
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => silent.close(r));
+  }
 });
