@@ -113,6 +113,10 @@ async function main(): Promise<void> {
     );
     await settle();
     take();
+    // Under load a retransmitted INVITE (Timer A) reaches the callee twice: each UA acts once per call.
+    const answeredAtCallee = new Set<string>();
+    const establishedAtCaller = new Set<number>();
+    const endedAtCaller = new Set<number>();
     let established = 0;
     let ended = 0;
     const invite = (i: number): Buffer =>
@@ -144,6 +148,9 @@ async function main(): Promise<void> {
           const text = s.bytes.toString('latin1');
           const toCallee = s.dest.address === CALLEE.address;
           if (toCallee && text.startsWith('INVITE ')) {
+            const callId = header(text, 'Call-ID');
+            if (answeredAtCallee.has(callId)) continue;
+            answeredAtCallee.add(callId);
             const tag = `e${header(text, 'Call-ID')}`.replace(/[^A-Za-z0-9]/g, '');
             deliver(answer(text, 180, 'Ringing', tag), CALLEE);
             deliver(answer(text, 200, 'OK', tag, `Contact: <sip:uas@${CALLEE.address}:${CALLEE.port}>\r\n`), CALLEE);
@@ -152,11 +159,16 @@ async function main(): Promise<void> {
           } else if (!toCallee && text.startsWith('SIP/2.0 200 ')) {
             const n = Number(/call-(\d+)@bench/.exec(text)?.[1]);
             if (text.includes(' INVITE\r\n')) {
+              if (establishedAtCaller.has(n)) continue;
+              establishedAtCaller.add(n);
               answered++;
               established++;
               deliver(inDialog('ACK', n, text), CALLER);
               deliver(inDialog('BYE', n, text), CALLER);
-            } else if (text.includes(' BYE\r\n')) ended++;
+            } else if (text.includes(' BYE\r\n') && !endedAtCaller.has(n)) {
+              endedAtCaller.add(n);
+              ended++;
+            }
           }
         }
       }

@@ -129,6 +129,20 @@ function parseUriParams(s: string, start: number, end: number, into: Params): vo
 }
 
 /**
+ * The params/headers of a URI that has none. A URI is parsed several times per message (validation,
+ * routing, registrar) and most have no headers and many no parameters: sharing one empty map saves
+ * two Map allocations per parse. Parsed URIs are read-only by convention; writing to these throws.
+ */
+class EmptyMap<V> extends Map<string, V> {
+  override set(key: string, _value: V): this {
+    // The constructor's own initialisation never calls set (no entries); any later write is a bug.
+    throw new TypeError(`parsed URI maps are read-only (set ${key})`);
+  }
+}
+const NO_PARAMS: Params = new EmptyMap<string | null>();
+const NO_HEADERS: Map<string, string> = new EmptyMap<string>();
+
+/**
  * Parses a sip:, sips: or tel: URI. Any other scheme is a 416 (RFC 3261 §8.2.2.1); malformed text a 400.
  */
 export function parseUri(text: string): SipUri {
@@ -137,15 +151,14 @@ export function parseUri(text: string): SipUri {
   if (scheme !== 'sip' && scheme !== 'sips' && scheme !== 'tel') throw new SipParseError(416, 'Unsupported URI Scheme');
   const rest = text.slice(scheme.length + 1);
   checkRaw(rest);
-  const params: Params = new Map();
-  const headers = new Map<string, string>();
   if (scheme === 'tel') {
     // RFC 3966 §3: telephone-subscriber = number *( ";" par )
     const semi = rest.indexOf(';');
     const number = semi < 0 ? rest : rest.slice(0, semi);
     if (number.length === 0) throw badRequest('Empty telephone number');
-    if (semi >= 0) parseUriParams(rest, semi + 1, rest.length, params);
-    return { scheme, user: uriUnescape(number), password: undefined, host: '', port: undefined, params, headers };
+    let params: Params = NO_PARAMS;
+    if (semi >= 0) parseUriParams(rest, semi + 1, rest.length, (params = new Map()));
+    return { scheme, user: uriUnescape(number), password: undefined, host: '', port: undefined, params, headers: NO_HEADERS };
   }
   let hostStart = 0;
   let user: string | undefined;
@@ -184,8 +197,11 @@ export function parseUri(text: string): SipUri {
   if (i < rest.length && rest.charCodeAt(i) !== 59 && rest.charCodeAt(i) !== 63) throw badRequest('Malformed URI');
   const q = rest.indexOf('?', i);
   const paramEnd = q < 0 ? rest.length : q;
-  if (paramEnd > i) parseUriParams(rest, i + 1, paramEnd, params);
+  let params: Params = NO_PARAMS;
+  if (paramEnd > i) parseUriParams(rest, i + 1, paramEnd, (params = new Map()));
+  let headers: Map<string, string> = NO_HEADERS;
   if (q >= 0) {
+    headers = new Map();
     // RFC 3261 §19.1.1: headers = "?" header *( "&" header ), header = hname "=" hvalue
     for (const h of rest.slice(q + 1).split('&')) {
       const eq = h.indexOf('=');

@@ -59,21 +59,21 @@ function checkAddressUri(na: NameAddr): void {
   if (scheme === 'sip' || scheme === 'sips' || scheme === 'tel') parseUri(na.uri);
 }
 
-/** Runs one header's check, naming the header in the reason phrase ("Bad Request - Via: Empty header parameter"). */
-function inHeader(name: string, check: () => unknown): void {
-  try {
-    check();
-  } catch (e) {
-    if (e instanceof SipParseError && e.status === 400 && e.reason.startsWith('Bad Request - ') && !e.reason.includes(name)) {
-      throw badRequest(`${name}: ${e.reason.slice('Bad Request - '.length)}`);
-    }
-    throw e;
+/** A header check's failure, with the header named in the reason phrase ("Bad Request - Via: Empty header parameter"). */
+function named(name: string, e: unknown): unknown {
+  if (e instanceof SipParseError && e.status === 400 && e.reason.startsWith('Bad Request - ') && !e.reason.includes(name)) {
+    return badRequest(`${name}: ${e.reason.slice('Bad Request - '.length)}`);
   }
+  return e;
 }
 
+// Scratch for checkCommon's one pass (validation is synchronous and never re-entered).
+const counts = new Array<number>(TRACKED.length).fill(0);
+const firsts = new Array<HeaderField | undefined>(TRACKED.length).fill(undefined);
+
 function checkCommon(msg: SipMessage): void {
-  const counts = new Array<number>(TRACKED.length).fill(0);
-  const firsts = new Array<HeaderField | undefined>(TRACKED.length);
+  counts.fill(0);
+  firsts.fill(undefined);
   for (const f of msg.headers.list()) {
     const i = TRACKED_INDEX.get(f.key);
     if (i === undefined) continue;
@@ -85,29 +85,43 @@ function checkCommon(msg: SipMessage): void {
     // Call-ID, CSeq, Max-Forwards and Content-Length cannot contain a comma at all.
     if (counts[i] === 1 && oneWord && (firsts[i] as HeaderField).value.indexOf(',') >= 0) throw badRequest(`Multiple ${name} values`);
   }
-  // Every Via value must parse; empty list elements (",,") are not allowed by §25.1 via-parm lists.
-  inHeader('Via', () => {
+  // Each check below names its header in the reason phrase; one try (no closure per header per message).
+  let header = 'Via';
+  try {
+    // Every Via value must parse; empty list elements (",,") are not allowed by §25.1 via-parm lists.
     for (const line of msg.headers.getLines('Via')) if (line === '' || splitTopLevel(line).includes('')) throw badRequest('Empty Via value');
     msg.vias();
-  });
-  inHeader('From', () => checkAddressUri(msg.from()));
-  inHeader('To', () => checkAddressUri(msg.to()));
-  inHeader('Call-ID', () => msg.callId());
-  inHeader('CSeq', () => msg.cseq());
-  inHeader('Max-Forwards', () => msg.maxForwards());
-  inHeader('Contact', () => {
+    header = 'From';
+    checkAddressUri(msg.from());
+    header = 'To';
+    checkAddressUri(msg.to());
+    header = 'Call-ID';
+    msg.callId();
+    header = 'CSeq';
+    msg.cseq();
+    header = 'Max-Forwards';
+    msg.maxForwards();
+    header = 'Contact';
     for (const line of msg.headers.getLines('Contact')) {
       if (line === '' || (line.indexOf(',') >= 0 && splitTopLevel(line).includes(''))) throw badRequest('Empty Contact value');
     }
     const contacts = msg.contacts();
-    if (contacts !== '*') contacts.forEach(checkAddressUri);
-  });
-  inHeader('Route', () => msg.routes().forEach(checkAddressUri));
-  inHeader('Record-Route', () => msg.recordRoutes().forEach(checkAddressUri));
+    if (contacts !== '*') for (const c of contacts) checkAddressUri(c);
+    header = 'Route';
+    for (const r of msg.routes()) checkAddressUri(r);
+    header = 'Record-Route';
+    for (const r of msg.recordRoutes()) checkAddressUri(r);
+  } catch (e) {
+    throw named(header, e);
+  }
   const date = msg.headers.get('Date');
   if (date !== undefined && !isSipDate(date)) throw badRequest('Malformed Date');
-  inHeader('Content-Length', () => msg.contentLength());
-  const cl = msg.contentLength();
+  let cl: number | undefined;
+  try {
+    cl = msg.contentLength();
+  } catch (e) {
+    throw named('Content-Length', e);
+  }
   // RFC 3261 §18.3: a datagram shorter than its Content-Length is rejected (RFC 4475 §3.1.2.2).
   if (cl !== undefined && cl > msg.body.length) throw badRequest('Content-Length larger than message body');
 }
