@@ -53,6 +53,10 @@ abstract class SipMessageBase {
 
   /** Topmost Via (RFC 3261 §8.2.6, §16.7: the one that identifies the transaction). */
   topVia(): Via {
+    // Each accessor answers a cache hit without allocating its compute closure (they run several
+    // times per message).
+    const hit = this.headers.peek('topVia');
+    if (hit !== undefined) return hit as Via;
     return this.headers.memoize('topVia', () => {
       const all = this.headers.peek('vias') as Via[] | undefined;
       return all !== undefined && all.length > 0 ? all[0] : parseVia(this.required('Via'));
@@ -61,6 +65,8 @@ abstract class SipMessageBase {
 
   /** All Via values, top first. */
   vias(): Via[] {
+    const hit = this.headers.peek('vias');
+    if (hit !== undefined) return hit as Via[];
     return this.headers.memoize('vias', () => {
       // The top one is usually parsed already (transaction matching, §18.2.1 stamping).
       const top = this.headers.peek('topVia') as Via | undefined;
@@ -69,6 +75,8 @@ abstract class SipMessageBase {
   }
 
   callId(): string {
+    const hit = this.headers.peek('callId');
+    if (hit !== undefined) return hit as string;
     return this.headers.memoize('callId', () => {
       const v = this.required('Call-ID').trim();
       // RFC 3261 §25.1: callid = word [ "@" word ], no whitespace.
@@ -78,19 +86,27 @@ abstract class SipMessageBase {
   }
 
   cseq(): CSeq {
+    const hit = this.headers.peek('cseq');
+    if (hit !== undefined) return hit as CSeq;
     return this.headers.memoize('cseq', () => parseCSeq(this.required('CSeq')));
   }
 
   from(): NameAddr {
+    const hit = this.headers.peek('from');
+    if (hit !== undefined) return hit as NameAddr;
     return this.headers.memoize('from', () => parseNameAddr(this.required('From')));
   }
 
   to(): NameAddr {
+    const hit = this.headers.peek('to');
+    if (hit !== undefined) return hit as NameAddr;
     return this.headers.memoize('to', () => parseNameAddr(this.required('To')));
   }
 
   /** Max-Forwards 0..255 (RFC 3261 §20.22), undefined when absent. */
   maxForwards(): number | undefined {
+    const hit = this.headers.peek('maxForwards');
+    if (hit !== undefined) return hit as number | undefined;
     return this.headers.memoize('maxForwards', () => {
       const v = this.headers.get('Max-Forwards');
       if (v === undefined) return undefined;
@@ -102,6 +118,8 @@ abstract class SipMessageBase {
 
   /** Contact values, or '*' for the wildcard of a REGISTER removing all bindings (RFC 3261 §10.2.2). */
   contacts(): NameAddr[] | '*' {
+    const hit = this.headers.peek('contacts');
+    if (hit !== undefined) return hit as NameAddr[] | '*';
     return this.headers.memoize('contacts', () => {
       const all = this.headers.getAll('Contact');
       if (all.length === 1 && all[0].trim() === '*') return '*' as const;
@@ -117,6 +135,8 @@ abstract class SipMessageBase {
    * allows treating an over-large expiry as absent so the default applies).
    */
   expires(): number | undefined {
+    const hit = this.headers.peek('expires');
+    if (hit !== undefined) return hit as number | undefined;
     return this.headers.memoize('expires', () => {
       const v = this.headers.get('Expires');
       if (v === undefined) return undefined;
@@ -127,15 +147,21 @@ abstract class SipMessageBase {
 
   /** Route values, top first (RFC 3261 §20.34). */
   routes(): NameAddr[] {
+    const hit = this.headers.peek('routes');
+    if (hit !== undefined) return hit as NameAddr[];
     return this.headers.memoize('routes', () => this.headers.getAll('Route').map(parseNameAddr));
   }
 
   recordRoutes(): NameAddr[] {
+    const hit = this.headers.peek('recordRoutes');
+    if (hit !== undefined) return hit as NameAddr[];
     return this.headers.memoize('recordRoutes', () => this.headers.getAll('Record-Route').map(parseNameAddr));
   }
 
   /** Declared Content-Length, undefined when absent; malformed or negative is a 400. */
   contentLength(): number | undefined {
+    const hit = this.headers.peek('contentLength');
+    if (hit !== undefined) return hit as number | undefined;
     return this.headers.memoize('contentLength', () => {
       const v = this.headers.get('Content-Length');
       if (v === undefined) return undefined;
