@@ -186,7 +186,7 @@ export class ReplicatedLog {
   constructor(private readonly opts: ReplicatedLogOptions) {
     this.id = opts.id;
     this.registry = opts.registry ?? new Registry();
-    this.metrics = new RaftMetrics(this.registry);
+    this.metrics = new RaftMetrics(this.registry, () => ({ term: this.term, commit: this.commit, applied: this.applied }));
   }
 
   /** Opens storage (recovering it), starts the transport and the clock. Returns the member port. */
@@ -566,15 +566,12 @@ export class ReplicatedLog {
 
   private async handleReady(rd: Ready): Promise<void> {
     if (rd.softState) this.onSoftState(rd.softState.lead, rd.softState.role);
-    if (rd.hardState) {
-      this.term = rd.hardState.term;
-      this.metrics.term.set(this.term);
-    }
+    if (rd.hardState) this.term = rd.hardState.term;
     // Raft thesis §10.2.1: a leader may replicate to followers while it writes its own disk. Safe
     // here because the loop is serial: any message carrying a commit index, and any client ack, comes
     // from a later Ready, i.e. after the entries it covers are durable on the leader too. Votes,
     // term changes and snapshots keep the strict order (persist, then send).
-    const init = this.storage.initialState().hardState;
+    const init = this.storage.savedHardState();
     const leaderParallel =
       this.role === StateRole.Leader &&
       !rd.snapshot &&
@@ -687,11 +684,7 @@ export class ReplicatedLog {
         w.resolve(rs.index);
       } else this.readsAwaitingApply.push({ index: rs.index, w });
     }
-    if (rd.hardState) {
-      this.commit = Math.max(this.commit, rd.hardState.commit);
-      this.metrics.commitIndex.set(this.commit);
-    }
-    this.metrics.applyLag.set(Math.max(0, this.commit - this.applied));
+    if (rd.hardState) this.commit = Math.max(this.commit, rd.hardState.commit);
   }
 
   /**
@@ -736,11 +729,6 @@ export class ReplicatedLog {
     this.leaderFastApply();
     if (rd.committedEntries.length > 0) this.coreApplied = rd.committedEntries[rd.committedEntries.length - 1].index;
     this.resolveReads(rd);
-    if (rd.hardState) {
-      this.commit = Math.max(this.commit, rd.hardState.commit);
-      this.metrics.commitIndex.set(this.commit);
-    }
-    this.metrics.applyLag.set(Math.max(0, this.commit - this.applied));
   }
 
   /**

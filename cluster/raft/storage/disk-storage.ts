@@ -103,6 +103,11 @@ export class DiskStorage implements Storage {
     return { hardState: { ...this.hardState }, confState: this.confState };
   }
 
+  /** The last saved hard state, without a copy (read-only; the shell compares it once per Ready). */
+  savedHardState(): Readonly<HardState> {
+    return this.hardState;
+  }
+
   firstIndex(): number {
     return this.snap.metadata.index + 1;
   }

@@ -68,6 +68,10 @@ test('a single-member log commits with no peers, streams to subscribers and surv
   const metrics = await registry.metrics();
   for (const m of ['siphon_raft_term', 'siphon_raft_commit_index', 'siphon_raft_apply_lag', 'siphon_raft_leader_changes_total', 'siphon_raft_append_latency_seconds_count 2'])
     expect(metrics).toContain(m);
+  // Gauges are read at scrape time: they show the current state.
+  expect(metrics).toContain(`siphon_raft_commit_index ${r2.index}\n`);
+  expect(metrics).toContain('siphon_raft_apply_lag 0\n');
+  expect(metrics).toContain(`siphon_raft_term ${a.status().term}\n`);
   await a.stop();
   logs.pop();
   const b = startLog(1, new Map());
