@@ -194,5 +194,6 @@ function round(x: number): number {
 
 main().catch((err: unknown) => {
   process.stderr.write(`bench:pipeline failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-  process.exitCode = 1;
+  process.exit(1); // the node's sockets would keep the process alive
+
 });
