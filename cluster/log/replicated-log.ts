@@ -591,9 +591,11 @@ export class ReplicatedLog {
     if (this.applied < this.coreApplied && !this.stopped) await this.applyFromStorage(this.coreApplied);
     // Committed entries already durable here (from earlier Readys) are applied, and their clients
     // acked, before this Ready's fsync: they are on a quorum's disks, ours included, so their acks
-    // need not wait for the newer entries' flush.
+    // need not wait for the newer entries' flush. A follower with no append of its own waiting
+    // flushes and answers first instead (the leader's commit waits for that answer), applying after.
     let committed = rd.committedEntries;
-    if (!rd.snapshot && committed.length > 0 && committed[0].index <= this.durableLast) {
+    const ackFirst = this.role === StateRole.Leader || this.appendWaiters.size > 0;
+    if (ackFirst && !rd.snapshot && committed.length > 0 && committed[0].index <= this.durableLast) {
       let n = 0;
       while (n < committed.length && committed[n].index <= this.durableLast) n++;
       await this.apply(committed.slice(0, n));
