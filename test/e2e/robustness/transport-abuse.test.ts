@@ -252,18 +252,27 @@ describe('UDP oddities', () => {
     }
   }, 15_000);
 
-  it('responses matching nothing are absorbed (no reply, no crash)', async () => {
+  it('responses matching nothing: ours on top are forwarded statelessly to the next Via, others absorbed (§16.11, §18.1.2)', async () => {
     const c = await udpClient();
+    const stray = (status: string, topHost: string): string =>
+      `SIP/2.0 ${status}\r\nVia: SIP/2.0/UDP ${topHost};branch=z9hG4bKnothing${status.slice(0, 3)}\r\n` +
+      `Via: SIP/2.0/UDP 127.0.0.1:${c.port};branch=z9hG4bKup\r\nFrom: <sip:a@127.0.0.1>;tag=1\r\nTo: <sip:b@127.0.0.1>;tag=2\r\n` +
+      `Call-ID: stray-${status.slice(0, 3)}\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n`;
     try {
+      // Top Via not ours: discarded, whatever the status.
       for (const status of ['100 Trying', '180 Ringing', '200 OK', '487 Request Terminated', '699 Odd']) {
-        c.send(
-          `SIP/2.0 ${status}\r\nVia: SIP/2.0/UDP 127.0.0.1:${server.sipPort};branch=z9hG4bKnothing${status.slice(0, 3)}\r\n` +
-            `Via: SIP/2.0/UDP 127.0.0.1:${c.port};branch=z9hG4bKup\r\nFrom: <sip:a@127.0.0.1>;tag=1\r\nTo: <sip:b@127.0.0.1>;tag=2\r\n` +
-            `Call-ID: stray-${status.slice(0, 3)}\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n`,
-          server.sipPort,
-        );
+        c.send(stray(status, '192.0.2.77:5060'), server.sipPort);
       }
       expect(await c.silentFor(500)).toBe(true);
+      // Top Via ours: popped, and the response goes to the next Via (here, the sender itself).
+      for (const status of ['180 Ringing', '200 OK', '699 Odd']) {
+        c.send(stray(status, `127.0.0.1:${server.sipPort}`), server.sipPort);
+        const got = await c.next(3000);
+        expect(statusOf(got)).toBe(Number(status.slice(0, 3)));
+        expect(got).not.toContain('z9hG4bKnothing');
+        expect(headerOf(got, 'Via')).toContain('z9hG4bKup');
+      }
+      expect(await c.silentFor(300)).toBe(true);
       expect(await optionsAnswered(server)).toBe(200);
     } finally {
       await c.close();
