@@ -6,6 +6,11 @@ export const transportSection = obj({
   max_message_size: int(65_535, 512, 16 * 1024 * 1024),
   /** Inbound/outbound TCP connections with no traffic for this long are closed. */
   tcp_idle_timeout_secs: int(300, 1, 86_400),
+  /**
+   * Inbound TCP connections held at once; past it a new one is closed as it is accepted (counted in
+   * siphon_tcp_connections_refused_total), so a connection flood cannot exhaust file descriptors.
+   */
+  tcp_max_connections: int(10_000, 1, 1_000_000),
   /** Fail-fast bound on an outbound TCP connect (a black-holed peer must not hold a send). */
   tcp_connect_timeout_ms: int(5000, 1, 120_000),
   /**

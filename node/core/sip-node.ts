@@ -46,6 +46,7 @@ export async function startSipNode(config: SiphonConfig, log: Logger, opts: { ro
     malformed: (t) => metrics.malformed.inc({ transport: t }),
     shed: (t) => metrics.shedWrites.inc({ transport: t }),
     connections: (t, d) => metrics.connectionsActive.inc({ transport: t }, d),
+    refused: (t) => metrics.refusedConnections.inc({ transport: t }),
   };
   metrics.connectionsActive.set({ transport: 'tcp' }, 0);
 
@@ -103,6 +104,7 @@ export async function startSipNode(config: SiphonConfig, log: Logger, opts: { ro
           idleTimeoutMs: t.tcp_idle_timeout_secs * 1000,
           connectTimeoutMs: t.tcp_connect_timeout_ms,
           maxWriteBufferBytes: t.tcp_max_write_buffer_bytes,
+          maxConnections: t.tcp_max_connections,
         },
         dispatcher,
         counters,

@@ -22,6 +22,7 @@ export interface NodeMetrics {
   readonly uptime: Gauge;
   readonly malformed: Counter<'transport'>;
   readonly shedWrites: Counter<'transport'>;
+  readonly refusedConnections: Counter<'transport'>;
   readonly droppedMessages: Counter<'reason'>;
 }
 
@@ -63,6 +64,12 @@ export function createNodeMetrics(opts: { startedAt?: number; defaultMetrics?: b
     shedWrites: new Counter({
       name: 'siphon_transport_shed_writes_total',
       help: 'Messages dropped because the peer stopped reading (connection closed instead of awaiting)',
+      labelNames: ['transport'],
+      registers,
+    }),
+    refusedConnections: new Counter({
+      name: 'siphon_tcp_connections_refused_total',
+      help: 'Inbound connections closed at accept because transport.tcp_max_connections were open',
       labelNames: ['transport'],
       registers,
     }),

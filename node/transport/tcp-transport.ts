@@ -19,6 +19,8 @@ export interface TcpOptions {
   readonly idleTimeoutMs: number;
   readonly connectTimeoutMs: number;
   readonly maxWriteBufferBytes: number;
+  /** Inbound connections held at once (net.Server maxConnections); unlimited when absent. */
+  readonly maxConnections?: number;
 }
 
 const PONG = Buffer.from('\r\n');
@@ -79,6 +81,12 @@ export class TcpTransport {
       });
     });
     server.on('error', () => undefined);
+    if (this.opts.maxConnections !== undefined) {
+      // Node closes a connection accepted past the limit and emits 'drop': the flood costs one
+      // accept and close each, never a descriptor held.
+      server.maxConnections = this.opts.maxConnections;
+      server.on('drop', () => this.counters.refused?.('tcp'));
+    }
     const addr = server.address();
     const port = typeof addr === 'object' && addr !== null ? addr.port : this.opts.port;
     this.info = {

@@ -43,6 +43,8 @@ export interface TransportCounters {
   malformed(transport: TransportKind): void;
   shed(transport: TransportKind): void;
   connections(transport: TransportKind, delta: number): void;
+  /** An inbound connection closed at accept because `tcp_max_connections` were open. */
+  refused?(transport: TransportKind): void;
 }
 
 export const NO_COUNTERS: TransportCounters = {

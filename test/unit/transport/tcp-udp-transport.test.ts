@@ -137,6 +137,33 @@ describe('TCP transport on real sockets', () => {
     expect(await pong).toBe('\r\n');
   });
 
+  test('connection cap: past tcp_max_connections a new connection is closed at accept and counted; held ones still work', async () => {
+    let refused = 0;
+    const t = await startTcp(collector(), { maxConnections: 2 }, { ...NO_COUNTERS, refused: () => void refused++ });
+    const a = await connectTo(t.listener.port);
+    const b = await connectTo(t.listener.port);
+    cleanups.push(() => void a.destroy(), () => void b.destroy());
+    // Both held: each answers a keep-alive ping.
+    for (const s of [a, b]) {
+      const pong = readUntil(s, (d) => d === '\r\n');
+      s.write('\r\n\r\n');
+      expect(await pong).toBe('\r\n');
+    }
+    const c = await connectTo(t.listener.port);
+    cleanups.push(() => void c.destroy());
+    await closed(c);
+    expect(refused).toBe(1);
+    expect(t.connectionCount).toBe(2);
+    // A slot frees up when a held connection goes away.
+    a.destroy();
+    for (let i = 0; i < 50 && t.connectionCount > 1; i++) await new Promise((r) => setTimeout(r, 20));
+    const d = await connectTo(t.listener.port);
+    cleanups.push(() => void d.destroy());
+    const pong = readUntil(d, (x) => x === '\r\n');
+    d.write('\r\n\r\n');
+    expect(await pong).toBe('\r\n');
+  });
+
   test('oversize message: answered from its head, then the connection is closed', async () => {
     const h = collector((f) => Buffer.from(`SIP/2.0 ${f.status} ${f.reason}\r\nContent-Length: 0\r\n\r\n`));
     let malformed = 0;
