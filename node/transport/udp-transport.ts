@@ -5,7 +5,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
 import { isIP } from 'node:net';
-import type { Endpoint, InboundHandler, ListenerInfo, TransportCounters } from './types.js';
+import type { Endpoint, InboundHandler, ListenerInfo, MessageSource, TransportCounters } from './types.js';
 
 export interface UdpOptions {
   readonly host: string;
@@ -73,16 +73,19 @@ export class UdpTransport {
     };
     const listener = this.info;
     socket.on('message', (msg, rinfo) => {
+      const source: MessageSource = { transport: 'udp', remote: { address: rinfo.address, port: rinfo.port }, listener, connectionId: null };
       if (msg.length > this.opts.maxMessageSize) {
         this.counters.malformed('udp');
+        // RFC 3261 §21.5.14: a request whose header block is readable learns why (513, built from
+        // its head like the TCP framer's); anything else is dropped.
+        const headEnd = msg.indexOf('\r\n\r\n');
+        if (headEnd > 0 && headEnd + 4 <= this.opts.maxMessageSize) {
+          const reply = this.handler.onFramingFailure({ status: 513, reason: 'Message Too Large', head: msg.subarray(0, headEnd + 4), source });
+          if (reply !== null) socket.send(reply, rinfo.port, rinfo.address);
+        }
         return;
       }
-      this.handler.onMessage(msg, {
-        transport: 'udp',
-        remote: { address: rinfo.address, port: rinfo.port },
-        listener,
-        connectionId: null,
-      });
+      this.handler.onMessage(msg, source);
     });
     this.socket = socket;
     return this.info;

@@ -288,4 +288,21 @@ describe('UDP transport on real sockets', () => {
     u.send(Buffer.from('SIP/2.0 200 OK\r\n\r\n'), r.source.remote);
     expect(await answer).toBe('SIP/2.0 200 OK\r\n\r\n');
   });
+  test('an oversize datagram with a readable header block is answered 513 from its head (RFC 3261 §21.5.14); headless garbage is not', async () => {
+    const h = collector((f) => Buffer.from(`SIP/2.0 ${f.status} ${f.reason}\r\nContent-Length: 0\r\n\r\n`));
+    const u = new UdpTransport({ host: '127.0.0.1', port: 0, advertise: null, recvBufferBytes: 0, maxMessageSize: 600 }, h, NO_COUNTERS);
+    const info = await u.start();
+    cleanups.push(() => u.stop());
+    const client = createSocket('udp4');
+    await new Promise<void>((r) => client.bind(0, '127.0.0.1', () => r()));
+    cleanups.push(() => new Promise<void>((r) => client.close(() => r())));
+    const answer = new Promise<string>((resolve) => client.once('message', (m) => resolve(m.toString())));
+    client.send(Buffer.alloc(2000, 0x41), info.port, '127.0.0.1');
+    client.send(sip('x'.repeat(1000)), info.port, '127.0.0.1');
+    expect(await answer).toBe('SIP/2.0 513 Message Too Large\r\nContent-Length: 0\r\n\r\n');
+    expect(h.failures).toHaveLength(1);
+    expect(h.failures[0].head?.toString()).toBe(sip('x'.repeat(1000)).split('\r\n\r\n')[0] + '\r\n\r\n');
+    expect(h.failures[0].source.remote.port).toBe(client.address().port);
+    expect(h.got).toHaveLength(0);
+  });
 });
