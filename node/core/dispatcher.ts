@@ -18,6 +18,7 @@ import {
   parseMessage,
   serialize,
   validateRequest,
+  type SipMessage,
   type SipRequest,
   type SipResponse,
   type Via,
@@ -280,13 +281,9 @@ export class Dispatcher implements InboundHandler {
     let bytes: Buffer;
     if (sent !== null) bytes = sent;
     else {
-      try {
-        bytes = serialize(msg);
-      } catch (err) {
-        this.drop('unserializable');
-        this.log.debug({ err }, 'message could not be serialized');
-        return;
-      }
+      const out = this.serializeOrDrop(msg);
+      if (out === null) return;
+      bytes = out;
       if (view instanceof SipResponseView) view.noteSent(bytes);
     }
     if (msg.isRequest) {
@@ -368,6 +365,17 @@ export class Dispatcher implements InboundHandler {
     this.armTimer();
   }
 
+  /** The wire form, or null (counted as dropped) when a header value cannot be written back. */
+  private serializeOrDrop(msg: SipMessage): Buffer | null {
+    try {
+      return serialize(msg);
+    } catch (err) {
+      this.drop('unserializable');
+      this.log.debug({ err }, 'message could not be serialized');
+      return null;
+    }
+  }
+
   /**
    * A response a proxy TU forwards outside any transaction (RFC 3261 §16.11: a stray response
    * with our Via popped; §16.7 item 5: a 2xx after our non-2xx final) to `dest`, which the TU
@@ -375,14 +383,8 @@ export class Dispatcher implements InboundHandler {
    * destination reuses an open connection to that address, else connects.
    */
   forwardResponse(response: SipResponse, dest: MessageSource): void {
-    let bytes: Buffer;
-    try {
-      bytes = serialize(response);
-    } catch (err) {
-      this.drop('unserializable');
-      this.log.debug({ err }, 'forwarded response could not be serialized');
-      return;
-    }
+    const bytes = this.serializeOrDrop(response);
+    if (bytes === null) return;
     this.countResponse(response.status);
     if (dest.connectionId !== null && this.transport.sendOnConnection(dest.connectionId, bytes)) return;
     if (dest.transport === 'udp') this.transport.sendUdp(bytes, dest, dest.remote);
