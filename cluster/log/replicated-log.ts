@@ -708,6 +708,10 @@ export class ReplicatedLog {
   private pipelineReady(rd: Ready): void {
     if (rd.hardState || rd.entries.length > 0) {
       const last = rd.entries.length > 0 ? rd.entries[rd.entries.length - 1].index : 0;
+      // Inline fdatasync when nothing else is in flight (one writer: nothing to overlap, and the
+      // thread-pool handoff costs two wake-ups per append); on the thread pool when other entries
+      // await commit, so their acks and new proposals keep flowing during the flush.
+      this.storage.setBackgroundSync(this.storage.lastIndex() > this.node.committed());
       const write = this.storage.save(rd.hardState, rd.entries, undefined, rd.mustSync ?? true);
       this.savesInFlight++;
       const landed = write.then(
@@ -785,11 +789,13 @@ export class ReplicatedLog {
     if (lead !== this.leader && lead !== 0) this.metrics.leaderChanges.inc();
     this.leader = lead;
     this.role = role;
-    // Every role fsyncs inline (no SegmentedWal.backgroundSync): a leader's AppendEntries are already
-    // on the wire when its flush starts, and the followers' answers need a network round trip plus
-    // their own fsync, so they rarely arrive before the leader's flush returns. The thread-pool
-    // handoff cost two extra wake-ups per append on a box where CPU is the scarce resource; measured
-    // at c1 (3 processes, fsync): 762/725 -> 866/920 ops/s, leader CPU 0.76 -> 0.62 ms per append.
+    // Followers fsync inline (their answer waits for it anyway); a leader chooses per write
+    // (pipelineReady). A leader's AppendEntries are on the wire when its flush starts, and the
+    // followers' answers need a round trip plus their own fsync, so with one writer they rarely
+    // arrive before an inline flush returns, and the thread-pool handoff cost two extra wake-ups per
+    // append: measured at c1 (3 processes, fsync) 762/725 -> 866/920 ops/s, leader CPU 0.76 -> 0.62
+    // ms per append.
+    if (role !== StateRole.Leader) this.storage.setBackgroundSync(false);
     if (lead !== 0) {
       for (const l of this.leaderWaiters) l();
       this.leaderWaiters.clear();
