@@ -222,3 +222,37 @@ describe('a finished server transaction keeps only what matching and resending n
     expect(view.wire).toBeNull();
   });
 });
+
+test('a client transaction releases the request it sent once its final response arrives (only the match copy stays)', () => {
+  const sent: Buffer[] = [];
+  const finals: number[] = [];
+  const mgr = new TransactionManager<string>({
+    config: timerConfig(),
+    factory: sipMessageFactory,
+    isReliable: () => false,
+    transport: { send: (m) => sent.push(serialize(sipMessageOf(m))) },
+    tu: {
+      request: () => undefined,
+      response: (_tx, res) => finals.push(res.status),
+      ack: () => undefined,
+      strayResponse: () => undefined,
+      timeout: () => undefined,
+      transportError: () => undefined,
+    },
+  });
+  const invite = viewOf(parseRequest(INVITE));
+  const tx = mgr.sendRequest(invite, 'udp:192.0.2.9:5060', 0);
+  expect(tx).toBeDefined();
+  expect(invite.message.headers.get('Max-Forwards')).toBe('70');
+  mgr.onInbound(viewOf(parseResponse(BUSY)), 'udp:192.0.2.9:5060', 10);
+  expect(finals).toEqual([486]);
+  // The ACK for the 486 went out, built while the request was whole (§17.1.1.3).
+  expect(sent.map((b) => b.toString('latin1').split(' ')[0])).toEqual(['INVITE', 'ACK']);
+  expect(invite.message.headers.get('Max-Forwards')).toBeUndefined();
+  expect(invite.message.headers.get('Call-ID')).toBe('a84b4c76e66710@pc33.atlanta.example.com');
+  expect(invite.topVia.branch).toBe('z9hG4bKnashds8');
+  // A retransmitted 486 is still absorbed and re-ACKed from Completed.
+  mgr.onInbound(viewOf(parseResponse(BUSY)), 'udp:192.0.2.9:5060', 20);
+  expect(finals).toEqual([486]);
+  expect(sent).toHaveLength(3);
+});
