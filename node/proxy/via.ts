@@ -1,4 +1,6 @@
 // Just enough of a Via value (§20.42) for the proxy: sent-by host/port and the branch.
+import { SipParseError, parseVia, type Via } from '../sip/index.js';
+
 export interface ViaParts {
   readonly transport: string;
   readonly host: string;
@@ -6,14 +8,20 @@ export interface ViaParts {
   readonly branch: string | undefined;
 }
 
+/**
+ * A view over node/sip's Via scanner (one Via grammar for the whole node, no regex backtracking on
+ * a per-request path); undefined for a value that is not a well-formed SIP/2.0 Via.
+ */
 export function parseViaValue(value: string): ViaParts | undefined {
-  const m = /^\s*SIP\s*\/\s*2\.0\s*\/\s*([A-Za-z0-9-]+)\s+(\[[^\]]+\]|[^\s;:]+)(?:\s*:\s*(\d{1,5}))?\s*(.*)$/i.exec(value);
-  if (!m) return undefined;
-  const branch = /;\s*branch\s*=\s*([^;\s,]+)/i.exec(m[4]);
-  return {
-    transport: m[1].toUpperCase(), host: m[2].toLowerCase(),
-    port: m[3] !== undefined ? Number(m[3]) : undefined, branch: branch ? branch[1] : undefined,
-  };
+  let via: Via;
+  try {
+    via = parseVia(value);
+  } catch (err) {
+    if (err instanceof SipParseError) return undefined;
+    throw err;
+  }
+  if (via.protocol.toUpperCase() !== 'SIP/2.0') return undefined;
+  return { transport: via.transport.toUpperCase(), host: via.host.toLowerCase(), port: via.port, branch: via.branch };
 }
 
 export function formatVia(transport: string, host: string, port: number, branch: string): string {
