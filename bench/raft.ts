@@ -11,6 +11,7 @@
  * (cluster/log/commit-trace.ts). --ours-no-fsync runs our members without fsync (a diagnostic floor: what the disk costs us; never a
  * reported result). --conc 1 --scale 0.4 --out /tmp/x.json is the quick iteration loop (fewer writes, results kept out
  * of bench/results). Writes bench/results/raft.json: raw runs, medians, ratio.cN = ours ÷ etcd ops/s, and the p99s.
+ * Each system gets the same unmeasured warm-up (WARMUP) before its sweep, so every step measures steady state.
  * Target (issue 3): ≥ 2× etcd's ops/s at every concurrency with p99 ≤ etcd's.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -30,6 +31,8 @@ const raftNode = path.join(root, 'dist/ops/raft-node.js');
 /** Writes per run, sized so a run lasts a few seconds on this box (bounded by --max-seconds anyway). */
 const WRITES: Record<number, number> = { 1: 2500, 16: 8000, 64: 12000, 256: 15000 };
 const MAX_SECONDS = 12;
+/** Unmeasured warm-up before each system's sweep: [concurrency, writes]. */
+const WARMUP: ReadonlyArray<readonly [number, number]> = [[16, 4000], [1, 1000]];
 /** --scale multiplies WRITES (shorter runs while iterating); set once in main(). */
 let writesScale = 1;
 
@@ -80,6 +83,15 @@ async function freePorts(n: number): Promise<number[]> {
 function sweep(system: 'etcd' | 'ours', rep: number, concs: number[], harnessArgs: string[], script: string, cwd: string, pids: number[]): Run[] {
   const hz = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
   const runs: Run[] = [];
+  // Unmeasured warm-up, identical for both systems: steady state is what a cluster serves. Without it
+  // the first measured step (c1) catches freshly started members (V8 compiling our hot paths for
+  // ~2 s, connections and caches on both sides) and measures start-up, not commit latency.
+  for (const [c, writes] of WARMUP) {
+    runHarness(script, cwd, [
+      ...harnessArgs, '--writes', String(Math.max(50, Math.round(writes * writesScale))), '--concurrency', String(c),
+      '--value-bytes', '256', '--max-seconds', String(MAX_SECONDS), '--timeout-ms', '10000',
+    ]);
+  }
   for (const c of concs) {
     const k0 = cpuTicks(pids);
     const r = runHarness(script, cwd, [
@@ -214,6 +226,7 @@ async function main(): Promise<void> {
     bench: 'raft',
     date: new Date().toISOString(),
     setup: `3 members, 3 processes, loopback, ${v['ours-no-fsync'] ? 'OURS WITHOUT FSYNC (diagnostic)' : 'fsync on'}, 256-byte entries, closed-loop writers to the leader; medians over reps`,
+    warmup: `unmeasured, same for both systems before each sweep: ${WARMUP.map(([c, w]) => `${w} writes at C=${c}`).join(', then ')}`,
     reps,
     loadAvgBefore: load0,
     loadAvgAfter: os.loadavg(),
