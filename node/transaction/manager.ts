@@ -140,6 +140,7 @@ export class TransactionManager<A> {
       // Completed/Accepted only match by key and absorb retransmissions (the non-2xx ACK is its
       // own message): the request sent is never sent again, so its parse need not stay on the heap.
       machine.request.releaseParsed?.();
+      machine.compactRequest();
     }
   }
 
@@ -278,6 +279,8 @@ export class TransactionManager<A> {
       // would otherwise stay on the heap for Timer J/H/L (32 s at UDP) and dominate GC.
       machine.request.releaseParsed?.();
       response.releaseParsed?.();
+      // RFC 2543 requests are matched on their fields (§17.2.3), so theirs stay whole.
+      if (!usesLegacyMatching(machine.request)) machine.compactRequest();
     }
   }
 

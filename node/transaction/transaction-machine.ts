@@ -8,14 +8,30 @@ import { TimerSet } from './timer-set.js';
 export abstract class TransactionMachine<State extends string, Timer extends string> {
   protected currentState: State;
   protected readonly timers = new TimerSet<Timer>();
+  private req: RequestView;
 
   constructor(
-    readonly request: RequestView,
+    request: RequestView,
     readonly reliable: boolean,
     protected readonly config: TimerConfig,
     initial: State,
   ) {
+    this.req = request;
     this.currentState = initial;
+  }
+
+  get request(): RequestView {
+    return this.req;
+  }
+
+  /**
+   * After the final response an RFC 3261 transaction is only found by its key (already in the
+   * manager's table) and only resends bytes it holds: the request it was created for shrinks to
+   * its method, branch and CSeq. Transactions live 64·T1 past their final at UDP (Timer J/L/M), a
+   * thousand calls a second keep a hundred thousand of them, and the full view was most of each.
+   */
+  compactRequest(): void {
+    this.req = requestSummary(this.req);
   }
 
   get state(): State {
@@ -53,4 +69,25 @@ export abstract class TransactionMachine<State extends string, Timer extends str
   }
 
   protected abstract fire(timer: Timer, now: number): TxAction[];
+}
+
+/** What a finished transaction keeps of its request (see compactRequest). */
+function requestSummary(r: RequestView): RequestView {
+  const v = r.topVia;
+  return {
+    kind: 'request',
+    method: r.method,
+    uri: '',
+    topVia: { branch: v.branch, host: '', port: undefined, transport: v.transport, raw: '' },
+    callId: '',
+    cseq: r.cseq,
+    fromTag: undefined,
+    toTag: undefined,
+    headerValues: noHeaderValues,
+  };
+}
+
+const NO_VALUES: readonly string[] = [];
+function noHeaderValues(): readonly string[] {
+  return NO_VALUES;
 }
