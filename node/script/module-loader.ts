@@ -4,8 +4,8 @@
 // the module loader caches by URL, so every load imports a uniquely named sibling copy (removed
 // right after import), which also keeps the script's own relative imports resolving.
 
-import { unlinkSync } from 'node:fs';
-import { readFile, writeFile, unlink } from 'node:fs/promises';
+import { unlinkSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, extname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -83,19 +83,27 @@ async function importCopy(path: string, code: string, outExt: string, n: number)
   // falls back to the temp dir when the script's folder is read-only.
   const name = `.${basename(path, extname(path))}.siphon-${process.pid}-${n}${outExt}`;
   let target = join(dirname(path), name);
+  // Written synchronously (start-up and reloads only): an exit hook running while an async write
+  // was still on the thread pool found nothing to remove, and the write then landed.
   trackCopy(target);
   try {
-    await writeFile(target, code, { mode: 0o600 });
+    writeFileSync(target, code, { mode: 0o600 });
   } catch {
     pendingCopies.delete(target);
     target = join(tmpdir(), name);
     trackCopy(target);
-    await writeFile(target, code, { mode: 0o600 });
+    writeFileSync(target, code, { mode: 0o600 });
   }
   try {
     return (await import(pathToFileURL(target).href)) as Record<string, unknown>;
   } finally {
+    // Synchronously, and before it leaves pendingCopies: an exit while an async unlink was still on
+    // the thread pool (SIGTERM just as loading finished) left the copy behind.
+    try {
+      unlinkSync(target);
+    } catch {
+      // already gone
+    }
     pendingCopies.delete(target);
-    await unlink(target).catch(() => undefined);
   }
 }
