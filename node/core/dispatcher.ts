@@ -24,6 +24,7 @@ import {
   type Via,
 } from '../sip/index.js';
 import {
+  SipRequestView,
   SipResponseView,
   TransactionManager,
   sipMessageFactory,
@@ -275,7 +276,19 @@ export class Dispatcher implements InboundHandler {
 
   /** Transaction layer → wire. Requests go to `dest`; responses follow §18.2.2 from their Via. */
   private sendMessage(view: MessageView, dest: MessageSource): void {
-    // A retransmitted response goes out as the bytes of its first send (§17.2.1/§17.2.2 resend it).
+    // A retransmission goes out as the bytes of its first send (§17.1.1.2, §17.1.2.2, §17.2.1, §17.2.2).
+    if (view instanceof SipRequestView) {
+      let bytes = view.wire;
+      if (bytes === null) {
+        bytes = this.serializeOrDrop(view.message);
+        if (bytes === null) return;
+        view.noteSent(bytes);
+      }
+      if (dest.connectionId !== null && this.transport.sendOnConnection(dest.connectionId, bytes)) return;
+      if (dest.transport === 'udp') this.transport.sendUdp(bytes, dest, dest.remote);
+      else this.transport.sendTcp(bytes, dest.remote);
+      return;
+    }
     const sent = view instanceof SipResponseView ? view.wire : null;
     const msg = sipMessageOf(view);
     let bytes: Buffer;

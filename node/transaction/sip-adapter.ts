@@ -48,6 +48,7 @@ export class SipRequestView implements RequestView {
   /** From and To as received, kept once the message is released (with the fields above, all §17.2.3 matches on). */
   private fromValue: string | undefined;
   private toValue: string | undefined;
+  private sentWire: Buffer | null = null;
 
   constructor(message: SipRequest) {
     this.msg = message;
@@ -58,6 +59,18 @@ export class SipRequestView implements RequestView {
     this.cseq = message.cseq();
     this.fromTag = tagIn(message, 'From');
     this.toTag = tagIn(message, 'To');
+  }
+
+  /**
+   * The bytes this request was first sent as (set by the shell): a client transaction's Timer A/E
+   * retransmissions resend them instead of serializing again (§17.1.1.2, §17.1.2.2).
+   */
+  get wire(): Buffer | null {
+    return this.sentWire;
+  }
+
+  noteSent(bytes: Buffer): void {
+    this.sentWire = isPooled(bytes) ? retainedWires.copy(bytes) : bytes;
   }
 
   /** The message; once released, a copy holding only the match headers (top Via, From, To, Call-ID, CSeq). */
@@ -122,6 +135,11 @@ class WireArena {
 }
 
 const retainedWires = new WireArena();
+
+/** A slice of a larger allocation (Node's shared pool): keeping it would pin the whole slab. */
+function isPooled(bytes: Buffer): boolean {
+  return bytes.byteOffset !== 0 || bytes.buffer.byteLength !== bytes.length;
+}
 
 /** A node/sip response seen through the transaction layer's view. */
 export class SipResponseView implements ResponseView {
@@ -200,7 +218,7 @@ export class SipResponseView implements ResponseView {
    * message serialized around them).
    */
   noteSent(bytes: Buffer): void {
-    this.sentWire = bytes.byteOffset !== 0 || bytes.buffer.byteLength !== bytes.length ? retainedWires.copy(bytes) : bytes;
+    this.sentWire = isPooled(bytes) ? retainedWires.copy(bytes) : bytes;
   }
 
   headerValues(name: string): readonly string[] {
