@@ -9,6 +9,7 @@ import {
   timerConfig,
   viewOf,
   type MessageView,
+  type TransactionUser,
 } from '../../../node/transaction/index.js';
 
 const CRLF = '\r\n';
@@ -102,22 +103,31 @@ test('the 100 Trying of an IST serializes with the copied Vias, Timestamp and no
   expect(trying.cseq()).toEqual({ seq: 314159, method: 'INVITE' });
 });
 
-test('manager over parsed bytes: retransmitted INVITE absorbed, CANCEL finds it, ACK matched', () => {
-  const sent: Buffer[] = [];
-  const requests: string[] = [];
-  const mgr = new TransactionManager<string>({
+/** A manager over UDP whose transport serializes into `sent`; TU callbacks default to no-ops. */
+function udpManager(sent: Buffer[], tu: Partial<TransactionUser<string>>): TransactionManager<string> {
+  return new TransactionManager<string>({
     config: timerConfig(),
     factory: sipMessageFactory,
     isReliable: () => false,
     transport: { send: (m) => sent.push(serialize(sipMessageOf(m))) },
     tu: {
-      request: (_tx, req) => requests.push(req.method),
+      request: () => undefined,
       response: () => undefined,
-      ack: () => requests.push('stray ACK'),
+      ack: () => undefined,
       strayResponse: () => undefined,
       timeout: () => undefined,
       transportError: () => undefined,
+      ...tu,
     },
+  });
+}
+
+test('manager over parsed bytes: retransmitted INVITE absorbed, CANCEL finds it, ACK matched', () => {
+  const sent: Buffer[] = [];
+  const requests: string[] = [];
+  const mgr = udpManager(sent, {
+    request: (_tx, req) => void requests.push(req.method),
+    ack: () => void requests.push('stray ACK'),
   });
   const src = 'udp:192.0.2.1:5060';
   mgr.onInbound(viewOf(parseRequest(INVITE)), src, 0);
@@ -226,20 +236,7 @@ describe('a finished server transaction keeps only what matching and resending n
 test('a client transaction releases the request it sent once its final response arrives (only the match copy stays)', () => {
   const sent: Buffer[] = [];
   const finals: number[] = [];
-  const mgr = new TransactionManager<string>({
-    config: timerConfig(),
-    factory: sipMessageFactory,
-    isReliable: () => false,
-    transport: { send: (m) => sent.push(serialize(sipMessageOf(m))) },
-    tu: {
-      request: () => undefined,
-      response: (_tx, res) => finals.push(res.status),
-      ack: () => undefined,
-      strayResponse: () => undefined,
-      timeout: () => undefined,
-      transportError: () => undefined,
-    },
-  });
+  const mgr = udpManager(sent, { response: (_tx, res) => void finals.push(res.status) });
   const invite = viewOf(parseRequest(INVITE));
   const tx = mgr.sendRequest(invite, 'udp:192.0.2.9:5060', 0);
   expect(tx).toBeDefined();
