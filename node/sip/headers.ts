@@ -124,13 +124,17 @@ export class Headers implements Iterable<[string, string]> {
   /**
    * Caches a derived value until the header it is derived from changes (lazy header parsing, one
    * parse per message). `key` must be one of the MEMO_SOURCES names, or one derived from no header
-   * (a Request-URI keyed by its own text).
+   * (the Request-URI). `compute` takes `source` rather than closing over it, so a cached call
+   * allocates nothing.
    */
-  memoize<T>(key: string, compute: () => T): T {
+  memoize<T, S>(key: string, compute: (source: S) => T, source: S): T {
     // A Map, not an object: entries are deleted one by one when their header changes.
     if (this.memo === null) this.memo = new Map();
-    else if (this.memo.has(key)) return this.memo.get(key) as T;
-    const v = compute();
+    else {
+      const hit = this.memo.get(key);
+      if (hit !== undefined || this.memo.has(key)) return hit as T;
+    }
+    const v = compute(source);
     this.memo.set(key, v);
     return v;
   }

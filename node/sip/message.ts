@@ -45,89 +45,40 @@ abstract class SipMessageBase {
     this.body = body;
   }
 
-  private required(name: string): string {
-    const v = this.headers.get(name);
-    if (v === undefined) throw badRequest(`Missing ${name}`);
-    return v;
-  }
-
   /** Topmost Via (RFC 3261 §8.2.6, §16.7: the one that identifies the transaction). */
   topVia(): Via {
-    // Each accessor answers a cache hit without allocating its compute closure (they run several
-    // times per message).
-    const hit = this.headers.peek('topVia');
-    if (hit !== undefined) return hit as Via;
-    return this.headers.memoize('topVia', () => {
-      const all = this.headers.peek('vias') as Via[] | undefined;
-      return all !== undefined && all.length > 0 ? all[0] : parseVia(this.required('Via'));
-    });
+    return this.headers.memoize('topVia', topViaOf, this);
   }
 
   /** All Via values, top first. */
   vias(): Via[] {
-    const hit = this.headers.peek('vias');
-    if (hit !== undefined) return hit as Via[];
-    return this.headers.memoize('vias', () => {
-      // The top one is usually parsed already (transaction matching, §18.2.1 stamping).
-      const top = this.headers.peek('topVia') as Via | undefined;
-      return this.headers.getAll('Via').map((v, i) => (i === 0 && top !== undefined ? top : parseVia(v)));
-    });
+    return this.headers.memoize('vias', viasOf, this);
   }
 
   callId(): string {
-    const hit = this.headers.peek('callId');
-    if (hit !== undefined) return hit as string;
-    return this.headers.memoize('callId', () => {
-      const v = this.required('Call-ID').trim();
-      // RFC 3261 §25.1: callid = word [ "@" word ], no whitespace.
-      if (v.length === 0 || /[\s]/.test(v)) throw badRequest('Malformed Call-ID');
-      return v;
-    });
+    return this.headers.memoize('callId', callIdOf, this);
   }
 
   cseq(): CSeq {
-    const hit = this.headers.peek('cseq');
-    if (hit !== undefined) return hit as CSeq;
-    return this.headers.memoize('cseq', () => parseCSeq(this.required('CSeq')));
+    return this.headers.memoize('cseq', cseqOf, this);
   }
 
   from(): NameAddr {
-    const hit = this.headers.peek('from');
-    if (hit !== undefined) return hit as NameAddr;
-    return this.headers.memoize('from', () => parseNameAddr(this.required('From')));
+    return this.headers.memoize('from', fromOf, this);
   }
 
   to(): NameAddr {
-    const hit = this.headers.peek('to');
-    if (hit !== undefined) return hit as NameAddr;
-    return this.headers.memoize('to', () => parseNameAddr(this.required('To')));
+    return this.headers.memoize('to', toOf, this);
   }
 
   /** Max-Forwards 0..255 (RFC 3261 §20.22), undefined when absent. */
   maxForwards(): number | undefined {
-    const hit = this.headers.peek('maxForwards');
-    if (hit !== undefined) return hit as number | undefined;
-    return this.headers.memoize('maxForwards', () => {
-      const v = this.headers.get('Max-Forwards');
-      if (v === undefined) return undefined;
-      const n = parseDecimal(v.trim(), 255);
-      if (n < 0) throw badRequest('Max-Forwards out of range');
-      return n;
-    });
+    return this.headers.memoize('maxForwards', maxForwardsOf, this);
   }
 
   /** Contact values, or '*' for the wildcard of a REGISTER removing all bindings (RFC 3261 §10.2.2). */
   contacts(): NameAddr[] | '*' {
-    const hit = this.headers.peek('contacts');
-    if (hit !== undefined) return hit as NameAddr[] | '*';
-    return this.headers.memoize('contacts', () => {
-      const all = this.headers.getAll('Contact');
-      if (all.length === 1 && all[0].trim() === '*') return '*' as const;
-      return all.map((c) => {
-        if (c.trim() === '*') throw badRequest('Contact * mixed with other contacts');
-        return parseNameAddr(c);
-      });
-    });
+    return this.headers.memoize('contacts', contactsOf, this);
   }
 
   /**
@@ -135,41 +86,111 @@ abstract class SipMessageBase {
    * allows treating an over-large expiry as absent so the default applies).
    */
   expires(): number | undefined {
-    const hit = this.headers.peek('expires');
-    if (hit !== undefined) return hit as number | undefined;
-    return this.headers.memoize('expires', () => {
-      const v = this.headers.get('Expires');
-      if (v === undefined) return undefined;
-      const n = parseDecimal(v.trim(), 0xffffffff);
-      return n < 0 ? undefined : n;
-    });
+    return this.headers.memoize('expires', expiresOf, this);
   }
 
   /** Route values, top first (RFC 3261 §20.34). */
   routes(): NameAddr[] {
-    const hit = this.headers.peek('routes');
-    if (hit !== undefined) return hit as NameAddr[];
-    return this.headers.memoize('routes', () => this.headers.getAll('Route').map(parseNameAddr));
+    return this.headers.memoize('routes', routesOf, this);
   }
 
   recordRoutes(): NameAddr[] {
-    const hit = this.headers.peek('recordRoutes');
-    if (hit !== undefined) return hit as NameAddr[];
-    return this.headers.memoize('recordRoutes', () => this.headers.getAll('Record-Route').map(parseNameAddr));
+    return this.headers.memoize('recordRoutes', recordRoutesOf, this);
   }
 
   /** Declared Content-Length, undefined when absent; malformed or negative is a 400. */
   contentLength(): number | undefined {
-    const hit = this.headers.peek('contentLength');
-    if (hit !== undefined) return hit as number | undefined;
-    return this.headers.memoize('contentLength', () => {
-      const v = this.headers.get('Content-Length');
-      if (v === undefined) return undefined;
-      const n = parseDecimal(v.trim(), Number.MAX_SAFE_INTEGER);
-      if (n < 0) throw badRequest('Malformed Content-Length');
-      return n;
-    });
+    return this.headers.memoize('contentLength', contentLengthOf, this);
   }
+}
+
+// The accessors' parses: plain functions of the message, so a cached accessor call allocates
+// nothing (a closure per call would, and accessors run several times per message).
+
+function required(m: SipMessageBase, name: string): string {
+  const v = m.headers.get(name);
+  if (v === undefined) throw badRequest(`Missing ${name}`);
+  return v;
+}
+
+function topViaOf(m: SipMessageBase): Via {
+  const all = m.headers.peek('vias') as Via[] | undefined;
+  return all !== undefined && all.length > 0 ? all[0] : parseVia(required(m, 'Via'));
+}
+
+function viasOf(m: SipMessageBase): Via[] {
+  // The top one is usually parsed already (transaction matching, §18.2.1 stamping).
+  const top = m.headers.peek('topVia') as Via | undefined;
+  return m.headers.getAll('Via').map((v, i) => (i === 0 && top !== undefined ? top : parseVia(v)));
+}
+
+function callIdOf(m: SipMessageBase): string {
+  const v = required(m, 'Call-ID').trim();
+  // RFC 3261 §25.1: callid = word [ "@" word ], no whitespace.
+  if (v.length === 0 || /[\s]/.test(v)) throw badRequest('Malformed Call-ID');
+  return v;
+}
+
+function cseqOf(m: SipMessageBase): CSeq {
+  return parseCSeq(required(m, 'CSeq'));
+}
+
+function fromOf(m: SipMessageBase): NameAddr {
+  return parseNameAddr(required(m, 'From'));
+}
+
+function toOf(m: SipMessageBase): NameAddr {
+  return parseNameAddr(required(m, 'To'));
+}
+
+function maxForwardsOf(m: SipMessageBase): number | undefined {
+  const v = m.headers.get('Max-Forwards');
+  if (v === undefined) return undefined;
+  const n = parseDecimal(v.trim(), 255);
+  if (n < 0) throw badRequest('Max-Forwards out of range');
+  return n;
+}
+
+function contactsOf(m: SipMessageBase): NameAddr[] | '*' {
+  const all = m.headers.getAll('Contact');
+  if (all.length === 1 && all[0].trim() === '*') return '*' as const;
+  return all.map((c) => {
+    if (c.trim() === '*') throw badRequest('Contact * mixed with other contacts');
+    return parseNameAddr(c);
+  });
+}
+
+function expiresOf(m: SipMessageBase): number | undefined {
+  const v = m.headers.get('Expires');
+  if (v === undefined) return undefined;
+  const n = parseDecimal(v.trim(), 0xffffffff);
+  return n < 0 ? undefined : n;
+}
+
+function routesOf(m: SipMessageBase): NameAddr[] {
+  return m.headers.getAll('Route').map(parseNameAddr);
+}
+
+function recordRoutesOf(m: SipMessageBase): NameAddr[] {
+  return m.headers.getAll('Record-Route').map(parseNameAddr);
+}
+
+function contentLengthOf(m: SipMessageBase): number | undefined {
+  const v = m.headers.get('Content-Length');
+  if (v === undefined) return undefined;
+  const n = parseDecimal(v.trim(), Number.MAX_SAFE_INTEGER);
+  if (n < 0) throw badRequest('Malformed Content-Length');
+  return n;
+}
+
+/** The Request-URI parse, tagged with the text it came from (the URI may be retargeted). */
+interface ParsedRequestUri {
+  readonly text: string;
+  readonly uri: SipUri;
+}
+
+function requestUriOf(r: SipRequest): ParsedRequestUri {
+  return { text: r.uri, uri: parseUri(r.uri) };
 }
 
 export class SipRequest extends SipMessageBase {
@@ -196,7 +217,13 @@ export class SipRequest extends SipMessageBase {
 
   /** The Request-URI parsed; cached per URI text. 416 for schemes other than sip/sips/tel. */
   requestUri(): SipUri {
-    return this.headers.memoize(`ruri:${this.uri}`, () => parseUri(this.uri));
+    let parsed = this.headers.memoize('ruri', requestUriOf, this);
+    if (parsed.text !== this.uri) {
+      // Retargeted since (§16.5): parse the new text and cache that instead.
+      parsed = requestUriOf(this);
+      this.headers.remember('ruri', parsed);
+    }
+    return parsed.uri;
   }
 }
 
