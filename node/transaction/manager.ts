@@ -136,12 +136,9 @@ export class TransactionManager<A> {
     const machine = record.machine;
     const before = machine.state;
     this.apply(record, machine.onResponse(response, now), now);
-    if (response.status >= 200 && machine.state !== before) {
-      // Completed/Accepted only match by key and absorb retransmissions (the non-2xx ACK is its
-      // own message): the request sent is never sent again, so its parse need not stay on the heap.
-      machine.request.releaseParsed?.();
-      machine.compactRequest();
-    }
+    // Completed/Accepted only match by key and absorb retransmissions (the non-2xx ACK is its own
+    // message): the request sent is never sent again.
+    if (response.status >= 200 && machine.state !== before) settleRequest(machine);
   }
 
   private inboundAck(ack: RequestView, source: A, now: number): void {
@@ -277,10 +274,8 @@ export class TransactionManager<A> {
     if (response.status >= 200) {
       // Completed/Accepted only match retransmissions and resend: a final answer's parse caches
       // would otherwise stay on the heap for Timer J/H/L (32 s at UDP) and dominate GC.
-      machine.request.releaseParsed?.();
+      settleRequest(machine);
       response.releaseParsed?.();
-      // RFC 2543 requests are matched on their fields (§17.2.3), so theirs stay whole.
-      if (!usesLegacyMatching(machine.request)) machine.compactRequest();
     }
   }
 
@@ -372,4 +367,14 @@ export class TransactionManager<A> {
   get(key: string): Tx<A> | undefined {
     return this.table.get(key);
   }
+}
+
+/**
+ * A transaction with its final response keeps of its request only what matching needs: whoever else
+ * holds the view is left a match copy, and an RFC 3261 transaction (matched by key alone) keeps just
+ * method, branch and CSeq. RFC 2543 requests are matched on their fields (§17.2.3) and stay whole.
+ */
+function settleRequest(machine: { readonly request: RequestView; compactRequest(): void }): void {
+  machine.request.releaseParsed?.();
+  if (!usesLegacyMatching(machine.request)) machine.compactRequest();
 }
