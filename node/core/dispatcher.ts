@@ -276,37 +276,30 @@ export class Dispatcher implements InboundHandler {
 
   /** Transaction layer → wire. Requests go to `dest`; responses follow §18.2.2 from their Via. */
   private sendMessage(view: MessageView, dest: MessageSource): void {
+    if (!(view instanceof SipRequestView || view instanceof SipResponseView)) {
+      throw new TypeError('message view was not produced by the node/sip adapter');
+    }
     // A retransmission goes out as the bytes of its first send (§17.1.1.2, §17.1.2.2, §17.2.1, §17.2.2).
+    let bytes = view.wire;
+    if (bytes === null) {
+      bytes = this.serializeOrDrop(view.message);
+      if (bytes === null) return;
+      view.noteSent(bytes);
+    }
     if (view instanceof SipRequestView) {
-      let bytes = view.wire;
-      if (bytes === null) {
-        bytes = this.serializeOrDrop(view.message);
-        if (bytes === null) return;
-        view.noteSent(bytes);
-      }
-      if (dest.connectionId !== null && this.transport.sendOnConnection(dest.connectionId, bytes)) return;
-      if (dest.transport === 'udp') this.transport.sendUdp(bytes, dest, dest.remote);
-      else this.transport.sendTcp(bytes, dest.remote);
+      this.sendTo(bytes, dest);
       return;
     }
-    const sent = view instanceof SipResponseView ? view.wire : null;
-    const msg = sipMessageOf(view);
-    let bytes: Buffer;
-    if (sent !== null) bytes = sent;
-    else {
-      const out = this.serializeOrDrop(msg);
-      if (out === null) return;
-      bytes = out;
-      if (view instanceof SipResponseView) view.noteSent(bytes);
-    }
-    if (msg.isRequest) {
-      if (dest.connectionId !== null && this.transport.sendOnConnection(dest.connectionId, bytes)) return;
-      if (dest.transport === 'udp') this.transport.sendUdp(bytes, dest, dest.remote);
-      else this.transport.sendTcp(bytes, dest.remote);
-      return;
-    }
+    const msg = view.message;
     this.countResponse(msg.status);
     this.sendResponseBytes(bytes, msg, dest);
+  }
+
+  /** To `dest`: over its own connection when it still exists, else by its transport. */
+  private sendTo(bytes: Buffer, dest: MessageSource): void {
+    if (dest.connectionId !== null && this.transport.sendOnConnection(dest.connectionId, bytes)) return;
+    if (dest.transport === 'udp') this.transport.sendUdp(bytes, dest, dest.remote);
+    else this.transport.sendTcp(bytes, dest.remote);
   }
 
   private statelessReply(req: SipRequest, source: MessageSource, status: number, reason: string): void {
@@ -399,9 +392,7 @@ export class Dispatcher implements InboundHandler {
     const bytes = this.serializeOrDrop(response);
     if (bytes === null) return;
     this.countResponse(response.status);
-    if (dest.connectionId !== null && this.transport.sendOnConnection(dest.connectionId, bytes)) return;
-    if (dest.transport === 'udp') this.transport.sendUdp(bytes, dest, dest.remote);
-    else this.transport.sendTcp(bytes, dest.remote);
+    this.sendTo(bytes, dest);
   }
 
   /** Lets the TU (proxy/UA core) send through a client transaction with this shell's clock. */
