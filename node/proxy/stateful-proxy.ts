@@ -73,7 +73,7 @@ export interface StatefulProxyOptions<S, C> {
   readonly localDomains?: readonly string[];
   readonly dialogs?: DialogTracker;
   readonly log?: ProxyLogger;
-  /** How long a finished context stays to forward late 2xx from other branches (64·T1). */
+  /** How long a context whose final went upstream waits for branches still unanswered (64·T1); one with none left is dropped at once. */
   readonly lingerMs?: number;
   /**
    * The shell's clock (same timebase as `now`). Script decisions often come after an await
