@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { eventually, sleep } from '../../helpers/eventually.js';
 import { portsBound } from '../../helpers/port-bound.js';
 import { REPO_ROOT, freePort, startServer, type ServerProcess } from '../../helpers/server-process.js';
 
@@ -89,20 +90,6 @@ interface ContactJson {
 async function contactsOf(server: ServerProcess, aor: string): Promise<ContactJson[] | null> {
   const r = await admin(server, `/admin/registrations/${encodeURIComponent(aor)}`);
   return r.status === 200 ? (r.json.contacts as ContactJson[]) : null;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-
-/** Polls until `check` holds (bounded). */
-async function eventually<T>(what: string, read: () => Promise<T>, check: (v: T) => boolean, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await read();
-    if (check(v)) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: last value ${JSON.stringify(v)}`);
-    await sleep(50);
-  }
 }
 
 const ok = (r: SippRun) => ({ code: r.code, output: r.output });

@@ -10,7 +10,7 @@ import { sipRequest, statusOf, udpClient } from '../../helpers/sip-client.js';
 /** shared/ sits beside the repository (CI clones it the same way); SIPHON_SHARED_DIR overrides. */
 export const SHARED_DIR = process.env.SIPHON_SHARED_DIR ?? resolve(REPO_ROOT, '..', 'shared');
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+export { eventually, sleep } from '../../helpers/eventually.js';
 
 export async function metricsText(server: ServerProcess): Promise<string> {
   return (await fetch(`http://127.0.0.1:${server.adminPort}/metrics`)).text();
@@ -26,17 +26,6 @@ export function metricSum(text: string, name: string): number {
     sum += Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return sum;
-}
-
-/** Polls until `check` holds (bounded); returns the last value. */
-export async function eventually<T>(what: string, read: () => Promise<T>, check: (v: T) => boolean, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await read();
-    if (check(v)) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: last value ${JSON.stringify(v)}`);
-    await sleep(50);
-  }
 }
 
 /** The node is alive and answering: an OPTIONS to its own address gets a 200 over UDP. */

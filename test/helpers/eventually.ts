@@ -1,0 +1,13 @@
+/** Bounded waiting for tests that watch a real process: a sleep and a poll-until. */
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Polls until `check` holds (bounded); returns the last value, or throws naming `what` and it. */
+export async function eventually<T>(what: string, read: () => Promise<T>, check: (v: T) => boolean, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await read();
+    if (check(v)) return v;
+    if (Date.now() > deadline) throw new Error(`${what}: last value ${JSON.stringify(v)}`);
+    await sleep(50);
+  }
+}
