@@ -39,7 +39,7 @@ function parseNetstrings(buf: string, onMessage: (json: string) => void): string
   }
 }
 
-async function connectWithRetry(port: number, deadlineMs: number): Promise<Socket> {
+async function connectWithRetry(port: number, deadlineMs: number, gone: () => boolean = () => false): Promise<Socket> {
   const until = Date.now() + deadlineMs;
   for (;;) {
     try {
@@ -49,45 +49,60 @@ async function connectWithRetry(port: number, deadlineMs: number): Promise<Socke
         s.once('error', reject);
       });
     } catch (err) {
-      if (Date.now() > until) throw err;
+      if (Date.now() > until || gone()) throw err;
       await new Promise((r) => setTimeout(r, 100));
     }
+  }
+}
+
+/** baresip running with its control socket connected; ports it could not bind make it exit, so a start is retried with fresh ones. */
+async function spawnBaresip(dir: string, name: string, server: ServerProcess, password: string, rtpBase: number): Promise<{ proc: ChildProcess; ctrl: Socket; output: () => string }> {
+  let lastOutput = '';
+  for (let attempt = 1; ; attempt++) {
+    const sipPort = await freePort();
+    let ctrlPort = await freePort();
+    // baresip also binds sip_listen+1 (TLS): keep the control port off it.
+    while (ctrlPort === sipPort + 1) ctrlPort = await freePort();
+    writeFileSync(
+      join(dir, 'config'),
+      [
+        'poll_method epoll',
+        `sip_listen 127.0.0.1:${sipPort}`,
+        'audio_source ausine,440',
+        `audio_player aufile,${join(dir, 'play.wav')}`,
+        `audio_alert aufile,${join(dir, 'alert.wav')}`,
+        `rtp_ports ${rtpBase}-${rtpBase + 99}`,
+        'module_path /usr/lib/baresip/modules',
+        'module opus.so',
+        'module ausine.so',
+        'module aufile.so',
+        'module account.so',
+        'module menu.so',
+        'module ctrl_tcp.so',
+        `ctrl_tcp_listen 127.0.0.1:${ctrlPort}`,
+        '',
+      ].join('\n'),
+    );
+    writeFileSync(join(dir, 'accounts'), `<sip:${name}@127.0.0.1:${server.sipPort}>;auth_pass=${password};answermode=auto;regint=600\n`);
+    const proc = spawn('baresip', ['-f', dir], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    proc.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+    proc.stderr?.on('data', (c: Buffer) => (out += c.toString()));
+    const exited = new Promise<null>((r) => proc.once('exit', () => r(null)));
+    // A loaded CI box can take a while to start it; an early exit (a port taken meanwhile) is retried.
+    const connecting = connectWithRetry(ctrlPort, 20_000, () => proc.exitCode !== null || proc.signalCode !== null);
+    connecting.catch(() => undefined); // when the exit wins the race, its rejection is expected
+    const ctrl = await Promise.race([connecting, exited]);
+    if (ctrl !== null) return { proc, ctrl, output: () => out };
+    lastOutput = out;
+    if (attempt === 3) throw new Error(`${name}: baresip exited before its control socket came up\n${lastOutput.slice(-1500)}`);
   }
 }
 
 async function startUa(server: ServerProcess, name: string, password: string, rtpBase: number): Promise<Ua> {
   const dir = join(server.dir, `baresip-${name}`);
   mkdirSync(dir, { recursive: true });
-  const sipPort = await freePort();
-  let ctrlPort = await freePort();
-  // baresip also binds sip_listen+1 (TLS): keep the control port off it.
-  while (ctrlPort === sipPort + 1) ctrlPort = await freePort();
-  writeFileSync(
-    join(dir, 'config'),
-    [
-      'poll_method epoll',
-      `sip_listen 127.0.0.1:${sipPort}`,
-      'audio_source ausine,440',
-      `audio_player aufile,${join(dir, 'play.wav')}`,
-      `audio_alert aufile,${join(dir, 'alert.wav')}`,
-      `rtp_ports ${rtpBase}-${rtpBase + 99}`,
-      'module_path /usr/lib/baresip/modules',
-      'module opus.so',
-      'module ausine.so',
-      'module aufile.so',
-      'module account.so',
-      'module menu.so',
-      'module ctrl_tcp.so',
-      `ctrl_tcp_listen 127.0.0.1:${ctrlPort}`,
-      '',
-    ].join('\n'),
-  );
-  writeFileSync(join(dir, 'accounts'), `<sip:${name}@127.0.0.1:${server.sipPort}>;auth_pass=${password};answermode=auto;regint=600\n`);
-  const proc = spawn('baresip', ['-f', dir], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-  proc.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-  const ctrl = await connectWithRetry(ctrlPort, 10_000);
+  const { proc, ctrl, output } = await spawnBaresip(dir, name, server, password, rtpBase);
   const events: string[] = [];
   const waiters: { event: string; resolve: () => void }[] = [];
   let pending = '';
@@ -110,14 +125,14 @@ async function startUa(server: ServerProcess, name: string, password: string, rt
     events,
     proc,
     ctrl,
-    output: () => out,
+    output,
     command: (command, params) => ctrl.write(netstring({ command, params, token: String(++token) })),
     waitFor: (event, timeoutMs = 10_000) =>
       events.includes(event)
         ? Promise.resolve()
         : new Promise<void>((resolve, reject) => {
             const timer = setTimeout(
-              () => reject(new Error(`${name}: no ${event} within ${timeoutMs} ms; events ${events.join(',')}\n${out.slice(-1500)}`)),
+              () => reject(new Error(`${name}: no ${event} within ${timeoutMs} ms; events ${events.join(',')}\n${output().slice(-1500)}`)),
               timeoutMs,
             );
             waiters.push({ event, resolve: () => (clearTimeout(timer), resolve()) });
