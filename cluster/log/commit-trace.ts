@@ -1,7 +1,7 @@
 // Per-append stage timings on the leader, for finding where commit latency goes (bench/debug only:
 // enabled by SIPHON_RAFT_TRACE=1, otherwise every call returns at once). On stop the summary is
 // written to stderr as one JSON line: percentiles of each stage, and the mean stages of the slowest
-// 2 % of appends (the tail's anatomy).
+// 2 % of appends (the tail's anatomy). SIGUSR2 resets the record (measure after a warm-up).
 import { performance } from 'node:perf_hooks';
 import type { NodeId } from '../raft/types.js';
 
@@ -23,6 +23,16 @@ export class CommitTrace {
   private appReceived = NaN;
   private appWritten = NaN;
   private readonly followerRows: number[][] = [];
+
+  constructor() {
+    // SIGUSR2 forgets what was recorded so far: a bench measures after its warm-up.
+    if (this.enabled) process.on('SIGUSR2', () => this.reset());
+  }
+
+  private reset(): void {
+    this.rows.length = 0;
+    this.followerRows.length = 0;
+  }
 
   followerReceived(): void {
     if (this.enabled && Number.isNaN(this.appReceived)) this.appReceived = performance.now();

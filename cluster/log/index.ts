@@ -3,6 +3,8 @@ export {
   ReplicatedLog,
   type ReplicatedLogOptions,
   type CommittedEntry,
+  type SnapshotItem,
+  type LogItem,
   type LogStatus,
   type PeerStatus,
   encodeAddress,

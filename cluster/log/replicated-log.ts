@@ -70,10 +70,25 @@ export interface ReplicatedLogOptions {
 }
 
 export interface CommittedEntry {
+  kind: 'entry';
   index: number;
   term: number;
   data: Uint8Array;
 }
+
+/**
+ * What a subscriber gets in place of entries compacted away: the application state as of `index`
+ * (the data given to compact(), or installed from the leader). The entries that follow start at
+ * index + 1, so state + later entries rebuild exactly what replaying from 1 would have.
+ */
+export interface SnapshotItem {
+  kind: 'snapshot';
+  index: number;
+  term: number;
+  data: Uint8Array;
+}
+
+export type LogItem = CommittedEntry | SnapshotItem;
 
 export interface PeerStatus {
   id: NodeId;
@@ -284,10 +299,12 @@ export class ReplicatedLog {
   }
 
   /**
-   * Committed client entries from `fromIndex` on, live. Ends when the log stops. Entries below the
-   * first retained index (compacted into a snapshot) cannot be replayed: that throws.
+   * Committed client entries from `fromIndex` on, live; ends when the log stops. Where the entries
+   * a subscriber needs were compacted into a snapshot (asked for before the first retained index,
+   * or overtaken by a compaction while it lagged), it first gets that snapshot, then the entries
+   * after it: a projection rebuilt from a compacted log loses nothing.
    */
-  async *subscribe(fromIndex = 1): AsyncGenerator<CommittedEntry> {
+  async *subscribe(fromIndex = 1): AsyncGenerator<LogItem> {
     let next = Math.max(fromIndex, 1);
     let wake: (() => void) | undefined;
     const notify = (): void => {
@@ -298,6 +315,12 @@ export class ReplicatedLog {
     this.subscribers.add(notify);
     try {
       while (!this.stopped) {
+        if (next < this.storage.firstIndex()) {
+          const snap = this.storage.snapshot();
+          next = snap.metadata.index + 1;
+          yield { kind: 'snapshot', index: snap.metadata.index, term: snap.metadata.term, data: snap.data };
+          continue;
+        }
         if (next <= this.applied) {
           const batch = this.storage.entries(next, Math.min(this.applied, next + 1023) + 1, 4 * 1024 * 1024);
           for (const e of batch) {
@@ -1053,7 +1076,7 @@ function descending(a: number, b: number): number {
 function toClientEntry(e: Entry): CommittedEntry | undefined {
   if (e.type !== EntryType.Normal || e.data.length === 0) return undefined;
   const u = unwrap(e.data);
-  return { index: e.index, term: e.term, data: u ? u.payload : e.data ?? EMPTY };
+  return { kind: 'entry', index: e.index, term: e.term, data: u ? u.payload : e.data ?? EMPTY };
 }
 
 export function encodeAddress(a: PeerAddress): Uint8Array {

@@ -200,6 +200,14 @@ test('a member joining after compaction catches up through InstallSnapshot, then
   expect(Buffer.from(c.snapshotData()).toString()).toBe(`state@${snapAt}`);
   expect(c.status().members.learners).toEqual([3]);
   expect(c.readCommitted(1, 100).map((e) => text(e.data)).pop()).toBe('after-snapshot');
+  // A projection built on the new member starts from the installed snapshot, then follows the log.
+  const replay: string[] = [];
+  for await (const item of c.subscribe(1)) {
+    replay.push(text(item.data));
+    if (item.index === after.index) break;
+  }
+  expect(replay[0]).toBe(`state@${snapAt}`);
+  expect(replay.at(-1)).toBe('after-snapshot');
   expect(leader.status().peers.find((p) => p.id === 3)?.learner).toBe(true);
 });
 
@@ -254,6 +262,43 @@ test('a single member asks for a snapshot once snapshotEntries are retained, and
   const r = await a.append([Buffer.from('next')]);
   expect(a.readCommitted(1, 10).map((e) => text(e.data))).toEqual(['next']);
   expect(r.index).toBe(applied + 1);
+});
+
+test('a subscriber asking for compacted entries gets the snapshot, then the entries after it; a lagging one resumes the same way', async () => {
+  const a = startLog(1, new Map());
+  await a.start();
+  await until(() => a.status().role === StateRole.Leader);
+  await a.append([Buffer.from('e0')]);
+  // A consumer that read e0 and then stalled, while more was appended and the state snapshotted past it.
+  const lagging = a.subscribe(1);
+  const first = await lagging.next();
+  expect(first.value).toMatchObject({ kind: 'entry', data: Buffer.from('e0') });
+  for (let i = 1; i < 5; i++) await a.append([Buffer.from(`e${i}`)]);
+  const snapAt = a.status().applied;
+  await a.compact(snapAt, Buffer.from(`state@${snapAt}`));
+  const late = await a.append([Buffer.from('after')]);
+
+  const rest: string[] = [];
+  for (;;) {
+    const v = (await lagging.next()).value as { kind: string; index: number; data: Uint8Array };
+    rest.push(`${v.kind}:${v.index}:${text(v.data)}`);
+    if (v.kind === 'entry' && v.index === late.index) break;
+  }
+  await lagging.return(undefined);
+  expect(rest).toEqual([`snapshot:${snapAt}:state@${snapAt}`, `entry:${late.index}:after`]);
+
+  // A new consumer from index 1: the snapshot stands for everything up to snapAt.
+  const fresh: string[] = [];
+  for await (const item of a.subscribe(1)) {
+    fresh.push(`${item.kind}:${item.index}:${text(item.data)}`);
+    if (item.index === late.index) break;
+  }
+  expect(fresh).toEqual([`snapshot:${snapAt}:state@${snapAt}`, `entry:${late.index}:after`]);
+  // Asked from inside the snapshot, too: the snapshot comes first, nothing is replayed twice.
+  const mid = a.subscribe(3);
+  expect((await mid.next()).value).toMatchObject({ kind: 'snapshot', index: snapAt });
+  expect((await mid.next()).value).toMatchObject({ kind: 'entry', index: late.index });
+  await mid.return(undefined);
 });
 
 test('appends a leader cannot commit fail with LogTimeoutError after appendTimeoutMs, each one', async () => {
