@@ -52,7 +52,6 @@ export function forwardRequest(received: ProxyRequestMessage, spec: ForwardSpec,
   const req = copy(received);
   req.uri = spec.targetUri;
   decrementMaxForwards(req);
-  if (spec.recordRoute) req.headers.prepend('Record-Route', recordRouteValue(spec.advertised, spec.inboundTransport));
   if (spec.path !== undefined) {
     for (let i = spec.path.length - 1; i >= 0; i--) req.headers.prepend('Route', spec.path[i]);
   }
@@ -66,6 +65,16 @@ export function forwardRequest(received: ProxyRequestMessage, spec: ForwardSpec,
     nextHop = resolveNextHop(req, spec.explicitNextHop);
   }
   if (nextHop === undefined) return undefined;
+  if (spec.recordRoute) {
+    // RFC 5658 §4: when the request leaves on another transport than it came in on, record two
+    // routes. The top one faces the callee (its route set starts there), the lower one the caller
+    // (whose route set is the reverse), so each side reaches us over the transport it can use.
+    // Route processing pops both when an in-dialog request comes back (route-processing.ts).
+    req.headers.prepend('Record-Route', recordRouteValue(spec.advertised, spec.inboundTransport));
+    if (nextHop.transport.toUpperCase() !== spec.inboundTransport.toUpperCase()) {
+      req.headers.prepend('Record-Route', recordRouteValue(spec.advertised, nextHop.transport));
+    }
+  }
   const branch = makeBranch(spec.loopHash, spec.branchSuffix);
   req.headers.prepend('Via', formatVia(nextHop.transport, spec.advertised.host, spec.advertised.port, branch));
   return { request: req, nextHop, branch };

@@ -160,6 +160,50 @@ describe('registrar interop', () => {
       await caller.close();
     }
   }, 20_000);
+
+  it('a UDP caller and a TCP callee: two Record-Routes (RFC 5658), and the callee\'s BYE over TCP reaches the caller over UDP', async () => {
+    const t = await tcpClient(server.sipPort);
+    const caller = await udpClient();
+    const lines = (m: string, name: string) =>
+      m.slice(0, m.indexOf('\r\n\r\n')).split('\r\n').filter((l) => new RegExp(`^${name}\\s*:`, 'i').test(l)).map((l) => l.slice(l.indexOf(':') + 1).trim());
+    try {
+      const reg = sipRequest('REGISTER', { transport: 'TCP', uri: registrarUri(), viaPort: t.localPort, extra: `Contact: <sip:rr5658@127.0.0.1:${t.localPort};transport=tcp>\r\nExpires: 600\r\n` })
+        .replace(/^To: <[^>]*>/m, 'To: <sip:rr5658@127.0.0.1>')
+        .replace(/^From: <[^>]*>/m, 'From: <sip:rr5658@127.0.0.1>');
+      t.send(reg);
+      expect(statusOf(await t.next(3000))).toBe(200);
+      const invite = sipRequest('INVITE', { uri: `sip:rr5658@127.0.0.1:${server.sipPort}`, viaPort: caller.port, rport: true, extra: `Contact: <sip:caller@127.0.0.1:${caller.port}>\r\n` });
+      caller.send(invite, server.sipPort);
+      const inbound = await t.next(3000);
+      const rr = lines(inbound, 'Record-Route');
+      expect(rr).toEqual([`<sip:127.0.0.1:${server.sipPort};transport=tcp;lr>`, `<sip:127.0.0.1:${server.sipPort};lr>`]);
+      // The callee answers 200 with the Record-Routes echoed (§12.1.1), then hangs up along its route set.
+      const vias = lines(inbound, 'Via').map((v) => `Via: ${v}`);
+      const copy = (n: string) => `${n}: ${headerOf(inbound, n) ?? ''}\r\n`;
+      const toWithTag = `To: ${headerOf(inbound, 'To') ?? ''};tag=callee\r\n`;
+      t.send(`SIP/2.0 200 OK\r\n${vias.join('\r\n')}\r\n${rr.map((v) => `Record-Route: ${v}\r\n`).join('')}${copy('From')}${toWithTag}${copy('Call-ID')}${copy('CSeq')}Contact: <sip:rr5658@127.0.0.1:${t.localPort};transport=tcp>\r\nContent-Length: 0\r\n\r\n`);
+      let ok = await caller.next(3000);
+      while (statusOf(ok) < 200) ok = await caller.next(3000);
+      expect(statusOf(ok)).toBe(200);
+      // The caller's route set is the reverse: the UDP-facing route first.
+      expect(lines(ok, 'Record-Route').reverse()[0]).toBe(`<sip:127.0.0.1:${server.sipPort};lr>`);
+      const bye = `BYE sip:caller@127.0.0.1:${caller.port} SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:${t.localPort};branch=z9hG4bK-rr5658-bye\r\nMax-Forwards: 70\r\n` +
+        rr.map((v) => `Route: ${v}\r\n`).join('') +
+        `From: <sip:rr5658@127.0.0.1>;tag=callee\r\nTo: ${headerOf(inbound, 'From') ?? ''}\r\n${copy('Call-ID')}CSeq: 1 BYE\r\nContent-Length: 0\r\n\r\n`;
+      t.send(bye);
+      let atCaller = await caller.next(3000);
+      while (!atCaller.startsWith('BYE ')) atCaller = await caller.next(3000);
+      expect(lines(atCaller, 'Route')).toEqual([]); // both of our routes popped
+      const byeVias = lines(atCaller, 'Via').map((v) => `Via: ${v}`);
+      caller.send(`SIP/2.0 200 OK\r\n${byeVias.join('\r\n')}\r\nFrom: ${headerOf(atCaller, 'From') ?? ''}\r\nTo: ${headerOf(atCaller, 'To') ?? ''}\r\nCall-ID: ${headerOf(atCaller, 'Call-ID') ?? ''}\r\nCSeq: 1 BYE\r\nContent-Length: 0\r\n\r\n`, server.sipPort);
+      let byeOk = await t.next(3000);
+      while (!byeOk.startsWith('SIP/2.0 ')) byeOk = await t.next(3000);
+      expect(statusOf(byeOk)).toBe(200);
+    } finally {
+      t.close();
+      await caller.close();
+    }
+  }, 20_000);
 });
 
 describe('proxy edge cases', () => {

@@ -66,6 +66,31 @@ describe('stateful proxy: single relay', () => {
     expect(h.events).toEqual(['reply 180', 'reply 200']);
   });
 
+  test('UDP in, TCP out: two Record-Routes, the callee-facing one on top (RFC 5658); one per hop when the transports match', async () => {
+    const h = harness((r) => r.relay({ target: 'sip:bob@192.0.2.21:5062;transport=tcp' }));
+    await h.proxy.onRequest('s1', invite(), { address: '192.0.2.10', port: 5060, transport: 'UDP' }, 0);
+    const [out] = h.tx.method('INVITE');
+    expect(out.dest.transport).toBe('TCP');
+    expect(out.request.headers.getAll('Record-Route')).toEqual([
+      '<sip:proxy.example.com:5060;transport=tcp;lr>', '<sip:proxy.example.com:5060;lr>',
+    ]);
+    const same = harness((r) => r.relay({ target: 'sip:bob@192.0.2.21:5062;transport=tcp' }));
+    await same.proxy.onRequest('s1', invite(), { address: '192.0.2.10', port: 5060, transport: 'TCP' }, 0);
+    expect(same.tx.method('INVITE')[0].request.headers.getAll('Record-Route')).toEqual(['<sip:proxy.example.com:5060;transport=tcp;lr>']);
+  });
+
+  test('an in-dialog request carrying both of our double Record-Routes pops both and goes to the remote target', async () => {
+    const h = harness((r) => { if (r.looseRoute()) r.relay(); else r.reply(404); });
+    // The callee's BYE: its route set is the Record-Route list as it saw it (TCP-facing value first).
+    const bye = request('BYE sip:alice@192.0.2.10:5060', 'Via: SIP/2.0/TCP 192.0.2.21:5062;branch=z9hG4bKbye2',
+      'Max-Forwards: 70', 'Route: <sip:proxy.example.com:5060;transport=tcp;lr>', 'Route: <sip:proxy.example.com:5060;lr>',
+      'From: <sip:bob@example.com>;tag=b1', 'To: <sip:alice@example.com>;tag=a1', 'Call-ID: call-1', 'CSeq: 1 BYE');
+    await h.proxy.onRequest('s2', bye, { address: '192.0.2.21', port: 5062, transport: 'TCP' }, 0);
+    const [out] = h.tx.method('BYE');
+    expect(out.dest).toEqual({ host: '192.0.2.10', port: 5060, transport: 'UDP', source: 'ruri' });
+    expect(out.request.headers.get('Route')).toBeUndefined();
+  });
+
   test('in-dialog BYE follows the route set; its 200 ends the dialog', async () => {
     const h = harness((r) => { if (r.looseRoute()) r.relay(); else r.reply(404); });
     h.dialogs.observeResponse({ cseqMethod: 'INVITE', status: 200, callId: 'call-1', fromTag: 'a1', toTag: 'b1' }, 0);

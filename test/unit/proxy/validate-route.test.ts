@@ -101,11 +101,12 @@ describe('§16.6 forwarded copy', () => {
     expect(inv.headers.getAll('Via')).toHaveLength(1);
   });
 
-  test('absent Max-Forwards becomes 70; TCP inbound gets transport=tcp in Record-Route', () => {
+  test('absent Max-Forwards becomes 70; TCP inbound gets transport=tcp in its Record-Route', () => {
     const inv = request('INVITE sip:bob@example.com', ...base);
     const fwd = forwardRequest(inv, { ...spec, inboundTransport: 'TCP', targetUri: 'sip:bob@192.0.2.20' }, factory.copy)!;
     expect(fwd.request.headers.get('Max-Forwards')).toBe('70');
-    expect(fwd.request.headers.get('Record-Route')).toBe('<sip:proxy.example.com:5060;transport=tcp;lr>');
+    // TCP in, UDP out: the UDP-facing route on top for the callee, the TCP-facing one for the caller (RFC 5658).
+    expect(fwd.request.headers.getAll('Record-Route')).toEqual(['<sip:proxy.example.com:5060;lr>', '<sip:proxy.example.com:5060;transport=tcp;lr>']);
   });
 
   test('RFC 3327 Path becomes the Route set and the next hop', () => {
