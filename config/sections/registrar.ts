@@ -7,6 +7,12 @@ export const registrarSection = refine(
     min_expires: int(60, 0, 2 ** 31 - 1),
     max_expires: int(86_400, 0, 2 ** 31 - 1),
     max_contacts: int(10, 1, 10_000),
+    /**
+     * Bindings the node holds in all (0 = no limit). Past it a REGISTER that would add one gets 503
+     * with Retry-After, refreshes and removals still pass: memory stays bounded however many AoRs a
+     * flood registers (≈1.3 KB per binding on the heap).
+     */
+    max_bindings: int(1_000_000, 0, 2 ** 31 - 1),
     /** 403 when the authenticated user does not own the To AoR (checked before any clearing). */
     enforce_auth_aor_match: bool(false),
     /** Service-Route URIs returned on a successful REGISTER (RFC 3608 §6). */

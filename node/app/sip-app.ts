@@ -14,7 +14,7 @@ import {
   StatefulProxy, bindProxyToTransactions, registerStatelessProxyCounter, sipProxyFactory, type ProxyTransactionPort,
   type TransactionBinding,
 } from '../proxy/index.js';
-import { MemoryBindingStore, Registrar, createRegistrationsGauge, registrarSettingsFrom, type BindingStore } from '../registrar/index.js';
+import { MemoryBindingStore, Registrar, createRegistrarFullCounter, createRegistrationsGauge, registrarSettingsFrom, type BindingStore } from '../registrar/index.js';
 import { authPort, forwardRegistrarChanges, proxyHooksFrom, registrarPort, ScriptHost, type AuthPort } from '../script/index.js';
 import { SipResponse } from '../sip/index.js';
 import type { ClientTx, ServerTx, TimeoutTimer, TransactionManager, Tx } from '../transaction/index.js';
@@ -86,7 +86,17 @@ export async function startSipApp(host: AppHost, config: SiphonConfig, log: Logg
   const errText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
   const store = opts.store ?? new MemoryBindingStore();
-  const registrar = new Registrar(store, registrarSettingsFrom(config.registrar));
+  const registrarFull = createRegistrarFullCounter(host.metrics.registry);
+  let fullLoggedAt = -Infinity;
+  const registrar = new Registrar(store, registrarSettingsFrom(config.registrar), {
+    onFull: () => {
+      registrarFull.inc();
+      const t = mono();
+      if (t - fullLoggedAt < 60_000) return; // a flood must not flood the log too
+      fullLoggedAt = t;
+      log.warn({ max_bindings: config.registrar.max_bindings }, 'registrar full: REGISTERs adding bindings get 503 (registrar.max_bindings)');
+    },
+  });
   const authConfigured = config.auth.backend === 'http' || config.auth.users.length > 0;
   const authenticator: DigestAuthenticator | null = authConfigured ? createAuthenticator(authSectionOf(config)) : null;
   const auth: AuthPort = authenticator !== null ? authPort(authenticator, wall) : { requireDigest: () => true };

@@ -33,6 +33,6 @@ export {
   type RegistrarSettings,
 } from './registrar-settings.js';
 export { handleRegistrationsAdmin, type AdminResponse } from './registrations-admin.js';
-export { createRegistrationsGauge } from './registrations-gauge.js';
+export { createRegistrarFullCounter, createRegistrationsGauge } from './registrations-gauge.js';
 export { registerRequestFrom, registerResponse, type RegisterExtraction } from './sip-register.js';
 export { handleRegister, startExpirySweep, type RegisterHandling, type RegisterHandlingOptions } from './register-handler.js';

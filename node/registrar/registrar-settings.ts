@@ -6,6 +6,7 @@ export interface RegistrarSection {
   readonly min_expires: number;
   readonly max_expires: number;
   readonly max_contacts: number;
+  readonly max_bindings: number;
   readonly enforce_auth_aor_match: boolean;
   readonly service_route: readonly string[];
 }
@@ -18,6 +19,8 @@ export interface RegistrarSettings {
   readonly maxExpires: number;
   /** 0 = unlimited. */
   readonly maxContacts: number;
+  /** Bindings over all AoRs; 0 = unlimited. */
+  readonly maxBindings: number;
   readonly enforceAuthAorMatch: boolean;
   /** RFC 3608 Service-Route values returned in the 200 OK. */
   readonly serviceRoute: readonly string[];
@@ -28,6 +31,7 @@ export const DEFAULT_REGISTRAR_SETTINGS: RegistrarSettings = {
   minExpires: 60,
   maxExpires: 86_400,
   maxContacts: 10,
+  maxBindings: 1_000_000,
   enforceAuthAorMatch: false,
   serviceRoute: [],
 };
@@ -38,6 +42,7 @@ export function registrarSettingsFrom(section: RegistrarSection): RegistrarSetti
     minExpires: section.min_expires,
     maxExpires: section.max_expires,
     maxContacts: section.max_contacts,
+    maxBindings: section.max_bindings,
     enforceAuthAorMatch: section.enforce_auth_aor_match,
     serviceRoute: section.service_route,
   };

@@ -8,7 +8,7 @@ import { aorOfHeader, canonicalAor } from './aor.js';
 import type { Binding, BindingChange, BindingListener, FlowInfo } from './binding.js';
 import { StaleBindingsError, type BindingStore } from './binding-store.js';
 import { classifyGruu } from './gruu.js';
-import { processRegister, type RegisterDecision, type RegisterRequest } from './register-processor.js';
+import { processRegister, type RegisterAccept, type RegisterDecision, type RegisterReject, type RegisterRequest } from './register-processor.js';
 import type { RegistrarSettings } from './registrar-settings.js';
 
 /** One place the proxy may fork a request to (RFC 3261 §16.5/§16.6). */
@@ -31,13 +31,19 @@ const SIP_SCHEME = /^sips?:/i;
 /** Re-decisions after a concurrent change before the REGISTER fails (→ 500 by the caller). */
 const MAX_STALE_RETRIES = 3;
 
+/** Retry-After of a 503 for a full registrar: long enough for expiries to free room. */
+const FULL_RETRY_AFTER_SECS = 60;
+
 export interface RegistrarOptions {
   readonly newToken?: () => string;
+  /** Called for each REGISTER refused because registrar.max_bindings was reached (metrics). */
+  readonly onFull?: () => void;
 }
 
 export class Registrar {
   private readonly queues = new Map<string, Promise<unknown>>();
   private readonly newToken: () => string;
+  private readonly onFull: () => void;
 
   constructor(
     readonly store: BindingStore,
@@ -45,6 +51,7 @@ export class Registrar {
     opts: RegistrarOptions = {},
   ) {
     this.newToken = opts.newToken ?? (() => randomBytes(12).toString('hex'));
+    this.onFull = opts.onFull ?? (() => undefined);
   }
 
   /** Decides and commits one REGISTER; the caller turns the decision into the SIP response. */
@@ -60,6 +67,8 @@ export class Registrar {
           newToken: this.newToken,
         });
         if (decision.kind !== 'accept' || decision.changes.length === 0) return decision;
+        const full = this.capacityRefusal(decision);
+        if (full !== undefined) return full;
         try {
           await this.store.apply(decision.changes, now, { aor: aorKey, version });
           return decision;
@@ -77,6 +86,30 @@ export class Registrar {
       () => this.releaseQueue(aorKey, next),
     );
     return next;
+  }
+
+  /**
+   * registrar.max_bindings: a REGISTER that would grow the node past its binding budget is
+   * refused whole (§10.3: all or nothing) with 503 and Retry-After (§21.5.4), so a flood of new AoRs
+   * cannot exhaust memory. Refreshes and removals never grow the set, so they always pass.
+   */
+  private capacityRefusal(decision: RegisterAccept): RegisterReject | undefined {
+    const max = this.settings.maxBindings;
+    if (max <= 0) return undefined;
+    let growth = 0;
+    for (const ch of decision.changes) {
+      if (ch.op === 'insert') growth++;
+      else if (ch.op === 'delete' || ch.op === 'expire') growth--;
+    }
+    if (growth <= 0 || this.store.count() + growth <= max) return undefined;
+    this.onFull();
+    return {
+      kind: 'reject',
+      status: 503,
+      reason: 'Registrar Full',
+      headers: [['Retry-After', String(FULL_RETRY_AFTER_SECS)]],
+      detail: `registrar.max_bindings (${max}) reached`,
+    };
   }
 
   private releaseQueue(aor: string, p: Promise<unknown>): void {

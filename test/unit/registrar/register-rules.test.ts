@@ -192,6 +192,37 @@ describe('max_contacts', () => {
   });
 });
 
+describe('max_bindings (all AoRs together)', () => {
+  const of = (user: string, n: number, ...contacts: string[]) =>
+    req({ to: `<sip:${user}@example.com>`, callId: `${user}-reg`, cseq: n, contacts });
+
+  test('past the budget a REGISTER adding a binding gets 503 + Retry-After and changes nothing; refreshes and removals pass', async () => {
+    const { registrar, store, events } = setup({ maxBindings: 2 });
+    accepted(await registrar.register(of('a', 1, '<sip:a@192.0.2.1>'), T0, null));
+    accepted(await registrar.register(of('b', 1, '<sip:b@192.0.2.2>'), T0, null));
+    const full = await registrar.register(of('c', 1, '<sip:c@192.0.2.3>'), T0, null);
+    expect(full).toMatchObject({ kind: 'reject', status: 503, reason: 'Registrar Full' });
+    expect(headerValues(full, 'Retry-After')).toEqual(['60']);
+    // A second contact for a registered AoR grows the set too: refused whole, the first one kept.
+    expect(await registrar.register(of('a', 2, '<sip:a@192.0.2.1>', '<sip:a2@192.0.2.9>'), T0, null)).toMatchObject({ status: 503 });
+    expect(store.count()).toBe(2);
+    // A refresh, and a swap of one contact for another, do not grow it.
+    accepted(await registrar.register(of('a', 3, '<sip:a@192.0.2.1>;expires=600'), T0, null));
+    accepted(await registrar.register(of('b', 2, '<sip:b@192.0.2.2>;expires=0', '<sip:b-new@192.0.2.2>'), T0, null));
+    // A removal frees room for the next new AoR.
+    accepted(await registrar.register(of('a', 4, '<sip:a@192.0.2.1>;expires=0'), T0, null));
+    accepted(await registrar.register(of('c', 2, '<sip:c@192.0.2.3>'), T0, null));
+    expect(store.count()).toBe(2);
+    expect(events.filter((e) => e.startsWith('insert')).map((e) => e.split(' ')[2])).toEqual(['sip:a@192.0.2.1', 'sip:b@192.0.2.2', 'sip:b-new@192.0.2.2', 'sip:c@192.0.2.3']);
+  });
+
+  test('0 means no limit', async () => {
+    const { registrar, store } = setup({ maxBindings: 0, maxContacts: 100 });
+    for (let i = 0; i < 50; i++) accepted(await registrar.register(of(`u${i}`, 1, `<sip:u${i}@192.0.2.1>`), T0, null));
+    expect(store.count()).toBe(50);
+  });
+});
+
 describe('q ordering and parameters', () => {
   test('lookup and the 200 OK order contacts by q desc, then most recent', async () => {
     const { registrar } = setup();
