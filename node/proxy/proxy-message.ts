@@ -19,11 +19,25 @@ export interface ProxyHeaders {
   removeFirstValue(name: string): void;
 }
 
+/** The Via fields the proxy reads (§16.3 item 4 loop detection). */
+export interface ParsedVia {
+  readonly protocol: string;
+  readonly host: string;
+  readonly port?: number;
+  readonly branch?: string;
+}
+
 export interface ProxyRequestMessage {
   readonly method: string;
   /** Request-URI text; the proxy retargets by assigning it. */
   uri: string;
   readonly headers: ProxyHeaders;
+  /**
+   * Every Via value already parsed, top first, when the message keeps them (node/sip's SipRequest
+   * parses them once for validation); throws when one is malformed. Without it the proxy parses
+   * the header values itself.
+   */
+  vias?(): readonly ParsedVia[];
 }
 
 export interface ProxyResponseMessage {

@@ -11,8 +11,8 @@ export interface SipUriParts {
   readonly user: string | undefined;
   readonly host: string;
   readonly port: number | undefined;
-  /** URI parameters, names lowercased; a flag parameter maps to ''. */
-  readonly params: ReadonlyMap<string, string>;
+  /** URI parameters, names lowercased; a flag parameter (`lr`) maps to null. */
+  readonly params: ReadonlyMap<string, string | null>;
 }
 
 /** The `tag` header parameter of a From/To value ('' when absent). */
@@ -33,9 +33,8 @@ export function parseSipUri(uri: string): SipUriParts | undefined {
     return undefined;
   }
   if (u.scheme === 'tel' || u.host === '') return undefined;
-  const params = new Map<string, string>();
-  for (const [name, value] of u.params) params.set(name, value ?? '');
-  return { scheme: u.scheme, user: u.user, host: u.host.toLowerCase(), port: u.port, params };
+  // The parsed URI's own parameter map: node/sip shares it read-only, so no copy is made.
+  return { scheme: u.scheme, user: u.user, host: u.host.toLowerCase(), port: u.port, params: u.params };
 }
 
 /** Default port by scheme/transport (§19.1.2, §18.2: 5060, or 5061 for sips/TLS). */

@@ -3,8 +3,8 @@
 
 import { loopHash, loopHashOfBranch } from './branch-id.js';
 import type { IsOwnAddress } from './own-address.js';
-import type { ProxyRequestMessage } from './proxy-message.js';
-import { parseViaValue } from './via.js';
+import type { ParsedVia, ProxyRequestMessage } from './proxy-message.js';
+import { parseViaValue, type ViaParts } from './via.js';
 
 export interface Rejection {
   readonly status: number;
@@ -35,18 +35,18 @@ export function validateRequest(req: ProxyRequestMessage, opts: ValidationOption
   }
   // §16.3 item 4: a Via of ours whose branch hash matches this request as it arrives now is a loop.
   // Every Via counts: the topmost is ours when we sent the request to ourselves.
-  const vias = req.headers.getAll('Via');
-  if (vias.length > 0) {
-    let hash: string | undefined;
-    for (const v of vias) {
-      const via = parseViaValue(v);
-      if (!via?.branch || !opts.isOwnAddress(via.host, via.port ?? 5060)) continue;
-      const ours = loopHashOfBranch(via.branch);
-      if (ours === undefined) continue;
-      hash ??= loopHash(req);
-      if (ours === hash) return { status: 482, reason: 'Loop Detected' };
-    }
-  }
+  let hash: string | undefined;
+  const isLoop = (via: ViaParts | ParsedVia | undefined): boolean => {
+    const ours = ownBranchHash(via, opts.isOwnAddress);
+    if (ours === undefined) return false;
+    hash ??= loopHash(req);
+    return ours === hash;
+  };
+  const parsed = parsedVias(req);
+  const looped = parsed !== undefined
+    ? parsed.some((v) => isLoop(sipVia(v)))
+    : req.headers.getAll('Via').some((v) => isLoop(parseViaValue(v)));
+  if (looped) return { status: 482, reason: 'Loop Detected' };
   // §16.3 item 5: every Proxy-Require option-tag must be supported → else 420 + Unsupported.
   const unsupported = req.headers.getAll('Proxy-Require').map((t) => t.trim())
     .filter((t) => t !== '' && !opts.supportedProxyRequire.has(t.toLowerCase()));
@@ -54,4 +54,25 @@ export function validateRequest(req: ProxyRequestMessage, opts: ValidationOption
     return { status: 420, reason: 'Bad Extension', headers: [['Unsupported', unsupported.join(', ')]] };
   }
   return undefined;
+}
+
+/** The message's own parse of its Vias, or undefined when it has none (or one is malformed: judged value by value). */
+function parsedVias(req: ProxyRequestMessage): readonly ParsedVia[] | undefined {
+  if (req.vias === undefined) return undefined;
+  try {
+    return req.vias();
+  } catch {
+    return undefined;
+  }
+}
+
+/** A parsed Via as parseViaValue would give it: SIP/2.0 only. */
+function sipVia(via: ParsedVia): ParsedVia | undefined {
+  return via.protocol.toUpperCase() === 'SIP/2.0' ? via : undefined;
+}
+
+/** The loop hash in the branch of a Via we sent (sent-by is ours, branch in our format), else undefined. */
+function ownBranchHash(via: ViaParts | ParsedVia | undefined, isOwnAddress: IsOwnAddress): string | undefined {
+  if (via === undefined || !via.branch || !isOwnAddress(via.host.toLowerCase(), via.port ?? 5060)) return undefined;
+  return loopHashOfBranch(via.branch);
 }

@@ -55,6 +55,10 @@ function buildResponse(headers: Headers, status: number, reason: string | undefi
     if (ts !== undefined) out.appendField(ts);
   }
   if (opts.headers !== undefined) for (const [n, v] of opts.headers) out.append(n, v);
+  // The Vias are the request's own fields: its parse of the top one holds for the response too
+  // (§18.2.2 addresses the response by it), so it is not parsed again.
+  const topVia = headers.peek('topVia');
+  if (topVia !== undefined) out.remember('topVia', topVia);
   return new SipResponse(status, reason ?? reasonPhrase(status), 'SIP/2.0', out, opts.body ?? Buffer.alloc(0));
 }
 

@@ -7,18 +7,19 @@ import { Params } from './params.js';
 
 export type UriScheme = 'sip' | 'sips' | 'tel';
 
+/** A parsed URI; read-only, so its parameter map can be shared by whoever derives from it. */
 export interface SipUri {
-  scheme: UriScheme;
+  readonly scheme: UriScheme;
   /** user part (sip/sips) or the telephone-subscriber number (tel) */
-  user?: string;
-  password?: string;
+  readonly user?: string;
+  readonly password?: string;
   /** host as written; IPv6 references keep their brackets. Empty for tel. */
-  host: string;
-  port?: number;
+  readonly host: string;
+  readonly port?: number;
   /** uri-parameters, names lower-cased, values unescaped; null for a parameter without value */
-  params: Params;
+  readonly params: ReadonlyMap<string, string | null>;
   /** URI headers after `?` (sip/sips only), unescaped */
-  headers: Map<string, string>;
+  readonly headers: ReadonlyMap<string, string>;
 }
 
 /** The scheme of a URI text, lower-cased, or undefined when there is no syntactically valid scheme. */

@@ -56,21 +56,33 @@ function readToken(s: string, i: number): number {
   return i;
 }
 
+/** The token at `i` (its end index); an empty one is a malformed sent-protocol. */
+function sentProtocolToken(s: string, i: number): number {
+  const end = readToken(s, i);
+  if (end === i) throw badRequest('Malformed Via sent-protocol');
+  return end;
+}
+
+/** The SLASH between sent-protocol tokens, LWS allowed around it; returns the index after it. */
+function skipSlash(s: string, i: number): number {
+  i = skipWs(s, i);
+  if (s.charCodeAt(i) !== 47) throw badRequest('Malformed Via sent-protocol');
+  return skipWs(s, i + 1);
+}
+
 export function parseVia(text: string): Via {
   const s = text;
-  let i = skipWs(s, 0);
-  const parts: string[] = [];
-  for (let k = 0; k < 3; k++) {
-    if (k > 0) {
-      i = skipWs(s, i);
-      if (s.charCodeAt(i) !== 47) throw badRequest('Malformed Via sent-protocol');
-      i = skipWs(s, i + 1);
-    }
-    const st = i;
-    i = readToken(s, i);
-    if (i === st) throw badRequest('Malformed Via sent-protocol');
-    parts.push(s.slice(st, i));
-  }
+  // sent-protocol = protocol-name SLASH protocol-version SLASH transport
+  const nameStart = skipWs(s, 0);
+  const nameEnd = sentProtocolToken(s, nameStart);
+  const versionStart = skipSlash(s, nameEnd);
+  const versionEnd = sentProtocolToken(s, versionStart);
+  const transportStart = skipSlash(s, versionEnd);
+  let i = sentProtocolToken(s, transportStart);
+  const transport = s.slice(transportStart, i);
+  // Written without LWS (the usual "SIP/2.0") it is one slice, else it is rebuilt without the LWS.
+  const protocol = versionStart === nameEnd + 1 ? s.slice(nameStart, versionEnd)
+    : `${s.slice(nameStart, nameEnd)}/${s.slice(versionStart, versionEnd)}`;
   const j = skipWs(s, i);
   if (j === i) throw badRequest('Malformed Via: missing sent-by');
   i = j;
@@ -102,7 +114,7 @@ export function parseVia(text: string): Via {
   const params: Params = new Map();
   i = parseParamsAt(s, i, params);
   if (skipWs(s, i) !== s.length) throw badRequest('Malformed Via');
-  return new Via(parts[2].toUpperCase(), host, port, params, `${parts[0]}/${parts[1]}`);
+  return new Via(transport.toUpperCase(), host, port, params, protocol);
 }
 
 export function formatVia(v: Via): string {

@@ -1,6 +1,7 @@
 import {
   applyStrictRouting, buildCancel, forwardRequest, loopHash, makeBranch, processRoute, resolveNextHop, validateRequest,
 } from '../../../node/proxy/index.js';
+import { parseMessage, type SipRequest } from '../../../node/sip/index.js';
 import { factory, request } from './fake-sip.js';
 
 const own = (host: string, port: number): boolean => (host === 'proxy.example.com' || host === '10.0.0.1') && port === 5060;
@@ -42,6 +43,21 @@ describe('§16.3 request validation', () => {
     const spiral = request('INVITE sip:bob@10.9.9.9', 'Via: SIP/2.0/UDP 198.51.100.7;branch=z9hG4bKother',
       `Via: ${ourVia}`, ...base, 'Max-Forwards: 68');
     expect(validateRequest(spiral, opts)).toBeUndefined();
+  });
+
+  test('§16.3 item 4 on a node/sip request: its own parsed Vias are checked (a malformed one → each value on its own)', () => {
+    const sip = (vias: string[], ruri = 'sip:bob@example.com'): SipRequest => parseMessage(Buffer.from(
+      `INVITE ${ruri} SIP/2.0\r\n${vias.map((v) => `Via: ${v}\r\n`).join('')}${base.slice(1).join('\r\n')}\r\nMax-Forwards: 68\r\n\r\n`,
+    )) as SipRequest;
+    const first = sip(['SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bKuac1']);
+    const ourVia = `SIP/2.0/UDP Proxy.Example.com:5060;branch=${makeBranch(loopHash(first), 'x1')}`;
+    const looped = sip(['SIP/2.0/UDP 198.51.100.7;branch=z9hG4bKother', ourVia]);
+    looped.vias(); // parsed, as validation leaves it
+    expect(validateRequest(looped, opts)?.status).toBe(482);
+    expect(validateRequest(sip(['SIP/2.0/UDP 198.51.100.7;branch=z9hG4bKother', ourVia], 'sip:bob@10.9.9.9'), opts)).toBeUndefined();
+    // Another protocol than SIP/2.0 is not our Via; an unparsable sibling does not hide ours.
+    expect(validateRequest(sip([ourVia.replace('SIP/2.0', 'SIP/3.0')]), opts)).toBeUndefined();
+    expect(validateRequest(sip(['SIP/2.0/UDP ;;', ourVia]), opts)?.status).toBe(482);
   });
 });
 

@@ -1,4 +1,4 @@
-import { Headers, parseMessage } from '../../../node/sip/index.js';
+import { Headers, createResponse, parseMessage } from '../../../node/sip/index.js';
 
 const REQ = Buffer.from(
   'INVITE sip:bob@example.com SIP/2.0\r\n' +
@@ -96,4 +96,16 @@ test('list headers: a single element and a comma list read the same as before th
   expect(h.getAll('Contact')).toEqual(['"A, B" <sip:a@example.com>']);
   const empty = Headers.from([['Route', ' '], ['Route', '<sip:p9.example.com>']]);
   expect(empty.get('Route')).toBe('<sip:p9.example.com>');
+});
+
+test('a response built from a request keeps its parsed top Via (§18.2.2 reads it again to send)', () => {
+  const req = parseMessage(REQ);
+  if (!req.isRequest) throw new Error('expected a request');
+  const via = req.topVia();
+  const res = createResponse(req, 200, 'OK', { toTag: 't1', headers: [['Contact', '<sip:bob@192.0.2.4>']] });
+  expect(res.topVia()).toBe(via);
+  // Its own Via changed (a proxy popping ours) → parsed from the new value.
+  res.headers.removeFirstValue('Via');
+  expect(() => res.topVia()).toThrow();
+  expect(createResponse(parseMessage(REQ) as typeof req, 100).topVia().branch).toBe('z9hG4bK776asdhds');
 });
