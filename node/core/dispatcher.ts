@@ -74,8 +74,6 @@ export class Dispatcher implements InboundHandler {
   private timer: NodeJS.Timeout | null = null;
   private timerAt = Number.POSITIVE_INFINITY;
   private stopped = false;
-  /** Receive instant of each live server transaction's request, for siphon_request_duration_seconds. */
-  private readonly startedAt = new WeakMap<object, number>();
 
   constructor(
     private readonly opts: DispatcherOptions,
@@ -245,8 +243,8 @@ export class Dispatcher implements InboundHandler {
 
   /** Hands a request (new server transaction, or an ACK the TU must see) to the route. */
   private toRoute(req: SipRequest, source: MessageSource, tx: ServerTx<MessageSource> | null): void {
+    // siphon_request_duration_seconds runs from here to the final answer given through `respond`.
     const receivedAt = this.now();
-    if (tx !== null) this.startedAt.set(tx, receivedAt);
     let answered = false;
     const ctx: RequestContext = {
       request: req,
@@ -267,7 +265,7 @@ export class Dispatcher implements InboundHandler {
         }
         const now = this.now();
         this.transactions.respond(tx, localResponseView(res), now);
-        if (status >= 200) this.metrics.requestDuration.observe((now - (this.startedAt.get(tx) ?? now)) / 1000);
+        if (status >= 200) this.metrics.requestDuration.observe((now - receivedAt) / 1000);
         this.armTimer();
       },
     };

@@ -212,12 +212,16 @@ export class Headers implements Iterable<[string, string]> {
   /** Replaces every line of `name` with one line holding `value`, at the position of the first. */
   set(name: string, value: string): void {
     const nf = makeField(name, value);
-    const idx = this.fields.findIndex((f) => f.key === nf.key);
+    const idx = this.indexOfKey(nf.key);
     if (idx < 0) {
       this.fields.push(nf);
     } else {
-      this.fields = this.fields.filter((f, i) => i === idx || f.key !== nf.key);
-      this.fields[this.fields.findIndex((f) => f.key === nf.key)] = nf;
+      // Later lines of the name go (a single one, as for Max-Forwards, is replaced in place); the
+      // first keeps its index, since nothing before it is removed.
+      let more = false;
+      for (let i = idx + 1; i < this.fields.length && !more; i++) more = this.fields[i].key === nf.key;
+      if (more) this.fields = this.fields.filter((f, i) => i === idx || f.key !== nf.key);
+      this.fields[idx] = nf;
     }
     this.touch(nf.key);
   }
@@ -244,7 +248,7 @@ export class Headers implements Iterable<[string, string]> {
   /** Adds a line that becomes the topmost value of `name` (a new Via or Record-Route, RFC 3261 §16.6). */
   prepend(name: string, value: string): void {
     const nf = makeField(name, value);
-    const at = this.fields.findIndex((f) => f.key === nf.key);
+    const at = this.indexOfKey(nf.key);
     this.fields.splice(at < 0 ? 0 : at, 0, nf);
     this.touch(nf.key);
   }
@@ -252,11 +256,12 @@ export class Headers implements Iterable<[string, string]> {
   /** Removes every line of `name`; returns how many were removed. */
   remove(name: string): number {
     const key = headerName(name).key;
+    // Usually there is none (a script dropping pre-loaded Routes): then the list is left as it is.
+    if (this.indexOfKey(key) < 0) return 0;
     const before = this.fields.length;
     this.fields = this.fields.filter((f) => f.key !== key);
-    const n = before - this.fields.length;
-    if (n > 0) this.touch(key);
-    return n;
+    this.touch(key);
+    return before - this.fields.length;
   }
 
   /**
@@ -265,11 +270,13 @@ export class Headers implements Iterable<[string, string]> {
    */
   removeFirstValue(name: string): string | undefined {
     const key = headerName(name).key;
-    const idx = this.fields.findIndex((f) => f.key === key);
+    const idx = this.indexOfKey(key);
     if (idx < 0) return undefined;
     const f = this.fields[idx];
     if (isListHeader(key)) {
-      const parts = splitTopLevel(f.value).filter((v) => v !== '');
+      const value = f.value;
+      // One value on the line (the common case): the line goes, as `get` reads it.
+      const parts = value.indexOf(',') < 0 ? [value.trim()] : splitTopLevel(value).filter((v) => v !== '');
       if (parts.length > 1) {
         this.fields[idx] = new HeaderField(f.name, f.key, safeValue(parts.slice(1).join(', ')));
         this.touch(key);
@@ -282,6 +289,12 @@ export class Headers implements Iterable<[string, string]> {
     this.fields.splice(idx, 1);
     this.touch(key);
     return f.value;
+  }
+
+  private indexOfKey(key: string): number {
+    const fields = this.fields;
+    for (let i = 0; i < fields.length; i++) if (fields[i].key === key) return i;
+    return -1;
   }
 
   *[Symbol.iterator](): Iterator<[string, string]> {

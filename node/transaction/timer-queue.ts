@@ -14,6 +14,13 @@ function before<T>(a: QueueEntry<T>, b: QueueEntry<T>): boolean {
   return a.at < b.at || (a.at === b.at && a.seq < b.seq);
 }
 
+/** In place (a destructuring swap may allocate an array per step on this per-message path). */
+function swap<T>(heap: QueueEntry<T>[], i: number, j: number): void {
+  const t = heap[i];
+  heap[i] = heap[j];
+  heap[j] = t;
+}
+
 export class TimerQueue<T> {
   private readonly heap: QueueEntry<T>[] = [];
   private pushed = 0;
@@ -29,7 +36,7 @@ export class TimerQueue<T> {
     while (i > 0) {
       const parent = (i - 1) >> 1;
       if (!before(heap[i], heap[parent])) break;
-      [heap[parent], heap[i]] = [heap[i], heap[parent]];
+      swap(heap, i, parent);
       i = parent;
     }
   }
@@ -67,7 +74,7 @@ export class TimerQueue<T> {
         if (l < heap.length && before(heap[l], heap[m])) m = l;
         if (r < heap.length && before(heap[r], heap[m])) m = r;
         if (m === i) break;
-        [heap[m], heap[i]] = [heap[i], heap[m]];
+        swap(heap, i, m);
         i = m;
       }
     }

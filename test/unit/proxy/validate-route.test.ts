@@ -1,5 +1,5 @@
 import {
-  applyStrictRouting, buildCancel, forwardRequest, loopHash, makeBranch, processRoute, resolveNextHop, validateRequest,
+  applyStrictRouting, buildCancel, forwardRequest, loopHash, makeBranch, processRoute, resolveNextHop, tagOf, validateRequest,
 } from '../../../node/proxy/index.js';
 import { parseMessage, type SipRequest } from '../../../node/sip/index.js';
 import { factory, request } from './fake-sip.js';
@@ -151,5 +151,20 @@ describe('§9.1 CANCEL builder', () => {
     expect(cancel.headers.get('To')).toBe(fwd.request.headers.get('To'));
     expect(cancel.headers.getAll('Route')).toEqual(['<sip:edge.example.net;lr>']);
     expect(cancel.headers.get('Record-Route')).toBeUndefined();
+  });
+});
+
+describe('tagOf (From/To tag for loop hashes and dialog matching)', () => {
+  test.each([
+    [undefined, ''],
+    ['<sip:a@example.com>;tag=1928', '1928'],
+    ['"Tag=x" <sip:a@example.com;tag=uri-param> ; TAG = f00 ;x=1', 'f00'],
+    ['sip:a@example.com;tag=abc', 'abc'],
+    ['sip:a@example.com', ''],
+    ['<sip:a@example.com>;tag=;tag=second', 'second'],
+    ['<sip:a@example.com>;tagx=1;tag=2,x', '2'],
+    ['<sip:a@example.com>;tag=\u00a0z', 'z'],
+  ])('%j → %j', (value, tag) => {
+    expect(tagOf(value)).toBe(tag);
   });
 });
