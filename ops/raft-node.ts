@@ -65,6 +65,12 @@ async function main(): Promise<void> {
     heartbeatTicks: v['heartbeat-ticks'] ? Number(v['heartbeat-ticks']) : 1,
     fsync: !v['no-fsync'],
     tls,
+    // A log that halted on a storage failure must not linger as a live-looking process: exit so
+    // the supervisor restarts it and start-up recovery decides from what is on disk.
+    onHalt: (reason) => {
+      process.stderr.write(`raft-node ${id}: halted on a storage failure: ${reason.message}\n`);
+      process.exit(1);
+    },
   });
   const peerPort = await log.start();
   let clientPort = 0;

@@ -67,6 +67,12 @@ export interface ReplicatedLogOptions {
    * last one: the log keeps every entry after the snapshot in memory. Default 200,000.
    */
   snapshotEntries?: number;
+  /**
+   * Called once the log has stopped itself after a storage failure (a failed write or fsync: the
+   * file state is unknown, so serving on could acknowledge data that is not durable). A process
+   * hosting the log should exit non-zero so its supervisor restarts it and recovery reads the disk.
+   */
+  onHalt?: (reason: Error) => void;
 }
 
 export interface CommittedEntry {
@@ -577,11 +583,8 @@ export class ReplicatedLog {
         }
       } while (this.again && !this.stopped);
     } catch (e) {
-      if (!this.stopped) {
-        // Storage failure (e.g. fsync error): continuing could ack data that is not durable.
-        process.emitWarning(`raft node ${this.id} halting: ${(e as Error).message}`);
-        void this.stop();
-      }
+      // Storage failure (e.g. fsync error): continuing could ack data that is not durable.
+      if (!this.stopped) this.halt(e as Error);
     } finally {
       this.driving = false;
     }
@@ -746,11 +749,7 @@ export class ReplicatedLog {
         },
         (e: Error) => {
           this.savesInFlight--;
-          if (!this.stopped) {
-            // A failed fsync: continuing could ack data that is not durable.
-            process.emitWarning(`raft node ${this.id} halting: ${e.message}`);
-            void this.stop();
-          }
+          if (!this.stopped) this.halt(e); // a failed fsync: continuing could ack data that is not durable
         },
       );
       this.saveChain = this.saveChain.then(() => landed);
@@ -806,6 +805,14 @@ export class ReplicatedLog {
     const hi = Math.min(upto, this.storage.lastIndex());
     if (hi <= this.applied || this.applied + 1 < this.storage.firstIndex()) return;
     await this.apply(this.storage.entries(this.applied + 1, hi + 1, Number.MAX_SAFE_INTEGER));
+  }
+
+  private halt(reason: Error): void {
+    process.emitWarning(`raft node ${this.id} halting: ${reason.message}`);
+    void this.stop().then(
+      () => this.opts.onHalt?.(reason),
+      () => this.opts.onHalt?.(reason),
+    );
   }
 
   private onSoftState(lead: NodeId, role: StateRole): void {
