@@ -11,3 +11,12 @@ export async function eventually<T>(what: string, read: () => Promise<T>, check:
     await sleep(50);
   }
 }
+
+/** Polls a synchronous condition every 10 ms until it holds; throws after `ms`. */
+export async function until(cond: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await sleep(10);
+  }
+}

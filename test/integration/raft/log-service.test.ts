@@ -6,6 +6,7 @@ import path from 'node:path';
 import { Registry } from 'prom-client';
 import { LogClient, LogClientServer, LogTimeoutError, ReplicatedLog, NotLeaderError, clusterStatusHandler } from '../../../cluster/log/index.js';
 import { StateRole } from '../../../cluster/raft/types.js';
+import { until } from '../../helpers/eventually.js';
 
 const logs: ReplicatedLog[] = [];
 let dir: string;
@@ -26,13 +27,6 @@ async function freePorts(n: number): Promise<number[]> {
   return ports;
 }
 
-async function until(cond: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 function startLog(id: number, peers: Map<number, { host: string; port: number }>, extra: Partial<ConstructorParameters<typeof ReplicatedLog>[0]> = {}) {
   const l = new ReplicatedLog({

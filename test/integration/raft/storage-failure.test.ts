@@ -8,6 +8,7 @@ import path from 'node:path';
 import { LogStoppedError, ReplicatedLog } from '../../../cluster/log/index.js';
 import { DiskStorage } from '../../../cluster/raft/storage/index.js';
 import { EntryType, StateRole } from '../../../cluster/raft/types.js';
+import { until } from '../../helpers/eventually.js';
 
 let dir: string;
 const realFdatasyncSync = fs.fdatasyncSync;
@@ -25,13 +26,6 @@ function failFsync(): void {
   };
 }
 
-async function until(cond: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 test('storage: a failed fsync fails that save and every later one, even once the disk answers again', async () => {
   const s = await DiskStorage.open(dir);

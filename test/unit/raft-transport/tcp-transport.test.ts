@@ -13,6 +13,7 @@ import {
   type TlsOptions,
 } from '../../../cluster/raft/transport/index.js';
 import { EntryType, MessageType, type Message } from '../../../cluster/raft/types.js';
+import { until } from '../../helpers/eventually.js';
 
 function msg(over: Partial<Message>): Message {
   return {
@@ -30,13 +31,6 @@ function msg(over: Partial<Message>): Message {
   };
 }
 
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 const stops: Array<() => Promise<void>> = [];
 afterEach(async () => {
