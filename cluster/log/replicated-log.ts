@@ -11,6 +11,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Registry } from 'prom-client';
 import { ConfChangeError, RawNode, decodeConfChange, encodeConfChange } from '../raft/index.js';
+import { sortSmallAscending } from '../raft/quorum/index.js';
 import { DiskStorage } from '../raft/storage/index.js';
 import { TcpTransport, type PeerAddress, type TlsOptions } from '../raft/transport/index.js';
 import {
@@ -796,8 +797,8 @@ export class ReplicatedLog {
     const d = this.durableScratch;
     d.length = voters.length;
     for (let i = 0; i < voters.length; i++) d[i] = voters[i] === this.id ? this.durableLast : this.node.matchOf(voters[i]);
-    d.sort(descending);
-    return d[Math.floor(voters.length / 2)] ?? 0;
+    sortSmallAscending(d);
+    return d[voters.length - 1 - Math.floor(voters.length / 2)] ?? 0;
   }
 
   /** Applies committed entries the core already handed out but a pipelined Ready left unapplied. */
@@ -1074,10 +1075,6 @@ export class ReplicatedLog {
       this.leaderWaiters.add(done);
     });
   }
-}
-
-function descending(a: number, b: number): number {
-  return b - a;
 }
 
 function toClientEntry(e: Entry): CommittedEntry | undefined {

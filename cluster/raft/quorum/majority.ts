@@ -1,5 +1,8 @@
 import type { NodeId } from '../types.js';
+import { sortSmallAscending } from './small-sort.js';
 import { VoteResult } from './vote-result.js';
+
+const scratch: number[] = [];
 
 /** Looks up how far a voter has acknowledged the log; undefined if unknown. */
 export type AckedIndexer = (id: NodeId) => number | undefined;
@@ -34,9 +37,12 @@ export class MajorityConfig {
   committedIndex(acked: AckedIndexer): number {
     const n = this.ids.size;
     if (n === 0) return Number.POSITIVE_INFINITY;
-    const idx: number[] = [];
-    for (const id of this.ids) idx.push(acked(id) ?? 0);
-    idx.sort((a, b) => a - b);
+    // One scratch array for every call (pure, single-threaded, `acked` never re-enters): this runs
+    // per acknowledgement on the leader and must not allocate.
+    const idx = scratch;
+    let i = 0;
+    for (const id of this.ids) idx[i++] = acked(id) ?? 0;
+    sortSmallAscending(idx, n);
     // With n voters sorted ascending, the entry at n - (n/2 + 1) is held by a majority.
     return idx[n - (Math.floor(n / 2) + 1)];
   }

@@ -45,6 +45,7 @@ export class ProgressTracker {
   config: TrackerConfig = emptyTrackerConfig();
   progress: ProgressMap = new Map();
   votes = new Map<NodeId, boolean>();
+  private idCache: { map: ProgressMap; ids: readonly NodeId[] } = { map: new Map(), ids: [] };
 
   constructor(
     readonly maxInflight: number,
@@ -66,7 +67,23 @@ export class ProgressTracker {
 
   /** Visits members in id order so that message order is deterministic. */
   visit(f: (id: NodeId, pr: Progress) => void): void {
-    for (const id of sortIds(this.progress.keys())) f(id, this.progress.get(id) as Progress);
+    for (const id of this.sortedProgressIds()) f(id, this.progress.get(id) as Progress);
+  }
+
+  /**
+   * Members in id order (etcd visits deterministically). Runs per broadcast, so the sorted list is
+   * kept while the progress map holds the same members; it is replaced, never mutated, so a visit
+   * in progress keeps iterating its own copy.
+   */
+  private sortedProgressIds(): readonly NodeId[] {
+    const c = this.idCache;
+    if (c.map === this.progress && c.ids.length === this.progress.size) {
+      let same = true;
+      for (const id of c.ids) if (!this.progress.has(id)) same = false;
+      if (same) return c.ids;
+    }
+    this.idCache = { map: this.progress, ids: sortIds(this.progress.keys()) };
+    return this.idCache.ids;
   }
 
   /** True if a quorum of voters was heard from recently (Raft thesis §6.2 CheckQuorum). */

@@ -1,4 +1,4 @@
-import { JointConfig, MajorityConfig, VoteResult } from '../../../cluster/raft/quorum/index.js';
+import { JointConfig, MajorityConfig, VoteResult, sortSmallAscending } from '../../../cluster/raft/quorum/index.js';
 
 const acked = (m: Record<number, number>) => (id: number) => m[id];
 
@@ -65,5 +65,19 @@ describe('quorum: joint configuration (thesis §4.3)', () => {
     expect(s.committedIndex(acked({ 1: 4, 2: 4, 3: 1 }))).toBe(4);
     expect(s.toString()).toBe('(1 2 3)');
     expect(j.toString()).toBe('(1 2 3)&&(3 4 5)');
+  });
+});
+
+describe('sortSmallAscending (quorum scratch sort, no allocation)', () => {
+  test('sorts the first n elements in place like Array.prototype.sort, leaving the rest', () => {
+    let seed = 7;
+    const rnd = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % 50;
+    for (let t = 0; t < 500; t++) {
+      const n = 1 + (t % 9);
+      const a = Array.from({ length: n + 2 }, rnd);
+      const want = [...a.slice(0, n)].sort((x, y) => x - y).concat(a.slice(n));
+      sortSmallAscending(a, n);
+      expect(a).toEqual(want);
+    }
   });
 });
