@@ -59,8 +59,18 @@ export function expiredChanges(store: Pick<BindingStore, 'all'>, now: number): B
   return out;
 }
 
+/** The binding with `key` in an AoR's list, or -1. */
+function indexOfKey(list: readonly Binding[], key: string): number {
+  for (let i = 0; i < list.length; i++) if (list[i].key === key) return i;
+  return -1;
+}
+
 export class MemoryBindingStore implements BindingStore {
-  private readonly byAor = new Map<string, Map<string, Binding>>();
+  /**
+   * AoR → its bindings. A short array, not a Map per AoR: most AoRs have one or two bindings, and a
+   * Map's hash table is several hundred bytes that every binding would keep on the heap.
+   */
+  private readonly byAor = new Map<string, Binding[]>();
   private readonly tempGruus = new Map<string, { aor: string; key: string }>();
   private readonly listeners: BindingListener[] = [];
   private readonly versions = new Map<string, number>();
@@ -99,25 +109,31 @@ export class MemoryBindingStore implements BindingStore {
     for (const ch of changes) {
       if (ch.op === 'insert' || ch.op === 'refresh') {
         const b = ch.binding;
-        let m = this.byAor.get(b.aor);
-        if (m === undefined) {
-          m = new Map();
-          this.byAor.set(b.aor, m);
+        let list = this.byAor.get(b.aor);
+        if (list === undefined) {
+          list = [];
+          this.byAor.set(b.aor, list);
         }
-        const prev = m.get(b.key);
-        if (prev === undefined) this.total++;
-        else this.unindex(prev);
-        m.set(b.key, b);
+        const at = indexOfKey(list, b.key);
+        const prev = at < 0 ? undefined : list[at];
+        if (prev === undefined) {
+          this.total++;
+          list.push(b);
+        } else {
+          this.unindex(prev);
+          list[at] = b;
+        }
         this.index(b);
         // A replayed insert for an existing key is a refresh in effect; report what happened.
         events.push({ type: prev === undefined ? 'insert' : 'refresh', aor: b.aor, binding: b });
         this.bump(b.aor);
       } else {
-        const m = this.byAor.get(ch.aor);
-        const prev = m?.get(ch.key);
-        if (m === undefined || prev === undefined) continue;
-        m.delete(ch.key);
-        if (m.size === 0) this.byAor.delete(ch.aor);
+        const list = this.byAor.get(ch.aor);
+        const at = list === undefined ? -1 : indexOfKey(list, ch.key);
+        if (list === undefined || at < 0) continue;
+        const prev = list[at];
+        list.splice(at, 1);
+        if (list.length === 0) this.byAor.delete(ch.aor);
         this.total--;
         this.unindex(prev);
         this.bump(ch.aor);
@@ -190,7 +206,7 @@ export class MemoryBindingStore implements BindingStore {
         const sep = ref.indexOf('\u0000');
         const aor = ref.slice(0, sep);
         const key = ref.slice(sep + 1);
-        const b = this.byAor.get(aor)?.get(key);
+        const b = this.find(aor, key);
         // The current second's bucket may hold bindings that end later within that second.
         if (b !== undefined && b.expiresAt <= now) out.push({ op: 'expire', aor, key });
       }
@@ -204,25 +220,25 @@ export class MemoryBindingStore implements BindingStore {
     const out: Binding[] = [];
     for (const ref of set) {
       const sep = ref.indexOf('\u0000');
-      const b = this.byAor.get(ref.slice(0, sep))?.get(ref.slice(sep + 1));
+      const b = this.find(ref.slice(0, sep), ref.slice(sep + 1));
       if (b !== undefined) out.push(b);
     }
     return out;
   }
 
   lookup(aor: string, now?: number): Binding[] {
-    const m = this.byAor.get(aor);
-    if (m === undefined) return [];
-    if (m.size === 1) {
-      const only = m.values().next().value as Binding;
+    const stored = this.byAor.get(aor);
+    if (stored === undefined) return [];
+    if (stored.length === 1) {
+      const only = stored[0];
       return now === undefined || only.expiresAt > now ? [only] : [];
     }
-    const list = now === undefined ? [...m.values()] : [...m.values()].filter((b) => b.expiresAt > now);
+    const list = now === undefined ? stored.slice() : stored.filter((b) => b.expiresAt > now);
     return list.sort(compareForFork);
   }
 
   *all(): Iterable<[string, Binding[]]> {
-    for (const [aor, m] of this.byAor) yield [aor, [...m.values()].sort(compareForFork)];
+    for (const [aor, stored] of this.byAor) yield [aor, stored.slice().sort(compareForFork)];
   }
 
   count(): number {
@@ -231,7 +247,13 @@ export class MemoryBindingStore implements BindingStore {
 
   findByTempGruu(gruu: string): Binding | undefined {
     const ref = this.tempGruus.get(tempGruuKey(gruu));
-    return ref === undefined ? undefined : this.byAor.get(ref.aor)?.get(ref.key);
+    return ref === undefined ? undefined : this.find(ref.aor, ref.key);
+  }
+
+  private find(aor: string, key: string): Binding | undefined {
+    const list = this.byAor.get(aor);
+    const at = list === undefined ? -1 : indexOfKey(list, key);
+    return list === undefined || at < 0 ? undefined : list[at];
   }
 
   onChange(listener: BindingListener): () => void {

@@ -35,6 +35,11 @@ const ABSOLUTE_URI = /^[A-Za-z][A-Za-z0-9+.-]*:[^\s<>"]{1,2048}$/;
 
 /** Splits a header value on commas that are outside quotes and angle brackets. */
 export function splitHeaderList(value: string): string[] {
+  // One value without quotes (the usual Contact): nothing to split or to check.
+  if (value.indexOf(',') < 0 && value.indexOf('"') < 0) {
+    const only = value.trim();
+    return only === '' ? [] : [only];
+  }
   const out: string[] = [];
   let depth = 0;
   let inQuote = false;
@@ -57,45 +62,63 @@ export function splitHeaderList(value: string): string[] {
   return out.map((s) => s.trim()).filter((s) => s !== '');
 }
 
+/** RFC 3261 §25.1 token characters: alphanumerics and `-.!%*_+\`'~`. */
+function isTokenChar(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57)
+    || c === 45 || c === 46 || c === 33 || c === 37 || c === 42 || c === 95 || c === 43 || c === 96 || c === 39 || c === 126;
+}
+
+/** gen-value characters: token, host or IPv6 reference (`:` `[` `]`). */
+function isValueChar(c: number): boolean {
+  return isTokenChar(c) || c === 58 || c === 91 || c === 93;
+}
+
+function skipBlanks(text: string, i: number): number {
+  while (i < text.length && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9)) i++;
+  return i;
+}
+
 /** `;name=value;flag` header parameters following a name-addr / addr-spec. */
 function parseHeaderParams(text: string): Array<[string, string | null]> {
   const params: Array<[string, string | null]> = [];
   let i = 0;
   while (i < text.length) {
-    while (i < text.length && (text[i] === ' ' || text[i] === '\t')) i++;
+    i = skipBlanks(text, i);
     if (i >= text.length) break;
-    if (text[i] !== ';') throw new ContactParseError(`unexpected "${text[i]}" in Contact parameters`);
-    i++;
-    while (i < text.length && (text[i] === ' ' || text[i] === '\t')) i++;
+    if (text.charCodeAt(i) !== 59) throw new ContactParseError(`unexpected "${text[i]}" in Contact parameters`);
+    i = skipBlanks(text, i + 1);
     const nameStart = i;
-    while (i < text.length && /[A-Za-z0-9\-.!%*_+`'~]/.test(text[i])) i++;
+    while (i < text.length && isTokenChar(text.charCodeAt(i))) i++;
     const name = text.slice(nameStart, i).toLowerCase();
     if (name === '') throw new ContactParseError('empty Contact parameter name');
-    while (i < text.length && (text[i] === ' ' || text[i] === '\t')) i++;
-    if (text[i] !== '=') {
+    i = skipBlanks(text, i);
+    if (text.charCodeAt(i) !== 61) {
       params.push([name, null]);
       continue;
     }
-    i++;
-    while (i < text.length && (text[i] === ' ' || text[i] === '\t')) i++;
+    i = skipBlanks(text, i + 1);
     let value: string;
-    if (text[i] === '"') {
+    if (text.charCodeAt(i) === 34) {
       const start = i;
       i++;
-      while (i < text.length && text[i] !== '"') i += text[i] === '\\' ? 2 : 1;
+      while (i < text.length && text.charCodeAt(i) !== 34) i += text.charCodeAt(i) === 92 ? 2 : 1;
       if (i >= text.length) throw new ContactParseError(`unterminated quoted value for "${name}"`);
       i++;
       value = text.slice(start, i);
     } else {
       const start = i;
-      // Token, host or IPv6 reference characters (RFC 3261 §25.1 gen-value).
-      while (i < text.length && /[A-Za-z0-9\-.!%*_+`'~:[\]]/.test(text[i])) i++;
+      while (i < text.length && isValueChar(text.charCodeAt(i))) i++;
       value = text.slice(start, i);
       if (value === '') throw new ContactParseError(`empty value for "${name}"`);
     }
     params.push([name, value]);
   }
   return params;
+}
+
+function namedBefore(params: ReadonlyArray<readonly [string, string | null]>, k: number, name: string): boolean {
+  for (let j = 0; j < k; j++) if (params[j][0] === name) return true;
+  return false;
 }
 
 function parseQ(v: string | null): number {
@@ -142,11 +165,17 @@ function parseOne(text: string): ContactSpec {
   let expires: number | null = null;
   let instance: string | null = null;
   let regId: number | null = null;
+  const all = parseHeaderParams(rest);
   const params: Array<[string, string | null]> = [];
-  const seen = new Set<string>();
-  for (const [name, value] of parseHeaderParams(rest)) {
-    if (seen.has(name)) throw new ContactParseError(`duplicate Contact parameter "${name}"`);
-    seen.add(name);
+  // Usually a handful of parameters: scanning those before beats a Set per Contact, which only a
+  // long (hostile) list gets, so the check stays linear.
+  const seen = all.length > 8 ? new Set<string>() : null;
+  for (let k = 0; k < all.length; k++) {
+    const [name, value] = all[k];
+    if (seen !== null ? seen.has(name) : namedBefore(all, k, name)) {
+      throw new ContactParseError(`duplicate Contact parameter "${name}"`);
+    }
+    seen?.add(name);
     if (name === 'q') q = parseQ(value);
     else if (name === 'expires') expires = parseDeltaSeconds(value, 'expires');
     else {

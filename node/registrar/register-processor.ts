@@ -13,7 +13,7 @@
  *   removals always go through.
  * - A non-numeric `expires` / Expires / q / reg-id is a 400, not silently defaulted.
  */
-import { aorOfParts, parseSipUri, uriOfNameAddr } from './aor.js';
+import { aorOfParts, parseSipUri, uriOfNameAddr, type SipUriParts } from './aor.js';
 import { compareForFork, remainingSeconds, type Binding, type BindingChange, type FlowInfo } from './binding.js';
 import {
   ContactParseError,
@@ -90,7 +90,11 @@ function reject(status: number, reason: string, detail: string, headers: readonl
   return { kind: 'reject', status, reason, headers, detail };
 }
 
-function optionTags(values: readonly string[]): string[] {
+const NONE: readonly string[] = [];
+
+function optionTags(values: readonly string[]): readonly string[] {
+  // Most REGISTERs carry no Require (and many no Supported): nothing to split then.
+  if (values.length === 0) return NONE;
   return values.flatMap((v) => v.split(',')).map((t) => t.trim().toLowerCase()).filter((t) => t !== '');
 }
 
@@ -133,13 +137,25 @@ export function formatBindingContact(b: Binding, now: number, withGruu: boolean)
   return v;
 }
 
-export function processRegister(req: RegisterRequest, current: readonly Binding[], ctx: RegisterContext): RegisterDecision {
+/** The AoR a REGISTER is for (§10.3 step 5): its To URI canonicalised; null when not a SIP or SIPS URI. */
+export interface RegisterTarget {
+  readonly to: SipUriParts;
+  readonly aor: string;
+}
+
+export function registerTarget(to: string): RegisterTarget | null {
+  const parts = parseSipUri(uriOfNameAddr(to));
+  return parts === null ? null : { to: parts, aor: aorOfParts(parts) };
+}
+
+/** `target`: registerTarget(req.to), when the caller has already computed it (to key its queue). */
+export function processRegister(req: RegisterRequest, current: readonly Binding[], ctx: RegisterContext,
+  target: RegisterTarget | null = registerTarget(req.to)): RegisterDecision {
   const { settings, now } = ctx;
 
   // §10.3 step 5: the AoR is the To URI, canonicalised; it MUST be a SIP or SIPS URI.
-  const toParts = parseSipUri(uriOfNameAddr(req.to));
-  if (toParts === null) return reject(400, 'Bad Request', 'To is not a SIP or SIPS URI');
-  const aor = aorOfParts(toParts);
+  if (target === null) return reject(400, 'Bad Request', 'To is not a SIP or SIPS URI');
+  const { to: toParts, aor } = target;
 
   // §10.3 step 3 / matrix "Bind AoR to authenticated user": checked before anything that could
   // modify bindings, so a spoofed AoR can never clear the victim's registrations (incl. `*`).
@@ -152,23 +168,24 @@ export function processRegister(req: RegisterRequest, current: readonly Binding[
   if (unsupported.length > 0) {
     return reject(420, 'Bad Extension', `unsupported: ${unsupported.join(',')}`, [['Unsupported', unsupported.join(', ')]]);
   }
-  const supported = new Set(optionTags(req.supported));
+  const supported = optionTags(req.supported);
 
   let headerExpires: number | null = null;
   let contactList: ReturnType<typeof parseContacts>;
-  let path: string[];
+  let path: readonly string[];
   try {
     if (req.expires !== null) headerExpires = parseDeltaSeconds(req.expires, 'Expires');
     contactList = parseContacts(req.contacts);
-    path = req.path.flatMap(splitHeaderList);
+    path = req.path.length === 0 ? NONE : req.path.flatMap(splitHeaderList);
   } catch (err) {
     if (err instanceof ContactParseError) return reject(400, 'Bad Request', err.message);
     throw err;
   }
 
   // Ignore bindings that have expired but were not swept yet: they no longer exist (§10.3).
-  const live = current.filter((b) => b.expiresAt > now);
-  const byKey = new Map(live.map((b) => [b.key, b]));
+  const live = current.length === 0 ? current : current.filter((b) => b.expiresAt > now);
+  const byKey = new Map<string, Binding>();
+  for (const b of live) byKey.set(b.key, b);
 
   /** §10.3 step 7: may this request change a binding last written by (callId, cseq)? */
   const inOrder = (b: Binding): boolean => b.callId !== req.callId || req.cseq > b.cseq;
@@ -190,7 +207,7 @@ export function processRegister(req: RegisterRequest, current: readonly Binding[
     const direct = (req.viaCount ?? 1) <= 1;
     const firstHopSupportsOutbound = direct || (path.length > 0 && hasObParam(path[0]));
     const wantsOutbound = contacts.some((c) => c.instance !== null && c.regId !== null);
-    if (wantsOutbound && !firstHopSupportsOutbound && supported.has('outbound')) {
+    if (wantsOutbound && !firstHopSupportsOutbound && supported.includes('outbound')) {
       return reject(439, 'First Hop Lacks Outbound Support', 'reg-id over a Path without ;ob');
     }
     const outbound = wantsOutbound && firstHopSupportsOutbound;
@@ -232,10 +249,12 @@ export function processRegister(req: RegisterRequest, current: readonly Binding[
       }
       const isOutbound = outbound && c.instance !== null && c.regId !== null;
       if (isOutbound) outboundAccepted = true;
-      const gruus = [...(existing?.tempGruus ?? [])];
-      if (c.instance !== null && supported.has('gruu')) {
-        gruus.push(tempGruu(aor, ctx.newToken()));
-        if (gruus.length > MAX_TEMP_GRUUS) gruus.splice(0, gruus.length - MAX_TEMP_GRUUS);
+      // The binding's list is never changed once stored: a new one only when a GRUU is minted.
+      let gruus: readonly string[] = existing?.tempGruus ?? NONE;
+      if (c.instance !== null && supported.includes('gruu')) {
+        const minted = [...gruus, tempGruu(aor, ctx.newToken())];
+        if (minted.length > MAX_TEMP_GRUUS) minted.splice(0, minted.length - MAX_TEMP_GRUUS);
+        gruus = minted;
       }
       const binding: Binding = {
         aor,
@@ -259,8 +278,8 @@ export function processRegister(req: RegisterRequest, current: readonly Binding[
       };
       written.set(key, { op: existing === undefined ? 'insert' : 'refresh', binding });
     }
-    const ordered = [...written.values()];
-    changes.push(...ordered.filter((ch) => ch.op === 'delete'), ...ordered.filter((ch) => ch.op !== 'delete'));
+    for (const ch of written.values()) if (ch.op === 'delete') changes.push(ch);
+    for (const ch of written.values()) if (ch.op !== 'delete') changes.push(ch);
   }
 
   // Resulting binding set.
@@ -269,15 +288,15 @@ export function processRegister(req: RegisterRequest, current: readonly Binding[
     if (ch.op === 'delete' || ch.op === 'expire') result.delete(ch.key);
     else result.set(ch.binding.key, ch.binding);
   }
-  const inserts = changes.filter((ch) => ch.op === 'insert').length;
-  if (inserts > 0 && settings.maxContacts > 0 && result.size > settings.maxContacts) {
+  const inserts = changes.some((ch) => ch.op === 'insert');
+  if (inserts && settings.maxContacts > 0 && result.size > settings.maxContacts) {
     return reject(503, 'Too many registered contacts', `more than ${settings.maxContacts} bindings`, [
       ['P-Registrar-Error', 'Too many registered contacts'],
     ]);
   }
   const bindings = [...result.values()].sort(compareForFork);
 
-  const withGruu = supported.has('gruu');
+  const withGruu = supported.includes('gruu');
   const headers: Header[] = bindings.map((b) => ['Contact', formatBindingContact(b, now, withGruu)] as const);
   // §10.3 step 8: the response SHOULD carry a Date header.
   headers.push(['Date', sipDate(now)]);
