@@ -161,6 +161,7 @@ export async function startSipApp(host: AppHost, config: SiphonConfig, log: Logg
     isOwnAddress: isOwn,
     advertised: { host: first.advertisedHost, port: first.advertisedPort },
     recordRoute: config.proxy.record_route,
+    localDomains: config.proxy.local_domains,
     inviteTimeoutMs: config.transaction.invite_timeout_secs * 1000,
     dialogs,
     log: proxyLog,
