@@ -25,7 +25,7 @@ const KAMAILIO_TARGET = '127.0.0.1:5070';
 /** Seconds of load per step (count = rate × this). */
 const STEP_S = Number(process.env.SIP_BENCH_STEP_S ?? 5);
 /** Whole-run budget: later steps are skipped once it is spent. */
-const BUDGET_MS = Number(process.env.SIP_BENCH_BUDGET_S ?? 600) * 1000;
+const BUDGET_MS = Number(process.env.SIP_BENCH_BUDGET_S ?? 900) * 1000;
 
 // One ladder for both peers, starting low enough to give a clean figure on a busy shared box, and
 // reaching past what either peer sustains here so neither maximum is capped by the ladder.
