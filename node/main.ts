@@ -36,9 +36,10 @@ async function main(): Promise<number> {
   const shutdown = (signal: string): void => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'stopping');
+    // The deadline first: nothing below (a failing log, a stuck socket) may keep the process up.
     const force = setTimeout(() => process.exit(1), 5000);
     force.unref();
+    logger.info({ signal }, 'stopping');
     app?.stop();
     void (node ? node.stop() : Promise.resolve()).then(() => {
       logger.info('stopped');
