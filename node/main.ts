@@ -51,8 +51,21 @@ async function main(): Promise<number> {
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGHUP', () => reopen());
   // Last line of defence: log and keep serving; bad input is handled long before this.
-  process.on('uncaughtException', (err) => logger.error({ err }, 'uncaught exception'));
-  process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
+  // A throw inside these handlers would end the process, so a logger that throws (a destroyed
+  // destination) falls back to stderr.
+  const lastResort = (what: string, err: unknown): void => {
+    try {
+      logger.error({ err }, what);
+    } catch {
+      try {
+        process.stderr.write(`siphon: ${what}: ${String(err)}\n`);
+      } catch {
+        // nowhere left to say it; keep serving
+      }
+    }
+  };
+  process.on('uncaughtException', (err) => lastResort('uncaught exception', err));
+  process.on('unhandledRejection', (err) => lastResort('unhandled rejection', err));
 
   try {
     node = await startSipNode(config, logger, { route: startingRoute });
