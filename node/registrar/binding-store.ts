@@ -59,6 +59,12 @@ export function expiredChanges(store: Pick<BindingStore, 'all'>, now: number): B
   return out;
 }
 
+/** An AoR's bindings and its change counter (ExpectedVersion), which lives exactly as long as they do. */
+interface AorBindings {
+  readonly list: Binding[];
+  version: number;
+}
+
 /** The binding with `key` in an AoR's list, or -1. */
 function indexOfKey(list: readonly Binding[], key: string): number {
   for (let i = 0; i < list.length; i++) if (list[i].key === key) return i;
@@ -67,13 +73,13 @@ function indexOfKey(list: readonly Binding[], key: string): number {
 
 export class MemoryBindingStore implements BindingStore {
   /**
-   * AoR → its bindings. A short array, not a Map per AoR: most AoRs have one or two bindings, and a
-   * Map's hash table is several hundred bytes that every binding would keep on the heap.
+   * AoR → its bindings and version. A short array, not a Map per AoR: most AoRs have one or two
+   * bindings, and a Map's hash table is several hundred bytes that every binding would keep on the
+   * heap; the version rides along instead of a second map looked up several times per REGISTER.
    */
-  private readonly byAor = new Map<string, Binding[]>();
+  private readonly byAor = new Map<string, AorBindings>();
   private readonly tempGruus = new Map<string, { aor: string; key: string }>();
   private readonly listeners: BindingListener[] = [];
-  private readonly versions = new Map<string, number>();
   /** connectionId → "aor\0key" of the bindings registered over it. */
   private readonly byConnection = new Map<string, Set<string>>();
   /**
@@ -92,15 +98,10 @@ export class MemoryBindingStore implements BindingStore {
     this.applySync(changes);
   }
 
+  // An AoR left without bindings forgets its version (its entry goes): a decision made on "empty"
+  // stays valid against "empty again", so the reset cannot admit a wrong outcome.
   version(aor: string): number {
-    return this.versions.get(aor) ?? 0;
-  }
-
-  private bump(aor: string): void {
-    // An AoR left without bindings forgets its version: a decision made on "empty" stays valid
-    // against "empty again", so the reset cannot admit a wrong outcome.
-    if (this.byAor.has(aor)) this.versions.set(aor, (this.versions.get(aor) ?? 0) + 1);
-    else this.versions.delete(aor);
+    return this.byAor.get(aor)?.version ?? 0;
   }
 
   /** Synchronous apply for projections replaying the log. */
@@ -109,11 +110,12 @@ export class MemoryBindingStore implements BindingStore {
     for (const ch of changes) {
       if (ch.op === 'insert' || ch.op === 'refresh') {
         const b = ch.binding;
-        let list = this.byAor.get(b.aor);
-        if (list === undefined) {
-          list = [];
-          this.byAor.set(b.aor, list);
+        let entry = this.byAor.get(b.aor);
+        if (entry === undefined) {
+          entry = { list: [], version: 0 };
+          this.byAor.set(b.aor, entry);
         }
+        const list = entry.list;
         const at = indexOfKey(list, b.key);
         const prev = at < 0 ? undefined : list[at];
         if (prev === undefined) {
@@ -126,17 +128,17 @@ export class MemoryBindingStore implements BindingStore {
         this.index(b);
         // A replayed insert for an existing key is a refresh in effect; report what happened.
         events.push({ type: prev === undefined ? 'insert' : 'refresh', aor: b.aor, binding: b });
-        this.bump(b.aor);
+        entry.version++;
       } else {
-        const list = this.byAor.get(ch.aor);
-        const at = list === undefined ? -1 : indexOfKey(list, ch.key);
-        if (list === undefined || at < 0) continue;
-        const prev = list[at];
-        list.splice(at, 1);
-        if (list.length === 0) this.byAor.delete(ch.aor);
+        const entry = this.byAor.get(ch.aor);
+        const at = entry === undefined ? -1 : indexOfKey(entry.list, ch.key);
+        if (entry === undefined || at < 0) continue;
+        const prev = entry.list[at];
+        entry.list.splice(at, 1);
+        entry.version++;
+        if (entry.list.length === 0) this.byAor.delete(ch.aor);
         this.total--;
         this.unindex(prev);
-        this.bump(ch.aor);
         events.push(
           ch.op === 'expire'
             ? { type: 'expire', aor: ch.aor, binding: prev }
@@ -227,7 +229,7 @@ export class MemoryBindingStore implements BindingStore {
   }
 
   lookup(aor: string, now?: number): Binding[] {
-    const stored = this.byAor.get(aor);
+    const stored = this.byAor.get(aor)?.list;
     if (stored === undefined) return [];
     if (stored.length === 1) {
       const only = stored[0];
@@ -238,7 +240,7 @@ export class MemoryBindingStore implements BindingStore {
   }
 
   *all(): Iterable<[string, Binding[]]> {
-    for (const [aor, stored] of this.byAor) yield [aor, stored.slice().sort(compareForFork)];
+    for (const [aor, { list }] of this.byAor) yield [aor, list.slice().sort(compareForFork)];
   }
 
   count(): number {
@@ -251,7 +253,7 @@ export class MemoryBindingStore implements BindingStore {
   }
 
   private find(aor: string, key: string): Binding | undefined {
-    const list = this.byAor.get(aor);
+    const list = this.byAor.get(aor)?.list;
     const at = list === undefined ? -1 : indexOfKey(list, key);
     return list === undefined || at < 0 ? undefined : list[at];
   }

@@ -7,6 +7,9 @@
 import { headerName, isListHeader } from './header-names.js';
 import { splitTopLevel, unfold } from './syntax.js';
 
+/** Node's internal UTF-8 decoder: Buffer#toString normalises its arguments first, per header value read. */
+type Utf8Buffer = Buffer & { utf8Slice(start: number, end: number): string };
+
 export class HeaderField {
   /** spelling for iteration and for re-writing: the full canonical name for known headers, else as written */
   readonly name: string;
@@ -37,8 +40,7 @@ export class HeaderField {
   /** The value with folding replaced by single spaces (RFC 3261 §7.3.1), decoded as UTF-8. */
   get value(): string {
     if (this.decoded === undefined) {
-      const src = this.src as Buffer;
-      const raw = src.toString('utf8', this.valueStart, this.valueEnd);
+      const raw = (this.src as Utf8Buffer).utf8Slice(this.valueStart, this.valueEnd);
       this.decoded = this.folded ? unfold(raw).trim() : raw;
     }
     return this.decoded;
@@ -64,9 +66,21 @@ function makeField(name: string, value: string): HeaderField {
   return new HeaderField(hn.canonical, hn.key, safeValue(value));
 }
 
-/** Header (lower-case full name) → the memo keys derived from it (SipMessage accessors). */
+/** What SipMessage's accessors derive from the headers (and the Request-URI), one cache slot each. */
+export type MemoKey = 'topVia' | 'vias' | 'callId' | 'cseq' | 'from' | 'to' | 'maxForwards' | 'contacts' | 'expires'
+  | 'routes' | 'recordRoutes' | 'contentLength' | 'ruri';
+
+const SLOT: Readonly<Record<MemoKey, number>> = {
+  topVia: 0, vias: 1, callId: 2, cseq: 3, from: 4, to: 5, maxForwards: 6, contacts: 7, expires: 8, routes: 9,
+  recordRoutes: 10, contentLength: 11, ruri: 12,
+};
+const SLOTS = 13;
+/** An empty slot (a derived value may itself be undefined, as Max-Forwards is when absent). */
+const UNSET: unique symbol = Symbol('unset');
+
+/** Header (lower-case full name) → the memo slots derived from it. */
 // A Map: header names come off the wire, and "constructor" must not find Object.prototype's.
-const MEMO_SOURCES: ReadonlyMap<string, readonly string[]> = new Map([
+const DERIVED: ReadonlyArray<readonly [string, readonly MemoKey[]]> = [
   ['via', ['topVia', 'vias']],
   ['call-id', ['callId']],
   ['cseq', ['cseq']],
@@ -78,13 +92,15 @@ const MEMO_SOURCES: ReadonlyMap<string, readonly string[]> = new Map([
   ['route', ['routes']],
   ['record-route', ['recordRoutes']],
   ['content-length', ['contentLength']],
-]);
+];
+const MEMO_SOURCES: ReadonlyMap<string, readonly number[]> = new Map(DERIVED.map(([header, keys]) => [header, keys.map((k) => SLOT[k])]));
 
 export class Headers implements Iterable<[string, string]> {
   private fields: HeaderField[];
   /** true once any field was added, removed or replaced after parsing */
   modified = false;
-  private memo: Map<string, unknown> | null = null;
+  /** Derived values by slot (see SLOT): fixed slots, so a lookup neither hashes nor grows a table. */
+  private memo: unknown[] | null = null;
 
   constructor(fields: HeaderField[] = []) {
     this.fields = fields;
@@ -118,7 +134,7 @@ export class Headers implements Iterable<[string, string]> {
     if (memo === null) return;
     const derived = MEMO_SOURCES.get(key);
     if (derived === undefined) return;
-    for (const m of derived) memo.delete(m);
+    for (const slot of derived) memo[slot] = UNSET;
   }
 
   /**
@@ -127,30 +143,29 @@ export class Headers implements Iterable<[string, string]> {
    * (the Request-URI). `compute` takes `source` rather than closing over it, so a cached call
    * allocates nothing.
    */
-  memoize<T, S>(key: string, compute: (source: S) => T, source: S): T {
-    // A Map, not an object: entries are deleted one by one when their header changes.
-    if (this.memo === null) this.memo = new Map();
-    else {
-      const hit = this.memo.get(key);
-      if (hit !== undefined || this.memo.has(key)) return hit as T;
-    }
+  memoize<T, S>(key: MemoKey, compute: (source: S) => T, source: S): T {
+    const memo = this.memo ?? (this.memo = new Array<unknown>(SLOTS).fill(UNSET));
+    const slot = SLOT[key];
+    const hit = memo[slot];
+    if (hit !== UNSET) return hit as T;
     const v = compute(source);
-    this.memo.set(key, v);
+    memo[slot] = v;
     return v;
   }
 
   /** The cached value for `key`, or undefined when none is cached. */
-  peek(key: string): unknown {
-    return this.memo?.get(key);
+  peek(key: MemoKey): unknown {
+    const hit = this.memo?.[SLOT[key]];
+    return hit === UNSET ? undefined : hit;
   }
 
   /**
    * Caches `value` as what `key`'s accessor would parse from the current headers: for a caller that
    * has just written a header from an object it holds (a stamped Via), so it is not parsed back.
    */
-  remember(key: string, value: unknown): void {
-    if (this.memo === null) this.memo = new Map();
-    this.memo.set(key, value);
+  remember(key: MemoKey, value: unknown): void {
+    const memo = this.memo ?? (this.memo = new Array<unknown>(SLOTS).fill(UNSET));
+    memo[SLOT[key]] = value;
   }
 
   /** Forgets every parsed value (memory); the accessors parse again when asked. */
