@@ -320,6 +320,11 @@ export class Headers implements Iterable<[string, string]> {
   clone(): Headers {
     const h = new Headers(this.fields.slice());
     h.modified = this.modified;
+    // The copy has the same fields, so what was parsed from them holds for it too (a forwarded
+    // copy's From, To, CSeq and Call-ID are not parsed again); its own changes clear its own slots.
+    // Parsed values are shared like the fields: the one in-place change, the §18.2.1 stamp of a
+    // received request's top Via, happens on arrival, before anything copies the request.
+    if (this.memo !== null) h.memo = this.memo.slice();
     return h;
   }
 }

@@ -109,3 +109,18 @@ test('a response built from a request keeps its parsed top Via (§18.2.2 reads i
   expect(() => res.topVia()).toThrow();
   expect(createResponse(parseMessage(REQ) as typeof req, 100).topVia().branch).toBe('z9hG4bK776asdhds');
 });
+
+test('a copy keeps what was parsed from the fields it shares, and forgets what it changes itself', () => {
+  const req = parseMessage(REQ);
+  if (!req.isRequest) throw new Error('expected a request');
+  const from = req.from();
+  const via = req.topVia();
+  const copy = req.clone();
+  expect(copy.from()).toBe(from);
+  copy.headers.prepend('Via', 'SIP/2.0/UDP proxy.example.com:5060;branch=z9hG4bKcopy1');
+  expect(copy.topVia().branch).toBe('z9hG4bKcopy1');
+  expect(req.topVia()).toBe(via);
+  copy.headers.set('From', '<sip:carol@example.com>;tag=9');
+  expect(copy.from().uri).toBe('sip:carol@example.com');
+  expect(req.from()).toBe(from);
+});
