@@ -28,6 +28,16 @@ export class InviteServerTransaction extends TransactionMachine<InviteServerStat
     return this.last;
   }
 
+  /**
+   * Also lets go of a 2xx: in Accepted the transaction resends nothing (RFC 6026 §8.5/§8.7: the TU
+   * retransmits the 2xx), and the response was kept only for the RFC 2543 ACK match, which a
+   * transaction compacted to its key (RFC 3261 branch) never makes. A non-2xx stays: Timer G resends it.
+   */
+  override compactRequest(): void {
+    super.compactRequest();
+    if (this.currentState === 'accepted') this.last = undefined;
+  }
+
   /** Proceeding is entered on creation; the INVITE itself is passed to the TU by the owner. */
   start(now: number): TxAction[] {
     // RFC 3261 §17.2.1: send 100 Trying unless the TU answers within 200 ms.

@@ -115,22 +115,35 @@ class WireArena {
   private static readonly SLAB = 64 * 1024;
   private slab = Buffer.allocUnsafeSlow(WireArena.SLAB);
   private offset = 0;
+  /** Where the last `place` put its bytes in the buffer it returned. */
+  placedAt = 0;
 
-  copy(bytes: Buffer): Buffer {
+  /**
+   * Copies `bytes` into the current slab (a large message into a buffer of its own) and returns
+   * that buffer; the copy starts at `placedAt`. No Buffer object per kept message: a view keeps the
+   * slab and the range, and makes the slice only when it resends.
+   */
+  place(bytes: Buffer): Buffer {
     const n = bytes.length;
     if (n > WireArena.SLAB / 8) {
       const own = Buffer.allocUnsafeSlow(n);
       bytes.copy(own);
+      this.placedAt = 0;
       return own;
     }
     if (this.offset + n > this.slab.length) {
       this.slab = Buffer.allocUnsafeSlow(WireArena.SLAB);
       this.offset = 0;
     }
-    const out = this.slab.subarray(this.offset, this.offset + n);
-    bytes.copy(out);
+    bytes.copy(this.slab, this.offset);
+    this.placedAt = this.offset;
     this.offset = (this.offset + n + 7) & ~7;
-    return out;
+    return this.slab;
+  }
+
+  copy(bytes: Buffer): Buffer {
+    const buf = this.place(bytes);
+    return buf.length === bytes.length ? buf : buf.subarray(this.placedAt, this.placedAt + bytes.length);
   }
 }
 
@@ -147,8 +160,13 @@ export class SipResponseView implements ResponseView {
   readonly status: number;
   readonly reason: string;
   private msg: SipResponse | null;
-  /** The bytes this response was sent as (set by the shell), kept instead of the message once released. */
-  private sentWire: Buffer | null = null;
+  /**
+   * The bytes this response was sent as (set by the shell), kept instead of the message once
+   * released: `wireBuf[wireStart, wireEnd)`, a range of the retained-wire arena or a buffer of its own.
+   */
+  private wireBuf: Buffer | null = null;
+  private wireStart = 0;
+  private wireEnd = 0;
   // The §17 fields, derived on first use: a response we generate is only ever asked for its status
   // (a server transaction matches by the request), so its Via, CSeq and tags are never parsed.
   private via: ViaView | null | undefined = undefined;
@@ -203,13 +221,15 @@ export class SipResponseView implements ResponseView {
 
   /** The message; after `releaseParsed` it is parsed back from the bytes that were sent (retransmissions only). */
   get message(): SipResponse {
-    if (this.msg === null) this.msg = parseMessage(this.sentWire as Buffer) as SipResponse;
+    if (this.msg === null) this.msg = parseMessage(this.wire as Buffer) as SipResponse;
     return this.msg;
   }
 
   /** The serialized form, when the shell has sent this response (reused for retransmissions). */
   get wire(): Buffer | null {
-    return this.sentWire;
+    const buf = this.wireBuf;
+    if (buf === null) return null;
+    return this.wireStart === 0 && this.wireEnd === buf.length ? buf : buf.subarray(this.wireStart, this.wireEnd);
   }
 
   /**
@@ -218,7 +238,14 @@ export class SipResponseView implements ResponseView {
    * message serialized around them).
    */
   noteSent(bytes: Buffer): void {
-    this.sentWire = isPooled(bytes) ? retainedWires.copy(bytes) : bytes;
+    if (isPooled(bytes)) {
+      this.wireBuf = retainedWires.place(bytes);
+      this.wireStart = retainedWires.placedAt;
+    } else {
+      this.wireBuf = bytes;
+      this.wireStart = 0;
+    }
+    this.wireEnd = this.wireStart + bytes.length;
   }
 
   headerValues(name: string): readonly string[] {
@@ -231,7 +258,7 @@ export class SipResponseView implements ResponseView {
    */
   releaseParsed(): void {
     if (this.msg === null) return;
-    if (this.sentWire === null) this.msg.headers.releaseCache();
+    if (this.wireBuf === null) this.msg.headers.releaseCache();
     else this.msg = null;
   }
 }

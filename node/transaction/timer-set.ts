@@ -6,8 +6,10 @@
  * by push, which reserve 17 slots) and are scanned as fast.
  */
 export class TimerSet<Name extends string> {
-  private names: Name[] = new Array<Name>(4);
-  private ats: number[] = new Array<number>(4);
+  // Two slots to start: a transaction rarely has more armed at once (A+B, E+F, G+H), and a finished
+  // one kept for 64·T1 has one (J, K, L, M); more grow the arrays.
+  private names: Name[] = new Array<Name>(2);
+  private ats: number[] = new Array<number>(2);
   private n = 0;
 
   arm(name: Name, at: number): void {

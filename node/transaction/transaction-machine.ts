@@ -1,7 +1,7 @@
 // What the four RFC 3261 §17 state machines share: the request they were created for, the
 // transport's reliability, the timer configuration, their state and their named timers.
 import type { TxAction } from './actions.js';
-import type { RequestView } from './message-view.js';
+import type { CSeqView, RequestView, ViaView } from './message-view.js';
 import type { TimerConfig } from './timer-config.js';
 import { TimerSet } from './timer-set.js';
 
@@ -71,23 +71,62 @@ export abstract class TransactionMachine<State extends string, Timer extends str
   protected abstract fire(timer: Timer, now: number): TxAction[];
 }
 
-/** What a finished transaction keeps of its request (see compactRequest). */
+/**
+ * What a finished transaction keeps of its request (see compactRequest): five fields where the full
+ * view is three objects. The view's other fields read as empty: nothing matches or resends by them
+ * once the final response is out.
+ */
+class RequestSummary implements RequestView {
+  readonly method: string;
+  private readonly branch: string | undefined;
+  private readonly transport: string;
+  private readonly seq: number;
+  private readonly cseqMethod: string;
+
+  constructor(r: RequestView) {
+    this.method = r.method;
+    this.branch = r.topVia.branch;
+    this.transport = r.topVia.transport;
+    this.seq = r.cseq.seq;
+    // One string for both when they are equal (every request but a CANCEL/ACK matched elsewhere).
+    this.cseqMethod = r.cseq.method === r.method ? r.method : r.cseq.method;
+  }
+
+  get kind(): 'request' {
+    return 'request';
+  }
+
+  get uri(): string {
+    return '';
+  }
+
+  get topVia(): ViaView {
+    return { branch: this.branch, host: '', port: undefined, transport: this.transport, raw: '' };
+  }
+
+  get callId(): string {
+    return '';
+  }
+
+  get cseq(): CSeqView {
+    return { seq: this.seq, method: this.cseqMethod };
+  }
+
+  get fromTag(): undefined {
+    return undefined;
+  }
+
+  get toTag(): undefined {
+    return undefined;
+  }
+
+  headerValues(): readonly string[] {
+    return NO_VALUES;
+  }
+}
+
 function requestSummary(r: RequestView): RequestView {
-  const v = r.topVia;
-  return {
-    kind: 'request',
-    method: r.method,
-    uri: '',
-    topVia: { branch: v.branch, host: '', port: undefined, transport: v.transport, raw: '' },
-    callId: '',
-    cseq: r.cseq,
-    fromTag: undefined,
-    toTag: undefined,
-    headerValues: noHeaderValues,
-  };
+  return new RequestSummary(r);
 }
 
 const NO_VALUES: readonly string[] = [];
-function noHeaderValues(): readonly string[] {
-  return NO_VALUES;
-}

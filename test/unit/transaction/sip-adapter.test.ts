@@ -253,3 +253,20 @@ test('a client transaction releases the request it sent once its final response 
   expect(finals).toEqual([486]);
   expect(sent).toHaveLength(3);
 });
+
+test('an INVITE server transaction in Accepted keeps neither the request nor the 2xx (RFC 6026: the TU resends it)', () => {
+  const sent: Buffer[] = [];
+  const mgr = udpManager(sent, {});
+  const src = 'udp:192.0.2.1:5060';
+  const invite = viewOf(parseRequest(INVITE));
+  mgr.onInbound(invite, src, 0);
+  const ist = mgr.findCancelTarget(invite);
+  const ok = BUSY.toString().replace('486 Busy Here', '200 OK');
+  mgr.respond(ist!, viewOf(parseResponse(Buffer.from(ok))), 10);
+  expect(ist?.machine.state).toBe('accepted');
+  expect((ist?.machine as InviteServerTransaction).lastResponse).toBeUndefined();
+  expect(ist?.machine.request.topVia.branch).toBe('z9hG4bKnashds8');
+  // A retransmitted INVITE is absorbed in Accepted: nothing is resent.
+  mgr.onInbound(viewOf(parseRequest(INVITE)), src, 20);
+  expect(sent.map((b) => parseResponse(b).status)).toEqual([200]);
+});
