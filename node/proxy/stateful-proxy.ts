@@ -8,7 +8,7 @@
 // and BYEs the answered dialog (§9.1, §15). The B2BUA's zombie ACK+BYE belongs to node/b2bua.
 
 import type { DialogTracker } from '../dialog/index.js';
-import { TimerQueue } from '../transaction/index.js';
+import { TimerQueue, type QueueEntry } from '../transaction/index.js';
 import { branchSuffix, loopHash, makeBranch } from './branch-id.js';
 import { buildCancel } from './cancel-request.js';
 import { forwardRequest, type AdvertisedAddress } from './forward-request.js';
@@ -131,12 +131,10 @@ interface TimerItem<S, C> {
 }
 
 /**
- * What the heap holds. Dropping a context empties its slots, so a Timer C entry due minutes later
- * keeps only this small object alive, not the context and its messages.
+ * A context's entry in the heap. Dropping a context empties its entries, so a Timer C entry due
+ * minutes later keeps nothing alive, not the context and its messages.
  */
-interface TimerSlot<S, C> {
-  item: TimerItem<S, C> | undefined;
-}
+type TimerSlot<S, C> = QueueEntry<TimerItem<S, C> | undefined>;
 
 class ResponseContext<S, C> {
   readonly branches: Branch<C>[] = [];
@@ -186,7 +184,7 @@ export class StatefulProxy<S, C> {
   private readonly stateless: StatelessCounts = {
     cancel_forwarded: 0, cancel_no_next_hop: 0, cancel_rejected: 0, response_forwarded: 0, response_dropped: 0,
   };
-  private readonly timers = new TimerQueue<TimerSlot<S, C>>();
+  private readonly timers = new TimerQueue<TimerItem<S, C> | undefined>();
   private emptiedSlots = 0;
   private seq = 0;
 
@@ -453,7 +451,7 @@ export class StatefulProxy<S, C> {
   /** Fire due proxy timers: Timer C, sequential branch timeouts, context linger. */
   async advance(now: number): Promise<void> {
     for (let e = this.timers.popDue(now); e !== undefined; e = this.timers.popDue(now)) {
-      const item = e.item.item;
+      const item = e.item;
       if (item === undefined) {
         this.emptiedSlots = Math.max(0, this.emptiedSlots - 1);
         continue;
@@ -775,15 +773,13 @@ export class StatefulProxy<S, C> {
     ctx.slots.length = 0;
     // Mostly-empty heap (many calls ended long before their Timer C): compact it in one O(n) pass.
     if (this.emptiedSlots > 4096 && this.emptiedSlots * 2 > this.timers.size) {
-      this.timers.retain((s) => s.item !== undefined);
+      this.timers.retain((item) => item !== undefined);
       this.emptiedSlots = 0;
     }
   }
 
   private arm(at: number, item: TimerItem<S, C>): void {
-    const slot: TimerSlot<S, C> = { item };
-    item.ctx.slots.push(slot);
-    this.timers.push(at, slot);
+    item.ctx.slots.push(this.timers.push(at, item));
   }
 
   /** Heap entries, live and emptied (for memory-bound tests). */

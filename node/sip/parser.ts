@@ -33,6 +33,13 @@ function isVersion(v: string): boolean {
 
 const PLACEHOLDER: HeaderName = { key: '', canonical: '' };
 
+/**
+ * The methods every node sees, as one shared string each: a transaction keeps its method for 64·T1,
+ * and a slice of the start line would be a new string per request.
+ */
+const METHODS = new Map(['INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS', 'REGISTER', 'PRACK', 'SUBSCRIBE', 'NOTIFY', 'PUBLISH',
+  'INFO', 'REFER', 'MESSAGE', 'UPDATE'].map((m) => [m, m]));
+
 interface HeadScan {
   fields: HeaderField[];
   bodyStart: number;
@@ -190,7 +197,8 @@ function parseInner(buf: Buffer): SipMessage {
   if (sp1 <= 0) throw fail('Malformed Request-Line');
   const sp2 = start.indexOf(' ', sp1 + 1);
   if (sp2 < 0) throw fail('Malformed Request-Line');
-  const method = start.slice(0, sp1);
+  const written = start.slice(0, sp1);
+  const method = METHODS.get(written) ?? written;
   const uri = start.slice(sp1 + 1, sp2);
   const version = start.slice(sp2 + 1);
   for (let i = 0; i < method.length; i++) if (!isTokenChar(method.charCodeAt(i))) throw fail('Malformed method');

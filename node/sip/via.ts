@@ -51,6 +51,9 @@ export class Via {
   }
 }
 
+/** Transport tokens as one shared upper-case string each (a transaction keeps its Via's for 64·T1). */
+const TRANSPORTS = new Map(['UDP', 'TCP', 'TLS', 'SCTP', 'WS', 'WSS'].flatMap((t) => [[t, t], [t.toLowerCase(), t]]));
+
 function readToken(s: string, i: number): number {
   while (i < s.length && isTokenChar(s.charCodeAt(i))) i++;
   return i;
@@ -114,7 +117,7 @@ export function parseVia(text: string): Via {
   const params: Params = new Map();
   i = parseParamsAt(s, i, params);
   if (skipWs(s, i) !== s.length) throw badRequest('Malformed Via');
-  return new Via(transport.toUpperCase(), host, port, params, protocol);
+  return new Via(TRANSPORTS.get(transport) ?? transport.toUpperCase(), host, port, params, protocol);
 }
 
 export function formatVia(v: Via): string {

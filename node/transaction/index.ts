@@ -56,4 +56,4 @@ export {
   type TimerSettings,
 } from './timer-config.js';
 export { SipRequestView, SipResponseView, localResponseView, sipMessageFactory, sipMessageOf, viewOf, type SipMessageView } from './sip-adapter.js';
-export { TimerQueue } from './timer-queue.js';
+export { TimerQueue, type QueueEntry } from './timer-queue.js';

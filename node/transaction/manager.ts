@@ -18,7 +18,7 @@ import type { MessageFactory, MessageView, RequestView, ResponseView } from './m
 import { NonInviteClientTransaction } from './non-invite-client.js';
 import { NonInviteServerTransaction } from './non-invite-server.js';
 import type { TimerConfig } from './timer-config.js';
-import { TimerQueue } from './timer-queue.js';
+import { TimerQueue, type QueueEntry } from './timer-queue.js';
 
 interface TxBase<A> {
   /** Process-unique, increasing id (for logs and correlation). */
@@ -42,13 +42,10 @@ export interface ClientTx<A> extends TxBase<A> {
 export type Tx<A> = ServerTx<A> | ClientTx<A>;
 
 /**
- * A heap entry's target. Rescheduling or removing a transaction empties its old slot, so a stale
- * entry left in the heap holds nothing but this small object until it is popped or compacted.
+ * A transaction's entry in the timer heap. Rescheduling or removing a transaction empties its old
+ * entry, so a stale one left in the heap holds nothing until it is popped or compacted.
  */
-interface Slot<A> {
-  record: Record<A> | undefined;
-  readonly at: number;
-}
+type Slot<A> = QueueEntry<Record<A> | undefined>;
 
 type Record<A> = Tx<A> & { slot: Slot<A> | undefined; legacyAckKey: string | undefined };
 
@@ -92,7 +89,7 @@ export class TransactionManager<A> {
   private readonly table = new Map<string, Record<A>>();
   /** RFC 2543 INVITE server transactions by the fields an ACK must match (§17.2.3). */
   private readonly legacyAcks = new Map<string, Record<A>>();
-  private readonly queue = new TimerQueue<Slot<A>>();
+  private readonly queue = new TimerQueue<Record<A> | undefined>();
   private nextId = 1;
   private readonly maxTransactions: number;
 
@@ -113,7 +110,7 @@ export class TransactionManager<A> {
   /** Earliest instant `advance` has work to do, so the shell can arm a single OS timer. */
   nextDeadline(): number | undefined {
     // Stale entries at the head would wake the shell for nothing: drop them first.
-    for (let head = this.queue.peek(); head !== undefined && head.item.record === undefined; head = this.queue.peek()) {
+    for (let head = this.queue.peek(); head !== undefined && head.item === undefined; head = this.queue.peek()) {
       this.queue.popDue(head.at);
     }
     return this.queue.peekAt();
@@ -289,7 +286,7 @@ export class TransactionManager<A> {
   /** Fire every timer due at `now`. */
   advance(now: number): void {
     for (let entry = this.queue.popDue(now); entry !== undefined; entry = this.queue.popDue(now)) {
-      const record = entry.item.record;
+      const record = entry.item;
       if (record === undefined) continue;
       record.slot = undefined;
       this.apply(record, record.machine.advance(now), now);
@@ -340,18 +337,18 @@ export class TransactionManager<A> {
       this.unschedule(record);
       return;
     }
-    const at = Math.max(deadline, now);
+    // Whole milliseconds: a small integer in the entry, where a fractional clock reading would be one
+    // more heap number per scheduled transaction (a timer then fires under 1 ms later, never earlier).
+    const at = Math.ceil(Math.max(deadline, now));
     if (record.slot !== undefined && record.slot.at === at) return;
     this.unschedule(record);
-    const slot: Slot<A> = { record, at };
-    record.slot = slot;
-    this.queue.push(at, slot);
+    record.slot = this.queue.push(at, record);
     // Stale entries are tiny, but a churn of reschedules must not grow the heap without bound.
-    if (this.queue.size > 4 * this.table.size + 4096) this.queue.retain((s) => s.record !== undefined);
+    if (this.queue.size > 4 * this.table.size + 4096) this.queue.retain((r) => r !== undefined);
   }
 
   private unschedule(record: Record<A>): void {
-    if (record.slot !== undefined) record.slot.record = undefined;
+    if (record.slot !== undefined) record.slot.item = undefined;
     record.slot = undefined;
   }
 

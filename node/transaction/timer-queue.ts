@@ -7,7 +7,11 @@ export interface QueueEntry<T> {
   readonly at: number;
   /** Insertion order: entries due at the same instant pop first-in first-out (deterministic traces). */
   readonly seq: number;
-  readonly item: T;
+  /**
+   * What is due. An owner whose T allows an empty value may empty a pushed entry to cancel it (no
+   * separate slot object per deadline): it stays in the heap until popped or retained out.
+   */
+  item: T;
 }
 
 function before<T>(a: QueueEntry<T>, b: QueueEntry<T>): boolean {
@@ -29,9 +33,11 @@ export class TimerQueue<T> {
     return this.heap.length;
   }
 
-  push(at: number, item: T): void {
+  /** Adds an entry and returns it (see QueueEntry.item). */
+  push(at: number, item: T): QueueEntry<T> {
     const heap = this.heap;
-    heap.push({ at, seq: this.pushed++, item });
+    const entry: QueueEntry<T> = { at, seq: this.pushed++, item };
+    heap.push(entry);
     let i = heap.length - 1;
     while (i > 0) {
       const parent = (i - 1) >> 1;
@@ -39,6 +45,7 @@ export class TimerQueue<T> {
       swap(heap, i, parent);
       i = parent;
     }
+    return entry;
   }
 
   /** Drops every entry `keep` rejects and restores the heap order (O(n)). */

@@ -31,3 +31,15 @@ test('a pseudo-random load comes out sorted; retain drops entries and keeps heap
   for (let e = q.popDue(Infinity); e !== undefined; e = q.popDue(Infinity)) out.push(e.at);
   expect(out).toEqual([...out].sort((a, b) => a - b));
 });
+
+test('push returns the entry: an owner empties it to cancel, and it pops empty in its turn', () => {
+  const q = new TimerQueue<string | undefined>();
+  const a = q.push(10, 'a');
+  q.push(20, 'b');
+  a.item = undefined;
+  expect(q.popDue(30)?.item).toBeUndefined();
+  expect(q.popDue(30)?.item).toBe('b');
+  q.push(5, undefined);
+  q.retain((item) => item !== undefined);
+  expect(q.size).toBe(0);
+});
