@@ -6,7 +6,6 @@
  */
 import { compareForFork, type Binding, type BindingChange, type BindingEvent, type BindingListener } from './binding.js';
 import { tempGruuKey } from './gruu.js';
-import { flatKey } from '../util/index.js';
 
 /** The AoR state a decision was computed from (DESIGN principle 3: optimistic concurrency). */
 export interface ExpectedVersion {
@@ -80,13 +79,15 @@ export class MemoryBindingStore implements BindingStore {
   private readonly byAor = new Map<string, AorBindings>();
   private readonly tempGruus = new Map<string, { aor: string; key: string }>();
   private readonly listeners: BindingListener[] = [];
-  /** connectionId → "aor\0key" of the bindings registered over it. */
-  private readonly byConnection = new Map<string, Set<string>>();
+  /** connectionId → the bindings registered over it. */
+  private readonly byConnection = new Map<string, Set<Binding>>();
   /**
-   * Expiry index: unix second of expiresAt → "aor\0key". A sweep visits only the buckets that are
-   * due, so its cost follows the number of expiring bindings, not the registered population.
+   * Expiry index: unix second of expiresAt → the bindings ending then (the objects themselves, no
+   * "aor\0key" string per binding: a binding is replaced, never changed, and unindexed when it is).
+   * A sweep visits only the buckets that are due, so its cost follows the number of expiring
+   * bindings, not the registered population.
    */
-  private readonly expiryBuckets = new Map<number, Set<string>>();
+  private readonly expiryBuckets = new Map<number, Set<Binding>>();
   private expiryCursor = Number.POSITIVE_INFINITY;
   private total = 0;
 
@@ -160,14 +161,13 @@ export class MemoryBindingStore implements BindingStore {
 
   private index(b: Binding): void {
     for (const g of b.tempGruus) this.tempGruus.set(tempGruuKey(g), { aor: b.aor, key: b.key });
-    const ref = flatKey(`${b.aor}\u0000${b.key}`);
     const second = Math.floor(b.expiresAt / 1000);
     let bucket = this.expiryBuckets.get(second);
     if (bucket === undefined) {
       bucket = new Set();
       this.expiryBuckets.set(second, bucket);
     }
-    bucket.add(ref);
+    bucket.add(b);
     if (second < this.expiryCursor) this.expiryCursor = second;
     const conn = b.flow?.connectionId;
     if (conn !== undefined && conn !== null) {
@@ -176,23 +176,22 @@ export class MemoryBindingStore implements BindingStore {
         set = new Set();
         this.byConnection.set(conn, set);
       }
-      set.add(ref);
+      set.add(b);
     }
   }
 
   private unindex(b: Binding): void {
     for (const g of b.tempGruus) this.tempGruus.delete(tempGruuKey(g));
-    const ref = `${b.aor}\u0000${b.key}`;
     const second = Math.floor(b.expiresAt / 1000);
     const bucket = this.expiryBuckets.get(second);
     if (bucket !== undefined) {
-      bucket.delete(ref);
+      bucket.delete(b);
       if (bucket.size === 0) this.expiryBuckets.delete(second);
     }
     const conn = b.flow?.connectionId;
     if (conn !== undefined && conn !== null) {
       const set = this.byConnection.get(conn);
-      set?.delete(ref);
+      set?.delete(b);
       if (set !== undefined && set.size === 0) this.byConnection.delete(conn);
     }
   }
@@ -204,13 +203,9 @@ export class MemoryBindingStore implements BindingStore {
     for (let second = this.expiryCursor; second <= nowSecond; second++) {
       const bucket = this.expiryBuckets.get(second);
       if (bucket === undefined) continue;
-      for (const ref of bucket) {
-        const sep = ref.indexOf('\u0000');
-        const aor = ref.slice(0, sep);
-        const key = ref.slice(sep + 1);
-        const b = this.find(aor, key);
+      for (const b of bucket) {
         // The current second's bucket may hold bindings that end later within that second.
-        if (b !== undefined && b.expiresAt <= now) out.push({ op: 'expire', aor, key });
+        if (b.expiresAt <= now && this.find(b.aor, b.key) === b) out.push({ op: 'expire', aor: b.aor, key: b.key });
       }
     }
     return out;
@@ -220,11 +215,7 @@ export class MemoryBindingStore implements BindingStore {
     const set = this.byConnection.get(connectionId);
     if (set === undefined) return [];
     const out: Binding[] = [];
-    for (const ref of set) {
-      const sep = ref.indexOf('\u0000');
-      const b = this.find(ref.slice(0, sep), ref.slice(sep + 1));
-      if (b !== undefined) out.push(b);
-    }
+    for (const b of set) if (this.find(b.aor, b.key) === b) out.push(b);
     return out;
   }
 
