@@ -2,49 +2,56 @@
  * The named timers of one transaction. Deadlines are absolute times on the injected clock; the
  * owner asks for the earliest one and fires timers that are due, one at a time, in deadline order.
  * A machine has at most four timers armed at once, and every live transaction holds a set for up
- * to 64·T1: two exactly-sized parallel arrays cost a fraction of a Map's memory (or of arrays grown
- * by push, which reserve 17 slots) and are scanned as fast.
+ * to 64·T1: a handful of slots scanned in order cost a fraction of a Map's memory and are as fast.
  */
 export class TimerSet<Name extends string> {
-  // Two slots to start: a transaction rarely has more armed at once (A+B, E+F, G+H), and a finished
-  // one kept for 64·T1 has one (J, K, L, M); more grow the arrays.
-  private names: Name[] = new Array<Name>(2);
-  private ats: number[] = new Array<number>(2);
   private n = 0;
+  // The first two slots are fields: a transaction rarely has more armed at once (A+B, E+F, G+H),
+  // and one kept for 64·T1 after its final has one (J, K, L, M). Two arrays per transaction would
+  // be four more heap objects; further slots live in arrays made on demand.
+  private name0: Name | undefined = undefined;
+  private at0 = Number.POSITIVE_INFINITY;
+  private name1: Name | undefined = undefined;
+  private at1 = Number.POSITIVE_INFINITY;
+  private moreNames: Name[] | null = null;
+  private moreAts: number[] | null = null;
+
+  private nameAt(i: number): Name {
+    return (i === 0 ? this.name0 : i === 1 ? this.name1 : (this.moreNames as Name[])[i - 2]) as Name;
+  }
+
+  private atOf(i: number): number {
+    return i === 0 ? this.at0 : i === 1 ? this.at1 : (this.moreAts as number[])[i - 2];
+  }
+
+  private put(i: number, name: Name, at: number): void {
+    if (i === 0) {
+      this.name0 = name;
+      this.at0 = at;
+    } else if (i === 1) {
+      this.name1 = name;
+      this.at1 = at;
+    } else {
+      (this.moreNames ??= [])[i - 2] = name;
+      (this.moreAts ??= [])[i - 2] = at;
+    }
+  }
 
   arm(name: Name, at: number): void {
     const i = this.indexOf(name);
-    if (i >= 0) {
-      // Re-arming keeps the original arming order (ties go to the first armed).
-      this.ats[i] = at;
-      return;
-    }
-    if (this.n === this.names.length) {
-      const names = new Array<Name>(2 * this.n);
-      const ats = new Array<number>(2 * this.n);
-      for (let i = 0; i < this.n; i++) {
-        names[i] = this.names[i];
-        ats[i] = this.ats[i];
-      }
-      this.names = names;
-      this.ats = ats;
-    }
-    this.names[this.n] = name;
-    this.ats[this.n] = at;
-    this.n++;
+    // Re-arming keeps the original arming order (ties go to the first armed).
+    this.put(i >= 0 ? i : this.n++, name, at);
   }
 
   private indexOf(name: Name): number {
-    for (let i = 0; i < this.n; i++) if (this.names[i] === name) return i;
+    for (let i = 0; i < this.n; i++) if (this.nameAt(i) === name) return i;
     return -1;
   }
 
   private removeAt(i: number): void {
-    for (let j = i + 1; j < this.n; j++) {
-      this.names[j - 1] = this.names[j];
-      this.ats[j - 1] = this.ats[j];
-    }
+    for (let j = i + 1; j < this.n; j++) this.put(j - 1, this.nameAt(j), this.atOf(j));
     this.n--;
+    if (this.n >= 2) (this.moreNames as Name[]).length = (this.moreAts as number[]).length = this.n - 2;
   }
 
   cancel(a: Name, b?: Name): void {
@@ -59,6 +66,7 @@ export class TimerSet<Name extends string> {
 
   clear(): void {
     this.n = 0;
+    this.moreNames = this.moreAts = null;
   }
 
   has(name: Name): boolean {
@@ -67,13 +75,16 @@ export class TimerSet<Name extends string> {
 
   deadline(name: Name): number | undefined {
     const i = this.indexOf(name);
-    return i < 0 ? undefined : this.ats[i];
+    return i < 0 ? undefined : this.atOf(i);
   }
 
   /** Earliest deadline of any armed timer. */
   next(): number | undefined {
     let best: number | undefined;
-    for (let i = 0; i < this.n; i++) if (best === undefined || this.ats[i] < best) best = this.ats[i];
+    for (let i = 0; i < this.n; i++) {
+      const at = this.atOf(i);
+      if (best === undefined || at < best) best = at;
+    }
     return best;
   }
 
@@ -82,14 +93,14 @@ export class TimerSet<Name extends string> {
     let best = -1;
     let bestAt = Infinity;
     for (let i = 0; i < this.n; i++) {
-      const at = this.ats[i];
+      const at = this.atOf(i);
       if (at <= now && at < bestAt) {
         best = i;
         bestAt = at;
       }
     }
     if (best < 0) return undefined;
-    const name = this.names[best];
+    const name = this.nameAt(best);
     this.removeAt(best);
     return name;
   }
@@ -97,7 +108,7 @@ export class TimerSet<Name extends string> {
   /** Armed timers and deadlines, for traces and tests. */
   snapshot(): ReadonlyMap<Name, number> {
     const m = new Map<Name, number>();
-    for (let i = 0; i < this.n; i++) m.set(this.names[i], this.ats[i]);
+    for (let i = 0; i < this.n; i++) m.set(this.nameAt(i), this.atOf(i));
     return m;
   }
 }
