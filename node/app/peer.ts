@@ -12,12 +12,28 @@ function stripBrackets(host: string): string {
   return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
 }
 
-/** A resolved next hop as a send destination, leaving from our first listener of that transport. */
+/** Distinct next hops remembered by destinationOfHop before it starts over. */
+const DESTINATIONS_KEPT = 1024;
+
+/**
+ * A resolved next hop as a send destination, leaving from our first listener of that transport.
+ * One shared (read-only) destination per next hop: a client transaction keeps its destination for
+ * up to 64·T1, and a proxy sends most requests to a few next hops.
+ */
 export function destinationOfHop(listeners: readonly ListenerInfo[]): (hop: NextHop) => MessageSource {
+  const known = new Map<string, MessageSource>();
   return (hop) => {
     const transport = transportOfHop(hop);
-    const listener = listeners.find((l) => l.transport === transport) ?? listeners[0];
-    return { transport, remote: { address: stripBrackets(hop.host), port: hop.port }, listener, connectionId: null };
+    const address = stripBrackets(hop.host);
+    const key = `${transport} ${address} ${hop.port}`;
+    let dest = known.get(key);
+    if (dest === undefined) {
+      const listener = listeners.find((l) => l.transport === transport) ?? listeners[0];
+      dest = { transport, remote: { address, port: hop.port }, listener, connectionId: null };
+      if (known.size >= DESTINATIONS_KEPT) known.clear();
+      known.set(key, dest);
+    }
+    return dest;
   };
 }
 

@@ -68,6 +68,13 @@ describe('hop and source mapping', () => {
     });
     expect(dest({ host: '10.0.0.2', port: 5062, transport: 'udp' }).listener).toBe(udp);
   });
+  test('one shared destination per next hop (transactions keep it for 64·T1)', () => {
+    const dest = destinationOfHop([udp, tcp]);
+    const a = dest({ host: '10.0.0.2', port: 5062, transport: 'UDP' });
+    expect(dest({ host: '10.0.0.2', port: 5062, transport: 'udp' })).toBe(a);
+    expect(dest({ host: '10.0.0.2', port: 5063, transport: 'UDP' })).not.toBe(a);
+    expect(dest({ host: '10.0.0.2', port: 5062, transport: 'TCP' }).transport).toBe('tcp');
+  });
   test('the proxy sees the source with its connection id and local listener', () => {
     expect(sourceAddressOf({ transport: 'tcp', remote: { address: '10.0.0.9', port: 40000 }, listener: tcp, connectionId: 7 })).toEqual({
       address: '10.0.0.9', port: 40000, transport: 'tcp', connectionId: '7', localAddress: '0.0.0.0:5070',
