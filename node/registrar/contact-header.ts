@@ -152,7 +152,12 @@ function parseOne(text: string): ContactSpec {
   }
   const parts = parseSipUri(uri);
   let uriKey: string;
-  if (parts !== null) uriKey = contactKeyOfParts(parts);
+  if (parts !== null) {
+    uriKey = contactKeyOfParts(parts);
+    // Usually the URI as written is its own key (lower-case host, parameters in order): the
+    // binding then keeps that one flat string for both, not a slice pinning the Contact value.
+    if (uriKey === uri) uri = uriKey;
+  }
   else if (/^(sips?):/i.test(uri) || !ABSOLUTE_URI.test(uri)) {
     throw new ContactParseError(`invalid Contact URI "${uri.slice(0, 80)}"`);
   } else {

@@ -72,3 +72,14 @@ describe('hostile input never throws out of the processor', () => {
     }
   });
 });
+
+test('a Contact URI that is its own comparison key is kept as that one string', () => {
+  const list = parseContacts(['<sip:alice@192.0.2.1:5061;transport=udp>;expires=60']);
+  if (list.wildcard) throw new Error('expected contacts');
+  const [c] = list.contacts;
+  expect(c.uri).toBe('sip:alice@192.0.2.1:5061;transport=udp');
+  expect(c.uriKey).toBe(c.uri);
+  const mixed = parseContacts(['<sip:alice@Example.COM;transport=UDP>']);
+  if (mixed.wildcard) throw new Error('expected contacts');
+  expect(mixed.contacts[0].uri).toBe('sip:alice@Example.COM;transport=UDP');
+});
