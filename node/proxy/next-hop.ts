@@ -15,20 +15,21 @@ export function hopFromUri(uri: string): NextHop | undefined {
   const u = parseSipUri(uri);
   if (u === undefined) return undefined;
   // §19.1.1 maddr overrides the host for where to send.
-  const host = u.params.get('maddr') || u.host;
-  return { host, port: u.port ?? defaultPort(u), transport: uriTransport(u) };
+  return { host: u.params.get('maddr') || u.host, port: u.port ?? defaultPort(u), transport: uriTransport(u) };
+}
+
+/** hopFromUri tagged with where the URI came from, built as one object (no copy to add the tag). */
+function resolvedHop(uri: string, source: NextHopSource): ResolvedNextHop | undefined {
+  const u = parseSipUri(uri);
+  if (u === undefined) return undefined;
+  return { host: u.params.get('maddr') || u.host, port: u.port ?? defaultPort(u), transport: uriTransport(u), source };
 }
 
 /** Pure: does not modify `req`. Undefined when no usable SIP URI was found. */
 export function resolveNextHop(req: ProxyRequestMessage, explicit?: NextHop): ResolvedNextHop | undefined {
   if (explicit !== undefined) return { ...explicit, source: 'explicit' };
   const route = req.headers.get('Route');
-  if (route !== undefined) {
-    const hop = hopFromUri(uriOfNameAddr(route));
-    return hop && { ...hop, source: 'route' };
-  }
-  const hop = hopFromUri(req.uri);
-  return hop && { ...hop, source: 'ruri' };
+  return route !== undefined ? resolvedHop(uriOfNameAddr(route), 'route') : resolvedHop(req.uri, 'ruri');
 }
 
 /**
