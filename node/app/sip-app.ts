@@ -160,6 +160,7 @@ export async function startSipApp(host: AppHost, config: SiphonConfig, log: Logg
     hooks: proxyHooksFrom(handlers),
     isOwnAddress: isOwn,
     advertised: { host: first.advertisedHost, port: first.advertisedPort },
+    advertisedByTransport: advertisedByTransport(host.listeners),
     recordRoute: config.proxy.record_route,
     localDomains: config.proxy.local_domains,
     inviteTimeoutMs: config.transaction.invite_timeout_secs * 1000,
@@ -247,4 +248,14 @@ export async function startSipApp(host: AppHost, config: SiphonConfig, log: Logg
 /** The config schema restricts `auth.algorithms` to the names node/auth knows (config/sections/auth.ts). */
 function authSectionOf(config: SiphonConfig): AuthSection {
   return { ...config.auth, algorithms: config.auth.algorithms as DigestAlgorithm[] };
+}
+
+/** The first listener of each transport names us on it (Via sent-by, Record-Route). */
+function advertisedByTransport(listeners: AppHost['listeners']): Map<string, { host: string; port: number }> {
+  const out = new Map<string, { host: string; port: number }>();
+  for (const l of listeners) {
+    const t = l.transport.toUpperCase();
+    if (!out.has(t)) out.set(t, { host: l.advertisedHost, port: l.advertisedPort });
+  }
+  return out;
 }

@@ -23,6 +23,11 @@ export interface ForwardSpec {
   readonly inboundTransport: string;
   readonly explicitNextHop?: NextHop;
   readonly advertised: AdvertisedAddress;
+  /**
+   * Our address per transport, when listeners differ (UDP on one port, TCP on another): the Via and
+   * each Record-Route name the listener of their own transport. Absent: `advertised` for all.
+   */
+  readonly advertisedFor?: (transport: string) => AdvertisedAddress;
   /** Loop hash of the request as received (branch-id.ts) and a unique suffix. */
   readonly loopHash: string;
   readonly branchSuffix: string;
@@ -37,6 +42,10 @@ export interface ForwardedRequest {
 export function recordRouteValue(adv: AdvertisedAddress, transport: string): string {
   const t = transport.toUpperCase() === 'UDP' ? '' : `;transport=${transport.toLowerCase()}`;
   return `<sip:${adv.host}:${adv.port}${t};lr>`;
+}
+
+function advertisedOn(spec: Pick<ForwardSpec, 'advertised' | 'advertisedFor'>, transport: string): AdvertisedAddress {
+  return spec.advertisedFor === undefined ? spec.advertised : spec.advertisedFor(transport);
 }
 
 /** §16.6 item 3: decrement Max-Forwards, or add it with 70 when absent. */
@@ -70,12 +79,13 @@ export function forwardRequest(received: ProxyRequestMessage, spec: ForwardSpec,
     // routes. The top one faces the callee (its route set starts there), the lower one the caller
     // (whose route set is the reverse), so each side reaches us over the transport it can use.
     // Route processing pops both when an in-dialog request comes back (route-processing.ts).
-    req.headers.prepend('Record-Route', recordRouteValue(spec.advertised, spec.inboundTransport));
+    req.headers.prepend('Record-Route', recordRouteValue(advertisedOn(spec, spec.inboundTransport), spec.inboundTransport));
     if (nextHop.transport.toUpperCase() !== spec.inboundTransport.toUpperCase()) {
-      req.headers.prepend('Record-Route', recordRouteValue(spec.advertised, nextHop.transport));
+      req.headers.prepend('Record-Route', recordRouteValue(advertisedOn(spec, nextHop.transport), nextHop.transport));
     }
   }
   const branch = makeBranch(spec.loopHash, spec.branchSuffix);
-  req.headers.prepend('Via', formatVia(nextHop.transport, spec.advertised.host, spec.advertised.port, branch));
+  const via = advertisedOn(spec, nextHop.transport);
+  req.headers.prepend('Via', formatVia(nextHop.transport, via.host, via.port, branch));
   return { request: req, nextHop, branch };
 }

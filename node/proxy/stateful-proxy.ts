@@ -64,6 +64,8 @@ export interface StatefulProxyOptions<S, C> {
   readonly hooks: ProxyHooks;
   readonly isOwnAddress: IsOwnAddress;
   readonly advertised: AdvertisedAddress;
+  /** Per transport (upper-case name), where listeners of different transports differ; else `advertised`. */
+  readonly advertisedByTransport?: ReadonlyMap<string, AdvertisedAddress>;
   /** `proxy.record_route`: Record-Route dialog-creating initial requests without the script asking. */
   readonly recordRoute: boolean;
   /** `transaction.invite_timeout_secs` in ms: Timer C (§16.6 item 11, > 3 min recommended). */
@@ -174,6 +176,9 @@ export class StatefulProxy<S, C> {
   private readonly byClient = new Map<C, { ctx: ResponseContext<S, C>; branch: Branch<C> }>();
   private readonly supported: ReadonlySet<string>;
   private readonly domains: ReadonlySet<string>;
+  /** Our address on a transport (Via sent-by, Record-Route). */
+  private readonly advertisedFor = (transport: string): AdvertisedAddress =>
+    this.o.advertisedByTransport?.get(transport.toUpperCase()) ?? this.o.advertised;
   private readonly isLocalUri = (uri: string): boolean => {
     const u = parseSipUri(uri);
     return u !== undefined && (this.domains.has(u.host) || this.o.isOwnAddress(u.host, u.port ?? defaultPort(u)));
@@ -258,7 +263,7 @@ export class StatefulProxy<S, C> {
       sent = true;
       const fwd = forwardRequest(ack, {
         targetUri: target?.uri ?? ack.uri, path: target?.path, recordRoute: false, inboundTransport: source.transport,
-        explicitNextHop: target?.nextHop, advertised: this.o.advertised, loopHash: hash,
+        explicitNextHop: target?.nextHop, advertised: this.o.advertised, advertisedFor: this.advertisedFor, loopHash: hash,
         // §16.11: every retransmission of this ACK leaves with the same branch.
         branchSuffix: branchSuffix(ack, target?.uri ?? ack.uri, 0),
       }, (r) => this.o.factory.copy(r));
@@ -493,8 +498,8 @@ export class StatefulProxy<S, C> {
       hop = resolveNextHop(req, explicit);
     }
     if (hop === undefined) return undefined;
-    req.headers.prepend('Via', formatVia(hop.transport, this.o.advertised.host, this.o.advertised.port,
-      makeBranch(loopHash(req), this.nextSuffix())));
+    const us = this.advertisedFor(hop.transport);
+    req.headers.prepend('Via', formatVia(hop.transport, us.host, us.port, makeBranch(loopHash(req), this.nextSuffix())));
     return this.o.transactions.sendRequest(req, hop, now);
   }
 
@@ -549,7 +554,7 @@ export class StatefulProxy<S, C> {
     const fwd = forwardRequest(ctx.received, {
       targetUri: target.uri, path: target.path, recordRoute: ctx.request.recordRouteEnabled,
       inboundTransport: ctx.source.transport, explicitNextHop: target.nextHop ?? ctx.request.relayNextHop,
-      advertised: this.o.advertised, loopHash: ctx.loopHash, branchSuffix: branchSuffix(ctx.received, target.uri, index),
+      advertised: this.o.advertised, advertisedFor: this.advertisedFor, loopHash: ctx.loopHash, branchSuffix: branchSuffix(ctx.received, target.uri, index),
     }, (r) => this.o.factory.copy(r));
     if (fwd === undefined) {
       this.storeLocal(ctx, 416, 'Unsupported URI Scheme', now);
@@ -619,7 +624,7 @@ export class StatefulProxy<S, C> {
     const hash = loopHash(cancel); // as received, like the INVITE's (before §16.4)
     processRoute(cancel, this.o.isOwnAddress);
     const fwd = forwardRequest(cancel, {
-      targetUri: cancel.uri, recordRoute: false, inboundTransport, advertised: this.o.advertised, loopHash: hash,
+      targetUri: cancel.uri, recordRoute: false, inboundTransport, advertised: this.o.advertised, advertisedFor: this.advertisedFor, loopHash: hash,
       branchSuffix: branchSuffix(cancel, cancel.uri, 0),
     }, (r) => this.o.factory.copy(r));
     // A Request-URI naming us or a domain we serve, with no Route left, would need the registrar

@@ -79,6 +79,22 @@ describe('stateful proxy: single relay', () => {
     expect(same.tx.method('INVITE')[0].request.headers.getAll('Record-Route')).toEqual(['<sip:proxy.example.com:5060;transport=tcp;lr>']);
   });
 
+  test('listeners on different ports per transport: the Via and each Record-Route name the listener of their transport', async () => {
+    const tx = new FakeTransactions();
+    const proxy = new StatefulProxy<string, number>({
+      transactions: tx, factory, isOwnAddress: own, advertised: { host: 'proxy.example.com', port: 5060 },
+      advertisedByTransport: new Map([['UDP', { host: 'proxy.example.com', port: 5060 }], ['TCP', { host: 'proxy.example.com', port: 5070 }]]),
+      recordRoute: true, inviteTimeoutMs: INVITE_TIMEOUT,
+      hooks: { onRequest: (r) => r.relay({ target: 'sip:bob@192.0.2.21:5062;transport=tcp' }) },
+    });
+    await proxy.onRequest('s1', invite(), { address: '192.0.2.10', port: 5060, transport: 'UDP' }, 0);
+    const [out] = tx.method('INVITE');
+    expect(out.request.headers.getAll('Record-Route')).toEqual([
+      '<sip:proxy.example.com:5070;transport=tcp;lr>', '<sip:proxy.example.com:5060;lr>',
+    ]);
+    expect(out.request.headers.get('Via')).toMatch(/^SIP\/2\.0\/TCP proxy\.example\.com:5070;branch=z9hG4bK/);
+  });
+
   test('an in-dialog request carrying both of our double Record-Routes pops both and goes to the remote target', async () => {
     const h = harness((r) => { if (r.looseRoute()) r.relay(); else r.reply(404); });
     // The callee's BYE: its route set is the Record-Route list as it saw it (TCP-facing value first).
