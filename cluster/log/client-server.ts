@@ -30,6 +30,7 @@ export interface PbResponse {
   leader?: number;
   statusJson?: string;
   entries?: Array<{ index: number; term: number; data: Uint8Array }>;
+  firstIndex?: number;
 }
 
 export class LogClientServer {
@@ -105,7 +106,7 @@ export class LogClientServer {
           return { id, statusJson: this.log.statusJson(), leader: this.log.status().leader };
         case ClientOp.Read: {
           const entries = this.log.readCommitted(num(req.fromIndex), Math.min(req.limit || 1000, 10_000));
-          return { id, entries, index: this.log.status().applied };
+          return { id, entries, index: this.log.status().applied, firstIndex: this.log.firstIndex() };
         }
         case ClientOp.ReadIndex:
           return { id, index: await this.log.readIndex() };

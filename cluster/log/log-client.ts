@@ -21,6 +21,7 @@ interface PbResp {
   leader?: unknown;
   statusJson?: string;
   entries?: Array<{ index?: unknown; term?: unknown; data?: Uint8Array }>;
+  firstIndex?: unknown;
 }
 
 export interface ClientResult {
@@ -29,6 +30,8 @@ export interface ClientResult {
   leader: number;
   statusJson: string;
   entries: Array<{ index: number; term: number; data: Uint8Array }>;
+  /** read(): the first index still in the log; below it entries were compacted into a snapshot. */
+  firstIndex: number;
 }
 
 interface Pending {
@@ -66,6 +69,7 @@ export class LogClient {
             leader: num(r.leader),
             statusJson: r.statusJson ?? '',
             entries: (r.entries ?? []).map((e) => ({ index: num(e.index), term: num(e.term), data: e.data ?? new Uint8Array(0) })),
+            firstIndex: num(r.firstIndex),
           });
       }
     });

@@ -344,7 +344,16 @@ export class ReplicatedLog {
     }
   }
 
-  /** Committed client entries in [from, from+limit) that are applied here (a bounded read). */
+  /** The first index still in the log (entries below it were compacted into the snapshot). */
+  firstIndex(): number {
+    return this.storage.firstIndex();
+  }
+
+  /**
+   * Committed client entries in [from, from+limit) that are applied here (a bounded read). Entries
+   * below firstIndex() are gone into the snapshot: the read starts there (subscribe() yields the
+   * snapshot itself).
+   */
   readCommitted(from: number, limit: number): CommittedEntry[] {
     const lo = Math.max(from, this.storage.firstIndex());
     const hi = Math.min(this.applied + 1, lo + limit);

@@ -256,6 +256,18 @@ test('a single member asks for a snapshot once snapshotEntries are retained, and
   const r = await a.append([Buffer.from('next')]);
   expect(a.readCommitted(1, 10).map((e) => text(e.data))).toEqual(['next']);
   expect(r.index).toBe(applied + 1);
+  // A remote reader asking from 1 is told where the log now starts, not left with a silent gap.
+  const srv = new LogClientServer(a);
+  const port = await srv.listen('127.0.0.1', 0);
+  const c = await LogClient.connect('127.0.0.1', port);
+  try {
+    const read = await c.read(1, 10);
+    expect(read.firstIndex).toBe(applied + 1);
+    expect(read.entries.map((e) => [e.index, text(e.data)])).toEqual([[r.index, 'next']]);
+  } finally {
+    c.close();
+    await srv.close();
+  }
 });
 
 test('a subscriber asking for compacted entries gets the snapshot, then the entries after it; a lagging one resumes the same way', async () => {
