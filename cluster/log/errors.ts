@@ -23,3 +23,18 @@ export class LogStoppedError extends Error {
     super('replicated log stopped');
   }
 }
+
+/**
+ * The append was not committed and never will be: the term it was proposed in ended and a later
+ * leader committed past it (the leader it was sent to failed or was cut off). Unlike a timeout the
+ * outcome is known, so retrying cannot duplicate it; `leader` (0 = unknown) is where to retry.
+ */
+export class LeaderChangedError extends Error {
+  override readonly name = 'LeaderChanged';
+  constructor(
+    readonly leader: number,
+    readonly term: number,
+  ) {
+    super(`not committed: the term ${term} it was proposed in ended${leader ? `; leader is node ${leader}` : ''}`);
+  }
+}

@@ -10,7 +10,7 @@ export {
   encodeAddress,
   decodeAddress,
 } from './replicated-log.js';
-export { NotLeaderError, LogTimeoutError, LogStoppedError } from './errors.js';
+export { NotLeaderError, LeaderChangedError, LogTimeoutError, LogStoppedError } from './errors.js';
 export { LogClientServer, ClientOp } from './client-server.js';
 export { LogClient, LogClientError, type ClientResult } from './log-client.js';
 export { clusterStatusHandler } from './admin-handler.js';

@@ -26,7 +26,7 @@ import {
   type NodeId,
   type Ready,
 } from '../raft/types.js';
-import { LogStoppedError, LogTimeoutError, NotLeaderError } from './errors.js';
+import { LeaderChangedError, LogStoppedError, LogTimeoutError, NotLeaderError } from './errors.js';
 import { unwrap, wrap } from './proposal-envelope.js';
 import { CommitTrace } from './commit-trace.js';
 import { RaftMetrics } from './raft-metrics.js';
@@ -132,6 +132,12 @@ interface AppendWaiter {
   deadline: number;
   timeoutMs: number;
   seqs: number[];
+  /**
+   * The term its entries were proposed in (here as leader, or by the leader they were forwarded to,
+   * which proposes forwarded data only in that term). Raft logs are term-ordered, so once an entry
+   * of a later term is applied while these are not, they can never commit (failSupersededAppends).
+   */
+  proposedTerm: number;
   /** Resolved or rejected: the deadline sweep skips it. */
   settled: boolean;
   started: number;
@@ -171,6 +177,8 @@ export class ReplicatedLog {
   private readonly addresses = new Map<NodeId, PeerAddress>();
   private confState!: ConfState;
   private applied = 0;
+  /** Term of the last applied entry (see failSupersededAppends). */
+  private appliedTerm = 0;
   private commit = 0;
   private leader: NodeId = 0;
   private role: StateRole = StateRole.Follower;
@@ -221,6 +229,7 @@ export class ReplicatedLog {
     this.confState = this.storage.initialState().confState;
     for (const [id, a] of o.peers ?? []) if (id !== o.id) this.addresses.set(id, a);
     this.applied = this.storage.snapshot().metadata.index;
+    this.appliedTerm = this.storage.snapshot().metadata.term;
     this.durableLast = this.storage.lastIndex();
     this.commit = this.storage.initialState().hardState.commit;
     this.node = new RawNode({
@@ -234,12 +243,16 @@ export class ReplicatedLog {
       maxSizePerMsg: 1024 * 1024,
       maxInflightMsgs: 256,
       maxCommittedSizePerReady: 16 * 1024 * 1024,
+      // The shell forwards proposals itself, pinned to the leader's term (onForward); the core's
+      // forwarding would let a later leader propose them in a later term, so an append already
+      // failed as superseded (failSupersededAppends) could still commit, and a retry duplicate it.
+      disableProposalForwarding: true,
     });
     this.transport = new TcpTransport(
       { id: o.id, listen: o.listen, peers: new Map(this.addresses), tls: o.tls, cluster: o.cluster },
       {
         onMessages: (msgs) => this.onMessages(msgs),
-        onForward: (_from, data) => this.onForward(data),
+        onForward: (_from, data, term) => this.onForward(data, term),
         onUnreachable: (peer) => {
           if (this.role === StateRole.Leader && !this.stopped) this.node.reportUnreachable(peer);
         },
@@ -283,6 +296,7 @@ export class ReplicatedLog {
         deadline: started + timeoutMs,
         timeoutMs,
         seqs,
+        proposedTerm: this.node.raft.term,
         settled: false,
       };
       for (const s of seqs) this.appendWaiters.set(s, w);
@@ -298,7 +312,7 @@ export class ReplicatedLog {
         }
         this.kick();
       } else if (this.leader !== 0) {
-        if (!this.transport.forward(this.leader, wrapped)) fail(new NotLeaderError(this.leader));
+        if (!this.transport.forward(this.leader, wrapped, w.proposedTerm)) fail(new NotLeaderError(this.leader));
       } else {
         fail(new NotLeaderError(0));
       }
@@ -549,8 +563,12 @@ export class ReplicatedLog {
     this.kick();
   }
 
-  private onForward(data: Uint8Array[]): void {
+  private onForward(data: Uint8Array[], term: number): void {
     if (this.stopped || this.role !== StateRole.Leader) return; // the origin times out and retries
+    // Forwarded for an earlier term (a stale frame, e.g. held up by the network while this node was
+    // re-elected): the origin will fail it as superseded once it applies this term's entries, so
+    // proposing it now could commit an append its client was told to retry.
+    if (term !== 0 && term !== this.node.raft.term) return;
     try {
       for (const d of data) this.node.propose(d);
       this.trace.proposed(data.length);
@@ -950,6 +968,30 @@ export class ReplicatedLog {
       }
     }
     this.applied = e.index;
+    if (e.term > this.appliedTerm) {
+      this.appliedTerm = e.term;
+      this.failSupersededAppends(e.term);
+    }
+  }
+
+  /**
+   * An entry of term `term` is committed; appends still waiting that were proposed in an earlier
+   * term can never commit now: terms never decrease along a Raft log (§5.3), and an entry of theirs
+   * committed below this one would have been applied, and acked, before it. They fail at once with
+   * LeaderChangedError (definitely not appended: safe to retry) instead of hanging until their
+   * timeout, which after a leader failure held every writer whose append was forwarded to the old
+   * leader for the whole timeout although a new leader was committing within a second.
+   * Waiters are in proposal order and the term only grows, so the scan stops at the first one of
+   * this term or later.
+   */
+  private failSupersededAppends(term: number): void {
+    const q = this.appendDeadlines;
+    for (let i = this.appendDeadlineHead; i < q.length; i++) {
+      const w = q[i];
+      if (!w || w.settled) continue; // failAppend may have released settled ones ahead
+      if (w.proposedTerm >= term) break;
+      this.failAppend(w, new LeaderChangedError(this.leader, w.proposedTerm));
+    }
   }
 
   private afterApply(): void {

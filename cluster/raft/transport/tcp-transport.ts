@@ -12,8 +12,8 @@ import { PeerFrameType, num } from './schema.js';
 export interface TransportHandlers {
   /** Raft messages received from a peer (step them into the core). */
   onMessages(msgs: Message[]): void;
-  /** Proposals a follower forwarded to us. */
-  onForward?(from: NodeId, data: Uint8Array[]): void;
+  /** Proposals a follower forwarded to us, in its term `term` (0: an older sender that did not say). */
+  onForward?(from: NodeId, data: Uint8Array[], term: number): void;
   /** A peer could not be reached / a message to it was shed (report MsgUnreachable to the core). */
   onUnreachable?(peer: NodeId): void;
 }
@@ -32,7 +32,7 @@ export interface TransportOptions {
 interface PbFrame {
   hello?: { from?: unknown; cluster?: string } | null;
   batch?: { messages?: PbMessage[] } | null;
-  forward?: { data?: Uint8Array[] } | null;
+  forward?: { data?: Uint8Array[]; term?: unknown } | null;
 }
 
 export class TcpTransport {
@@ -131,11 +131,14 @@ export class TcpTransport {
     }
   }
 
-  /** Forwards client proposals to `to` (normally the leader). Returns false if shed. */
-  forward(to: NodeId, data: Uint8Array[]): boolean {
+  /**
+   * Forwards client proposals to `to` (normally the leader), who is to propose them only while its
+   * term is still `term` (see schemas/raft.proto Forward). Returns false if shed.
+   */
+  forward(to: NodeId, data: Uint8Array[], term = 0): boolean {
     const link = this.links.get(to);
     if (!link) return false;
-    return link.send(PeerFrameType.encode({ forward: { data } }).finish());
+    return link.send(PeerFrameType.encode({ forward: { data, term } }).finish());
   }
 
   private accept(sock: net.Socket): void {
@@ -177,7 +180,7 @@ export class TcpTransport {
           const msgs = (pb.batch.messages ?? []).map(messageFromPb);
           if (msgs.length > 0) this.handlers.onMessages(msgs);
         } else if (pb.forward) {
-          this.handlers.onForward?.(from, pb.forward.data ?? []);
+          this.handlers.onForward?.(from, pb.forward.data ?? [], num(pb.forward.term));
         }
       }
     });

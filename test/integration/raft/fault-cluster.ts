@@ -4,7 +4,8 @@
 //   - every member holds the same committed client entries, in the same order;
 //   - no value appears twice (a value is written once and never retried);
 //   - every acknowledged append is there, at the index and term it was acknowledged with;
-//   - an append that failed (NotLeader, Timeout, connection lost) is absent or present once.
+//   - an append that failed with NotLeader or LeaderChanged is absent (those errors promise it);
+//     one that timed out or lost its connection is absent or present once.
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -283,7 +284,14 @@ export class FaultCluster {
       where.set(e.value, e);
     }
     for (const r of this.history) {
-      if (!r.ok) continue;
+      if (!r.ok) {
+        // These two say "not appended" (the retry they invite must not duplicate); a timeout or a
+        // lost connection leaves the outcome open.
+        if ((r.error === 'LeaderChanged' || r.error === 'NotLeader') && where.has(r.value)) {
+          throw new Error(`append failed with ${r.error} but is in the log: ${JSON.stringify([r, where.get(r.value)])}`);
+        }
+        continue;
+      }
       const e = where.get(r.value);
       if (!e) throw new Error(`acknowledged append lost: ${JSON.stringify(r)}`);
       if (e.index !== r.index || e.term !== r.term) {

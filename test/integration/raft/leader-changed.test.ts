@@ -1,0 +1,130 @@
+// An append forwarded to a leader that then loses its term fails fast with LeaderChangedError
+// (definitely not appended: safe to retry) once a later term's entry is applied, instead of holding
+// its writer for the whole append timeout; and a forward that arrives late, after its leader was
+// re-elected in a later term, is not proposed (else an append already failed as "retry me" would
+// commit as well, and the retry would duplicate it). In-process members on loopback, member links
+// through FaultRelays.
+import { promises as fsp } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { LeaderChangedError, ReplicatedLog } from '../../../cluster/log/index.js';
+import { StateRole } from '../../../cluster/raft/types.js';
+import { until } from '../../helpers/eventually.js';
+import { FaultRelay } from './fault-relay.js';
+import { freePorts } from './node-process.js';
+
+const APPEND_TIMEOUT_MS = 10_000;
+let dir: string;
+let logs: ReplicatedLog[] = [];
+let relays = new Map<string, FaultRelay>();
+
+beforeEach(async () => {
+  dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'raft-lc-'));
+});
+afterEach(async () => {
+  await Promise.all(logs.map((l) => l.stop()));
+  await Promise.all([...relays.values()].map((r) => r.close()));
+  logs = [];
+  relays = new Map();
+  await fsp.rm(dir, { recursive: true, force: true });
+});
+
+async function cluster(): Promise<{ log: (id: number) => ReplicatedLog; link: (from: number, to: number) => FaultRelay }> {
+  const ids = [1, 2, 3];
+  const ports = await freePorts(3);
+  for (const from of ids) {
+    for (const to of ids) {
+      if (from === to) continue;
+      const r = new FaultRelay(`${from}>${to}`, ports[to - 1]);
+      await r.start();
+      relays.set(`${from}>${to}`, r);
+    }
+  }
+  logs = ids.map((id) => {
+    const peers = new Map(ids.map((p) => [p, { host: '127.0.0.1', port: p === id ? ports[id - 1] : relays.get(`${id}>${p}`)!.port }]));
+    return new ReplicatedLog({
+      id,
+      dataDir: path.join(dir, `n${id}`),
+      listen: { host: '127.0.0.1', port: ports[id - 1] },
+      peers,
+      electionTicks: 10,
+      tickMs: 50,
+      appendTimeoutMs: APPEND_TIMEOUT_MS,
+    });
+  });
+  await Promise.all(logs.map((l) => l.start()));
+  return { log: (id) => logs[id - 1], link: (from, to) => relays.get(`${from}>${to}`)! };
+}
+
+function leaderOf(): ReplicatedLog | undefined {
+  const ls = logs.filter((l) => l.status().role === StateRole.Leader).sort((a, b) => b.status().term - a.status().term);
+  return ls[0];
+}
+
+function values(l: ReplicatedLog): string[] {
+  return l.readCommitted(1, 100_000).map((e) => Buffer.from(e.data).toString());
+}
+
+test('an append forwarded to a leader that is then cut off fails with LeaderChanged soon after a new leader commits, and is not in the log', async () => {
+  const c = await cluster();
+  await until(() => leaderOf() !== undefined, 8000);
+  const old = leaderOf()!;
+  await old.append([Buffer.from('before')]);
+  const f = logs.find((l) => l !== old)!;
+  await until(() => f.status().leader === old.id && f.status().applied >= old.status().commit);
+  for (const l of logs) {
+    if (l === old) continue;
+    c.link(old.id, l.id).cut();
+    c.link(l.id, old.id).cut();
+  }
+  const t0 = Date.now();
+  const err = await f.append([Buffer.from('lost-with-its-leader')]).then(
+    () => undefined,
+    (e: Error) => e,
+  );
+  const ms = Date.now() - t0;
+  expect(err).toBeInstanceOf(LeaderChangedError);
+  const lc = err as LeaderChangedError;
+  expect(lc.term).toBe(old.status().term);
+  expect(lc.leader).not.toBe(old.id);
+  // A new election (0.5-1 s timeout) and its first commit, not the 10 s append timeout.
+  expect(ms).toBeLessThan(4000);
+  // The retry the error invites commits once.
+  const ok = await f.append([Buffer.from('lost-with-its-leader')]);
+  for (const r of relays.values()) r.heal();
+  await until(() => logs.every((l) => l.status().applied >= ok.index && l.status().role !== StateRole.Candidate), 8000);
+  for (const l of logs) expect(values(l).filter((v) => v === 'lost-with-its-leader')).toHaveLength(1);
+});
+
+test('a forward held up by the network until its leader leads again in a later term is not proposed', async () => {
+  const c = await cluster();
+  await until(() => leaderOf() !== undefined, 8000);
+  const lead = leaderOf()!;
+  const [f, g] = logs.filter((l) => l !== lead);
+  await lead.append([Buffer.from('before')]);
+  await until(() => f.status().leader === lead.id && f.status().applied >= lead.status().commit && g.status().applied >= lead.status().commit);
+  const term0 = lead.status().term;
+  // f's link to the leader stalls (bytes wait in the kernel), then f forwards an append on it.
+  c.link(f.id, lead.id).hold();
+  const pending = f.append([Buffer.from('stale-forward')]).then(
+    () => undefined,
+    (e: Error) => e,
+  );
+  await new Promise((r) => setTimeout(r, 100));
+  // The leader hands over to g (term0 + 1), which commits an entry f applies (f reaches g directly):
+  // f's append can no longer commit, and it says so.
+  await lead.transferLeadership(g.id);
+  const mid = await g.append([Buffer.from('mid')]);
+  await until(() => f.status().applied >= mid.index, 5000);
+  const err = await pending;
+  expect(err).toBeInstanceOf(LeaderChangedError);
+  // g hands back (term0 + 2): the same member leads again, in a later term.
+  await g.transferLeadership(lead.id);
+  expect(lead.status().term).toBe(term0 + 2);
+  // Now the stalled bytes arrive: the forward for term0 reaches a leader of term0 + 2.
+  c.link(f.id, lead.id).heal();
+  await new Promise((r) => setTimeout(r, 300));
+  const after = await lead.append([Buffer.from('after')]);
+  await until(() => logs.every((l) => l.status().applied >= after.index), 5000);
+  for (const l of logs) expect(values(l)).not.toContain('stale-forward');
+});
