@@ -138,6 +138,8 @@ interface AppendWaiter {
    * of a later term is applied while these are not, they can never commit (failSupersededAppends).
    */
   proposedTerm: number;
+  /** False once a snapshot was installed while it waited: its outcome is unknown then. */
+  supersedable: boolean;
   /** Resolved or rejected: the deadline sweep skips it. */
   settled: boolean;
   started: number;
@@ -297,6 +299,7 @@ export class ReplicatedLog {
         timeoutMs,
         seqs,
         proposedTerm: this.node.raft.term,
+        supersedable: true,
         settled: false,
       };
       for (const s of seqs) this.appendWaiters.set(s, w);
@@ -670,6 +673,10 @@ export class ReplicatedLog {
       // added before the snapshot are not in it: a joining node gets them from its --peers.
       this.applied = Math.max(this.applied, rd.snapshot.metadata.index);
       this.confState = rd.snapshot.metadata.conf;
+      // Entries inside the snapshot are never applied one by one: an append waiting now may have
+      // committed in it, unseen, so a later term no longer proves it did not (it times out instead).
+      for (const w of this.appendWaiters.values()) w.supersedable = false;
+      this.appliedTerm = Math.max(this.appliedTerm, rd.snapshot.metadata.term);
       for (const s of this.subscribers) s();
     }
     if (!leaderParallel) this.sendMessages(rd.messages);
@@ -988,7 +995,7 @@ export class ReplicatedLog {
     const q = this.appendDeadlines;
     for (let i = this.appendDeadlineHead; i < q.length; i++) {
       const w = q[i];
-      if (!w || w.settled) continue; // failAppend may have released settled ones ahead
+      if (!w || w.settled || !w.supersedable) continue; // failAppend may release settled ones ahead
       if (w.proposedTerm >= term) break;
       this.failAppend(w, new LeaderChangedError(this.leader, w.proposedTerm));
     }

@@ -29,7 +29,7 @@ afterEach(async () => {
   await fsp.rm(dir, { recursive: true, force: true });
 });
 
-async function cluster(): Promise<{ log: (id: number) => ReplicatedLog; link: (from: number, to: number) => FaultRelay }> {
+async function cluster(appendTimeoutMs = APPEND_TIMEOUT_MS): Promise<{ log: (id: number) => ReplicatedLog; link: (from: number, to: number) => FaultRelay }> {
   const ids = [1, 2, 3];
   const ports = await freePorts(3);
   for (const from of ids) {
@@ -49,7 +49,7 @@ async function cluster(): Promise<{ log: (id: number) => ReplicatedLog; link: (f
       peers,
       electionTicks: 10,
       tickMs: 50,
-      appendTimeoutMs: APPEND_TIMEOUT_MS,
+      appendTimeoutMs,
     });
   });
   await Promise.all(logs.map((l) => l.start()));
@@ -127,4 +127,37 @@ test('a forward held up by the network until its leader leads again in a later t
   const after = await lead.append([Buffer.from('after')]);
   await until(() => logs.every((l) => l.status().applied >= after.index), 5000);
   for (const l of logs) expect(values(l)).not.toContain('stale-forward');
+});
+
+test('an append that committed inside a snapshot the member then installs is not failed as superseded', async () => {
+  const c = await cluster(3000);
+  await until(() => leaderOf() !== undefined, 8000);
+  const lead = leaderOf()!;
+  const [f, g] = logs.filter((l) => l !== lead);
+  await lead.append([Buffer.from('before')]);
+  await until(() => f.status().leader === lead.id && f.status().applied >= lead.status().commit && g.status().applied >= lead.status().commit);
+  // f hears nobody (it can still send): its forwarded append commits on the others, unseen by f.
+  c.link(lead.id, f.id).cut();
+  c.link(g.id, f.id).cut();
+  const t0 = Date.now();
+  const pending = f.append([Buffer.from('in-the-snapshot')]).then(
+    () => undefined,
+    (e: Error) => e,
+  );
+  await until(() => values(lead).includes('in-the-snapshot') && g.status().applied >= lead.status().commit, 3000);
+  // A later term, whose leader compacts everything f lacks into a snapshot.
+  await lead.transferLeadership(g.id);
+  const y = await g.append([Buffer.from('later-term')]);
+  await g.compact(y.index, Buffer.from('state'));
+  c.link(lead.id, f.id).heal();
+  c.link(g.id, f.id).heal();
+  await until(() => f.status().firstIndex > 1 && f.status().leader === g.id, 5000);
+  // Entries of the later term applied after the snapshot do not prove f's append failed: it is in there.
+  const z = await g.append([Buffer.from('after-snapshot')]);
+  await until(() => f.status().applied >= z.index, 5000);
+  const err = await pending;
+  expect(err).not.toBeInstanceOf(LeaderChangedError);
+  expect(err?.name).toBe('Timeout');
+  expect(Date.now() - t0).toBeGreaterThanOrEqual(2900);
+  expect(values(lead)).toContain('in-the-snapshot');
 });
