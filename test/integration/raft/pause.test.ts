@@ -4,6 +4,7 @@
 // SIGCONT it must step down (it hears a higher term, and CheckQuorum would depose it anyway) and
 // must acknowledge nothing the new majority did not commit, even though it wakes up believing it
 // leads and with a backlog of client requests and stale peer messages in its socket buffers.
+import { LogClient } from '../../../cluster/log/index.js';
 import { FaultCluster, sleep, type NodeStatus } from './fault-cluster.js';
 
 const ROUNDS = 4;
@@ -44,8 +45,23 @@ test('SIGSTOP of the leader: a new leader is elected, the resumed one steps down
     const rest = PAUSE_MS - (Date.now() - t0);
     if (rest > 0) await sleep(rest);
     await c.waitFor(`round ${round}: commits continue without ${old.id}`, () => c.acked().length > ackedAtElection, 3000);
+    // A linearizable read asked of the frozen member after a write the new leader acknowledged:
+    // it is served on wake-up (the request waits in its socket), when it still believes it leads.
+    // It must not answer with an index before that write (ReadIndex confirms leadership with a
+    // quorum first), nor with an index it has not applied.
+    const lastWrite = c.acked().filter((r) => r.node !== old.id).sort((x, y) => y.index - x.index)[0];
+    const reader = await LogClient.connect('127.0.0.1', c.node(old.id).clientPort, 1000);
+    const read = reader.readIndex(3000).then(
+      (r) => r.index,
+      (e: Error) => e.name,
+    );
+    await sleep(50);
     const resumedAt = Date.now();
     c.resume(old.id);
+    const readResult = await read;
+    reader.close();
+    if (typeof readResult === 'number') expect(readResult).toBeGreaterThanOrEqual(lastWrite.index);
+    else expect(['NotLeader', 'Timeout', 'LeaderChanged']).toContain(readResult);
 
     // The resumed member is no longer leader and has caught up with the new term.
     const after = await c.waitFor(
@@ -62,7 +78,7 @@ test('SIGSTOP of the leader: a new leader is elected, the resumed one steps down
     rounds.push(
       `r${round}: leader ${old.id}@t${old.term} frozen, ${elected.id}@t${elected.term} elected in ${electedAfter} ms, ` +
         `${old.id} stepped down ${stepDownMs} ms after SIGCONT (now t${after[c.ids.indexOf(old.id)]!.term}), ` +
-        `acked during round ${c.acked().length - ackedBefore}`,
+        `acked during round ${c.acked().length - ackedBefore}, read on wake-up: ${readResult} (last write ${lastWrite.index})`,
     );
     await sleep(1000);
   }
