@@ -4,6 +4,7 @@
 //   - every member holds the same committed client entries, in the same order;
 //   - no value appears twice (a value is written once and never retried);
 //   - every acknowledged append is there, at the index and term it was acknowledged with;
+//   - real-time order: an append acknowledged before another was sent is at a lower index;
 //   - an append that failed with NotLeader or LeaderChanged is absent (those errors promise it);
 //     one that timed out or lost its connection is absent or present once.
 import { promises as fsp } from 'node:fs';
@@ -298,7 +299,33 @@ export class FaultCluster {
         throw new Error(`acknowledged append at another place: acked ${JSON.stringify(r)}, log has ${JSON.stringify(e)}`);
       }
     }
+    this.checkRealTimeOrder(where);
     return logs[0];
+  }
+
+  /**
+   * Appends are linearizable: one acknowledged before another was sent sits at a lower index (for
+   * the later one whether it was acknowledged or not, if it is in the log).
+   */
+  private checkRealTimeOrder(where: Map<string, LogEntryView>): void {
+    const acked = this.history.filter((r) => r.ok).sort((x, y) => x.end - y.end);
+    const started = this.history.filter((r) => where.has(r.value)).sort((x, y) => x.start - y.start);
+    let i = 0;
+    let maxIndex = 0;
+    let maxRec: AppendRecord | undefined;
+    for (const r of started) {
+      while (i < acked.length && acked[i].end < r.start) {
+        if (acked[i].index > maxIndex) {
+          maxIndex = acked[i].index;
+          maxRec = acked[i];
+        }
+        i++;
+      }
+      const at = where.get(r.value)!.index;
+      if (at <= maxIndex) {
+        throw new Error(`real-time order broken: ${JSON.stringify(r)} is at ${at}, but ${JSON.stringify(maxRec)} was acked before it was sent`);
+      }
+    }
   }
 
   summary(): string {
