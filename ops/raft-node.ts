@@ -7,10 +7,11 @@
 //
 // Prints one JSON line {"ready":true,...} on stdout once serving. SIGTERM/SIGINT stop it cleanly.
 // HTTP: POST /append (body = one entry) → 200 {"index","term"} | 503 {"error","leader"}; GET /admin/cluster.
+// error NotLeader / LeaderChanged: not appended, retry at `leader`; Timeout: outcome unknown.
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { parseArgs } from 'node:util';
-import { LogClientServer, NotLeaderError, ReplicatedLog, clusterStatusHandler } from '../cluster/index.js';
+import { LeaderChangedError, LogClientServer, NotLeaderError, ReplicatedLog, clusterStatusHandler } from '../cluster/index.js';
 import type { PeerAddress } from '../cluster/index.js';
 
 function addr(s: string): PeerAddress {
@@ -95,7 +96,7 @@ async function main(): Promise<void> {
             (e: Error) =>
               res
                 .writeHead(503, { 'content-type': 'application/json' })
-                .end(JSON.stringify({ error: e.name, leader: e instanceof NotLeaderError ? e.leader : 0 })),
+                .end(JSON.stringify({ error: e.name, leader: e instanceof NotLeaderError || e instanceof LeaderChangedError ? e.leader : 0 })),
           );
         });
         return;
