@@ -254,11 +254,13 @@ export class ReplicatedLog {
     // retried before anyone's election timer runs out. With the transport's 2 s default, a member
     // cut off for a few seconds stayed dark for 1-2 s after the network healed (measured 1.0-1.5 s,
     // test/integration/raft/rejoin.test.ts), and so did a leader's quorum that needed it. A refused
-    // connect attempt every 250 ms to a member that is down costs next to nothing.
+    // connect attempt every 250 ms to a member that is down costs next to nothing. A connection
+    // that silently stopped carrying (dropped packets) is replaced after an election timeout
+    // (staleMs, see transport/peer-link.ts) instead of waiting out TCP's retransmission back-off.
     const electionMs = (o.tickMs ?? 50) * (o.electionTicks ?? 10);
     const backoffMaxMs = Math.max(50, Math.min(2000, Math.floor(electionMs / 2)));
     this.transport = new TcpTransport(
-      { id: o.id, listen: o.listen, peers: new Map(this.addresses), tls: o.tls, cluster: o.cluster, backoffMaxMs },
+      { id: o.id, listen: o.listen, peers: new Map(this.addresses), tls: o.tls, cluster: o.cluster, backoffMaxMs, staleMs: electionMs },
       {
         onMessages: (msgs) => this.onMessages(msgs),
         onForward: (_from, data, term) => this.onForward(data, term),
@@ -859,6 +861,12 @@ export class ReplicatedLog {
 
   private onSoftState(lead: NodeId, role: StateRole): void {
     if (lead !== this.leader && lead !== 0) this.metrics.leaderChanges.inc();
+    // A ReadIndex still waiting for its leader's quorum check is never answered once that leader
+    // is gone (the core drops pending reads when it steps down, and a deposed leader cannot confirm
+    // its term anyway): fail it now, not at its timeout. A read has no effect, so a retry is safe.
+    // Seen with a leader frozen (SIGSTOP) past the election: on waking it took a read before it
+    // heard of the new term, stepped down, and the read hung for the full timeout.
+    if (lead !== this.leader && this.readWaiters.size > 0) this.failPendingReads(new NotLeaderError(lead));
     this.leader = lead;
     this.role = role;
     // Followers fsync inline (their answer waits for it anyway); a leader chooses per write
@@ -1054,6 +1062,14 @@ export class ReplicatedLog {
       n++;
     }
     if (n > 0) this.afterApply();
+  }
+
+  private failPendingReads(e: Error): void {
+    for (const w of this.readWaiters.values()) {
+      clearTimeout(w.timer);
+      w.reject(e);
+    }
+    this.readWaiters.clear();
   }
 
   private onConfApplied(cc: ConfChange): void {

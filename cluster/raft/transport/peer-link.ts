@@ -1,6 +1,14 @@
 // Outbound link to one peer: connects lazily, reconnects with exponential back-off (with jitter),
 // and holds a bounded send queue. When the queue is full or the peer is down, messages are shed
 // (Raft retransmits on its own) and the owner is told the peer is unreachable; send never blocks.
+//
+// Dead-path detection (staleMs > 0): the receiving side echoes a few bytes back on a connection
+// that carries frames (TcpTransport.accept). After packets were silently dropped (a firewall DROP,
+// a pulled cable) a connection that lived through it stays dark long after the path is back: TCP
+// retransmits on a timer that backed off exponentially meanwhile (seconds), while a new connection
+// would work at once. So a connection that has owed an echo for staleMs is replaced, and so is a
+// connect attempt that has not completed within staleMs (a dropped SYN is retried on the same kind
+// of timer). A peer that never echoed (an older version) is never held to it.
 import net from 'node:net';
 import tls from 'node:tls';
 import { encodeFrame } from './frame-codec.js';
@@ -28,6 +36,8 @@ export interface PeerLinkOptions {
   backoffMaxMs: number;
   onUnreachable: () => void;
   onConnect?: () => void;
+  /** Replace a connection owing an echo (or a connect attempt) for this long; 0 = never. */
+  staleMs?: number;
 }
 
 export class PeerLink {
@@ -39,7 +49,13 @@ export class PeerLink {
   private retryTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private lastAttempt = 0;
+  /** When the oldest frame not yet followed by an echo was written (0: none owed). */
+  private owedSince = 0;
+  /** The peer has echoed on some connection: it is held to it on every later one. */
+  private peerEchoes = false;
   shed = 0;
+  /** Connections and connect attempts replaced by dead-path detection. */
+  staleResets = 0;
 
   constructor(readonly opts: PeerLinkOptions) {
     this.backoffMs = opts.backoffMinMs;
@@ -60,6 +76,7 @@ export class PeerLink {
       // Kernel buffer full → keep a bounded user-space backlog, then shed.
       if (this.socket.writableLength > this.opts.maxQueuedFrames * 64 * 1024) return this.drop();
       this.socket.write(encodeFrame(body));
+      if (this.owedSince === 0) this.owedSince = Date.now();
       return true;
     }
     if (this.queue.length >= this.opts.maxQueuedFrames) return this.drop();
@@ -97,14 +114,19 @@ export class PeerLink {
       this.connected = true;
       this.backoffMs = this.opts.backoffMinMs;
       sock.write(encodeFrame(this.opts.hello));
+      this.owedSince = Date.now();
       const q = this.queue;
       this.queue = [];
       if (q.length > 0) sock.write(q.length === 1 ? q[0] : Buffer.concat(q));
       this.opts.onConnect?.();
     };
     sock.once(t ? 'secureConnect' : 'connect', onReady);
-    // Inbound data on an outbound link is not expected; drain it so the socket never stalls.
-    sock.on('data', () => undefined);
+    // Inbound data on an outbound link is the receiver's echo: the path works both ways.
+    sock.on('data', () => {
+      if (this.socket !== sock) return;
+      this.peerEchoes = true;
+      this.owedSince = 0;
+    });
     sock.on('error', () => undefined);
     sock.on('close', () => {
       if (this.socket !== sock) return;
@@ -112,6 +134,7 @@ export class PeerLink {
       this.connected = false;
       this.connecting = false;
       this.socket = undefined;
+      this.owedSince = 0;
       if (this.queue.length > 0 || wasUp) {
         // Anything queued for a dead connection is stale by the time we reconnect; Raft resends.
         if (this.queue.length > 0) this.shed += this.queue.length;
@@ -120,6 +143,18 @@ export class PeerLink {
       }
       this.scheduleRetry();
     });
+  }
+
+  /** Dead-path check (see the file comment); the transport calls it a few times per staleMs. */
+  checkStale(now: number): void {
+    const stale = this.opts.staleMs ?? 0;
+    if (stale <= 0 || !this.socket) return;
+    const dead = this.connecting
+      ? now - this.lastAttempt > stale
+      : this.connected && this.peerEchoes && this.owedSince > 0 && now - this.owedSince > stale;
+    if (!dead) return;
+    this.staleResets++;
+    this.socket.destroy(); // 'close' reconnects (back-off) and reports the peer unreachable
   }
 
   private scheduleRetry(): void {

@@ -27,7 +27,17 @@ export interface TransportOptions {
   maxQueuedFrames?: number;
   backoffMinMs?: number;
   backoffMaxMs?: number;
+  /**
+   * Replace an outbound connection that has owed the peer's echo this long, or a connect attempt
+   * this old (see peer-link.ts); 0 (default) = never. The log uses its election timeout.
+   */
+  staleMs?: number;
 }
+
+/** An empty frame: what a receiver writes back on a connection that carries frames (an echo). */
+const ECHO = Buffer.alloc(4);
+/** A receiver echoes at most this often per connection (and once more after the last frame). */
+const ECHO_INTERVAL_MS = 50;
 
 interface PbFrame {
   hello?: { from?: unknown; cluster?: string } | null;
@@ -41,6 +51,7 @@ export class TcpTransport {
   private readonly inbound = new Set<net.Socket>();
   private readonly hello: Uint8Array;
   private readonly cluster: string;
+  private staleTimer: NodeJS.Timeout | undefined;
   port = 0;
   stats = { framesIn: 0, framesOut: 0, messagesOut: 0, coalesced: 0, rejected: 0 };
 
@@ -68,6 +79,14 @@ export class TcpTransport {
       this.server!.listen(this.opts.listen.port, this.opts.listen.host, () => resolve());
     });
     this.port = (this.server.address() as net.AddressInfo).port;
+    const stale = this.opts.staleMs ?? 0;
+    if (stale > 0) {
+      this.staleTimer = setInterval(() => {
+        const now = Date.now();
+        for (const l of this.links.values()) l.checkStale(now);
+      }, Math.max(10, Math.floor(stale / 4)));
+      this.staleTimer.unref();
+    }
     return this.port;
   }
 
@@ -89,6 +108,7 @@ export class TcpTransport {
         backoffMinMs: this.opts.backoffMinMs ?? 50,
         backoffMaxMs: this.opts.backoffMaxMs ?? 2000,
         onUnreachable: () => this.handlers.onUnreachable?.(id),
+        staleMs: this.opts.staleMs ?? 0,
       }),
     );
   }
@@ -146,6 +166,14 @@ export class TcpTransport {
     sock.setNoDelay(true);
     const decoder = new FrameDecoder();
     let from = 0;
+    // Echo (see peer-link.ts): at most every ECHO_INTERVAL_MS, and once after the last frame.
+    let lastEcho = 0;
+    let echoTimer: NodeJS.Timeout | undefined;
+    const echo = (): void => {
+      echoTimer = undefined;
+      lastEcho = Date.now();
+      if (!sock.destroyed) sock.write(ECHO);
+    };
     sock.on('data', (chunk: Buffer) => {
       let frames: Buffer[];
       try {
@@ -183,12 +211,22 @@ export class TcpTransport {
           this.handlers.onForward?.(from, pb.forward.data ?? [], num(pb.forward.term));
         }
       }
+      if (from !== 0 && !echoTimer) {
+        const wait = lastEcho + ECHO_INTERVAL_MS - Date.now();
+        if (wait <= 0) echo();
+        else echoTimer = setTimeout(echo, wait);
+      }
     });
     sock.on('error', () => undefined);
-    sock.on('close', () => this.inbound.delete(sock));
+    sock.on('close', () => {
+      if (echoTimer) clearTimeout(echoTimer);
+      this.inbound.delete(sock);
+    });
   }
 
   async stop(): Promise<void> {
+    if (this.staleTimer) clearInterval(this.staleTimer);
+    this.staleTimer = undefined;
     for (const l of this.links.values()) l.close();
     this.links.clear();
     for (const s of this.inbound) s.destroy();

@@ -10,10 +10,15 @@
 //              nothing). A stream that lost bytes is broken, so heal() resets those connections.
 //   hold       reading stops; bytes back up in the kernel and in the sender (a stalled path with TCP
 //              retransmitting). heal() resumes them: stale messages arrive late, in order.
+//   drop       packets lost, as with a firewall DROP rule: like hold, but TCP's retransmission timer
+//              has backed off meanwhile, so after heal() a connection that lived through the drop
+//              stays dark for retransmitMs more (the next retransmission), while a new connection
+//              works at once. A connection opened during the drop completes its handshake here (a
+//              userland relay cannot drop a SYN) but carries nothing.
 //   delay      every chunk is delivered delayMs (+ up to jitterMs) later, order preserved.
 import net from 'node:net';
 
-export type RelayMode = 'pass' | 'cut' | 'blackhole' | 'hold';
+export type RelayMode = 'pass' | 'cut' | 'blackhole' | 'hold' | 'drop';
 
 interface Direction {
   dst: net.Socket;
@@ -27,6 +32,9 @@ interface Pair {
   upstream: net.Socket;
   /** Bytes were dropped on this pair: its byte stream no longer frames correctly. */
   tainted: boolean;
+  /** Lived through a 'drop': resumes only retransmitMs after heal(). */
+  lossy: boolean;
+  resumeTimer: NodeJS.Timeout | undefined;
   dirs: Direction[];
 }
 
@@ -36,6 +44,7 @@ export class FaultRelay {
   private modeNow: RelayMode = 'pass';
   private delayMs = 0;
   private jitterMs = 0;
+  private retransmitMs = 0;
   port = 0;
   /** Connections accepted, and bytes forwarded / dropped (for the test's report). */
   stats = { accepted: 0, forwarded: 0, dropped: 0 };
@@ -78,6 +87,14 @@ export class FaultRelay {
     }
   }
 
+  /** Silent packet loss; heal() revives surviving connections only `retransmitMs` later. */
+  drop(retransmitMs = 4000): void {
+    this.hold();
+    this.modeNow = 'drop';
+    this.retransmitMs = retransmitMs;
+    for (const p of this.pairs) p.lossy = true;
+  }
+
   /** Delays both directions; 0 turns it off. Independent of the mode. */
   delay(ms: number, jitterMs = 0): void {
     this.delayMs = ms;
@@ -91,7 +108,14 @@ export class FaultRelay {
     this.jitterMs = 0;
     for (const p of [...this.pairs]) {
       if (p.tainted) this.destroy(p);
-      else if (was === 'hold') {
+      else if (p.lossy) {
+        p.lossy = false;
+        p.resumeTimer = setTimeout(() => {
+          p.resumeTimer = undefined;
+          p.client.resume();
+          p.upstream.resume();
+        }, this.retransmitMs);
+      } else if (was === 'hold') {
         p.client.resume();
         p.upstream.resume();
       }
@@ -114,7 +138,7 @@ export class FaultRelay {
     const upstream = net.connect({ host: this.host, port: this.targetPort });
     client.setNoDelay(true);
     upstream.setNoDelay(true);
-    const pair: Pair = { client, upstream, tainted: false, dirs: [] };
+    const pair: Pair = { client, upstream, tainted: false, lossy: this.modeNow === 'drop', resumeTimer: undefined, dirs: [] };
     this.pairs.add(pair);
     this.pipe(pair, client, upstream);
     this.pipe(pair, upstream, client);
@@ -122,7 +146,7 @@ export class FaultRelay {
       s.on('error', () => this.destroy(pair));
       s.on('close', () => this.destroy(pair));
     }
-    if (this.modeNow === 'hold') {
+    if (this.modeNow === 'hold' || this.modeNow === 'drop') {
       client.pause();
       upstream.pause();
     }
@@ -164,6 +188,7 @@ export class FaultRelay {
 
   private destroy(p: Pair): void {
     if (!this.pairs.delete(p)) return;
+    if (p.resumeTimer) clearTimeout(p.resumeTimer);
     for (const d of p.dirs) {
       if (d.timer) clearTimeout(d.timer);
       d.timer = undefined;
