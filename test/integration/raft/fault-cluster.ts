@@ -118,7 +118,7 @@ export class FaultCluster {
   }
 
   /** Cuts every link to and from `id`. */
-  isolate(id: number, how: 'cut' | 'blackhole' | 'hold' = 'cut'): void {
+  isolate(id: number, how: 'cut' | 'blackhole' | 'hold' | 'drop' = 'cut'): void {
     for (const other of this.ids) {
       if (other === id) continue;
       for (const r of [this.link(id, other), this.link(other, id)]) r[how]();

@@ -82,6 +82,9 @@ export class FaultRelay {
   hold(): void {
     this.modeNow = 'hold';
     for (const p of this.pairs) {
+      // A connection still waiting out an earlier drop's retransmission stays held.
+      if (p.resumeTimer) clearTimeout(p.resumeTimer);
+      p.resumeTimer = undefined;
       p.client.pause();
       p.upstream.pause();
     }

@@ -80,13 +80,14 @@ test('one-way, flapping and slow links: the leader keeps its term, commits conti
   await sameLeaderFor(c, lead, 1000, `after ${f1}→leader healed`);
   report.push(`${f1}→leader ${lead.id} cut 3 s: term ${lead.term} kept, caught up in ${ms} ms`);
 
-  // ---- the leader↔F1 link flaps (both ways, 150-350 ms up, 150-350 ms down, cut or blackholed)
+  // ---- the leader↔F1 link flaps (both ways, 150-350 ms up, 150-350 ms down; cut, blackholed, or
+  // dropping packets so that connections which lived through it stay dark for seconds)
   t = Date.now();
   let flaps = 0;
   const flapEnd = t + 4000;
   const watch = sameLeaderFor(c, lead, 4200, 'flapping leader↔F1');
   while (Date.now() < flapEnd) {
-    const how = flaps % 2 === 0 ? 'cut' : 'blackhole';
+    const how = (['cut', 'blackhole', 'drop'] as const)[flaps % 3];
     c.link(lead.id, f1)[how]();
     c.link(f1, lead.id)[how]();
     await sleep(150 + Math.random() * 200);
