@@ -135,11 +135,15 @@ interface AppendWaiter {
   /**
    * The term its entries were proposed in (here as leader, or by the leader they were forwarded to,
    * which proposes forwarded data only in that term). Raft logs are term-ordered, so once an entry
-   * of a later term is applied while these are not, they can never commit (failSupersededAppends).
+   * of a later term is applied while these are not, they can never commit (supersedeAppends).
    */
   proposedTerm: number;
   /** False once a snapshot was installed while it waited: its outcome is unknown then. */
   supersedable: boolean;
+  /** The wrapped entries, by position in seqs: proposed again if their term ends first. */
+  data: Buffer[];
+  /** How often they were proposed again (see supersedeAppends). */
+  resubmits: number;
   /** Resolved or rejected: the deadline sweep skips it. */
   settled: boolean;
   started: number;
@@ -152,6 +156,8 @@ interface Waiter<T> {
 }
 
 const EMPTY = new Uint8Array(0);
+/** Times an append is proposed again after its term ended before it committed (supersedeAppends). */
+const MAX_RESUBMITS = 3;
 
 export class ReplicatedLog {
   readonly id: NodeId;
@@ -179,7 +185,7 @@ export class ReplicatedLog {
   private readonly addresses = new Map<NodeId, PeerAddress>();
   private confState!: ConfState;
   private applied = 0;
-  /** Term of the last applied entry (see failSupersededAppends). */
+  /** Term of the last applied entry (see supersedeAppends). */
   private appliedTerm = 0;
   private commit = 0;
   private leader: NodeId = 0;
@@ -247,7 +253,7 @@ export class ReplicatedLog {
       maxCommittedSizePerReady: 16 * 1024 * 1024,
       // The shell forwards proposals itself, pinned to the leader's term (onForward); the core's
       // forwarding would let a later leader propose them in a later term, so an append already
-      // failed as superseded (failSupersededAppends) could still commit, and a retry duplicate it.
+      // proposed again or failed as superseded (supersedeAppends) could commit twice.
       disableProposalForwarding: true,
     });
     // Reconnect back-off capped at half the shortest election timeout: a link that comes back is
@@ -309,6 +315,8 @@ export class ReplicatedLog {
         seqs,
         proposedTerm: this.node.raft.term,
         supersedable: true,
+        data: wrapped,
+        resubmits: 0,
         settled: false,
       };
       for (const s of seqs) this.appendWaiters.set(s, w);
@@ -578,8 +586,8 @@ export class ReplicatedLog {
   private onForward(data: Uint8Array[], term: number): void {
     if (this.stopped || this.role !== StateRole.Leader) return; // the origin times out and retries
     // Forwarded for an earlier term (a stale frame, e.g. held up by the network while this node was
-    // re-elected): the origin will fail it as superseded once it applies this term's entries, so
-    // proposing it now could commit an append its client was told to retry.
+    // re-elected): the origin proposes it again (or fails it) once it applies a later term's
+    // entries, so proposing this copy too could commit it twice.
     if (term !== 0 && term !== this.node.raft.term) return;
     try {
       for (const d of data) this.node.propose(d);
@@ -992,28 +1000,56 @@ export class ReplicatedLog {
     this.applied = e.index;
     if (e.term > this.appliedTerm) {
       this.appliedTerm = e.term;
-      this.failSupersededAppends(e.term);
+      this.supersedeAppends(e.term);
     }
   }
 
   /**
    * An entry of term `term` is committed; appends still waiting that were proposed in an earlier
    * term can never commit now: terms never decrease along a Raft log (§5.3), and an entry of theirs
-   * committed below this one would have been applied, and acked, before it. They fail at once with
-   * LeaderChangedError (definitely not appended: safe to retry) instead of hanging until their
-   * timeout, which after a leader failure held every writer whose append was forwarded to the old
-   * leader for the whole timeout although a new leader was committing within a second.
-   * Waiters are in proposal order and the term only grows, so the scan stops at the first one of
-   * this term or later.
+   * committed below this one would have been applied, and acked, before it. So they are proposed
+   * again, in the current term, to the current leader (here, or forwarded): an append survives a
+   * leader failure without a duplicate and without waiting out its timeout, which after a leader
+   * failure held every writer whose append had gone to the old leader for the whole timeout while
+   * a new leader committed within a second. If nobody can take them now (no leader, a shed forward,
+   * a third change of leader, their deadline passed) they fail with LeaderChangedError: definitely
+   * not appended, safe to retry. Runs once per term change; resubmitted waiters move to the current
+   * term, so the whole queue is scanned.
    */
-  private failSupersededAppends(term: number): void {
+  private supersedeAppends(term: number): void {
     const q = this.appendDeadlines;
+    const now = performance.now();
     for (let i = this.appendDeadlineHead; i < q.length; i++) {
       const w = q[i];
-      if (!w || w.settled || !w.supersedable) continue; // failAppend may release settled ones ahead
-      if (w.proposedTerm >= term) break;
-      this.failAppend(w, new LeaderChangedError(this.leader, w.proposedTerm));
+      // failAppend may release settled waiters ahead of i.
+      if (!w || w.settled || !w.supersedable || w.proposedTerm >= term) continue;
+      const from = w.proposedTerm;
+      if (w.resubmits >= MAX_RESUBMITS || now >= w.deadline || !this.resubmit(w)) {
+        this.failAppend(w, new LeaderChangedError(this.node.raft.lead, from));
+      }
     }
+  }
+
+  /** Proposes the not yet applied entries of `w` again in the current term; false if nobody can take them. */
+  private resubmit(w: AppendWaiter): boolean {
+    const r = this.node.raft;
+    const data: Buffer[] = [];
+    for (let k = 0; k < w.seqs.length; k++) if (this.appendWaiters.get(w.seqs[k]) === w) data.push(w.data[k]);
+    if (data.length === 0) return false;
+    w.proposedTerm = r.term;
+    w.resubmits++;
+    if (r.state === StateRole.Leader) {
+      try {
+        for (const d of data) this.node.propose(d);
+      } catch {
+        return false;
+      }
+      this.trace.proposed(data.length);
+      this.kick();
+      return true;
+    }
+    if (r.lead === 0 || r.lead === this.id) return false;
+    return this.transport.forward(r.lead, data, r.term);
   }
 
   private afterApply(): void {
