@@ -55,7 +55,11 @@ export interface ReplyTransport {
   sendUdp(bytes: Buffer, from: MessageSource, dest: Endpoint): void;
   /** Over a known connection; false when that connection is gone. */
   sendOnConnection(connectionId: number, bytes: Buffer): boolean;
-  sendTcp(bytes: Buffer, dest: Endpoint): void;
+  /**
+   * Connects (or reuses a connection) and sends; false when the message cannot go out at all.
+   * `onFailure` runs later if a connect it waited behind fails (refused, reset, timed out).
+   */
+  sendTcp(bytes: Buffer, dest: Endpoint, onFailure?: () => void): boolean;
 }
 
 const KNOWN_METHODS = new Set([
@@ -89,7 +93,7 @@ export class Dispatcher implements InboundHandler {
       factory: sipMessageFactory,
       isReliable: (peer) => peer.transport !== 'udp',
       maxTransactions: opts.maxTransactions,
-      transport: { send: (message, dest) => this.sendMessage(message, dest) },
+      transport: { send: (message, dest, tx) => this.sendMessage(message, dest, tx) },
       tu: {
         request: (tx, request, source) => this.toRoute(sipMessageOf(request) as SipRequest, source, tx),
         ack: (_tx, ack, source) => this.toRoute(sipMessageOf(ack) as SipRequest, source, null),
@@ -273,7 +277,7 @@ export class Dispatcher implements InboundHandler {
   }
 
   /** Transaction layer → wire. Requests go to `dest`; responses follow §18.2.2 from their Via. */
-  private sendMessage(view: MessageView, dest: MessageSource): void {
+  private sendMessage(view: MessageView, dest: MessageSource, tx?: Tx<MessageSource>): void {
     if (!(view instanceof SipRequestView || view instanceof SipResponseView)) {
       throw new TypeError('message view was not produced by the node/sip adapter');
     }
@@ -285,7 +289,7 @@ export class Dispatcher implements InboundHandler {
       view.noteSent(bytes);
     }
     if (view instanceof SipRequestView) {
-      this.sendTo(bytes, dest);
+      this.sendTo(bytes, dest, tx?.side === 'client' ? tx : undefined);
       return;
     }
     const msg = view.message;
@@ -293,11 +297,28 @@ export class Dispatcher implements InboundHandler {
     this.sendResponseBytes(bytes, msg, dest);
   }
 
-  /** To `dest`: over its own connection when it still exists, else by its transport. */
-  private sendTo(bytes: Buffer, dest: MessageSource): void {
+  /**
+   * To `dest`: over its own connection when it still exists, else by its transport. A client
+   * transaction's request that cannot be delivered over a stream (no listener, connection refused
+   * or reset before it connected, connect timeout) is a transport error for that transaction
+   * (RFC 3261 §17.1.4), which a proxy turns into a 503 for the branch (§16.9) at once instead of
+   * waiting out Timer B/F.
+   */
+  private sendTo(bytes: Buffer, dest: MessageSource, tx?: Tx<MessageSource>): void {
     if (dest.connectionId !== null && this.transport.sendOnConnection(dest.connectionId, bytes)) return;
-    if (dest.transport === 'udp') this.transport.sendUdp(bytes, dest, dest.remote);
-    else this.transport.sendTcp(bytes, dest.remote);
+    if (dest.transport === 'udp') {
+      this.transport.sendUdp(bytes, dest, dest.remote);
+      return;
+    }
+    const failed = tx === undefined ? undefined : () => this.sendFailed(tx);
+    // Reported after the current transaction step: never re-entering the manager mid-action.
+    if (!this.transport.sendTcp(bytes, dest.remote, failed) && failed !== undefined) queueMicrotask(failed);
+  }
+
+  private sendFailed(tx: Tx<MessageSource>): void {
+    if (this.stopped) return;
+    this.transactions.transportError(tx, this.now());
+    this.armTimer();
   }
 
   private statelessReply(req: SipRequest, source: MessageSource, status: number, reason: string): void {

@@ -61,8 +61,8 @@ export async function startSipNode(config: SiphonConfig, log: Logger, opts: { ro
       for (const t of tcp) if (t.sendOnConnection(id, bytes)) return true;
       return false;
     },
-    sendTcp(bytes: Buffer, dest: Endpoint) {
-      tcp[0]?.send(bytes, dest);
+    sendTcp(bytes: Buffer, dest: Endpoint, onFailure?: () => void) {
+      return tcp[0]?.send(bytes, dest, onFailure) ?? false;
     },
   };
   const dispatcher = new Dispatcher(

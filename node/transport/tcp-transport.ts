@@ -38,6 +38,8 @@ interface Connection extends ConnectionInfo {
   /** Messages queued while an outbound connect is in progress (bounded like the socket buffer). */
   pending: Buffer[];
   pendingBytes: number;
+  /** Called if the connect fails: each queued sender learns its message never left (§18.4). */
+  failures: (() => void)[];
 }
 
 export function endpointKey(e: Endpoint): string {
@@ -111,6 +113,7 @@ export class TcpTransport {
       connected: !outbound,
       pending: [],
       pendingBytes: 0,
+      failures: [],
     };
     this.byId.set(conn.id, conn);
     this.byRemote.set(conn.key, conn);
@@ -128,7 +131,13 @@ export class TcpTransport {
     if (!this.byId.delete(conn.id)) return;
     if (this.byRemote.get(conn.key) === conn) this.byRemote.delete(conn.key);
     conn.pending = [];
+    conn.pendingBytes = 0;
+    const failures = conn.failures;
+    conn.failures = [];
     this.counters.connections('tcp', -1);
+    // Closed before it ever connected (refused, reset, connect timeout, shed while queued): what
+    // waited was not sent. Deferred, so a sender never hears of it inside its own send call.
+    if (!conn.connected && failures.length > 0) queueMicrotask(() => { for (const failed of failures) failed(); });
   }
 
   private onData(conn: Connection, framer: StreamFramer, chunk: Buffer): void {
@@ -187,11 +196,13 @@ export class TcpTransport {
 
   /**
    * Sends to an endpoint, reusing an open connection to it or opening one (bounded by the connect
-   * timeout). Concurrent first sends coalesce onto a single connect. Never waits.
+   * timeout). Concurrent first sends coalesce onto a single connect. Never waits. Returns false
+   * when the message was not accepted; `onFailure` runs later (never inside this call) if it was
+   * queued behind a connect that then fails, so a transaction learns of the error (§17.1.4).
    */
-  send(bytes: Buffer, dest: Endpoint): boolean {
+  send(bytes: Buffer, dest: Endpoint, onFailure?: () => void): boolean {
     const existing = this.byRemote.get(endpointKey(dest));
-    if (existing !== undefined && !existing.socket.destroyed) return this.write(existing, bytes);
+    if (existing !== undefined && !existing.socket.destroyed) return this.queueOrWrite(existing, bytes, onFailure);
     const socket = connect({ host: dest.address, port: dest.port, noDelay: true, family: isIP(dest.address) === 6 ? 6 : isIP(dest.address) === 4 ? 4 : 0 });
     const conn = this.adopt(socket, true, dest);
     const timer = setTimeout(() => socket.destroy(), this.opts.connectTimeoutMs);
@@ -199,13 +210,21 @@ export class TcpTransport {
     socket.once('connect', () => {
       clearTimeout(timer);
       conn.connected = true;
+      conn.failures = [];
       const queued = conn.pending;
       conn.pending = [];
       conn.pendingBytes = 0;
       for (const b of queued) if (!this.write(conn, b)) break;
     });
     socket.once('close', () => clearTimeout(timer));
-    return this.write(conn, bytes);
+    return this.queueOrWrite(conn, bytes, onFailure);
+  }
+
+  private queueOrWrite(conn: Connection, bytes: Buffer, onFailure: (() => void) | undefined): boolean {
+    const queued = !conn.connected;
+    if (!this.write(conn, bytes)) return false;
+    if (queued && onFailure !== undefined) conn.failures.push(onFailure);
+    return true;
   }
 
   async stop(): Promise<void> {

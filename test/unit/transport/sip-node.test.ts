@@ -5,6 +5,10 @@
 import { configSchema } from '../../../config/index.js';
 import { defaultRoute, startSipNode, type RequestContext, type SipNode } from '../../../node/core/index.js';
 import { createLogger } from '../../../node/log/index.js';
+import { parseMessage, type SipRequest } from '../../../node/sip/index.js';
+import type { Tx } from '../../../node/transaction/index.js';
+import type { MessageSource } from '../../../node/transport/index.js';
+import { freePort } from '../../helpers/server-process.js';
 import { headerOf, sipRequest, statusOf, tcpClient, udpClient } from '../../helpers/sip-client.js';
 
 let node: SipNode;
@@ -185,5 +189,26 @@ describe('through the RFC 3261 §17 transaction layer', () => {
     c.send(sipRequest('OPTIONS', { viaPort: c.port }), udpPort);
     expect(statusOf(await c.next())).toBe(200);
     await c.close();
+  });
+});
+
+describe('client transactions over TCP', () => {
+  test('a request to a port that refuses the connection is a transport error for its transaction at once (§17.1.4)', async () => {
+    const errors: Tx<MessageSource>[] = [];
+    node.setRoute({ onRequest: (ctx) => defaultRoute.onRequest(ctx), onTransportError: (tx) => errors.push(tx) });
+    try {
+      const port = await freePort(); // bound and released: nothing listens there now
+      const raw = sipRequest('INVITE', { transport: 'TCP', viaPort: tcpPort, uri: `sip:callee@127.0.0.1:${port};transport=tcp` });
+      const req = parseMessage(Buffer.from(raw, 'latin1')) as SipRequest;
+      const dest: MessageSource = { transport: 'tcp', remote: { address: '127.0.0.1', port }, listener: node.tcp[0].listener, connectionId: null };
+      const started = Date.now();
+      const tx = node.dispatcher.sendRequest(req, dest);
+      expect(tx).toBeDefined();
+      for (let i = 0; i < 50 && errors.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(errors).toEqual([tx]);
+      expect(Date.now() - started).toBeLessThan(1000); // not Timer B (32 s)
+    } finally {
+      node.setRoute(defaultRoute);
+    }
   });
 });

@@ -228,6 +228,33 @@ describe('TCP transport on real sockets', () => {
     expect(client.connectionCount).toBe(0);
   });
 
+  test('a send queued behind a refused connect reports its failure once, after the send call returns', async () => {
+    const client = await startTcp(collector(), { connectTimeoutMs: 2000 });
+    const dead = await startTcp(collector());
+    const port = dead.listener.port;
+    await dead.stop();
+    const failed: string[] = [];
+    const accepted = client.send(Buffer.from(sip('a')), { address: '127.0.0.1', port }, () => failed.push('a'));
+    client.send(Buffer.from(sip('b')), { address: '127.0.0.1', port }, () => failed.push('b'));
+    expect(accepted).toBe(true); // queued behind the connect
+    expect(failed).toEqual([]); // never inside the send call
+    await new Promise((r) => setTimeout(r, 300));
+    expect(failed).toEqual(['a', 'b']);
+    expect(client.connectionCount).toBe(0);
+  });
+
+  test('a send over a connect that succeeds never reports a failure, even when the peer closes later', async () => {
+    const h = collector();
+    const peer = await startTcp(h);
+    const client = await startTcp(collector());
+    let failures = 0;
+    client.send(Buffer.from(sip('x')), { address: '127.0.0.1', port: peer.listener.port }, () => failures++);
+    await h.next();
+    await peer.stop();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(failures).toBe(0);
+  });
+
   test('wedge: a peer that never reads is shed while a second client is still answered promptly', async () => {
     let shed = 0;
     const h = collector();
