@@ -288,7 +288,12 @@ export class ReplicatedLog {
 
   // ---------------------------------------------------------------- public API
 
-  /** Appends entries; resolves with the index/term of the last once committed and applied on this node. */
+  /**
+   * Appends entries; resolves with the index/term of the last once committed and applied on this
+   * node. A leader change while it waits is ridden through (the entries are proposed again in the
+   * new term when the old copy provably cannot commit). Errors: NotLeader / LeaderChanged — not
+   * appended, retry (at `leader`); Timeout — outcome unknown, it may still commit; Stopped.
+   */
   async append(entries: Uint8Array[]): Promise<{ index: number; term: number }> {
     if (this.stopped) throw new LogStoppedError();
     if (entries.length === 0) return { index: this.commit, term: this.term };
