@@ -28,6 +28,11 @@ export interface ForwardSpec {
    * each Record-Route name the listener of their own transport. Absent: `advertised` for all.
    */
   readonly advertisedFor?: (transport: string) => AdvertisedAddress;
+  /**
+   * RFC 3261 §18.1.1: send over this transport instead of the one the next hop resolved to (a
+   * request too large for UDP goes over TCP); the Via and Record-Route follow it.
+   */
+  readonly transport?: string;
   /** Loop hash of the request as received (branch-id.ts) and a unique suffix. */
   readonly loopHash: string;
   readonly branchSuffix: string;
@@ -74,6 +79,7 @@ export function forwardRequest(received: ProxyRequestMessage, spec: ForwardSpec,
     nextHop = resolveNextHop(req, spec.explicitNextHop);
   }
   if (nextHop === undefined) return undefined;
+  if (spec.transport !== undefined) nextHop = { ...nextHop, transport: spec.transport };
   if (spec.recordRoute) {
     // RFC 5658 §4: when the request leaves on another transport than it came in on, record two
     // routes. The top one faces the callee (its route set starts there), the lower one the caller

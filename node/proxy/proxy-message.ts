@@ -58,4 +58,9 @@ export interface ProxyMessageFactory {
   copy(request: ProxyRequestMessage): ProxyRequestMessage;
   /** A new request with the given headers in order and no body. */
   request(method: string, uri: string, headers: ReadonlyArray<readonly [string, string]>): ProxyRequestMessage;
+  /**
+   * Whether `request` (a forwarded copy of `received`) serialises to more than `limit` bytes
+   * (RFC 3261 §18.1.1 size rule). Absent: the proxy never changes transport for size.
+   */
+  largerThan?(request: ProxyRequestMessage, limit: number, received?: ProxyRequestMessage): boolean;
 }

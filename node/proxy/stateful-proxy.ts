@@ -11,7 +11,7 @@ import type { DialogTracker } from '../dialog/index.js';
 import { TimerQueue, type QueueEntry } from '../transaction/index.js';
 import { branchSuffix, loopHash, makeBranch } from './branch-id.js';
 import { buildCancel } from './cancel-request.js';
-import { forwardRequest, type AdvertisedAddress } from './forward-request.js';
+import { forwardRequest, type AdvertisedAddress, type ForwardedRequest, type ForwardSpec } from './forward-request.js';
 import { applyStrictRouting, hopFromUri, resolveNextHop, type ResolvedNextHop } from './next-hop.js';
 import type { IsOwnAddress } from './own-address.js';
 import type { ProxyMessageFactory, ProxyRequestMessage, ProxyResponseMessage } from './proxy-message.js';
@@ -23,6 +23,9 @@ import type { ForkOptions, ForkTarget, NextHop, ReplyHeaders, ScriptRequest, Scr
 import { defaultPort, parseSipUri, tagOf } from './uri-parts.js';
 import { validateRequest } from './validate.js';
 import { formatVia } from './via.js';
+
+/** RFC 3261 §18.1.1: larger requests go over TCP (1300 = path MTU unknown, or Ethernet 1500 - 200). */
+const UDP_SIZE_LIMIT = 1300;
 
 type Awaitable<T> = T | Promise<T>;
 
@@ -87,9 +90,13 @@ export interface StatefulProxyOptions<S, C> {
 
 interface Branch<C> {
   readonly index: number;
-  readonly request: ProxyRequestMessage;
-  readonly nextHop: NextHop;
-  readonly tx: C;
+  // request/nextHop/tx change once at most: when an over-size request's TCP attempt fails and the
+  // branch falls back to UDP (§18.1.1).
+  request: ProxyRequestMessage;
+  nextHop: NextHop;
+  tx: C;
+  /** §18.1.1: the UDP form of a request moved to TCP for its size, tried if TCP cannot connect. */
+  udpFallback: ForwardedRequest | undefined;
   done: boolean;
   provisional: boolean;
   /** §9.1: a CANCEL is wanted but no provisional has arrived yet. */
@@ -442,7 +449,9 @@ export class StatefulProxy<S, C> {
     }
     const { ctx, branch } = entry;
     return this.serial(ctx, async () => {
-      if (!branch.done) await this.finishBranchLocally(ctx, branch, 503, 'Service Unavailable', now);
+      if (branch.done || branch.tx !== tx) return;
+      if (this.retryOverUdp(ctx, branch, now)) return;
+      await this.finishBranchLocally(ctx, branch, 503, 'Service Unavailable', now);
     });
   }
 
@@ -551,11 +560,13 @@ export class StatefulProxy<S, C> {
 
   private startBranch(ctx: ResponseContext<S, C>, target: ForkTarget, now: number): void {
     const index = ctx.branches.length;
-    const fwd = forwardRequest(ctx.received, {
+    const spec: ForwardSpec = {
       targetUri: target.uri, path: target.path, recordRoute: ctx.request.recordRouteEnabled,
       inboundTransport: ctx.source.transport, explicitNextHop: target.nextHop ?? ctx.request.relayNextHop,
       advertised: this.o.advertised, advertisedFor: this.advertisedFor, loopHash: ctx.loopHash, branchSuffix: branchSuffix(ctx.received, target.uri, index),
-    }, (r) => this.o.factory.copy(r));
+    };
+    const copy = (r: ProxyRequestMessage): ProxyRequestMessage => this.o.factory.copy(r);
+    let fwd = forwardRequest(ctx.received, spec, copy);
     if (fwd === undefined) {
       this.storeLocal(ctx, 416, 'Unsupported URI Scheme', now);
       return;
@@ -565,13 +576,25 @@ export class StatefulProxy<S, C> {
       this.storeLocal(ctx, 482, 'Loop Detected', now);
       return;
     }
+    // RFC 3261 §18.1.1: a request larger than 1300 bytes (path MTU unknown, or Ethernet's 1500 less
+    // 200) MUST go over a congestion-controlled transport. It moves to TCP, keeping the UDP form
+    // (with its own branch: a new transaction) in case the next hop refuses TCP; then the SHOULD
+    // of the same section applies and it is retried over UDP.
+    let udpFallback: ForwardedRequest | undefined;
+    if (this.tooLargeForUdp(fwd, ctx.received)) {
+      const overTcp = forwardRequest(ctx.received, { ...spec, transport: 'TCP' }, copy);
+      if (overTcp !== undefined) {
+        udpFallback = forwardRequest(ctx.received, { ...spec, branchSuffix: `${spec.branchSuffix}u` }, copy);
+        fwd = overTcp;
+      }
+    }
     const tx = this.o.transactions.sendRequest(fwd.request, fwd.nextHop, now);
     if (tx === undefined) {
       this.storeLocal(ctx, 503, 'Service Unavailable', now); // §16.9
       return;
     }
     const branch: Branch<C> = {
-      index, request: fwd.request, nextHop: fwd.nextHop, tx, done: false, provisional: false,
+      index, request: fwd.request, nextHop: fwd.nextHop, tx, udpFallback, done: false, provisional: false,
       cancelPending: false, cancelSent: false, timedOut: false,
       timerC: ctx.method === 'INVITE' ? now + this.o.inviteTimeoutMs : undefined,
       seqDeadline: ctx.branchTimeoutMs > 0 ? now + ctx.branchTimeoutMs : undefined,
@@ -580,6 +603,30 @@ export class StatefulProxy<S, C> {
     this.byClient.set(tx, { ctx, branch });
     if (branch.timerC !== undefined) this.arm(branch.timerC, { ctx, branch, kind: 'C' });
     if (branch.seqDeadline !== undefined) this.arm(branch.seqDeadline, { ctx, branch, kind: 'seq' });
+  }
+
+  /** §18.1.1: over UDP, `fwd` would exceed the size limit, and this node can send over TCP. */
+  private tooLargeForUdp(fwd: ForwardedRequest, received: ProxyRequestMessage): boolean {
+    if (fwd.nextHop.transport.toUpperCase() !== 'UDP' || this.o.advertisedByTransport?.has('TCP') !== true) return false;
+    return this.o.factory.largerThan?.(fwd.request, UDP_SIZE_LIMIT, received) === true;
+  }
+
+  /**
+   * §18.1.1: the TCP attempt of a request moved off UDP for its size failed to connect, so it is
+   * retried over UDP as a new client transaction on the same branch of the response context.
+   */
+  private retryOverUdp(ctx: ResponseContext<S, C>, branch: Branch<C>, now: number): boolean {
+    const fallback = branch.udpFallback;
+    branch.udpFallback = undefined;
+    if (fallback === undefined) return false;
+    const tx = this.o.transactions.sendRequest(fallback.request, fallback.nextHop, now);
+    if (tx === undefined) return false;
+    this.byClient.delete(branch.tx);
+    branch.tx = tx;
+    branch.request = fallback.request;
+    branch.nextHop = fallback.nextHop;
+    this.byClient.set(tx, { ctx, branch });
+    return true;
   }
 
   /** A branch that never left: its local outcome joins the response context as a final. */
