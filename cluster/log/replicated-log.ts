@@ -263,6 +263,7 @@ export class ReplicatedLog {
     // connect attempt every 250 ms to a member that is down costs next to nothing. A connection
     // that silently stopped carrying (dropped packets) is replaced after an election timeout
     // (staleMs, see transport/peer-link.ts) instead of waiting out TCP's retransmission back-off.
+    // That assumes a round trip well under the election timeout, which Raft needs anyway (§5.6).
     const electionMs = (o.tickMs ?? 50) * (o.electionTicks ?? 10);
     const backoffMaxMs = Math.max(50, Math.min(2000, Math.floor(electionMs / 2)));
     this.transport = new TcpTransport(
