@@ -4,6 +4,7 @@
 // SIGCONT it must step down (it hears a higher term, and CheckQuorum would depose it anyway) and
 // must acknowledge nothing the new majority did not commit, even though it wakes up believing it
 // leads and with a backlog of client requests and stale peer messages in its socket buffers.
+import { readFileSync } from 'node:fs';
 import { LogClient } from '../../../cluster/log/index.js';
 import { FaultCluster, sleep, type NodeStatus } from './fault-cluster.js';
 
@@ -12,11 +13,17 @@ const PAUSE_MS = 2500; // election timeout is 10-20 ticks of 50 ms: 0.5-1 s
 
 let cluster: FaultCluster | undefined;
 
+/** Resident set of a process, MB (Linux /proc). */
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Math.round(Number(m[1]) / 1024) : 0;
+}
+
 afterAll(async () => {
   await cluster?.close();
 });
 
-test('SIGSTOP of the leader: a new leader is elected, the resumed one steps down, no acked entry is lost or doubled', async () => {
+test('SIGSTOP of the leader: a new leader is elected, the resumed one steps down; of a follower: nothing changes; no acked entry is lost or doubled', async () => {
   cluster = await FaultCluster.create();
   const c = cluster;
   await c.leader(8000);
@@ -83,6 +90,39 @@ test('SIGSTOP of the leader: a new leader is elected, the resumed one steps down
     );
     await sleep(1000);
   }
+
+  // A frozen follower: the leader keeps committing with the other one, in the same term, without
+  // piling up what it cannot deliver (its memory stays put); thawed, the follower catches up and,
+  // although its election timer ran out while frozen, deposes nobody (PreVote, leader lease).
+  const lead = await c.leader();
+  const f = c.ids.find((id) => id !== lead.id)!;
+  const rssBefore = rssMb(c.node(lead.id).child!.pid!);
+  const frozenAt = Date.now();
+  c.pause(f);
+  await sleep(3000);
+  const during = (await c.status(lead.id))!;
+  expect(during.role).toBe('leader');
+  expect(during.term).toBe(lead.term);
+  expect(c.acked().filter((r) => r.node !== f && r.end > frozenAt + 500).length).toBeGreaterThan(0);
+  const rssFrozen = rssMb(c.node(lead.id).child!.pid!);
+  c.resume(f);
+  const thawedAt = Date.now();
+  await c.waitFor(
+    `thawed follower ${f} catches up`,
+    (all) => {
+      const l = all[c.ids.indexOf(lead.id)];
+      const p = l?.peers.find((x) => x.id === f);
+      return l?.role === 'leader' && l.term === lead.term && p !== undefined && p.match >= during.lastIndex;
+    },
+    5000,
+  );
+  const catchUpMs = Date.now() - thawedAt;
+  await sleep(1000);
+  const settled = (await c.status(lead.id))!;
+  expect(settled.role).toBe('leader');
+  expect(settled.term).toBe(lead.term);
+  expect(rssFrozen - rssBefore).toBeLessThan(200);
+  rounds.push(`follower ${f} frozen 3 s: leader ${lead.id}@t${lead.term} kept, leader RSS ${rssBefore} → ${rssFrozen} MB, caught up ${catchUpMs} ms after SIGCONT`);
 
   await c.stopWriters();
   const log = await c.checkSafety();
