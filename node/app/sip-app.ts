@@ -164,6 +164,7 @@ export async function startSipApp(host: AppHost, config: SiphonConfig, log: Logg
     recordRoute: config.proxy.record_route,
     localDomains: config.proxy.local_domains,
     inviteTimeoutMs: config.transaction.invite_timeout_secs * 1000,
+    nonInviteTryingMs: timerEReachesT2(config.transaction.t1_ms, config.transaction.t2_ms),
     dialogs,
     log: proxyLog,
   });
@@ -248,6 +249,16 @@ export async function startSipApp(host: AppHost, config: SiphonConfig, log: Logg
 /** The config schema restricts `auth.algorithms` to the names node/auth knows (config/sections/auth.ts). */
 function authSectionOf(config: SiphonConfig): AuthSection {
   return { ...config.auth, algorithms: config.auth.algorithms as DigestAlgorithm[] };
+}
+
+/**
+ * RFC 4320 §4.2: a 100 to a non-INVITE goes out no sooner than the client's Timer E reaches T2,
+ * i.e. after its retransmissions at T1, 2·T1, 4·T1, ... below T2 (3.5 s at T1 500 ms, T2 4 s).
+ */
+export function timerEReachesT2(t1Ms: number, t2Ms: number): number {
+  let elapsed = 0;
+  for (let interval = t1Ms; interval < t2Ms; interval *= 2) elapsed += interval;
+  return elapsed;
 }
 
 /** The first listener of each transport names us on it (Via sent-by, Record-Route). */

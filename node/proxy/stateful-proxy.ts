@@ -81,6 +81,12 @@ export interface StatefulProxyOptions<S, C> {
   /** How long a context whose final went upstream waits for branches still unanswered (64·T1); one with none left is dropped at once. */
   readonly lingerMs?: number;
   /**
+   * RFC 4320 §4.2: how long a forwarded non-INVITE may stay unanswered before we send 100 Trying
+   * upstream: the time the client's Timer E takes to reach T2 (3.5 s at the default T1/T2), never
+   * sooner over UDP. Absent: no 100 for non-INVITE requests.
+   */
+  readonly nonInviteTryingMs?: number;
+  /**
    * The shell's clock (same timebase as `now`). Script decisions often come after an await
    * (registrar lookup, auth); with a clock their sends and Timer C use the decision instant
    * instead of the arrival instant.
@@ -136,7 +142,7 @@ const DIALOG_CREATING = new Set(['INVITE', 'SUBSCRIBE', 'REFER', 'NOTIFY']);
 interface TimerItem<S, C> {
   readonly ctx: ResponseContext<S, C>;
   readonly branch: Branch<C> | undefined;
-  readonly kind: 'C' | 'seq' | 'linger';
+  readonly kind: 'C' | 'seq' | 'linger' | 'trying';
 }
 
 /**
@@ -154,6 +160,8 @@ class ResponseContext<S, C> {
   cancelled = false;
   failureRounds = 0;
   lingerUntil: number | undefined;
+  /** RFC 4320 §4.2: when a still-unanswered forwarded non-INVITE gets our 100 Trying. */
+  tryingAt: number | undefined;
   request!: ProxyRequestContext;
   /**
    * Response-side events of this context run one after another: script hooks are awaited, and a
@@ -471,7 +479,14 @@ export class StatefulProxy<S, C> {
         continue;
       }
       const { ctx, branch: b, kind } = item;
-      if (kind === 'linger') {
+      if (kind === 'trying') {
+        // RFC 4320 §4.2: the client has retransmitted up to T2 with no answer; a 100 moves its
+        // transaction to Proceeding so it retransmits at T2 only. The only provisional allowed
+        // for a non-INVITE (§4.1), and sent once.
+        if (ctx.tryingAt === e.at && ctx.finalStatus === 0 && this.contexts.get(ctx.serverTx) === ctx) {
+          this.o.transactions.respond(ctx.serverTx, this.o.factory.response(ctx.received, 100, 'Trying'), now);
+        }
+      } else if (kind === 'linger') {
         if (ctx.lingerUntil === e.at && this.contexts.get(ctx.serverTx) === ctx) {
           if (ctx.pending) this.scheduleLinger(ctx, now); // a cancelled branch still owes its 487
           else this.dropContext(ctx);
@@ -553,6 +568,11 @@ export class StatefulProxy<S, C> {
       this.startBranch(ctx, ordered[0], now);
     } else {
       for (const t of list) this.startBranch(ctx, t, now);
+    }
+    const tryingMs = this.o.nonInviteTryingMs;
+    if (ctx.method !== 'INVITE' && tryingMs !== undefined && ctx.tryingAt === undefined) {
+      ctx.tryingAt = now + tryingMs;
+      this.arm(ctx.tryingAt, { ctx, branch: undefined, kind: 'trying' });
     }
     // Targets that failed synchronously (loop to self, transport) may already complete the context.
     if (!ctx.pending) void this.maybeComplete(ctx, now);
