@@ -195,9 +195,12 @@ export async function startSipApp(host: AppHost, config: SiphonConfig, log: Logg
       }
       // §11.2: OPTIONS to the node itself (keepalives, monitoring) is answered here, not routed.
       if (optionsForUs(req, isOwn, (uri) => registrar.targets(uri, wall()).length > 0)) {
+        // Allow: every method the node registers or routes. Contact (§11.2 MAY): the listener the
+        // probe reached, which some peers require of a capability answer.
         ctx.respond(200, 'OK', [
-          ['Allow', 'INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER'],
+          ['Allow', ALLOWED_METHODS],
           ['Accept', 'application/sdp'],
+          ['Contact', listenerContact(ctx.source.listener)],
         ]);
         return;
       }
@@ -249,6 +252,15 @@ export async function startSipApp(host: AppHost, config: SiphonConfig, log: Logg
 /** The config schema restricts `auth.algorithms` to the names node/auth knows (config/sections/auth.ts). */
 function authSectionOf(config: SiphonConfig): AuthSection {
   return { ...config.auth, algorithms: config.auth.algorithms as DigestAlgorithm[] };
+}
+
+/** The methods the node registers (REGISTER) or routes (the rest), for Allow (RFC 3261 §20.5). */
+const ALLOWED_METHODS = 'INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, PRACK, SUBSCRIBE, NOTIFY, PUBLISH, INFO, REFER, MESSAGE, UPDATE';
+
+/** A Contact naming one of our listeners as peers must reach it. */
+function listenerContact(l: ListenerInfo): string {
+  const host = l.advertisedHost.includes(':') && !l.advertisedHost.startsWith('[') ? `[${l.advertisedHost}]` : l.advertisedHost;
+  return `<sip:${host}:${l.advertisedPort}${l.transport === 'udp' ? '' : `;transport=${l.transport}`}>`;
 }
 
 /**

@@ -160,5 +160,8 @@ test('an INVITE to an unknown user gets 404 from the default script; OPTIONS to 
   const res = await ua.next();
   expect(statusOf(res)).toBe(200);
   expect(headerOf(res, 'Allow')).toContain('REGISTER');
+  // §11.2: the methods routed too, and a Contact naming the listener the probe reached.
+  expect(headerOf(res, 'Allow')?.split(/\s*,\s*/)).toEqual(expect.arrayContaining(['MESSAGE', 'SUBSCRIBE', 'NOTIFY', 'INFO', 'REFER', 'PRACK', 'UPDATE']));
+  expect(headerOf(res, 'Contact')).toBe(`<sip:127.0.0.1:${port}>`);
   await ua.close();
 });
