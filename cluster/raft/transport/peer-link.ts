@@ -154,7 +154,20 @@ export class PeerLink {
       : this.connected && this.peerEchoes && this.owedSince > 0 && now - this.owedSince > stale;
     if (!dead) return;
     this.staleResets++;
-    this.socket.destroy(); // 'close' reconnects (back-off) and reports the peer unreachable
+    // A reset, not a close: with a close the kernel keeps retransmitting what this connection still
+    // holds, and once the path is back it delivers it, seconds late (a forwarded append its client
+    // gave up on long ago, committed after all). 'close' then reconnects and reports the peer
+    // unreachable.
+    const sock = this.socket;
+    if (this.connecting) {
+      sock.destroy(); // nothing sent yet (resetAndDestroy would wait for the connect)
+      return;
+    }
+    try {
+      sock.resetAndDestroy();
+    } catch {
+      sock.destroy(); // a handle that cannot reset (TLS): close it
+    }
   }
 
   private scheduleRetry(): void {
