@@ -338,7 +338,12 @@ export class ReplicatedLog {
         }
         this.kick();
       } else if (this.leader !== 0) {
-        if (!this.transport.forward(this.leader, wrapped, w.proposedTerm)) fail(new NotLeaderError(this.leader));
+        const to = this.leader;
+        // Never written (the link to the leader did not come up): certainly not appended, say so now.
+        const unsent = (): void => {
+          if (w.resubmits === 0) fail(new NotLeaderError(to));
+        };
+        if (!this.transport.forward(to, wrapped, w.proposedTerm, unsent)) fail(new NotLeaderError(to));
       } else {
         fail(new NotLeaderError(0));
       }
@@ -1055,7 +1060,12 @@ export class ReplicatedLog {
       return true;
     }
     if (r.lead === 0 || r.lead === this.id) return false;
-    return this.transport.forward(r.lead, data, r.term);
+    const round = w.resubmits;
+    const to = r.lead;
+    const unsent = (): void => {
+      if (w.resubmits === round) this.failAppend(w, new LeaderChangedError(to, w.proposedTerm));
+    };
+    return this.transport.forward(to, data, r.term, unsent);
   }
 
   private afterApply(): void {

@@ -45,6 +45,8 @@ export class PeerLink {
   private connected = false;
   private connecting = false;
   private queue: Buffer[] = [];
+  /** Told when the frames now queued are dropped without ever being written (see send). */
+  private unsentHandlers: Array<() => void> = [];
   private backoffMs: number;
   private retryTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -69,8 +71,12 @@ export class PeerLink {
     this.opts.address = a;
   }
 
-  /** Enqueues one frame body. Returns false if it was shed. */
-  send(body: Uint8Array): boolean {
+  /**
+   * Enqueues one frame body. Returns false if it was shed. `onUnsent` runs (once) if the frame,
+   * queued while the link was down, is dropped without having been written to any connection: it
+   * certainly never reached the peer. Once written its fate is unknown and it is not called.
+   */
+  send(body: Uint8Array, onUnsent?: () => void): boolean {
     if (this.closed) return false;
     if (this.connected && this.socket) {
       // Kernel buffer full → keep a bounded user-space backlog, then shed.
@@ -81,6 +87,7 @@ export class PeerLink {
     }
     if (this.queue.length >= this.opts.maxQueuedFrames) return this.drop();
     this.queue.push(encodeFrame(body));
+    if (onUnsent) this.unsentHandlers.push(onUnsent);
     if (!this.connecting && !this.retryTimer) this.connect();
     return true;
   }
@@ -117,6 +124,7 @@ export class PeerLink {
       this.owedSince = Date.now();
       const q = this.queue;
       this.queue = [];
+      this.unsentHandlers = [];
       if (q.length > 0) sock.write(q.length === 1 ? q[0] : Buffer.concat(q));
       this.opts.onConnect?.();
     };
@@ -139,6 +147,7 @@ export class PeerLink {
         // Anything queued for a dead connection is stale by the time we reconnect; Raft resends.
         if (this.queue.length > 0) this.shed += this.queue.length;
         this.queue = [];
+        this.dropUnsent();
         this.opts.onUnreachable();
       }
       this.scheduleRetry();
@@ -189,5 +198,12 @@ export class PeerLink {
     this.socket?.destroy();
     this.socket = undefined;
     this.queue = [];
+    this.dropUnsent();
+  }
+
+  private dropUnsent(): void {
+    const hs = this.unsentHandlers;
+    this.unsentHandlers = [];
+    for (const h of hs) h();
   }
 }

@@ -153,12 +153,13 @@ export class TcpTransport {
 
   /**
    * Forwards client proposals to `to` (normally the leader), who is to propose them only while its
-   * term is still `term` (see schemas/raft.proto Forward). Returns false if shed.
+   * term is still `term` (see schemas/raft.proto Forward). Returns false if shed; `onUnsent` runs if
+   * they are dropped later without ever having been written (the link never came up).
    */
-  forward(to: NodeId, data: Uint8Array[], term = 0): boolean {
+  forward(to: NodeId, data: Uint8Array[], term = 0, onUnsent?: () => void): boolean {
     const link = this.links.get(to);
     if (!link) return false;
-    return link.send(PeerFrameType.encode({ forward: { data, term } }).finish());
+    return link.send(PeerFrameType.encode({ forward: { data, term } }).finish(), onUnsent);
   }
 
   private accept(sock: net.Socket): void {

@@ -6,6 +6,8 @@
 // Faults, each until heal():
 //   cut        existing connections are destroyed and new ones are accepted then reset at once
 //              (a crashed switch port / firewall REJECT: the sender sees the link go down)
+//   refuse     existing connections are destroyed and the listener closes: connects are refused
+//              (the peer's host is up, its process is not). heal() listens again on the same port.
 //   blackhole  bytes are read and thrown away, connections stay up (a silent DROP: the sender sees
 //              nothing). A stream that lost bytes is broken, so heal() resets those connections.
 //   hold       reading stops; bytes back up in the kernel and in the sender (a stalled path with TCP
@@ -18,7 +20,7 @@
 //   delay      every chunk is delivered delayMs (+ up to jitterMs) later, order preserved.
 import net from 'node:net';
 
-export type RelayMode = 'pass' | 'cut' | 'blackhole' | 'hold' | 'drop';
+export type RelayMode = 'pass' | 'cut' | 'blackhole' | 'hold' | 'drop' | 'refuse';
 
 interface Direction {
   dst: net.Socket;
@@ -64,11 +66,23 @@ export class FaultRelay {
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(0, this.host, () => resolve());
+      server.listen(this.port, this.host, () => resolve());
     });
     this.port = (server.address() as net.AddressInfo).port;
     return this.port;
   }
+
+  /** See the file comment; resolves once the listener is closed. */
+  async refuse(): Promise<void> {
+    this.cut();
+    this.modeNow = 'refuse';
+    const s = this.server;
+    this.server = undefined;
+    if (s) await new Promise<void>((r) => s.close(() => r()));
+  }
+
+  /** After heal() from refuse: resolves once the relay listens again. */
+  listening: Promise<unknown> = Promise.resolve();
 
   cut(): void {
     this.modeNow = 'cut';
@@ -107,6 +121,7 @@ export class FaultRelay {
   heal(): void {
     const was = this.modeNow;
     this.modeNow = 'pass';
+    if (was === 'refuse') this.listening = this.start();
     this.delayMs = 0;
     this.jitterMs = 0;
     for (const p of [...this.pairs]) {

@@ -8,7 +8,7 @@
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { LeaderChangedError, ReplicatedLog } from '../../../cluster/log/index.js';
+import { LeaderChangedError, NotLeaderError, ReplicatedLog } from '../../../cluster/log/index.js';
 import { StateRole } from '../../../cluster/raft/types.js';
 import { until } from '../../helpers/eventually.js';
 import { FaultRelay } from './fault-relay.js';
@@ -161,4 +161,30 @@ test('an append that committed inside a snapshot the member then installs is nei
   await until(() => logs.every((l) => l.status().applied >= after.index), 5000);
   for (const l of [lead, g]) expect(values(l).filter((v) => v === 'in-the-snapshot').length).toBeLessThanOrEqual(1);
   expect(values(lead)).toContain('in-the-snapshot');
+});
+
+test('an append a follower cannot even send to the leader (connection refused) fails at once with NotLeader and is not in the log', async () => {
+  const c = await cluster();
+  await until(() => leaderOf() !== undefined, 8000);
+  const lead = leaderOf()!;
+  const f = logs.find((l) => l !== lead)!;
+  await lead.append([Buffer.from('before')]);
+  await until(() => f.status().leader === lead.id && f.status().applied >= lead.status().commit);
+  await c.link(f.id, lead.id).refuse();
+  await new Promise((r) => setTimeout(r, 100)); // f's link has seen its connection go
+  const t0 = Date.now();
+  const err = await f.append([Buffer.from('never-sent')]).then(
+    () => undefined,
+    (e: Error) => e,
+  );
+  // Not the 10 s append timeout: the frame was never written, so the outcome is known.
+  expect(err).toBeInstanceOf(NotLeaderError);
+  expect((err as NotLeaderError).leader).toBe(lead.id);
+  expect(Date.now() - t0).toBeLessThan(1500);
+  c.link(f.id, lead.id).heal();
+  await c.link(f.id, lead.id).listening;
+  const ok = await f.append([Buffer.from('after')]);
+  await until(() => logs.every((l) => l.status().applied >= ok.index), 5000);
+  for (const l of logs) expect(values(l)).not.toContain('never-sent');
+  expect(lead.status().role).toBe(StateRole.Leader);
 });
