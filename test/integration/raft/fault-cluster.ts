@@ -118,10 +118,10 @@ export class FaultCluster {
   }
 
   /** Cuts every link to and from `id`. */
-  isolate(id: number, how: 'cut' | 'blackhole' | 'hold' | 'drop' = 'cut'): void {
+  isolate(id: number, how: 'cut' | 'blackhole' | 'hold' | 'drop' | 'refuse' = 'cut'): void {
     for (const other of this.ids) {
       if (other === id) continue;
-      for (const r of [this.link(id, other), this.link(other, id)]) r[how]();
+      for (const r of [this.link(id, other), this.link(other, id)]) void r[how]();
     }
   }
 

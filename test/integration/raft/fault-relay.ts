@@ -121,7 +121,7 @@ export class FaultRelay {
   heal(): void {
     const was = this.modeNow;
     this.modeNow = 'pass';
-    if (was === 'refuse') this.listening = this.start();
+    if (was === 'refuse') this.listening = this.start().catch((e: Error) => process.stderr.write(`relay ${this.name}: cannot listen again: ${e.message}\n`));
     this.delayMs = 0;
     this.jitterMs = 0;
     for (const p of [...this.pairs]) {

@@ -1,10 +1,10 @@
 // A seeded nemesis (Jepsen style) against 3 real raft-node processes while writers append through
 // every member: for a bounded time it picks one fault after another — a frozen member (SIGSTOP),
-// two frozen members (no quorum), a member isolated (cut / blackhole / stalled / dropped packets
-// with TCP's retransmission wait), a one-way link, a flapping link, every link slow, a kill -9 and
-// restart — holds it, heals it, and checks the cluster finds a leader again each time. At the end:
-// one log on every member, every ack in it exactly once at its index and term, nothing the log
-// promised was not appended in it, and appends in real-time order. The seed is printed;
+// two frozen members (no quorum), a member isolated (cut / refused / blackhole / stalled / dropped
+// packets with TCP's retransmission wait), a one-way link, a flapping link, every link slow, a
+// kill -9 and restart — holds it, heals it, and checks the cluster finds a leader again each time.
+// At the end: one log on every member, every ack in it exactly once at its index and term, nothing
+// the log promised was not appended in it, and appends in real-time order. The seed is printed;
 // RAFT_NEMESIS_SEED=n replays the same schedule.
 import { seeded } from '../../helpers/seeded.js';
 import { FaultCluster, sleep } from './fault-cluster.js';
@@ -54,7 +54,7 @@ test(`nemesis (seed ${SEED}): random pauses, partitions, one-way and flapping li
         what = `pause ${lead}+${other} ${Math.min(ms, 1500)}ms`;
         break;
       case 'isolate': {
-        const how = pick(['cut', 'blackhole', 'hold', 'drop'] as const);
+        const how = pick(['cut', 'refuse', 'blackhole', 'hold', 'drop'] as const);
         c.isolate(lead, how);
         await sleep(ms);
         c.healAll();
