@@ -372,6 +372,14 @@ export class StatefulProxy<S, C> {
   private async handleResponse(ctx: ResponseContext<S, C>, branch: Branch<C>, res: ProxyResponseMessage, now: number): Promise<void> {
     // §16.7 item 3: our own Via is the topmost; remove it before anything goes upstream.
     res.headers.removeFirstValue('Via');
+    if (res.headers.get('Via') === undefined) {
+      // No Via left: the next hop answered with our Via only (e.g. a 487 built from our CANCEL
+      // instead of the INVITE). It still answers this branch, but must not go upstream Via-less
+      // (§16.7 item 3): a provisional is dropped, a final carries the Vias of the request as we
+      // received it, exactly what the next hop should have echoed (§8.2.6.2).
+      if (res.status < 200) return;
+      for (const v of ctx.received.headers.getAll('Via')) res.headers.append('Via', v);
+    }
     if (res.status < 200) {
       if (branch.done) return;
       branch.provisional = true;

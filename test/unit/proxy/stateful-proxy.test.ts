@@ -302,6 +302,25 @@ describe('stateful proxy: CANCEL (§16.10, §9.1)', () => {
     expect(h.tx.responses.at(-1)!.response.headers.get('To')).toMatch(/;tag=b1$/);
   });
 
+  test('a callee that builds its 487 from our CANCEL (only our Via): the caller still gets a 487 with its own Via', async () => {
+    const h = harness(fork(['sip:bob@192.0.2.21']));
+    const inv = invite();
+    await h.proxy.onRequest('s', inv, src, 0);
+    const [out] = h.tx.method('INVITE');
+    await h.proxy.onResponse(out.tx, answer(out.request, 180, { toTag: 'b1' }), 5);
+    h.tx.cancelTargets.set('call-1', 's');
+    await h.proxy.onRequest('c', cancelFor(inv), src, 10);
+    const [cancel] = h.tx.method('CANCEL');
+    const viaLess100 = answer(cancel.request, 100);
+    viaLess100.headers.set('CSeq', '1 INVITE');
+    await h.proxy.onResponse(out.tx, viaLess100, 11); // a provisional with nothing left to route by: dropped
+    const wrong487 = answer(cancel.request, 487, { toTag: 'b1' }); // Via: ours only
+    wrong487.headers.set('CSeq', '1 INVITE');
+    await h.proxy.onResponse(out.tx, wrong487, 15);
+    expect(h.tx.statuses('s')).toEqual([180, 487]);
+    expect(h.tx.responses.at(-1)!.response.headers.getAll('Via')).toEqual(['SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bKuac1']);
+  });
+
   test('CANCEL before any provisional is deferred until the branch sends a 1xx', async () => {
     const h = harness(fork(['sip:bob@192.0.2.21']));
     const inv = invite();
