@@ -4,6 +4,8 @@
  * registrar, then record-routing proxy to the registered contacts. Each case asserts the sipp exit
  * codes (0 = every call passed) and the server-side fact it is about.
  */
+import { createHash } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
 import { eventually } from '../../helpers/eventually.js';
 import { portsBound } from '../../helpers/port-bound.js';
 import { freePort, startServer, type ServerProcess } from '../../helpers/server-process.js';
@@ -76,6 +78,15 @@ describe('SIPhon proxy/registrar scenarios, default script without auth', () => 
     await portsBound('udp', [uasPort]);
     expect(verdict(await sipp(server.dir, { scenario: 'refer-uac.xml', target: server.sipPort, service: 'tess' }))).toEqual(PASSED);
     expect(verdict(await transferee)).toEqual(PASSED);
+  }, 40_000);
+
+  test('CANCEL while ringing: caller gets 487; the callee gets the CANCEL and the ACK for its 487', async () => {
+    const uasPort = await freePort();
+    await registerAt(server, 'cara', uasPort);
+    const callee = sipp(server.dir, { scenario: 'ring-forever-uas.xml', port: uasPort });
+    await portsBound('udp', [uasPort]);
+    expect(verdict(await sipp(server.dir, { scenario: 'cancel-uac.xml', target: server.sipPort, service: 'cara' }))).toEqual(PASSED);
+    expect(verdict(await callee)).toEqual(PASSED);
   }, 40_000);
 
   // §16.7 step 6: a lone 503 is not forwarded (it would say the proxy itself is unavailable): 500.
@@ -254,5 +265,45 @@ describe('SIPhon routing scenario (Route self-identity on a second UDP listener)
     await portsBound('udp', [uasPort]);
     expect(verdict(await sipp(server.dir, { scenario: 'call-uac.xml', target: second, service: 'rob' }))).toEqual(PASSED);
     expect(verdict(await callee)).toEqual(PASSED);
+  }, 40_000);
+});
+
+describe('SIPhon http-auth scenario (slow HA1 backend, no cache)', () => {
+  let server: ServerProcess;
+  let backend: Server;
+  let lookups = 0;
+  beforeAll(async () => {
+    // Every HA1 lookup takes 400 ms: a node that blocked on it would stall under the load below.
+    backend = createServer((req, res) => {
+      lookups++;
+      const q = new URL(req.url ?? '/', 'http://x').searchParams;
+      const ha1 = createHash('md5').update(`${q.get('username')}:${q.get('realm')}:secret`).digest('hex');
+      setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ha1 })), 400);
+    });
+    await new Promise<void>((r) => backend.listen(0, '127.0.0.1', () => r()));
+    const { port } = backend.address() as { port: number };
+    server = await startServer({
+      config: { auth: { backend: 'http', realm: 'siphon.test', http: { url: `http://127.0.0.1:${port}/ha1`, cache_ttl_secs: 0 } } },
+    });
+  }, 30_000);
+  afterAll(async () => {
+    if (server) expect(await server.stop()).toBe(0);
+    await new Promise<void>((r) => backend.close(() => r()));
+  });
+
+  test('150 digest REGISTERs at 25/s, each needing a 400 ms HA1 fetch, all succeed', async () => {
+    const r = await sipp(server.dir, {
+      scenario: 'register-digest.xml',
+      target: server.sipPort,
+      service: 'bob',
+      calls: 150,
+      extra: ['-au', 'bob', '-ap', 'secret', '-r', '25', '-l', '60'],
+      sippTimeoutSecs: 25,
+    });
+    expect(verdict(r)).toEqual(PASSED);
+    // Concurrent lookups for one user share one fetch (node/auth's http backend), and with the
+    // cache off each 400 ms window needs a new one: ~15 over the 6 s run, never just the first.
+    expect(lookups).toBeGreaterThanOrEqual(5);
+    expect(await bindingsOf(server, 'bob@127.0.0.1')).toHaveLength(1);
   }, 40_000);
 });
