@@ -18,6 +18,14 @@ export const transportSection = obj({
    * closed) instead of awaited, so one non-reading peer never stalls others.
    */
   tcp_max_write_buffer_bytes: int(1024 * 1024, 4096, 256 * 1024 * 1024),
+  /**
+   * Path MTU assumed for UDP (RFC 3261 §18.1.1): a forwarded request longer than this less 200 bytes
+   * moves to TCP when the node listens on TCP, and falls back to UDP if the next hop refuses TCP.
+   * 1500 gives the RFC's 1300-byte bound. 0 turns the switch off (Kamailio's `udp_mtu` default):
+   * for phones registered over UDP behind NAT, whose NAT drops an unsolicited TCP connect, so a large
+   * INVITE would wait out tcp_connect_timeout_ms before the UDP fallback.
+   */
+  udp_mtu: int(1500, 0, 65_535),
   /** SO_RCVBUF for UDP sockets: 8 MiB absorbs event-loop pauses (see notes/node-udp-ceiling.md). */
   udp_recv_buffer_bytes: int(8 * 1024 * 1024, 0, 1024 * 1024 * 1024),
 });

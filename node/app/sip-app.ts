@@ -161,6 +161,7 @@ export async function startSipApp(host: AppHost, config: SiphonConfig, log: Logg
     isOwnAddress: isOwn,
     advertised: { host: first.advertisedHost, port: first.advertisedPort },
     advertisedByTransport: advertisedByTransport(host.listeners),
+    udpSizeLimit: config.transport.udp_mtu > 0 ? Math.max(0, config.transport.udp_mtu - 200) : 0,
     recordRoute: config.proxy.record_route,
     localDomains: config.proxy.local_domains,
     inviteTimeoutMs: config.transaction.invite_timeout_secs * 1000,

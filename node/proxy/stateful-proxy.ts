@@ -24,8 +24,6 @@ import { defaultPort, parseSipUri, tagOf } from './uri-parts.js';
 import { validateRequest } from './validate.js';
 import { formatVia } from './via.js';
 
-/** RFC 3261 §18.1.1: larger requests go over TCP (1300 = path MTU unknown, or Ethernet 1500 - 200). */
-const UDP_SIZE_LIMIT = 1300;
 
 type Awaitable<T> = T | Promise<T>;
 
@@ -69,6 +67,11 @@ export interface StatefulProxyOptions<S, C> {
   readonly advertised: AdvertisedAddress;
   /** Per transport (upper-case name), where listeners of different transports differ; else `advertised`. */
   readonly advertisedByTransport?: ReadonlyMap<string, AdvertisedAddress>;
+  /**
+   * RFC 3261 §18.1.1: a request that would leave over UDP larger than this many bytes goes over TCP
+   * (default 1300: path MTU unknown, or Ethernet's 1500 less 200); 0 never switches.
+   */
+  readonly udpSizeLimit?: number;
   /** `proxy.record_route`: Record-Route dialog-creating initial requests without the script asking. */
   readonly recordRoute: boolean;
   /** `transaction.invite_timeout_secs` in ms: Timer C (§16.6 item 11, > 3 min recommended). */
@@ -635,8 +638,9 @@ export class StatefulProxy<S, C> {
 
   /** §18.1.1: over UDP, `fwd` would exceed the size limit, and this node can send over TCP. */
   private tooLargeForUdp(fwd: ForwardedRequest, received: ProxyRequestMessage): boolean {
-    if (fwd.nextHop.transport.toUpperCase() !== 'UDP' || this.o.advertisedByTransport?.has('TCP') !== true) return false;
-    return this.o.factory.largerThan?.(fwd.request, UDP_SIZE_LIMIT, received) === true;
+    const limit = this.o.udpSizeLimit ?? 1300;
+    if (limit <= 0 || fwd.nextHop.transport.toUpperCase() !== 'UDP' || this.o.advertisedByTransport?.has('TCP') !== true) return false;
+    return this.o.factory.largerThan?.(fwd.request, limit, received) === true;
   }
 
   /**

@@ -16,13 +16,13 @@ function fakeSize(r: ProxyRequestMessage): number {
 
 const sizing: ProxyMessageFactory = { ...factory, largerThan: (r, limit) => fakeSize(r) > limit };
 
-function harness(opts: { tcpListener?: boolean } = {}) {
+function harness(opts: { tcpListener?: boolean; udpSizeLimit?: number } = {}) {
   const tx = new FakeTransactions();
   const advertisedByTransport = new Map([['UDP', { host: 'proxy.example.com', port: 5060 }]]);
   if (opts.tcpListener !== false) advertisedByTransport.set('TCP', { host: 'proxy.example.com', port: 5060 });
   const proxy = new StatefulProxy<string, number>({
     transactions: tx, factory: sizing, isOwnAddress: own, advertised: { host: 'proxy.example.com', port: 5060 },
-    advertisedByTransport, recordRoute: true, inviteTimeoutMs: 180_000,
+    advertisedByTransport, recordRoute: true, inviteTimeoutMs: 180_000, udpSizeLimit: opts.udpSizeLimit,
     hooks: { onRequest: (r: ScriptRequest) => r.relay({ target: 'sip:bob@192.0.2.21:5062' }) },
   });
   return { proxy, tx };
@@ -69,6 +69,20 @@ describe('RFC 3261 §18.1.1: requests too large for UDP', () => {
     const h = harness({ tcpListener: false });
     await h.proxy.onRequest('s', message(1400), fromUdp, 0);
     expect(h.tx.method('MESSAGE')[0].dest.transport).toBe('UDP');
+  });
+
+  test('transport.udp_mtu sets the bound (limit = MTU - 200); 0 never switches (phones behind NAT)', async () => {
+    const byDefault = harness();
+    await byDefault.proxy.onRequest('s', message(900), fromUdp, 0);
+    const [udp] = byDefault.tx.method('MESSAGE');
+    expect(fakeSize(udp.request)).toBeGreaterThan(1080);
+    expect(udp.dest.transport).toBe('UDP');
+    const lowered = harness({ udpSizeLimit: 1080 }); // udp_mtu 1280, the IPv6 minimum
+    await lowered.proxy.onRequest('s', message(900), fromUdp, 0);
+    expect(lowered.tx.method('MESSAGE')[0].dest.transport).toBe('TCP');
+    const off = harness({ udpSizeLimit: 0 });
+    await off.proxy.onRequest('s', message(3000), fromUdp, 0);
+    expect(off.tx.method('MESSAGE')[0].dest.transport).toBe('UDP');
   });
 
   test('the next hop refuses TCP: the request is retried over UDP on a new branch, and its answer goes upstream', async () => {
