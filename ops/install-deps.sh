@@ -18,6 +18,7 @@ declare -A need=(
   [ss]=iproute2
   [curl]=curl
   [gcc]=gcc
+  [python3]=python3
 )
 if [ "$what" = bench ] || [ "$what" = all ]; then
   need[kamailio]=kamailio
