@@ -180,3 +180,25 @@ export async function startServer(opts: StartOptions = {}): Promise<ServerProces
     },
   };
 }
+
+/**
+ * One server process for the enclosing describe block (or file): started before its tests, stopped
+ * after them with a clean exit asserted. The returned object stands for that server (its fields
+ * are read when a test runs, after start-up).
+ */
+export function serverPerSuite(opts: StartOptions = {}): ServerProcess {
+  let current: ServerProcess | undefined;
+  beforeAll(async () => {
+    current = await startServer(opts);
+  }, 30_000);
+  afterAll(async () => {
+    if (current) expect(await current.stop()).toBe(0);
+  });
+  return new Proxy({} as ServerProcess, {
+    get(_target, key) {
+      if (current === undefined) throw new Error('the suite server is not started (read it inside a test or hook)');
+      const value: unknown = Reflect.get(current, key);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(current) : value;
+    },
+  });
+}

@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { eventually, sleep } from '../../helpers/eventually.js';
 import { portsBound } from '../../helpers/port-bound.js';
-import { REPO_ROOT, freePort, startServer, type ServerProcess } from '../../helpers/server-process.js';
+import { REPO_ROOT, freePort, serverPerSuite, type ServerProcess } from '../../helpers/server-process.js';
 
 const OURS = join(dirname(fileURLToPath(import.meta.url)), 'sipp');
 const SHARED = join(REPO_ROOT, '..', 'shared', 'bench', 'sipp');
@@ -96,15 +96,7 @@ const ok = (r: SippRun) => ({ code: r.code, output: r.output });
 const PASSED = { code: 0, output: '' };
 
 describe('registrar + proxy (default script, no auth)', () => {
-  let server: ServerProcess;
-
-  beforeAll(async () => {
-    server = await startServer();
-  }, 30_000);
-
-  afterAll(async () => {
-    if (server) expect(await server.stop()).toBe(0);
-  });
+  const server = serverPerSuite();
 
   test('REGISTER over UDP is stored and visible in /admin/registrations', async () => {
     const r = await register(server, 'alice', await freePort(), 'u1');
@@ -202,15 +194,7 @@ describe('registrar + proxy (default script, no auth)', () => {
 });
 
 describe('registrar with digest authentication (auth.backend static)', () => {
-  let server: ServerProcess;
-
-  beforeAll(async () => {
-    server = await startServer({ config: { auth: { realm: 'e2e.test', users: [{ username: 'dave', password: 's3cret' }] } } });
-  }, 30_000);
-
-  afterAll(async () => {
-    if (server) expect(await server.stop()).toBe(0);
-  });
+  const server = serverPerSuite({ config: { auth: { realm: 'e2e.test', users: [{ username: 'dave', password: 's3cret' }] } } });
 
   test('REGISTER without credentials gets 401; the retry with them gets 200 and is stored', async () => {
     const r = await sipp(server.dir, {

@@ -2,17 +2,11 @@
  * Fault injection around the running node: the process paused mid-traffic, a caller whose TCP
  * connection dies before the answer, a callee that vanishes. The node must recover and stay up.
  */
-import { startServer, type ServerProcess } from '../../helpers/server-process.js';
+import { serverPerSuite } from '../../helpers/server-process.js';
 import { sipRequest, statusOf, tcpClient, udpClient } from '../../helpers/sip-client.js';
 import { optionsAnswered, sleep } from './harness.js';
 
-let server: ServerProcess;
-beforeAll(async () => {
-  server = await startServer({ config: { transport: { tcp_connect_timeout_ms: 500 } } });
-}, 30_000);
-afterAll(async () => {
-  if (server) expect(await server.stop()).toBe(0);
-});
+const server = serverPerSuite({ config: { transport: { tcp_connect_timeout_ms: 500 } } });
 
 const own = () => `sip:127.0.0.1:${server.sipPort}`;
 

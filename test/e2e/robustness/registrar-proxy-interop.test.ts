@@ -2,17 +2,11 @@
  * Registrar and proxy behaviour as a SIPp script or a real phone exercises it (RFC 3261 §10.3,
  * §16), against the running node with the default script and no auth.
  */
-import { startServer, type ServerProcess } from '../../helpers/server-process.js';
+import { serverPerSuite } from '../../helpers/server-process.js';
 import { headerOf, sipRequest, statusOf, tcpClient, udpClient, type UdpClient } from '../../helpers/sip-client.js';
 import { optionsAnswered, sleep } from './harness.js';
 
-let server: ServerProcess;
-beforeAll(async () => {
-  server = await startServer();
-}, 30_000);
-afterAll(async () => {
-  if (server) expect(await server.stop()).toBe(0);
-});
+const server = serverPerSuite();
 
 const registrarUri = () => `sip:127.0.0.1:${server.sipPort}`;
 

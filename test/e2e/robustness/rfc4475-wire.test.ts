@@ -6,7 +6,7 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, type ServerProcess } from '../../helpers/server-process.js';
+import { serverPerSuite, startServer, type ServerProcess } from '../../helpers/server-process.js';
 import { statusOf, tcpClient, udpClient } from '../../helpers/sip-client.js';
 import { SHARED_DIR, optionsAnswered } from './harness.js';
 
@@ -115,13 +115,7 @@ describe('RFC 4475 messages on the wire', () => {
   });
 
   describe('over TCP', () => {
-    let server: ServerProcess;
-    beforeAll(async () => {
-      server = await startServer();
-    }, 30_000);
-    afterAll(async () => {
-      if (server) expect(await server.stop()).toBe(0);
-    });
+    const server = serverPerSuite();
 
     for (const name of files) {
       it(`${name}: verdict on its own connection, then OPTIONS still answered`, async () => {
@@ -140,13 +134,7 @@ describe('RFC 4475 messages on the wire', () => {
   });
 
   describe('the corpus reuses branch z9hG4bKkdjuw: a retransmission is answered where it arrived (§18.2.2)', () => {
-    let server: ServerProcess;
-    beforeAll(async () => {
-      server = await startServer({ config: { nat: { force_rport: true } } });
-    }, 30_000);
-    afterAll(async () => {
-      if (server) expect(await server.stop()).toBe(0);
-    });
+    const server = serverPerSuite({ config: { nat: { force_rport: true } } });
 
     it('cparam01 then cparam02 (same branch, sent-by and method) from two UDP sockets: both answered (§17.2.3, RFC 3581 §4)', async () => {
       const a = await udpClient();

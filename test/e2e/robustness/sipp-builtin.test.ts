@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, startServer, type ServerProcess } from '../../helpers/server-process.js';
+import { freePort, serverPerSuite } from '../../helpers/server-process.js';
 import { portsBound } from '../../helpers/port-bound.js';
 import { metricsText } from './harness.js';
 
@@ -34,13 +34,7 @@ function sipp(cwd: string, args: readonly string[], timeoutMs = 30_000): Promise
 const PASSED = { code: 0, output: '' };
 
 describe('SIPp -sn uac → node → -sn uas', () => {
-  let server: ServerProcess;
-  beforeAll(async () => {
-    server = await startServer();
-  }, 30_000);
-  afterAll(async () => {
-    if (server) expect(await server.stop()).toBe(0);
-  });
+  const server = serverPerSuite();
 
   for (const transport of ['u1', 't1'] as const) {
     it(`the stock call scenario completes over ${transport === 'u1' ? 'UDP' : 'TCP'}`, async () => {

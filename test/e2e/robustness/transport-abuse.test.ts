@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
-import { startServer, type ServerProcess } from '../../helpers/server-process.js';
+import { serverPerSuite, startServer, type ServerProcess } from '../../helpers/server-process.js';
 import { headerOf, sipRequest, statusOf, tcpClient, udpClient } from '../../helpers/sip-client.js';
 import { eventually, metricSum, metricsText, optionsAnswered, rawConnect, sleep } from './harness.js';
 
@@ -201,13 +201,7 @@ describe('TCP abuse', () => {
 });
 
 describe('UDP oddities', () => {
-  let server: ServerProcess;
-  beforeAll(async () => {
-    server = await startServer({ config: { transport: { max_message_size: 4096 } } });
-  }, 30_000);
-  afterAll(async () => {
-    if (server) expect(await server.stop()).toBe(0);
-  });
+  const server = serverPerSuite({ config: { transport: { max_message_size: 4096 } } });
 
   const own = () => `sip:127.0.0.1:${server.sipPort}`;
 

@@ -10,7 +10,7 @@
 import { connect } from 'node:net';
 import { eventually } from '../../helpers/eventually.js';
 import { portsBound } from '../../helpers/port-bound.js';
-import { freePort, startServer, type ServerProcess } from '../../helpers/server-process.js';
+import { freePort, serverPerSuite, startServer } from '../../helpers/server-process.js';
 import { headerOf, statusOf, tcpClient, udpClient } from '../../helpers/sip-client.js';
 import { PASSED, metricValue, metrics, sipp, verdict } from './sipp-runner.js';
 
@@ -24,13 +24,7 @@ function probe(method: string, port: number, viaPort: number, branch: string, tr
 }
 
 describe('SIPhon node-level scenarios', () => {
-  let server: ServerProcess;
-  beforeAll(async () => {
-    server = await startServer();
-  }, 30_000);
-  afterAll(async () => {
-    if (server) expect(await server.stop()).toBe(0);
-  });
+  const server = serverPerSuite();
 
   test('nohandler: OPTIONS gets 200 with Allow and Contact, again for its retransmission; an unknown method 501', async () => {
     const c = await udpClient();

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { eventually } from '../../helpers/eventually.js';
 import { portsBound } from '../../helpers/port-bound.js';
-import { freePort, startServer, type ServerProcess } from '../../helpers/server-process.js';
+import { freePort, serverPerSuite, startServer, type ServerProcess } from '../../helpers/server-process.js';
 import { PASSED, bindingsOf, metricValue, metrics, sipp, substituted, verdict } from './sipp-runner.js';
 
 /** A port nothing listens on (bound and released, so a TCP connect to it is refused at once). */
@@ -20,13 +20,7 @@ async function registerAt(server: ServerProcess, user: string, contactPort: numb
 }
 
 describe('SIPhon proxy/registrar scenarios, default script without auth', () => {
-  let server: ServerProcess;
-  beforeAll(async () => {
-    server = await startServer();
-  }, 30_000);
-  afterAll(async () => {
-    if (server) expect(await server.stop()).toBe(0);
-  });
+  const server = serverPerSuite();
 
   test('options: OPTIONS to the node is answered 200 with Allow, five times', async () => {
     expect(verdict(await sipp(server.dir, { scenario: 'options-uac.xml', target: server.sipPort, calls: 5, extra: ['-l', '1'] }))).toEqual(PASSED);
@@ -220,13 +214,7 @@ describe('SIPhon auth scenarios (auth.backend static)', () => {
 });
 
 describe('SIPhon timeout scenarios (short T1 and Timer C)', () => {
-  let server: ServerProcess;
-  beforeAll(async () => {
-    server = await startServer({ config: { transaction: { t1_ms: 50, invite_timeout_secs: 2 } } });
-  }, 30_000);
-  afterAll(async () => {
-    if (server) expect(await server.stop()).toBe(0);
-  });
+  const server = serverPerSuite({ config: { transaction: { t1_ms: 50, invite_timeout_secs: 2 } } });
 
   test('a registered callee that never answers: the proxy generates 408 when Timer B fires', async () => {
     await registerAt(server, 'mute', await deadPort());
