@@ -115,7 +115,7 @@ function stopKamailio(): void {
 
 async function startOurs(nodeArgs: readonly string[] = []): Promise<ServerProcess> {
   // The same V8 flags as `npm start` / the siphon bin: a 64 MiB young generation (fewer scavenges per message).
-  return startServer({ config: { log: { format: 'json', level: 'warn' } }, nodeArgs: ['--max-semi-space-size=64', ...nodeArgs] });
+  return startServer({ config: { log: { format: 'json', level: 'warn' } }, nodeArgs: ['--max-semi-space-size=16', ...nodeArgs] });
 }
 
 const ratio = (a: number | null, b: number | null): number | null => (a === null || b === null || b === 0 ? null : Math.round((100 * a) / b) / 100);

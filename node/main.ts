@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=64
+#!/usr/bin/env -S node --max-semi-space-size=16
 /**
  * `siphon [--config FILE] [--set key.path=value ...]`: loads config (a bad key stops start-up with
  * file + key path, exit 2), starts the node, logs one `ready` line with the bound listeners, and
