@@ -105,7 +105,22 @@ export function runServerToExit(args: readonly string[], timeoutMs = 10_000): Pr
   });
 }
 
+/**
+ * Starts the built server on fresh ports and waits until /admin/health answers. A port that
+ * freePort() found free can be taken by another process before the server binds it (parallel
+ * suites, a SIPp of a benchmark): that start is retried on new ports, twice at most.
+ */
 export async function startServer(opts: StartOptions = {}): Promise<ServerProcess> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startServerOnce(opts);
+    } catch (err) {
+      if (attempt >= 3 || !(err instanceof Error) || !err.message.includes('EADDRINUSE')) throw err;
+    }
+  }
+}
+
+async function startServerOnce(opts: StartOptions): Promise<ServerProcess> {
   requireBuiltServer();
   const dir = mkdtempSync(join(tmpdir(), 'siphon-e2e-'));
   const sipPort = await freePort();
