@@ -264,6 +264,19 @@ export class FaultCluster {
   }
 
   /**
+   * Ends a run: stops the writers, checks the end state, and checks it again 1.5 s later (whatever
+   * was still in flight when the writers stopped and lands later must keep the rules too). Returns
+   * the common log and how many entries landed after the first check.
+   */
+  async finish(): Promise<{ log: LogEntryView[]; late: number }> {
+    await this.stopWriters();
+    const log = await this.checkSafety();
+    await new Promise((r) => setTimeout(r, 1500));
+    const again = await this.checkSafety();
+    return { log, late: again.length - log.length };
+  }
+
+  /**
    * The end-state safety check (see the file comment). Returns the common log for further checks.
    * Throws with the first violation found.
    */

@@ -52,10 +52,12 @@ test('partitions: a minority leader stops acking, an isolated follower catches u
     const ackedMajority = c.acked().length;
     await sleep(1200);
     expect(c.acked().length).toBeGreaterThan(ackedMajority);
-    // A minority member acknowledges nothing once the partition is in place (what was in flight
-    // at the cut may still land in the first moments: it committed before).
+    // A minority member acknowledges nothing once the partition is in place. What was in flight at
+    // the cut may still land until it steps down (it committed before the cut; on a loaded box the
+    // ack can take a while to reach its writer): from then on, nothing.
     const healAt = Date.now();
-    const lateAcks = c.acked().filter((r) => r.node === old.id && r.end > t0 + 500 && r.end < healAt);
+    const quietFrom = t0 + Math.max(500, stepDownMs + 200);
+    const lateAcks = c.acked().filter((r) => r.node === old.id && r.end > quietFrom && r.end < healAt);
     expect(lateAcks).toEqual([]);
     const probed = await probe;
     expect(['NotLeader', 'LeaderChanged', 'Timeout']).toContain(probed);
@@ -102,13 +104,8 @@ test('partitions: a minority leader stops acking, an isolated follower catches u
   );
   report.push(`follower ${f} blackholed 2.5 s (lag ${behind.lag}), caught up ${Date.now() - healedAt} ms after heal, leader ${lead.id}@t${lead.term} kept`);
 
-  await c.stopWriters();
-  const log = await c.checkSafety();
-  // Nothing surfaces later (an append still in flight somewhere when the writers stopped would
-  // have to keep every rule too), and the leader ends with every follower's lag at 0.
-  await sleep(1500);
-  const again = await c.checkSafety();
+  const { log, late } = await c.finish();
   const end = (await c.status((await c.leader()).id))!;
   expect(end.peers.every((p) => p.lag === 0)).toBe(true);
-  process.stdout.write(`partition: ${report.join('\n  ')}\n  ${c.summary()}, log length ${log.length} (+${again.length - log.length} late)\n`);
+  process.stdout.write(`partition: ${report.join('\n  ')}\n  ${c.summary()}, log length ${log.length} (+${late} late)\n`);
 }, 60_000);
