@@ -24,7 +24,6 @@ import { defaultPort, parseSipUri, tagOf } from './uri-parts.js';
 import { validateRequest } from './validate.js';
 import { formatVia } from './via.js';
 
-
 type Awaitable<T> = T | Promise<T>;
 
 /** The transaction layer as the proxy uses it (node/transaction's manager behind an adapter). */

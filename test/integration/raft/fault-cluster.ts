@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { LogClient } from '../../../cluster/log/index.js';
 import { FaultRelay } from './fault-relay.js';
-import { NodeProcess, compiledNodeAvailable, freePorts } from './node-process.js';
+import { NodeProcess, compiledNodeAvailable, freePorts, readCommittedLog, type LogEntryView } from './node-process.js';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -37,12 +37,6 @@ export interface AppendRecord {
   index: number;
   term: number;
   error: string;
-}
-
-export interface LogEntryView {
-  index: number;
-  term: number;
-  value: string;
 }
 
 const live = new Set<NodeProcess>();
@@ -229,25 +223,8 @@ export class FaultCluster {
     return this.history.filter((r) => r.ok);
   }
 
-  async readAll(id: number): Promise<LogEntryView[]> {
-    const c = await LogClient.connect('127.0.0.1', this.node(id).clientPort);
-    const out: LogEntryView[] = [];
-    try {
-      let from = 1;
-      for (;;) {
-        const r = await c.read(from, 5000);
-        if (r.entries.length === 0) {
-          if (from > r.index) break;
-          from = r.index + 1; // only no-ops / membership entries in that range
-          continue;
-        }
-        for (const e of r.entries) out.push({ index: e.index, term: e.term, value: Buffer.from(e.data).toString() });
-        from = r.entries[r.entries.length - 1].index + 1;
-      }
-    } finally {
-      c.close();
-    }
-    return out;
+  readAll(id: number): Promise<LogEntryView[]> {
+    return readCommittedLog(this.node(id).clientPort);
   }
 
   /** Waits until every member has applied the same index under one leader that has nothing unreplicated. */

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { LogClient } from '../../../cluster/log/index.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const RAFT_NODE_JS = path.join(root, 'dist/ops/raft-node.js');
@@ -83,4 +84,33 @@ export class NodeProcess {
     await exited;
     clearTimeout(t);
   }
+}
+
+/** One committed client entry as a member's client port reads it back. */
+export interface LogEntryView {
+  index: number;
+  term: number;
+  value: string;
+}
+
+/** The whole committed log of the member behind `clientPort`, client entries only (no-ops and membership skipped). */
+export async function readCommittedLog(clientPort: number): Promise<LogEntryView[]> {
+  const c = await LogClient.connect('127.0.0.1', clientPort);
+  const out: LogEntryView[] = [];
+  try {
+    let from = 1;
+    for (;;) {
+      const r = await c.read(from, 5000);
+      if (r.entries.length === 0) {
+        if (from > r.index) break;
+        from = r.index + 1; // only no-ops / membership entries in that range
+        continue;
+      }
+      for (const e of r.entries) out.push({ index: e.index, term: e.term, value: Buffer.from(e.data).toString() });
+      from = r.entries[r.entries.length - 1].index + 1;
+    }
+  } finally {
+    c.close();
+  }
+  return out;
 }
