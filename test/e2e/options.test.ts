@@ -3,7 +3,7 @@
  * ports, driven by SIPp OPTIONS over UDP and TCP, plus raw-socket checks for 501/400 and HTTP
  * checks for /metrics and /admin/health.
  */
-import { spawn } from 'node:child_process';
+import { spawnTracked } from '../helpers/tracked-spawn.js';
 import { writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,7 +35,7 @@ async function sipp(server: ServerProcess, transport: 'u1' | 't1', calls: number
     '-error_file', join(server.dir, `sipp-${transport}-errors.log`),
   ];
   return new Promise((resolve) => {
-    const child = spawn('sipp', args, { cwd: server.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnTracked('sipp', args, { cwd: server.dir, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (c: Buffer) => (output += c.toString()));
     child.stderr.on('data', (c: Buffer) => (output += c.toString()));

@@ -2,7 +2,8 @@
  * Starts the REAL compiled server (`dist/node/main.js`) as a child process on random 127.0.0.1
  * ports with a temp config, waits for /admin/health, and stops it by PID. Reusable by every e2e test.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { spawnTracked } from './tracked-spawn.js';
 import { createSocket } from 'node:dgram';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -89,7 +90,7 @@ export interface ExitResult {
 export function runServerToExit(args: readonly string[], timeoutMs = 10_000): Promise<ExitResult> {
   requireBuiltServer();
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [MAIN_JS, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnTracked(process.execPath, [MAIN_JS, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -133,7 +134,7 @@ async function startServerOnce(opts: StartOptions): Promise<ServerProcess> {
   };
   const configFile = join(dir, 'siphon.yaml');
   writeFileSync(configFile, stringify(config));
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), MAIN_JS, '--config', configFile, ...(opts.args ?? [])], {
+  const child = spawnTracked(process.execPath, [...(opts.nodeArgs ?? []), MAIN_JS, '--config', configFile, ...(opts.args ?? [])], {
     stdio: ['ignore', 'pipe', 'pipe'],
     cwd: dir,
   });

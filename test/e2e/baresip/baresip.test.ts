@@ -5,7 +5,8 @@
  * module (netstring JSON commands and events). Headless: opus + the `ausine` source (48 kHz) and
  * the `aufile` player writing to the temp dir, no audio device.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { spawnTracked } from '../../helpers/tracked-spawn.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -84,7 +85,7 @@ async function spawnBaresip(dir: string, name: string, server: ServerProcess, pa
       ].join('\n'),
     );
     writeFileSync(join(dir, 'accounts'), `<sip:${name}@127.0.0.1:${server.sipPort}>;auth_pass=${password};answermode=auto;regint=600\n`);
-    const proc = spawn('baresip', ['-f', dir], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawnTracked('baresip', ['-f', dir], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     proc.stdout?.on('data', (c: Buffer) => (out += c.toString()));
     proc.stderr?.on('data', (c: Buffer) => (out += c.toString()));

@@ -4,7 +4,7 @@
  * by SIPp on 127.0.0.1. Scenarios: ../shared/bench/sipp (the benchmark kit, beside the repo) and
  * ./sipp (ours).
  */
-import { spawn } from 'node:child_process';
+import { spawnTracked } from '../../helpers/tracked-spawn.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,7 +49,7 @@ async function sipp(dir: string, o: SippOptions): Promise<SippRun> {
   }
   args.push('-nostdin', '-timeout', '15s', '-timeout_error', '-trace_err', '-error_file', join(dir, `sipp-${n}-errors.log`), ...(o.extra ?? []));
   return new Promise((resolve) => {
-    const child = spawn('sipp', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnTracked('sipp', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (c: Buffer) => (output += c.toString()));
     child.stderr.on('data', (c: Buffer) => (output += c.toString()));

@@ -2,7 +2,7 @@
  * SIPp's stock `-sn uac` / `-sn uas` pair through the node, as an operator's acceptance run would
  * do it: register the uas user with a one-REGISTER scenario, then call it. Over UDP and TCP.
  */
-import { spawn } from 'node:child_process';
+import { spawnTracked } from '../../helpers/tracked-spawn.js';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, serverPerSuite } from '../../helpers/server-process.js';
@@ -19,7 +19,7 @@ interface Run {
 /** One bounded sipp run; the exit code is 0 only when every call succeeded. */
 function sipp(cwd: string, args: readonly string[], timeoutMs = 30_000): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn('sipp', [...args, '-nostdin', '-timeout', '20s', '-timeout_error', '-m', '1'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnTracked('sipp', [...args, '-nostdin', '-timeout', '20s', '-timeout_error', '-m', '1'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (c: Buffer) => (output += c.toString()));
     child.stderr.on('data', (c: Buffer) => (output += c.toString()));

@@ -35,7 +35,7 @@ it('the first REGISTER after /admin/health says ready is handled by the script, 
 }, 20_000);
 
 it('a SIGTERM during start-up (while the script is still loading) stops the node cleanly with exit 0', async () => {
-  const { spawn } = await import('node:child_process');
+  const { spawnTracked } = await import('../../helpers/tracked-spawn.js');
   const { mkdtempSync, writeFileSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { stringify } = await import('yaml');
@@ -49,7 +49,7 @@ it('a SIGTERM during start-up (while the script is still loading) stops the node
     log: { level: 'warn', file: join(dir, 'siphon.log') },
     script: { path: join(REPO_ROOT, 'scripts', 'default.ts') },
   }));
-  const child = spawn(process.execPath, [MAIN_JS, '--config', file], { stdio: 'ignore' });
+  const child = spawnTracked(process.execPath, [MAIN_JS, '--config', file], { stdio: 'ignore' });
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => child.on('exit', (code, signal) => res({ code, signal })));
   // Early enough that the TypeScript script is still being transpiled.
   await new Promise((r) => setTimeout(r, 400));

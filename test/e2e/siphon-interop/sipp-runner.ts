@@ -2,7 +2,7 @@
  * Runs the scenarios of ./sipp (SIPhon's proxy/registrar SIPp cases, rewritten for this node)
  * against the REAL server process: bounded sipp runs on random 127.0.0.1 ports, admin reads.
  */
-import { spawn } from 'node:child_process';
+import { spawnTracked } from '../../helpers/tracked-spawn.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,7 +50,7 @@ export async function sipp(dir: string, o: SippOptions): Promise<SippRun> {
   const errFile = join(dir, `sipp-${n}-errors.log`);
   args.push('-nostdin', '-timeout', `${timeout}s`, '-timeout_error', '-trace_err', '-error_file', errFile, ...(o.extra ?? []));
   return new Promise((resolve) => {
-    const child = spawn('sipp', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnTracked('sipp', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (c: Buffer) => (output += c.toString()));
     child.stderr.on('data', (c: Buffer) => (output += c.toString()));

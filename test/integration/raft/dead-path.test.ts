@@ -2,7 +2,8 @@
 // a surviving connection stays dark until TCP's backed-off retransmission; a connect whose SYN was
 // dropped hangs the same way. Both are replaced after staleMs. A peer that never echoes (an older
 // version) is never held to the echo.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { spawnTracked } from '../../helpers/tracked-spawn.js';
 import net from 'node:net';
 import { TcpTransport } from '../../../cluster/raft/transport/index.js';
 import { PeerLink } from '../../../cluster/raft/transport/peer-link.js';
@@ -50,7 +51,7 @@ test('a connection that lived through dropped packets is replaced: messages flow
 
 test('a connect attempt whose SYN goes unanswered is retried after staleMs instead of hanging', async () => {
   // A listener that never accepts, its accept queue full: Linux drops further SYNs.
-  const py: ChildProcess = spawn('python3', [
+  const py: ChildProcess = spawnTracked('python3', [
     '-c',
     "import socket,time\ns=socket.socket(); s.bind(('127.0.0.1',0)); s.listen(0); print(s.getsockname()[1], flush=True); time.sleep(30)",
   ]);

@@ -1,6 +1,7 @@
 // Test helper: one raft-node OS process (dist/ops/raft-node.js), killable with SIGKILL and restartable
 // on the same data directory and ports.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { spawnTracked } from '../../helpers/tracked-spawn.js';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -41,7 +42,7 @@ export class NodeProcess {
   }
 
   async start(timeoutMs = 10_000): Promise<void> {
-    const child = spawn(
+    const child = spawnTracked(
       process.execPath,
       [RAFT_NODE_JS, '--id', String(this.id), '--listen', `127.0.0.1:${this.peerPort}`, '--data', this.dataDir,
         '--peers', this.peers, '--client', `127.0.0.1:${this.clientPort}`, ...this.extraArgs],

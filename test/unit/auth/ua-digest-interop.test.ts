@@ -2,7 +2,7 @@
  * Interop: SIPp ([authentication]) and baresip digest implementations against our challenge/verify, over
  * real UDP on 127.0.0.1, through the registrar's handleRegister path.
  */
-import { spawn } from 'node:child_process';
+import { spawnTracked } from '../../helpers/tracked-spawn.js';
 import { createSocket, type Socket } from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -93,7 +93,7 @@ function runSipp(dir: string, port: number, password: string, expect: number): P
   writeFileSync(file, SCENARIO.replace('PASSWORD', password).replace('RESULT', String(expect)));
   const localPort = 20000 + Math.floor(Math.random() * 40000);
   return new Promise((resolve) => {
-    const p = spawn('sipp', [`127.0.0.1:${port}`, '-sf', file, '-m', '1', '-i', '127.0.0.1', '-p', String(localPort), '-timeout', '10', '-timeout_error', '-nostdin'], {
+    const p = spawnTracked('sipp', [`127.0.0.1:${port}`, '-sf', file, '-m', '1', '-i', '127.0.0.1', '-p', String(localPort), '-timeout', '10', '-timeout_error', '-nostdin'], {
       cwd: dir,
       stdio: 'ignore',
     });
@@ -147,7 +147,7 @@ test('baresip (a real UA) answers our MD5 challenge and registers', async () => 
     writeFileSync(join(cfg, 'accounts'), `<sip:alice@127.0.0.1:${h.port}>;auth_pass=wonderland;regint=600\n`);
     // Run baresip until our registrar has answered its credentialed REGISTER (bounded: 15 s), then
     // stop it — a fixed run time (-t) is too short when a busy CI box slows baresip's start-up.
-    const p = spawn('baresip', ['-f', cfg], { stdio: 'ignore' });
+    const p = spawnTracked('baresip', ['-f', cfg], { stdio: 'ignore' });
     const exited = new Promise<void>((resolve) => p.on('exit', () => resolve()));
     const deadline = Date.now() + 15_000;
     while (!h.statuses.includes(200) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
