@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type defaultScript from '../../scripts/default.js';
 import type { AuthPort, HandlerSet, RequestHandler } from '../script/index.js';
+import { parseUri } from '../sip/index.js';
 
 // Importing the script's type makes tsc compile it with the node (dist/scripts/default.js), so a
 // built node loads plain JS at start-up instead of transpiling TypeScript (seconds on a busy box);
@@ -34,26 +35,42 @@ function exempt(method: string, inDialog: boolean): boolean {
   return method === 'ACK' || method === 'CANCEL' || inDialog;
 }
 
+/** The user part of a SIP URI ('' when it has none or does not parse). */
+function userPart(uri: string): string {
+  try {
+    return parseUri(uri).user ?? '';
+  } catch {
+    return '';
+  }
+}
+
 /** An onRequest handler that challenges requests without valid credentials. */
 export function digestGate(auth: AuthPort): RequestHandler {
   return async (request) => {
     if (exempt(request.method, request.inDialog)) return;
-    // Keepalive OPTIONS to the node itself stay unauthenticated (as Kamailio's REQINIT answers them).
-    if (request.method === 'OPTIONS' && request.ruriIsLocal) return;
+    // Keepalive OPTIONS to the node itself stay unauthenticated, as Kamailio's REQINIT answers
+    // them: only a Request-URI without a user part ($rU == $null). An OPTIONS naming a user is a
+    // request to that user like any other; answering it unchallenged would tell a scanner
+    // (sipvicious svwar -m OPTIONS) which users are registered.
+    if (request.method === 'OPTIONS' && request.ruriIsLocal && userPart(request.ruri) === '') return;
     await auth.requireDigest(request);
   };
 }
 
-/** The live handlers with the gate first; rebuilt only when the script's handler set changes. */
-export function gatedHandlers(gate: RequestHandler | null, current: () => HandlerSet): () => HandlerSet {
-  if (gate === null) return current;
+/**
+ * The live handlers with the node's own handlers (the digest gate, GRUU targeting) first, in
+ * order; rebuilt only when the script's handler set changes.
+ */
+export function gatedHandlers(gate: RequestHandler | readonly RequestHandler[] | null, current: () => HandlerSet): () => HandlerSet {
+  const first: readonly RequestHandler[] = gate === null ? [] : typeof gate === 'function' ? [gate] : gate;
+  if (first.length === 0) return current;
   let seen: HandlerSet | undefined;
   let composed: HandlerSet | undefined;
   return () => {
     const now = current();
     if (now !== seen || composed === undefined) {
       seen = now;
-      composed = Object.freeze({ ...now, onRequest: Object.freeze([gate, ...now.onRequest]) });
+      composed = Object.freeze({ ...now, onRequest: Object.freeze([...first, ...now.onRequest]) });
     }
     return composed;
   };

@@ -5,6 +5,7 @@ export { DeadlineTimer, type DeadlineSource, type TimerHost } from './deadline-t
 export { sendStateless, type WireTransports } from './wire-sender.js';
 export { ownAddressMatcher } from './own-addresses.js';
 export { optionsForUs } from './stateless-options.js';
+export { gruuTargeting } from './gruu-routing.js';
 export { defaultScriptPath, digestGate, gatedHandlers } from './default-script.js';
 export { mountRegistrationsAdmin, type RouteMount } from './admin-routes.js';
 export { destinationOfHop, sourceAddressOf, transportOfHop } from './peer.js';

@@ -24,6 +24,7 @@ import { DeadlineTimer } from './deadline-timer.js';
 import { defaultScriptPath, digestGate, gatedHandlers } from './default-script.js';
 import { ownAddressMatcher } from './own-addresses.js';
 import { destinationOfHop, sourceAddressOf } from './peer.js';
+import { gruuTargeting } from './gruu-routing.js';
 import { optionsForUs } from './stateless-options.js';
 import { sendStateless, type WireTransports } from './wire-sender.js';
 
@@ -101,15 +102,18 @@ export async function startSipApp(host: AppHost, config: SiphonConfig, log: Logg
   const authenticator: DigestAuthenticator | null = authConfigured ? createAuthenticator(authSectionOf(config)) : null;
   const auth: AuthPort = authenticator !== null ? authPort(authenticator, wall) : { requireDigest: () => true };
 
+  const registrarOfScript = registrarPort(registrar, wall);
   const scriptPath = config.script.path ?? defaultScriptPath();
   if (scriptPath === null) throw new Error('script.path is not set and the default script (scripts/default.ts) was not found');
   const script = new ScriptHost({
     path: scriptPath,
     reload: config.script.reload,
-    ports: { registrar: registrarPort(registrar, wall), auth, log: scriptLog },
+    ports: { registrar: registrarOfScript, auth, log: scriptLog },
   });
   await script.start();
-  const handlers = gatedHandlers(authenticator !== null ? digestGate(auth) : null, () => script.handlers);
+  // The node's own handlers run before the script's: the digest gate, then GRUU targeting (RFC 5627).
+  const nodeHandlers = [...(authenticator !== null ? [digestGate(auth)] : []), gruuTargeting(registrarOfScript)];
+  const handlers = gatedHandlers(nodeHandlers, () => script.handlers);
   const unforward = forwardRegistrarChanges(registrar, () => script.handlers, scriptLog);
 
   const isOwn = ownAddressMatcher(host.listeners);
@@ -195,7 +199,7 @@ export async function startSipApp(host: AppHost, config: SiphonConfig, log: Logg
         return;
       }
       // §11.2: OPTIONS to the node itself (keepalives, monitoring) is answered here, not routed.
-      if (optionsForUs(req, isOwn, (uri) => registrar.targets(uri, wall()).length > 0)) {
+      if (optionsForUs(req, isOwn, (uri) => registrar.targets(uri, wall()).length > 0, authenticator !== null)) {
         // Allow: every method the node registers or routes. Contact (§11.2 MAY): the listener the
         // probe reached, which some peers require of a capability answer.
         ctx.respond(200, 'OK', [
