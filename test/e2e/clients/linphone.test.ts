@@ -8,6 +8,9 @@
  * proves they reach the callee (RFC 5627 §5.5). Its SDP makes the INVITE larger than 1300 bytes,
  * so the proxy tries TCP towards the UDP-only bob first and falls back to UDP (§18.1.1).
  *
+ * The second test runs the other way round (bob calls the TCP-registered alice), holds and resumes
+ * the call (re-INVITEs to the GRUU), and has alice send bob a chat MESSAGE.
+ *
  * Headless: no sound card here (ALSA/PulseAudio missing); `soundcard use files` makes linphonec
  * play and record WAV files instead. Driven through stdin commands; its stdout lines are the events.
  */
@@ -122,7 +125,8 @@ let cs: ClientServer;
 const uas: Linphone[] = [];
 
 beforeAll(async () => {
-  cs = await startClientServer();
+  // The AoR domain is 127.0.0.1: linphonec's chat addresses its peer as sip:bob@127.0.0.1 (no port).
+  cs = await startClientServer({ proxy: { local_domains: ['127.0.0.1'] } });
 }, 30_000);
 
 afterAll(async () => {
@@ -165,4 +169,33 @@ test('two linphonec register with digest (TCP and UDP); alice calls bob through 
   // Both registrations were challenged (401) and so was the INVITE (407).
   expect(await metric(cs.server, /^siphon_responses_total\{code="401"\} (\d+)/m)).toBeGreaterThanOrEqual(2);
   expect(await metric(cs.server, /^siphon_responses_total\{code="407"\} (\d+)/m)).toBeGreaterThanOrEqual(1);
+}, 40_000);
+
+test('bob calls alice (registered over TCP), holds and resumes; alice hangs up; alice chats bob', async () => {
+  const [bob, alice] = uas;
+  expect(bob?.name).toBe('bob');
+  expect(alice?.name).toBe('alice');
+  bob.command(`call sip:alice@127.0.0.1:${cs.sipPort}`);
+  await alice.waitFor(/Receiving new incoming call from sip:bob@127\.0\.0\.1, assigned id 2/, 10_000);
+  alice.command('answer');
+  await Promise.all([
+    bob.waitFor(/Call 2 with sip:alice@127\.0\.0\.1:\d+ connected\./, 10_000),
+    alice.waitFor(/Call 2 with sip:bob@127\.0\.0\.1 connected\./, 10_000),
+  ]);
+  bob.command('pause');
+  await Promise.all([
+    bob.waitFor(/Call 2 with sip:alice@127\.0\.0\.1:\d+ is now paused\./, 10_000),
+    alice.waitFor(/Call 2 has been paused by sip:bob@127\.0\.0\.1/, 10_000),
+  ]);
+  bob.command('resume');
+  await bob.waitFor(/Resuming call 2[\s\S]*Media streams established with sip:alice@127\.0\.0\.1:\d+ for call 2/, 10_000);
+  alice.command('terminate');
+  await Promise.all([
+    alice.waitFor(/Call 2 with sip:bob@127\.0\.0\.1 ended/, 10_000),
+    bob.waitFor(/Call 2 with sip:alice@127\.0\.0\.1:\d+ ended/, 10_000),
+  ]);
+
+  alice.command(`chat sip:bob@127.0.0.1:${cs.sipPort} hello from alice`);
+  await bob.waitFor(/Message received from sip:alice@127\.0\.0\.1: hello from alice/, 10_000);
+  expect(await eventually(async () => (await metric(cs.server, /^siphon_dialogs_active (\d+)/m)) === 0, 3000)).toBe(true);
 }, 40_000);
