@@ -40,6 +40,16 @@ function sip<T extends SipRequest | SipResponse>(m: ProxyRequestMessage | ProxyR
   return m as unknown as T;
 }
 
+const NO_RETRANSMIT = { retransmit: false } as const;
+
+/**
+ * A 401/407 this node generated (not one relayed from downstream, which arrives parsed off the
+ * wire): RFC 3261 §26.3.2.4 recommends not retransmitting the challenges a server issues.
+ */
+function isOwnChallenge(res: SipResponse): boolean {
+  return (res.status === 401 || res.status === 407) && res.origin === null;
+}
+
 export function bindProxyToTransactions<A>(o: TransactionBindingOptions<A>): TransactionBinding<A> {
   const fail = (what: string) => (err: unknown): void => {
     o.log?.error({ err: err instanceof Error ? err.message : String(err) }, `proxy ${what} failed`);
@@ -55,7 +65,8 @@ export function bindProxyToTransactions<A>(o: TransactionBindingOptions<A>): Tra
     },
     respond(serverTx, response, now) {
       try {
-        o.manager().respond(serverTx, localResponseView(sip<SipResponse>(response)), now);
+        const res = sip<SipResponse>(response);
+        o.manager().respond(serverTx, localResponseView(res), now, isOwnChallenge(res) ? NO_RETRANSMIT : undefined);
       } catch (err) {
         fail('respond')(err); // a response we cannot view (malformed downstream header) is dropped
       }

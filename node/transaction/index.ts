@@ -10,7 +10,7 @@
 export type { TimeoutTimer, TxAction } from './actions.js';
 export { cancelSpec, non2xxAckSpec, tryingSpec } from './generated-messages.js';
 export { InviteClientTransaction, type InviteClientState } from './invite-client.js';
-export { InviteServerTransaction, type InviteServerState } from './invite-server.js';
+export { InviteServerTransaction, type InviteServerState, type RespondOptions } from './invite-server.js';
 export {
   TransactionManager,
   type ClientTx,

@@ -5,6 +5,16 @@ import type { MessageFactory, RequestView, ResponseView } from './message-view.j
 import type { TimerConfig } from './timer-config.js';
 import { TransactionMachine } from './transaction-machine.js';
 
+export interface RespondOptions {
+  /**
+   * false: do not retransmit this final response on Timer G. RFC 3261 §26.3.2.4 recommends it for
+   * the 401/407 challenges a server issues: an unauthenticated INVITE from a forged source would
+   * otherwise draw eleven copies of the challenge over Timer H (an amplifier for reflection
+   * attacks). Loss is still recovered: the UAC retransmits its INVITE and gets the challenge again.
+   */
+  readonly retransmit?: boolean;
+}
+
 export type InviteServerState = 'proceeding' | 'completed' | 'confirmed' | 'accepted' | 'terminated';
 type IstTimer = 'Trying' | 'G' | 'H' | 'I' | 'L' | 'Unanswered';
 
@@ -47,8 +57,11 @@ export class InviteServerTransaction extends TransactionMachine<InviteServerStat
     return [];
   }
 
-  /** A response from the TU. */
-  respond(response: ResponseView, now: number): TxAction[] {
+  /**
+   * A response from the TU. `retransmit: false` (a challenge this node issued) sends a non-2xx
+   * final once and leaves Timer G unarmed; a retransmitted INVITE still gets it again.
+   */
+  respond(response: ResponseView, now: number, opts: RespondOptions = {}): TxAction[] {
     const status = response.status;
     switch (this.currentState) {
       case 'proceeding':
@@ -64,7 +77,7 @@ export class InviteServerTransaction extends TransactionMachine<InviteServerStat
         }
         this.currentState = 'completed';
         // RFC 3261 §17.2.1: Timer G (unreliable only) retransmits, Timer H waits for the ACK.
-        if (!this.reliable) this.timers.arm('G', now + this.timerGInterval);
+        if (!this.reliable && opts.retransmit !== false) this.timers.arm('G', now + this.timerGInterval);
         this.timers.arm('H', now + 64 * this.config.t1Ms);
         return [{ kind: 'send', message: response }];
       case 'accepted':

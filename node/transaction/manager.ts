@@ -4,7 +4,7 @@
 import type { TimeoutTimer, TxAction } from './actions.js';
 import { cancelSpec } from './generated-messages.js';
 import { InviteClientTransaction } from './invite-client.js';
-import { InviteServerTransaction } from './invite-server.js';
+import { InviteServerTransaction, type RespondOptions } from './invite-server.js';
 import {
   clientKey,
   clientKeyOfRequest,
@@ -262,12 +262,12 @@ export class TransactionManager<A> {
     return this.sendRequest(cancel, invite.peer, now);
   }
 
-  /** A response from the TU for a server transaction. */
-  respond(tx: ServerTx<A>, response: ResponseView, now: number): void {
+  /** A response from the TU for a server transaction (`opts`: see InviteServerTransaction.respond). */
+  respond(tx: ServerTx<A>, response: ResponseView, now: number, opts?: RespondOptions): void {
     const record = this.table.get(tx.key);
     if (record === undefined || record !== tx) return;
     const machine = tx.machine;
-    this.apply(record, machine.respond(response, now), now);
+    this.apply(record, machine.kind === 'invite-server' ? machine.respond(response, now, opts) : machine.respond(response, now), now);
     if (response.status >= 200) {
       // Completed/Accepted only match retransmissions and resend: a final answer's parse caches
       // would otherwise stay on the heap for Timer J/H/L (32 s at UDP) and dominate GC.

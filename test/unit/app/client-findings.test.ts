@@ -5,6 +5,8 @@
  *   instance's registered contact (§5.5), not the GRUU's host (port 5060 of the domain).
  * - sipvicious svwar -m OPTIONS: with digest auth on, an OPTIONS naming a user is challenged like
  *   any request to that user, registered or not; only a user-less keepalive is answered unchallenged.
+ * - sipvicious svmap -m INVITE never ACKs: the 407 we issue is sent once, not retransmitted on
+ *   Timer G (RFC 3261 §26.3.2.4), so a scan or a forged source gets no amplification.
  */
 import { configSchema } from '../../../config/index.js';
 import { digestGate, optionsForUs, ownAddressMatcher, startSipApp, type SipApp } from '../../../node/app/index.js';
@@ -154,5 +156,52 @@ describe('OPTIONS under digest auth (svwar -m OPTIONS)', () => {
     await gate(options('sip:bob@127.0.0.1:5060'));
     await gate(options('sip:127.0.0.1:5060'));
     expect(challenged).toEqual(['sip:bob@127.0.0.1:5060']);
+  });
+});
+
+describe('challenges are not retransmitted (RFC 3261 §26.3.2.4)', () => {
+  let node: SipNode;
+  let app: SipApp;
+  let port: number;
+
+  beforeAll(async () => {
+    const config = configSchema.decode(
+      {
+        listen: { udp: ['127.0.0.1:0'] },
+        admin: { enabled: false },
+        log: { level: 'silent' },
+        auth: { realm: 'findings.test', users: [{ username: 'alice', password: 'pw' }] },
+        // T1 = 20 ms: Timer G would resend at 20, 60, 140, 300, 460 ms.
+        transaction: { t1_ms: 20, t2_ms: 160, timeout_secs: 1 },
+      },
+      '',
+    );
+    const log = createLogger(config.log).logger;
+    node = await startSipNode(config, log);
+    app = await startSipApp(node, config, log);
+    port = node.udp[0].listener.port;
+  });
+
+  afterAll(async () => {
+    app.stop();
+    await node.stop();
+  });
+
+  test('an INVITE without credentials gets one 407 and no retransmission; its own retransmission gets one more', async () => {
+    const scanner = await udpClient();
+    try {
+      const invite =
+        `INVITE sip:bob@127.0.0.1:${port} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:${scanner.port};branch=z9hG4bK-scan1;rport\r\n` +
+        `Max-Forwards: 70\r\nFrom: "sipvicious"<sip:100@1.1.1.1>;tag=s1\r\nTo: "sipvicious"<sip:100@1.1.1.1>\r\nCall-ID: scan-1\r\n` +
+        `CSeq: 1 INVITE\r\nContact: <sip:100@127.0.0.1:${scanner.port}>\r\nContent-Length: 0\r\n\r\n`;
+      scanner.send(invite, port);
+      expect(statusOf(await scanner.next(1000))).toBe(407);
+      expect(await scanner.silentFor(600)).toBe(true);
+      scanner.send(invite, port);
+      expect(statusOf(await scanner.next(1000))).toBe(407);
+      expect(await scanner.silentFor(300)).toBe(true);
+    } finally {
+      await scanner.close();
+    }
   });
 });
