@@ -17,8 +17,9 @@ export function gruuTargeting(registrar: Pick<RegistrarPort, 'lookup'>): Request
     if (classifyGruu(request.ruri).kind === 'none') return;
     const contacts = await registrar.lookup(request.ruri);
     if (contacts.length > 0) {
-      // An ACK is end to end and never forked (§16.11): one copy, to the preferred contact.
-      request.fork(request.method === 'ACK' ? contacts.slice(0, 1) : contacts, { strategy: 'parallel' });
+      // A dialog has one remote UA instance: the request goes to one of its contacts (the
+      // preferred one), never forked to several flows of the same instance (RFC 5626 §5.3).
+      request.fork(contacts.slice(0, 1), { strategy: 'parallel' });
       return;
     }
     // A GRUU of a domain we serve whose instance is not registered now: 480 (§5.5). An ACK is

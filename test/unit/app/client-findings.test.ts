@@ -109,6 +109,29 @@ describe('in-dialog requests to a GRUU (RFC 5627 §5.5)', () => {
     }
   });
 
+  test('an in-dialog request to a GRUU whose instance has two flows (RFC 5626 reg-id) goes to one of them only', async () => {
+    const flows = [await udpClient(), await udpClient()];
+    const alice = await udpClient();
+    const instance = 'urn:uuid:0b0b0b0b-1111-2222-3333-444444444444';
+    try {
+      for (const [i, ua] of flows.entries()) {
+        ua.send(
+          `REGISTER sip:127.0.0.1:${port} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:${ua.port};branch=z9hG4bK-flow${i};rport\r\nMax-Forwards: 70\r\n` +
+            `From: <sip:carl@127.0.0.1>;tag=f${i}\r\nTo: <sip:carl@127.0.0.1>\r\nCall-ID: flows-${i}@test\r\nCSeq: 1 REGISTER\r\nSupported: gruu, outbound\r\n` +
+            `Contact: <sip:carl@127.0.0.1:${ua.port}>;+sip.instance="<${instance}>";reg-id=${i + 1}\r\nExpires: 600\r\nContent-Length: 0\r\n\r\n`,
+          port,
+        );
+        expect(statusOf(await ua.next())).toBe(200);
+      }
+      const gruu = `sip:carl@127.0.0.1;gr=${instance}`;
+      alice.send(request('BYE', gruu, alice, 'z9hG4bK-gflows', `Route: <sip:127.0.0.1:${port};lr>\r\n`, 5, ';tag=c1'), port);
+      const arrived = await Promise.all(flows.map(async (ua) => !(await ua.silentFor(500))));
+      expect(arrived.filter(Boolean)).toHaveLength(1);
+    } finally {
+      for (const ua of [...flows, alice]) await ua.close();
+    }
+  });
+
   test('a BYE to the GRUU of an instance that is not registered gets 480', async () => {
     const alice = await udpClient();
     try {
