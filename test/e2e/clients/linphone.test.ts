@@ -1,6 +1,7 @@
 /**
  * linphonec (Debian `linphone-cli` 5.1), a full UA, against the REAL server with digest auth:
- * alice registers over TCP, bob over UDP, both through the 401 challenge; alice calls bob through
+ * alice registers over TCP, bob over UDP, both through the 401 challenge (SHA-256 digests, RFC
+ * 8760, offered before MD5); alice calls bob through
  * the proxy (407, then INVITE/180/200/ACK), hangs up, and both see the call connected and ended.
  *
  * Linphone asks for GRUUs, gets them from our registrar and puts its public GRUU in the Contact of
@@ -15,11 +16,11 @@
  * play and record WAV files instead. Driven through stdin commands; its stdout lines are the events.
  */
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnTracked } from '../../helpers/tracked-spawn.js';
 import { freePort } from '../../helpers/server-process.js';
-import { errorLogLines, eventually, metric, REALM, startClientServer, type ClientServer } from './harness.js';
+import { errorLogLines, eventually, metric, REALM, startClientServer, USERS, type ClientServer } from './harness.js';
 
 interface Linphone {
   readonly name: string;
@@ -126,7 +127,11 @@ const uas: Linphone[] = [];
 
 beforeAll(async () => {
   // The AoR domain is 127.0.0.1: linphonec's chat addresses its peer as sip:bob@127.0.0.1 (no port).
-  cs = await startClientServer({ proxy: { local_domains: ['127.0.0.1'] } });
+  // Challenges offer SHA-256 first and MD5 (RFC 8760); linphonec answers with the stronger one.
+  cs = await startClientServer({
+    proxy: { local_domains: ['127.0.0.1'] },
+    auth: { realm: REALM, algorithms: ['SHA-256', 'MD5'], users: USERS.map((u) => ({ ...u })) },
+  });
 }, 30_000);
 
 afterAll(async () => {
@@ -166,6 +171,12 @@ test('two linphonec register with digest (TCP and UDP); alice calls bob through 
   expect(bob.output()).toMatch(/Receiving new incoming call from sip:alice@127\.0\.0\.1/);
   expect(alice.output()).toMatch(/Call 1 to sip:bob@127\.0\.0\.1:\d+ ringing\./);
   expect(await eventually(async () => (await metric(cs.server, /^siphon_dialogs_active (\d+)/m)) === 0, 3000)).toBe(true);
+  // Both UAs answered the challenges with SHA-256 digests.
+  for (const ua of [alice, bob]) {
+    const sent = readFileSync(join(cs.server.dir, `linphone-${ua.name}`, 'linphonec.log'), 'utf8');
+    const algorithms = [...sent.matchAll(/^(?:Proxy-)?Authorization:.*\balgorithm=([A-Za-z0-9-]+)/gm)].map((m) => m[1]);
+    expect({ ua: ua.name, algorithms: [...new Set(algorithms)] }).toEqual({ ua: ua.name, algorithms: ['SHA-256'] });
+  }
   // Both registrations were challenged (401) and so was the INVITE (407).
   expect(await metric(cs.server, /^siphon_responses_total\{code="401"\} (\d+)/m)).toBeGreaterThanOrEqual(2);
   expect(await metric(cs.server, /^siphon_responses_total\{code="407"\} (\d+)/m)).toBeGreaterThanOrEqual(1);
