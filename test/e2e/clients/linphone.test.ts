@@ -1,8 +1,8 @@
 /**
  * linphonec (Debian `linphone-cli` 5.1), a full UA, against the REAL server with digest auth:
  * alice registers over TCP, bob over UDP, both through the 401 challenge (SHA-256 digests, RFC
- * 8760, offered before MD5); alice calls bob through
- * the proxy (407, then INVITE/180/200/ACK), hangs up, and both see the call connected and ended.
+ * 8760, offered before MD5); alice calls bob through the proxy (407, then INVITE/180/200/ACK),
+ * hangs up, and both see the call connected and ended.
  *
  * Linphone asks for GRUUs, gets them from our registrar and puts its public GRUU in the Contact of
  * the dialog, so the ACK and BYE come back with the GRUU as Request-URI: this is the test that
