@@ -1,7 +1,8 @@
 /**
  * sipsak (Debian `sipsak` 0.9.8), the operator's check tool, against the REAL server with digest
- * auth: an OPTIONS ping, a REGISTER through its 401 challenge, a MESSAGE to a registered user
- * through the proxy's 407 challenge, and the traceroute mode (Max-Forwards 0 → 483, then the user).
+ * auth: an OPTIONS ping, a REGISTER through its 401 challenge and its wildcard removal, a MESSAGE
+ * to a registered user through the proxy's 407 challenge, and the traceroute mode (Max-Forwards
+ * 0 → 483, then the user).
  *
  * sipsak's own MESSAGE mode (-M) dies with SIGSEGV in this build before it sends anything (a NULL
  * buffer in its sprintf of the reply it prepares), so the MESSAGE is sent in its file mode (-f),
@@ -50,6 +51,14 @@ test('sipsak REGISTER with digest: 401, then 200 with the binding; a wrong passw
   expect(wrong.code).not.toBe(0);
   expect(wrong.output).not.toMatch(/^SIP\/2\.0 200 OK/m);
 }, 25_000);
+
+test('sipsak REGISTER with Contact: * and Expires: 0 removes every binding of the AoR (§10.2.2)', async () => {
+  expect(await registrations(cs.server, 'alice@127.0.0.1')).not.toBeNull();
+  const r = await run('sipsak', ['-vvv', '-U', '-C', '*', '-x', '0', '-s', `sip:alice@127.0.0.1:${cs.sipPort}`, '-u', 'alice', '-a', 'alice-pw'], { timeoutMs: 10_000 });
+  expect(r.code).toBe(0);
+  expect(r.output).toMatch(/^SIP\/2\.0 200 OK/m);
+  expect(await registrations(cs.server, 'alice@127.0.0.1')).toBeNull();
+}, 15_000);
 
 test('sipsak MESSAGE to a registered user goes through the 407 challenge and the proxy to her phone', async () => {
   phone = await scriptedUa();
