@@ -1,7 +1,8 @@
 /**
  * sipvicious (Debian `sipvicious` 0.3.3), what a security suite runs, against the REAL server with
  * digest auth on:
- * - svmap (OPTIONS and INVITE scans) finds the node and reads its Server header;
+ * - svmap (OPTIONS and INVITE scans) finds the node and reads its Server header; its unACKed
+ *   INVITE probe draws one 407, not a retransmission series;
  * - svwar (extension enumeration by REGISTER, INVITE and OPTIONS) finds no user: every request
  *   naming a user is challenged the same way, registered or not, known or not (as Kamailio's
  *   stock config challenges requests from its own domain). The OPTIONS scan names our host:port,
@@ -56,7 +57,7 @@ beforeAll(async () => {
   // Side by side: each tool mostly waits (svmap 3 s, svcrack 10 s of socket timeout at the end).
   const [mapOptions, mapInvite, warRegister, warInvite, warOptions, crackMissing, crackPresent] = await Promise.all([
     sipvicious('svmap', [...target, '-m', 'OPTIONS', '127.0.0.1']),
-    sipvicious('svmap', [...target, '-m', 'INVITE', '127.0.0.1']),
+    sipvicious('svmap', [...target, '-d', '-m', 'INVITE', '127.0.0.1']),
     sipvicious('svwar', [...target, '-m', 'REGISTER', '-d', users, '127.0.0.1']),
     sipvicious('svwar', [...target, '-m', 'INVITE', '-d', users, '127.0.0.1']),
     sipvicious('svwar', [...target, '-m', 'OPTIONS', '-d', users, '--domain', `127.0.0.1:${cs.sipPort}`, '127.0.0.1']),
@@ -79,6 +80,11 @@ test('svmap finds the node with OPTIONS and INVITE scans and reads its Server he
     expect({ method, code: r.code }).toEqual({ method, code: 0 });
     expect({ method, out: r.output }).toEqual({ method, out: expect.stringMatching(new RegExp(`127\\.0\\.0\\.1:${cs.sipPort}\\s*\\|\\s*SIPhon-TS/`)) });
   }
+});
+
+test('svmap never ACKs its INVITE probe, and the 407 is sent once: no retransmission to amplify (RFC 3261 §26.3.2.4)', () => {
+  // svmap -d prints every datagram it receives during its 3 s wait; Timer G would have resent at 0.5, 1.5 s.
+  expect(scans.mapInvite.output.match(/SIP\/2\.0 407 Proxy Authentication Required/g)).toHaveLength(1);
 });
 
 test('svwar enumerates no user by REGISTER, INVITE or OPTIONS, and no OPTIONS reached the registered phone', () => {
