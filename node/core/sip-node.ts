@@ -3,10 +3,21 @@
  * metrics, and wires transports → dispatcher → route. Everything is created from config; `stop()`
  * releases every socket (tests start and stop many nodes in one process).
  */
+import { readFileSync } from 'node:fs';
 import { AdminRouter, mountCoreRoutes, startAdminServer, type AdminServer } from '../admin/index.js';
 import type { Logger } from '../log/index.js';
 import { createNodeMetrics, type NodeMetrics } from '../metrics/index.js';
-import { TcpTransport, UdpTransport, type Endpoint, type ListenerInfo, type MessageSource, type TransportCounters } from '../transport/index.js';
+import {
+  RefusalNotice,
+  TcpTransport,
+  UdpTransport,
+  inboundConnectionCap,
+  openFilesSoftLimit,
+  type Endpoint,
+  type ListenerInfo,
+  type MessageSource,
+  type TransportCounters,
+} from '../transport/index.js';
 import type { SiphonConfig, ListenerConfig, HostPort } from '../../config/index.js';
 import { timerConfigFromSection } from '../transaction/index.js';
 import { Dispatcher, type ReplyTransport } from './dispatcher.js';
@@ -39,14 +50,37 @@ export function advertiseFor(l: ListenerConfig, global: HostPort | null): HostPo
   return null;
 }
 
+/** At most one warning per minute about refused inbound connections (they come in floods). */
+const REFUSAL_NOTICE_MS = 60_000;
+
+function readOpenFilesSoftLimit(): number | null {
+  try {
+    return openFilesSoftLimit(readFileSync('/proc/self/limits', 'utf8'));
+  } catch {
+    return null; // no procfs: keep the configured cap
+  }
+}
+
 export async function startSipNode(config: SiphonConfig, log: Logger, opts: { route?: Route } = {}): Promise<SipNode> {
   const startedAt = Date.now();
   const metrics = createNodeMetrics({ startedAt });
+  const refusals = new RefusalNotice(REFUSAL_NOTICE_MS, Date.now);
+  const refusedAt = (reason: string): void => {
+    const n = refusals.note(reason);
+    if (n !== null) log.warn({ refused: n.count, reasons: n.reasons }, 'inbound TCP connections refused at accept (connection cap or out of file descriptors)');
+  };
   const counters: TransportCounters = {
     malformed: (t) => metrics.malformed.inc({ transport: t }),
     shed: (t) => metrics.shedWrites.inc({ transport: t }),
     connections: (t, d) => metrics.connectionsActive.inc({ transport: t }, d),
-    refused: (t) => metrics.refusedConnections.inc({ transport: t }),
+    refused: (t) => {
+      metrics.refusedConnections.inc({ transport: t });
+      refusedAt('limit');
+    },
+    acceptFailed: (t, code) => {
+      metrics.refusedConnections.inc({ transport: t });
+      refusedAt(code);
+    },
   };
   metrics.connectionsActive.set({ transport: 'tcp' }, 0);
 
@@ -94,6 +128,15 @@ export async function startSipNode(config: SiphonConfig, log: Logger, opts: { ro
       udp.push(u);
       started.push(u);
     }
+    // Inbound TCP must leave descriptors for the admin API and outbound connections (fd-budget.ts).
+    const softLimit = readOpenFilesSoftLimit();
+    const cap = inboundConnectionCap(t.tcp_max_connections, softLimit, config.listen.tcp.length);
+    if (cap.clamped) {
+      log.warn(
+        { configured: t.tcp_max_connections, open_files_limit: softLimit, per_listener: cap.perListener },
+        'transport.tcp_max_connections exceeds what the open-file limit allows; inbound TCP capped lower',
+      );
+    }
     for (const l of config.listen.tcp) {
       const c = new TcpTransport(
         {
@@ -104,7 +147,7 @@ export async function startSipNode(config: SiphonConfig, log: Logger, opts: { ro
           idleTimeoutMs: t.tcp_idle_timeout_secs * 1000,
           connectTimeoutMs: t.tcp_connect_timeout_ms,
           maxWriteBufferBytes: t.tcp_max_write_buffer_bytes,
-          maxConnections: t.tcp_max_connections,
+          maxConnections: cap.perListener,
         },
         dispatcher,
         counters,

@@ -69,7 +69,7 @@ export function createNodeMetrics(opts: { startedAt?: number; defaultMetrics?: b
     }),
     refusedConnections: new Counter({
       name: 'siphon_tcp_connections_refused_total',
-      help: 'Inbound connections closed at accept because transport.tcp_max_connections were open',
+      help: 'Inbound connections closed at accept: transport.tcp_max_connections (capped by the open-file limit) were open, or accept() failed (EMFILE)',
       labelNames: ['transport'],
       registers,
     }),

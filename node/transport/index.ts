@@ -1,3 +1,5 @@
+export { openFilesSoftLimit, reservedDescriptors, inboundConnectionCap, type InboundCap } from './fd-budget.js';
+export { RefusalNotice, type Notice } from './refusal-notice.js';
 export { StreamFramer, contentLengthOf, type FrameEvent } from './stream-framer.js';
 export { UdpTransport, type UdpOptions } from './udp-transport.js';
 export { TcpTransport, endpointKey, type TcpOptions, type ConnectionInfo } from './tcp-transport.js';

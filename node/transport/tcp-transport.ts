@@ -82,7 +82,9 @@ export class TcpTransport {
         resolve();
       });
     });
-    server.on('error', () => undefined);
+    // accept() failing (EMFILE/ENFILE: out of descriptors) is reported and survived: libuv closes
+    // the pending connection and the listener keeps accepting once descriptors are free again.
+    server.on('error', (err: NodeJS.ErrnoException) => this.counters.acceptFailed?.('tcp', err.code ?? 'error'));
     if (this.opts.maxConnections !== undefined) {
       // Node closes a connection accepted past the limit and emits 'drop': the flood costs one
       // accept and close each, never a descriptor held.

@@ -45,6 +45,8 @@ export interface TransportCounters {
   connections(transport: TransportKind, delta: number): void;
   /** An inbound connection closed at accept because `tcp_max_connections` were open. */
   refused?(transport: TransportKind): void;
+  /** accept() failed on a listener (e.g. EMFILE): the pending connection was closed. */
+  acceptFailed?(transport: TransportKind, code: string): void;
 }
 
 export const NO_COUNTERS: TransportCounters = {
