@@ -1,0 +1,179 @@
+/**
+ * SIPp over TCP under load against the REAL server (dist/, `npx tsc -p .`): one connection for
+ * everything (`-t t1`) and one connection per call (`-t tn`), REGISTER and calls through the
+ * proxy to a SIPp UAS over TCP and over UDP; then more connections than `ulimit -n` allows.
+ * RFC 3261 §18.2.2: a response goes back over the request's connection; requests to a peer reuse
+ * the open connection to it; Via gets received/rport (RFC 3581 §4).
+ */
+import { readFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { eventually } from '../../helpers/eventually.js';
+import { portsBound } from '../../helpers/port-bound.js';
+import { freePort, serverPerSuite, type ServerProcess } from '../../helpers/server-process.js';
+import {
+  PASSED,
+  SHARED,
+  TCP_CONNECTIONS,
+  TCP_REFUSED,
+  errorLines,
+  healthStatus,
+  logLines,
+  metric,
+  metricsText,
+  openDescriptors,
+  sampler,
+  sipp,
+  startServerWithFileLimit,
+  verdict,
+  type SippTransport,
+} from './chain-harness.js';
+
+const users = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${prefix}${i + 1}`);
+
+async function tcpConnections(server: ServerProcess): Promise<number> {
+  return metric(await metricsText(server.adminPort), TCP_CONNECTIONS);
+}
+
+/** Registers `user` from `port` (so the UAS sipp on that port is its contact), then runs `calls` calls at `rate`/s. */
+async function callsThroughProxy(server: ServerProcess, user: string, uacTransport: SippTransport, uasTransport: 'u1' | 't1', rate: number, calls: number) {
+  const uasPort = await freePort();
+  const reg = await sipp(server.dir, { scenario: join(SHARED, 'register.xml'), target: `127.0.0.1:${server.sipPort}`, port: uasPort, transport: uasTransport, users: [user] });
+  expect(verdict(reg)).toEqual(PASSED);
+  const callee = sipp(server.dir, { scenario: join(SHARED, 'uas.xml'), port: uasPort, transport: uasTransport, calls, traceMessages: true, timeoutSecs: 20 });
+  await portsBound(uasTransport === 't1' ? 'tcp' : 'udp', [uasPort]);
+  const connections = sampler(() => tcpConnections(server));
+  const caller = await sipp(server.dir, {
+    scenario: join(SHARED, 'uac.xml'),
+    target: `127.0.0.1:${server.sipPort}`,
+    transport: uacTransport,
+    users: [user],
+    calls,
+    rate,
+    timeoutSecs: 20,
+  });
+  const uas = await callee;
+  return { caller, uas, connections: await connections.stop() };
+}
+
+/** The Via headers of the first INVITE in a sipp -trace_msg file, top first. */
+function firstInviteVias(messagesFile: string): string[] {
+  const text = readFileSync(messagesFile, 'utf8');
+  const start = text.indexOf('INVITE sip:');
+  const end = text.indexOf('\n\n', start);
+  const head = text.slice(start, end > start ? end : undefined);
+  return head.split('\n').filter((l) => /^Via:/i.test(l));
+}
+
+describe('SIPp over TCP under load', () => {
+  const server = serverPerSuite();
+
+  test('REGISTER at 400/s over one connection (t1) and over a connection per REGISTER (tn): all 200, connections back to 0', async () => {
+    const one = await sipp(server.dir, { scenario: join(SHARED, 'register.xml'), target: `127.0.0.1:${server.sipPort}`, transport: 't1', users: users('one', 1200), calls: 1200, rate: 400 });
+    expect(verdict(one)).toEqual(PASSED);
+    expect(one.stats).toMatchObject({ created: 1200, succeeded: 1200, failed: 0 });
+    const each = await sipp(server.dir, { scenario: join(SHARED, 'register.xml'), target: `127.0.0.1:${server.sipPort}`, transport: 'tn', users: users('each', 1200), calls: 1200, rate: 400 });
+    expect(verdict(each)).toEqual(PASSED);
+    expect(each.stats).toMatchObject({ created: 1200, succeeded: 1200, failed: 0 });
+    await eventually('TCP connections closed', () => tcpConnections(server), (n) => n === 0);
+    const m = await metricsText(server.adminPort);
+    expect(metric(m, 'siphon_registrations_active')).toBeGreaterThanOrEqual(2400);
+  }, 30_000);
+
+  test('calls at 300/s, caller over one TCP connection, callee over TCP: every call passes over two reused connections, Via carries received/rport', async () => {
+    const run = await callsThroughProxy(server, 'tcpcallee', 't1', 't1', 300, 900);
+    expect(verdict(run.caller)).toEqual(PASSED);
+    expect(verdict(run.uas)).toEqual(PASSED);
+    expect(run.caller.stats).toMatchObject({ created: 900, succeeded: 900, failed: 0 });
+    // one caller connection in, one connection out to the callee, reused by all 900 calls
+    expect(Math.max(...run.connections)).toBeLessThanOrEqual(2);
+    const vias = firstInviteVias(run.uas.messages ?? '');
+    expect(vias).toHaveLength(2);
+    expect(vias[0]).toMatch(new RegExp(`^Via: SIP/2\\.0/TCP 127\\.0\\.0\\.1:${server.sipPort};branch=z9hG4bK`));
+    // RFC 3581 §4: the request came with an empty rport, so both received and rport are filled
+    expect(vias[1]).toMatch(new RegExp(`^Via: SIP/2\\.0/TCP 127\\.0\\.0\\.1:${run.caller.port};.*received=127\\.0\\.0\\.1`));
+    expect(vias[1]).toMatch(/;rport=\d+/);
+    await eventually('TCP connections closed', () => tcpConnections(server), (n) => n === 0);
+    expect(metric(await metricsText(server.adminPort), 'siphon_dialogs_active')).toBe(0);
+  }, 30_000);
+
+  test('calls at 300/s with a TCP connection per call (tn) to a TCP callee, then to a UDP callee', async () => {
+    const tcp = await callsThroughProxy(server, 'tncallee', 'tn', 't1', 300, 900);
+    expect(verdict(tcp.caller)).toEqual(PASSED);
+    expect(verdict(tcp.uas)).toEqual(PASSED);
+    expect(tcp.caller.stats).toMatchObject({ created: 900, succeeded: 900, failed: 0 });
+    // the per-call connections come and go; the one to the callee is shared
+    expect(Math.max(...tcp.connections)).toBeGreaterThan(2);
+    // tn: each call's connection has its own source port, which rport records (RFC 3581 §4)
+    const rport = /;rport=(\d+)/.exec(firstInviteVias(tcp.uas.messages ?? '')[1] ?? '')?.[1];
+    expect(Number(rport)).toBeGreaterThan(0);
+    expect(Number(rport)).not.toBe(tcp.caller.port);
+    const udp = await callsThroughProxy(server, 'udpcallee', 'tn', 'u1', 300, 900);
+    expect(verdict(udp.caller)).toEqual(PASSED);
+    expect(verdict(udp.uas)).toEqual(PASSED);
+    expect(udp.caller.stats).toMatchObject({ created: 900, succeeded: 900, failed: 0, retransmissions: 0 });
+    await eventually('TCP connections closed', () => tcpConnections(server), (n) => n === 0);
+    expect(metric(await metricsText(server.adminPort), 'siphon_dialogs_active')).toBe(0);
+    expect(errorLines(server)).toEqual([]);
+  }, 30_000);
+});
+
+describe('more TCP connections than the open-file limit', () => {
+  const OPEN_FILES = 256;
+  const IDLE_SECS = 3;
+  let server: ServerProcess | undefined;
+  const held: Socket[] = [];
+
+  afterAll(async () => {
+    for (const s of held) s.destroy();
+    if (server !== undefined) expect(await server.stop()).toBe(0);
+  });
+
+  test('ulimit -n 256 and 400 connections: the surplus is refused at accept, health and calls go on, idle connections close, then TCP serves again', async () => {
+    server = await startServerWithFileLimit(OPEN_FILES, { transport: { tcp_idle_timeout_secs: IDLE_SECS } });
+    const s = server;
+    // the callee registers over TCP before the flood; the proxy must still open a connection to it
+    const uasPort = await freePort();
+    const reg = await sipp(s.dir, { scenario: join(SHARED, 'register.xml'), target: `127.0.0.1:${s.sipPort}`, port: uasPort, transport: 't1', users: ['floodcallee'] });
+    expect(verdict(reg)).toEqual(PASSED);
+
+    let connected = 0;
+    for (let i = 0; i < 400; i++) {
+      const c = connect(s.sipPort, '127.0.0.1');
+      c.on('connect', () => void connected++);
+      c.on('error', () => undefined);
+      held.push(c);
+    }
+    await eventually('all 400 connected', async () => connected, (n) => n === 400);
+    const refusedBefore = metric(await metricsText(s.adminPort), TCP_REFUSED);
+    const m = await eventually('the surplus refused', () => metricsText(s.adminPort), (t) => metric(t, TCP_CONNECTIONS) + metric(t, TCP_REFUSED) >= 400);
+    // the inbound cap (256 less a reserve of 64) holds; the descriptors left serve everything else
+    expect(metric(m, TCP_CONNECTIONS)).toBe(192);
+    expect(metric(m, TCP_REFUSED)).toBe(208);
+    expect(refusedBefore).toBeLessThanOrEqual(208);
+    expect(openDescriptors(s.pid)).toBeLessThan(OPEN_FILES);
+    expect(await healthStatus(s.adminPort)).toBe(200);
+
+    // a UDP caller reaches the TCP callee: the proxy opens an outbound connection from the reserve
+    const callee = sipp(s.dir, { scenario: join(SHARED, 'uas.xml'), port: uasPort, transport: 't1', calls: 20 });
+    await portsBound('tcp', [uasPort]);
+    const caller = await sipp(s.dir, { scenario: join(SHARED, 'uac.xml'), target: `127.0.0.1:${s.sipPort}`, transport: 'u1', users: ['floodcallee'], calls: 20, rate: 50 });
+    expect(verdict(caller)).toEqual(PASSED);
+    expect(verdict(await callee)).toEqual(PASSED);
+
+    // the held connections say nothing: the idle timeout closes them, without the clients' help
+    await eventually('idle connections closed', () => metricsText(s.adminPort), (t) => metric(t, TCP_CONNECTIONS) === 0, (IDLE_SECS + 4) * 1000);
+    const again = await sipp(s.dir, { scenario: join(SHARED, 'register.xml'), target: `127.0.0.1:${s.sipPort}`, transport: 'tn', users: users('after', 300), calls: 300, rate: 300 });
+    expect(verdict(again)).toEqual(PASSED);
+    expect(again.stats).toMatchObject({ succeeded: 300, failed: 0 });
+    expect(await healthStatus(s.adminPort)).toBe(200);
+
+    // no error per refused connection: one warning for the cap at start-up, one (rate-limited) for the refusals
+    expect(errorLines(s)).toEqual([]);
+    const warnings = logLines(s).filter((l) => l.level === 40);
+    expect(warnings.length).toBeLessThanOrEqual(2);
+    expect(warnings.map((w) => w.msg)).toEqual(
+      expect.arrayContaining([expect.stringContaining('tcp_max_connections exceeds'), expect.stringContaining('refused at accept')]),
+    );
+  }, 30_000);
+});
