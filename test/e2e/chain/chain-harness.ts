@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { sleep } from '../../helpers/eventually.js';
+import { portsBound } from '../../helpers/port-bound.js';
 import { MAIN_JS, REPO_ROOT, freePort, requireBuiltServer, type ServerProcess } from '../../helpers/server-process.js';
 import { spawnTracked } from '../../helpers/tracked-spawn.js';
 
@@ -271,4 +272,101 @@ export function openDescriptors(pid: number): number {
   } catch {
     return -1;
   }
+}
+
+/**
+ * Header lines of the first message in a sipp -trace_msg file whose start line begins with
+ * `startLine` (e.g. 'BYE ', 'SIP/2.0 200'), or [] when there is none.
+ */
+export function traceHeaders(messagesFile: string | null, startLine: string): string[] {
+  if (messagesFile === null) return [];
+  let text = '';
+  try {
+    text = readFileSync(messagesFile, 'utf8');
+  } catch {
+    return [];
+  }
+  const lines = text.split(/\r?\n/);
+  const at = lines.findIndex((l) => l.startsWith(startLine));
+  if (at < 0) return [];
+  const end = lines.findIndex((l, i) => i > at && l.trim() === '');
+  return lines.slice(at + 1, end < 0 ? undefined : end);
+}
+
+/** Values of one header in the lines traceHeaders returned, split at top-level commas. */
+export function headerValues(headers: readonly string[], name: string): string[] {
+  const prefix = `${name.toLowerCase()}:`;
+  return headers
+    .filter((h) => h.toLowerCase().startsWith(prefix))
+    .flatMap((h) => h.slice(prefix.length).split(/,(?=\s*<)/))
+    .map((v) => v.trim());
+}
+
+export interface Kamailio {
+  readonly pid: number;
+  readonly port: number;
+  /** Lines Kamailio logged at ERROR or worse (it logs to stderr with -E). */
+  errors(): string[];
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Kamailio as a child process on 127.0.0.1:`port`: a copy of `template` (under ./kamailio) with
+ * its @NAME@ placeholders filled in, its own working/runtime dir and pid file, foreground (-DD)
+ * logging to stderr (-E). Stopped by PID.
+ */
+export async function startKamailio(template: string, port: number, values: Readonly<Record<string, string | number>>): Promise<Kamailio> {
+  const dir = mkdtempSync(join(tmpdir(), 'siphon-chain-kamailio-'));
+  let cfg = readFileSync(join(dirname(fileURLToPath(import.meta.url)), 'kamailio', template), 'utf8').split('@KPORT@').join(String(port));
+  for (const [k, v] of Object.entries(values)) cfg = cfg.split(`@${k}@`).join(String(v));
+  const cfgFile = join(dir, 'kamailio.cfg');
+  writeFileSync(cfgFile, cfg);
+  const child = spawnTracked('kamailio', ['-f', cfgFile, '-DD', '-E', '-w', dir, '-Y', dir, '-P', join(dir, 'kamailio.pid'), '-m', '64', '-M', '8'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: dir,
+  });
+  let out = '';
+  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
+  let exited = false;
+  const exit = new Promise<void>((res) =>
+    child.on('exit', () => {
+      exited = true;
+      res();
+    }),
+  );
+  const pid = child.pid;
+  if (pid === undefined) throw new Error('kamailio did not spawn');
+  const stop = async (): Promise<void> => {
+    if (exited) return;
+    process.kill(pid, 'SIGTERM');
+    const killer = setTimeout(() => {
+      if (!exited) process.kill(pid, 'SIGKILL');
+    }, 5000);
+    await exit;
+    clearTimeout(killer);
+  };
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    if (exited) throw new Error(`kamailio exited during start-up:\n${out.slice(-3000)}`);
+    try {
+      await portsBound('udp', [port], 200);
+      break;
+    } catch {
+      // not bound yet
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`kamailio did not start listening:\n${out.slice(-3000)}`);
+    }
+    await sleep(50);
+  }
+  return {
+    pid,
+    port,
+    errors: () => out.split('\n').filter((l) => /\b(ERROR|CRITICAL|ALERT|BUG|EMERGENCY):/.test(l)),
+    output: () => out,
+    stop,
+  };
 }
