@@ -41,10 +41,18 @@ async function registerWithNode(server: ServerProcess, user: string, port: numbe
 }
 
 /** A UAS on `port` and a caller through `firstHop` for `user`; both traced. */
-async function call(dir: string, firstHop: number, user: string, uasPort: number, uasScenario: string, uacScenario: string): Promise<{ uac: SippRun; uas: SippRun }> {
-  const uas = sipp(dir, { scenario: uasScenario, port: uasPort, traceMessages: true });
-  await portsBound('udp', [uasPort]);
-  const uac = await sipp(dir, { scenario: uacScenario, target: `127.0.0.1:${firstHop}`, users: [user], traceMessages: true });
+async function call(
+  dir: string,
+  firstHop: number,
+  user: string,
+  uasPort: number,
+  uasScenario: string,
+  uacScenario: string,
+  transport: 'u1' | 't1' = 'u1',
+): Promise<{ uac: SippRun; uas: SippRun }> {
+  const uas = sipp(dir, { scenario: uasScenario, port: uasPort, transport, traceMessages: true });
+  await portsBound(transport === 't1' ? 'tcp' : 'udp', [uasPort]);
+  const uac = await sipp(dir, { scenario: uacScenario, target: `127.0.0.1:${firstHop}`, transport, users: [user], traceMessages: true });
   return { uac, uas: await uas };
 }
 
@@ -138,6 +146,30 @@ describe('(a) SIPp -> Kamailio edge -> SIPhon registrar/proxy -> SIPp', () => {
     // the Path Route was consumed by Kamailio; the BYE crossed Kamailio, SIPhon, Kamailio
     expect(headerValues(traceHeaders(uas.messages, 'INVITE '), 'Route')).toEqual([]);
     expect(headerValues(traceHeaders(uas.messages, 'BYE '), 'Via')).toHaveLength(4);
+  }, 25_000);
+
+  test('over TCP end to end: REGISTER through Kamailio stores a TCP Path, the call and its BYE cross Kamailio, SIPhon, Kamailio on TCP', async () => {
+    const uasPort = await freePort();
+    const reg = await sipp(server.dir, { scenario: join(SHARED, 'register.xml'), target: `127.0.0.1:${kam.port}`, port: uasPort, transport: 't1', users: ['tess'] });
+    expect(verdict(reg)).toEqual(PASSED);
+    const res = await fetch(`http://127.0.0.1:${server.adminPort}/admin/registrations/${encodeURIComponent('tess@127.0.0.1')}`);
+    const contacts = ((await res.json()) as { contacts: { path: string[]; flow: { transport: string } }[] }).contacts;
+    expect(contacts[0].path).toEqual([`<sip:127.0.0.1:${kam.port};transport=tcp;lr>`]);
+    expect(contacts[0].flow.transport).toBe('tcp');
+
+    const { uac, uas } = await call(server.dir, kam.port, 'tess', uasPort, join(SHARED, 'uas.xml'), join(SHARED, 'uac.xml'), 't1');
+    expect(verdict(uac)).toEqual(PASSED);
+    expect(verdict(uas)).toEqual(PASSED);
+    const invite = traceHeaders(uas.messages, 'INVITE ');
+    expect(headerValues(invite, 'Record-Route')[1]).toBe(`<sip:127.0.0.1:${server.sipPort};transport=tcp;lr>`);
+    const byeVias = headerValues(traceHeaders(uas.messages, 'BYE '), 'Via');
+    expect(byeVias.map((v) => /^SIP\/2\.0\/(\w+) 127\.0\.0\.1:(\d+)/.exec(v)?.slice(1).join(':'))).toEqual([
+      `TCP:${kam.port}`,
+      `TCP:${server.sipPort}`,
+      `TCP:${kam.port}`,
+      `TCP:${uac.port}`,
+    ]);
+    expect(metric(await metricsText(server.adminPort), 'siphon_dialogs_active')).toBe(0);
   }, 25_000);
 });
 
