@@ -13,6 +13,7 @@ declare -A need=(
   [sipsak]=sipsak
   [svmap]=sipvicious
   [linphonec]=linphone-cli
+  [kamailio]=kamailio
   [redis-server]=redis-server
   [clickhouse-server]=clickhouse-server
   [java]=openjdk-17-jre-headless
@@ -24,7 +25,6 @@ declare -A need=(
   [python3]=python3
 )
 if [ "$what" = bench ] || [ "$what" = all ]; then
-  need[kamailio]=kamailio
   need[etcd]=etcd-server
   need[etcdctl]=etcd-client
 fi
