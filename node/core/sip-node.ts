@@ -13,6 +13,7 @@ import {
   UdpTransport,
   inboundConnectionCap,
   openFilesSoftLimit,
+  outboundConnectionCap,
   type Endpoint,
   type ListenerInfo,
   type MessageSource,
@@ -67,7 +68,7 @@ export async function startSipNode(config: SiphonConfig, log: Logger, opts: { ro
   const refusals = new RefusalNotice(REFUSAL_NOTICE_MS, Date.now);
   const refusedAt = (reason: string): void => {
     const n = refusals.note(reason);
-    if (n !== null) log.warn({ refused: n.count, reasons: n.reasons }, 'inbound TCP connections refused at accept (connection cap or out of file descriptors)');
+    if (n !== null) log.warn({ refused: n.count, reasons: n.reasons }, 'TCP connections refused (inbound at accept: connection cap or out of file descriptors; outbound: outbound cap)');
   };
   const counters: TransportCounters = {
     malformed: (t) => metrics.malformed.inc({ transport: t }),
@@ -80,6 +81,10 @@ export async function startSipNode(config: SiphonConfig, log: Logger, opts: { ro
     acceptFailed: (t, code) => {
       metrics.refusedConnections.inc({ transport: t });
       refusedAt(code);
+    },
+    outboundRefused: (t) => {
+      metrics.refusedOutbound.inc({ transport: t });
+      refusedAt('outbound-limit');
     },
   };
   metrics.connectionsActive.set({ transport: 'tcp' }, 0);
@@ -131,6 +136,7 @@ export async function startSipNode(config: SiphonConfig, log: Logger, opts: { ro
     // Inbound TCP must leave descriptors for the admin API and outbound connections (fd-budget.ts).
     const softLimit = readOpenFilesSoftLimit();
     const cap = inboundConnectionCap(t.tcp_max_connections, softLimit, config.listen.tcp.length);
+    const outboundCap = outboundConnectionCap(softLimit);
     if (cap.clamped) {
       log.warn(
         { configured: t.tcp_max_connections, open_files_limit: softLimit, per_listener: cap.perListener },
@@ -148,6 +154,7 @@ export async function startSipNode(config: SiphonConfig, log: Logger, opts: { ro
           connectTimeoutMs: t.tcp_connect_timeout_ms,
           maxWriteBufferBytes: t.tcp_max_write_buffer_bytes,
           maxConnections: cap.perListener,
+          ...(outboundCap === null ? {} : { maxOutboundConnections: outboundCap }),
         },
         dispatcher,
         counters,

@@ -23,6 +23,7 @@ export interface NodeMetrics {
   readonly malformed: Counter<'transport'>;
   readonly shedWrites: Counter<'transport'>;
   readonly refusedConnections: Counter<'transport'>;
+  readonly refusedOutbound: Counter<'transport'>;
   readonly droppedMessages: Counter<'reason'>;
 }
 
@@ -70,6 +71,12 @@ export function createNodeMetrics(opts: { startedAt?: number; defaultMetrics?: b
     refusedConnections: new Counter({
       name: 'siphon_tcp_connections_refused_total',
       help: 'Inbound connections closed at accept: transport.tcp_max_connections (capped by the open-file limit) were open, or accept() failed (EMFILE)',
+      labelNames: ['transport'],
+      registers,
+    }),
+    refusedOutbound: new Counter({
+      name: 'siphon_tcp_outbound_refused_total',
+      help: 'Sends refused because they needed a new outbound connection while the outbound cap (from the open-file limit) was open',
       labelNames: ['transport'],
       registers,
     }),

@@ -4,7 +4,9 @@
  * descriptor, accept() hits EMFILE and so does everything else: /admin/health stops answering
  * and the proxy cannot open a connection to a callee. So the inbound cap (`net.Server
  * maxConnections`, past which Node closes a new connection at accept) is held below the
- * process's open-file soft limit, leaving a reserve for the rest.
+ * process's open-file soft limit, leaving a reserve for the rest; outbound connections get that
+ * reserve less what the node itself holds (listeners, admin, log files, event loop), so neither
+ * direction can starve the admin API.
  */
 
 /** The soft "Max open files" limit from the text of /proc/self/limits; null if absent/unlimited. */
@@ -35,4 +37,13 @@ export function inboundConnectionCap(configured: number, softLimit: number | nul
   if (softLimit === null || listeners < 1) return { perListener: configured, clamped: false };
   const budget = Math.max(1, Math.floor((softLimit - reservedDescriptors(softLimit)) / listeners));
   return configured > budget ? { perListener: budget, clamped: true } : { perListener: configured, clamped: false };
+}
+
+/** Descriptors the node holds besides SIP connections (24 measured at idle: listeners, admin, logs, libuv). */
+export const OWN_DESCRIPTORS = 32;
+
+/** Outbound TCP connections allowed at once: the reserve less the node's own descriptors (at least 1); null if the limit is unknown. */
+export function outboundConnectionCap(softLimit: number | null): number | null {
+  if (softLimit === null) return null;
+  return Math.max(1, reservedDescriptors(softLimit) - OWN_DESCRIPTORS);
 }

@@ -1,4 +1,4 @@
-export { openFilesSoftLimit, reservedDescriptors, inboundConnectionCap, type InboundCap } from './fd-budget.js';
+export { OWN_DESCRIPTORS, inboundConnectionCap, openFilesSoftLimit, outboundConnectionCap, reservedDescriptors, type InboundCap } from './fd-budget.js';
 export { RefusalNotice, type Notice } from './refusal-notice.js';
 export { StreamFramer, contentLengthOf, type FrameEvent } from './stream-framer.js';
 export { UdpTransport, type UdpOptions } from './udp-transport.js';

@@ -21,6 +21,8 @@ export interface TcpOptions {
   readonly maxWriteBufferBytes: number;
   /** Inbound connections held at once (net.Server maxConnections); unlimited when absent. */
   readonly maxConnections?: number;
+  /** Outbound connections open or opening at once; past it a send that needs a new one is refused. */
+  readonly maxOutboundConnections?: number;
 }
 
 const PONG = Buffer.from('\r\n');
@@ -50,6 +52,7 @@ export class TcpTransport {
   private server: Server | null = null;
   private info: ListenerInfo | null = null;
   private nextId = 1;
+  private outboundCount = 0;
   private readonly byId = new Map<number, Connection>();
   /** Latest usable connection per remote endpoint (inbound or outbound). */
   private readonly byRemote = new Map<string, Connection>();
@@ -119,6 +122,7 @@ export class TcpTransport {
     };
     this.byId.set(conn.id, conn);
     this.byRemote.set(conn.key, conn);
+    if (outbound) this.outboundCount++;
     this.counters.connections('tcp', 1);
     socket.setNoDelay(true);
     socket.setTimeout(this.opts.idleTimeoutMs, () => socket.destroy());
@@ -132,6 +136,7 @@ export class TcpTransport {
   private forget(conn: Connection): void {
     if (!this.byId.delete(conn.id)) return;
     if (this.byRemote.get(conn.key) === conn) this.byRemote.delete(conn.key);
+    if (conn.outbound) this.outboundCount--;
     conn.pending = [];
     conn.pendingBytes = 0;
     const failures = conn.failures;
@@ -205,6 +210,13 @@ export class TcpTransport {
   send(bytes: Buffer, dest: Endpoint, onFailure?: () => void): boolean {
     const existing = this.byRemote.get(endpointKey(dest));
     if (existing !== undefined && !existing.socket.destroyed) return this.queueOrWrite(existing, bytes, onFailure);
+    // Out of outbound budget: refused at once (the caller's transaction sees a transport error,
+    // §17.1.4) rather than a connect() that would take the last descriptors or fail on EMFILE.
+    const max = this.opts.maxOutboundConnections;
+    if (max !== undefined && this.outboundCount >= max) {
+      this.counters.outboundRefused?.('tcp');
+      return false;
+    }
     const socket = connect({ host: dest.address, port: dest.port, noDelay: true, family: isIP(dest.address) === 6 ? 6 : isIP(dest.address) === 4 ? 4 : 0 });
     const conn = this.adopt(socket, true, dest);
     const timer = setTimeout(() => socket.destroy(), this.opts.connectTimeoutMs);

@@ -47,6 +47,8 @@ export interface TransportCounters {
   refused?(transport: TransportKind): void;
   /** accept() failed on a listener (e.g. EMFILE): the pending connection was closed. */
   acceptFailed?(transport: TransportKind, code: string): void;
+  /** A send needing a new outbound connection was refused: the outbound cap was reached. */
+  outboundRefused?(transport: TransportKind): void;
 }
 
 export const NO_COUNTERS: TransportCounters = {

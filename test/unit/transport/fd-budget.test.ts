@@ -1,4 +1,4 @@
-import { RefusalNotice, inboundConnectionCap, openFilesSoftLimit, reservedDescriptors } from '../../../node/transport/index.js';
+import { OWN_DESCRIPTORS, RefusalNotice, inboundConnectionCap, openFilesSoftLimit, outboundConnectionCap, reservedDescriptors } from '../../../node/transport/index.js';
 
 const LIMITS = `Limit                     Soft Limit           Hard Limit           Units
 Max cpu time              unlimited            unlimited            seconds
@@ -33,6 +33,19 @@ describe('inbound TCP stays within the open-file limit', () => {
 
   test('a limit smaller than the reserve still leaves one connection per listener', () => {
     expect(inboundConnectionCap(10_000, 32, 1)).toEqual({ perListener: 1, clamped: true });
+  });
+});
+
+describe('outbound TCP gets the reserve less the node\'s own descriptors', () => {
+  test('under ulimit -n 256: 192 inbound + 32 outbound + the node\'s own stay below the limit', () => {
+    expect(outboundConnectionCap(256)).toBe(32);
+    expect(inboundConnectionCap(10_000, 256, 1).perListener + (outboundConnectionCap(256) ?? 0) + OWN_DESCRIPTORS).toBeLessThanOrEqual(256);
+  });
+
+  test('scales with the limit, never below one, and is absent when the limit is unknown', () => {
+    expect(outboundConnectionCap(20_000)).toBe(5_000 - OWN_DESCRIPTORS);
+    expect(outboundConnectionCap(64)).toBe(32);
+    expect(outboundConnectionCap(null)).toBeNull();
   });
 });
 
