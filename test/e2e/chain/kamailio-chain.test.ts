@@ -7,7 +7,8 @@
  * Asserted: the SIPp scenarios pass, Record-Route/Route sets as RFC 3261 §16.6 item 4/§12.1.2
  * build them (the caller's Route is the Record-Route set as received; the callee sees it in
  * order), in-dialog BYE through both proxies, CANCEL on the INVITE's branch (§16.10), a 486
- * relayed, and neither side logs an error.
+ * relayed, Path (RFC 3327) stored and used, UDP and TCP, digest challenges (401/407) answered
+ * through Kamailio, and neither side logs an error.
  */
 import { join } from 'node:path';
 import { portsBound } from '../../helpers/port-bound.js';
@@ -171,6 +172,47 @@ describe('(a) SIPp -> Kamailio edge -> SIPhon registrar/proxy -> SIPp', () => {
       `TCP:${kam.port}`,
       `TCP:${uac.port}`,
     ]);
+    expect(metric(await metricsText(server.adminPort), 'siphon_dialogs_active')).toBe(0);
+  }, 25_000);
+});
+
+describe('(a) with digest authentication at SIPhon: challenges cross Kamailio', () => {
+  const server = serverPerSuite({
+    config: { ...NODE_CONFIG.config, auth: { realm: 'chain.test', users: [{ username: 'alice', password: 'a-secret' }, { username: 'bert', password: 'b-secret' }] } },
+  });
+  let kam: Kamailio;
+
+  beforeAll(async () => {
+    kam = await startKamailio('edge.cfg', await freePort(), { NODEPORT: server.sipPort });
+  }, 20_000);
+
+  afterAll(async () => {
+    const kamErrors = kam?.errors();
+    await kam?.stop();
+    expect(kamErrors).toEqual([]);
+    expect(errorLines(server)).toEqual([]);
+  });
+
+  test('REGISTER draws 401 through Kamailio and the retry 200; INVITE draws 407, is ACKed hop by hop, and the retried call runs to BYE', async () => {
+    const uasPort = await freePort();
+    const reg = await sipp(server.dir, {
+      scenario: join(OURS, 'register-digest.xml'),
+      target: `127.0.0.1:${kam.port}`,
+      port: uasPort,
+      extra: ['-s', 'bert', '-au', 'bert', '-ap', 'b-secret'],
+    });
+    expect(verdict(reg)).toEqual(PASSED);
+    const uas = sipp(server.dir, { scenario: join(OURS, 'call-uas.xml'), port: uasPort });
+    await portsBound('udp', [uasPort]);
+    const uac = await sipp(server.dir, {
+      scenario: join(OURS, 'call-auth-uac.xml'),
+      target: `127.0.0.1:${kam.port}`,
+      extra: ['-s', 'bert', '-au', 'alice', '-ap', 'a-secret'],
+      traceMessages: true,
+    });
+    expect(verdict(uac)).toEqual(PASSED);
+    expect(verdict(await uas)).toEqual(PASSED);
+    expect(traceHeaders(uac.messages, 'SIP/2.0 407')).not.toEqual([]);
     expect(metric(await metricsText(server.adminPort), 'siphon_dialogs_active')).toBe(0);
   }, 25_000);
 });
