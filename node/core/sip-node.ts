@@ -76,7 +76,7 @@ export async function startSipNode(config: SiphonConfig, log: Logger, opts: { ro
     connections: (t, d) => metrics.connectionsActive.inc({ transport: t }, d),
     refused: (t) => {
       metrics.refusedConnections.inc({ transport: t });
-      refusedAt('limit');
+      refusedAt('inbound-limit');
     },
     acceptFailed: (t, code) => {
       metrics.refusedConnections.inc({ transport: t });
