@@ -12,6 +12,7 @@ import { eventually } from '../../helpers/eventually.js';
 import { portsBound } from '../../helpers/port-bound.js';
 import { freePort, serverPerSuite, type ServerProcess } from '../../helpers/server-process.js';
 import {
+  OURS,
   PASSED,
   SHARED,
   TCP_CONNECTIONS,
@@ -128,6 +129,25 @@ describe('SIPp over TCP under load', () => {
     expect(metric(await metricsText(server.adminPort), 'siphon_dialogs_active')).toBe(0);
     expect(errorLines(server)).toEqual([]);
   }, 30_000);
+});
+
+describe('the callee hangs up: its BYE reaches a TCP caller through the proxy', () => {
+  const server = serverPerSuite();
+
+  test.each(['t1', 'tn'] as const)('caller over %s, callee over TCP: 20 calls, each ended by the callee', async (transport) => {
+    const uasPort = await freePort();
+    const user = `hangup-${transport}`;
+    const reg = await sipp(server.dir, { scenario: join(SHARED, 'register.xml'), target: `127.0.0.1:${server.sipPort}`, port: uasPort, transport: 't1', users: [user] });
+    expect(verdict(reg)).toEqual(PASSED);
+    const callee = sipp(server.dir, { scenario: join(OURS, 'uas-hangs-up.xml'), port: uasPort, transport: 't1', calls: 20 });
+    await portsBound('tcp', [uasPort]);
+    const caller = await sipp(server.dir, { scenario: join(OURS, 'uac-callee-hangs-up.xml'), target: `127.0.0.1:${server.sipPort}`, transport, users: [user], calls: 20, rate: 20 });
+    expect(verdict(caller)).toEqual(PASSED);
+    expect(verdict(await callee)).toEqual(PASSED);
+    expect(caller.stats).toMatchObject({ succeeded: 20, failed: 0 });
+    await eventually('dialogs ended', async () => metric(await metricsText(server.adminPort), 'siphon_dialogs_active'), (n) => n === 0);
+    expect(errorLines(server)).toEqual([]);
+  }, 25_000);
 });
 
 describe('more TCP connections than the open-file limit', () => {
