@@ -11,6 +11,7 @@ import { sleep } from '../../helpers/eventually.js';
 import { portsBound } from '../../helpers/port-bound.js';
 import { MAIN_JS, REPO_ROOT, freePort, requireBuiltServer, type ServerProcess } from '../../helpers/server-process.js';
 import { spawnTracked } from '../../helpers/tracked-spawn.js';
+import { openFilesSoftLimit } from '../../../node/transport/index.js';
 
 export const OURS = join(dirname(fileURLToPath(import.meta.url)), 'sipp');
 export const SHARED = join(REPO_ROOT, '..', 'shared', 'bench', 'sipp');
@@ -53,6 +54,17 @@ export interface SippOptions {
 
 let seq = 0;
 
+/** sipp's socket budget: below the open-file limit it inherits from this process (which may be 1024). */
+const SIPP_MAX_SOCKETS = ((): number => {
+  let limit: number | null = null;
+  try {
+    limit = openFilesSoftLimit(readFileSync('/proc/self/limits', 'utf8'));
+  } catch {
+    // no procfs: assume the common default
+  }
+  return Math.max(64, Math.min(4096, (limit ?? 1024) - 64));
+})();
+
 function statsOf(file: string): SippStats {
   let text = '';
   try {
@@ -84,7 +96,7 @@ export async function sipp(dir: string, o: SippOptions): Promise<SippRun> {
   if (o.target !== undefined) args.push(o.target);
   args.push('-sf', o.scenario, '-i', '127.0.0.1', '-p', String(port), '-t', o.transport ?? 'u1', '-m', String(o.calls ?? 1));
   // sipp refuses to start when its default 50,000 sockets exceed `ulimit -n` (tn opens one per call)
-  args.push('-max_socket', '4096', '-buff_size', '1048576');
+  args.push('-max_socket', String(SIPP_MAX_SOCKETS), '-buff_size', '1048576');
   if (o.rate !== undefined) args.push('-r', String(o.rate), '-l', String(Math.max(100, o.rate * 3)));
   if (o.users !== undefined) {
     const csv = join(dir, `users-${n}.csv`);
