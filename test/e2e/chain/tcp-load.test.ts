@@ -41,6 +41,8 @@ async function callsThroughProxy(server: ServerProcess, user: string, uacTranspo
   const uasPort = await freePort();
   const reg = await sipp(server.dir, { scenario: join(SHARED, 'register.xml'), target: `127.0.0.1:${server.sipPort}`, port: uasPort, transport: uasTransport, users: [user] });
   expect(verdict(reg)).toEqual(PASSED);
+  // the registering sipp's connection closes with it: what is sampled below is the calls' own
+  await eventually('registration connection closed', () => tcpConnections(server), (n) => n === 0);
   const callee = sipp(server.dir, { scenario: join(SHARED, 'uas.xml'), port: uasPort, transport: uasTransport, calls, traceMessages: true, timeoutSecs: 20 });
   await portsBound(uasTransport === 't1' ? 'tcp' : 'udp', [uasPort]);
   const connections = sampler(() => tcpConnections(server));
