@@ -74,6 +74,8 @@ export interface StartOptions {
   readonly args?: readonly string[];
   readonly startTimeoutMs?: number;
   readonly nodeArgs?: readonly string[];
+  /** `ulimit -n` for the server: bash sets the limit, then execs node (so the PID is node's). */
+  readonly openFiles?: number;
 }
 
 export function requireBuiltServer(): void {
@@ -134,10 +136,10 @@ async function startServerOnce(opts: StartOptions): Promise<ServerProcess> {
   };
   const configFile = join(dir, 'siphon.yaml');
   writeFileSync(configFile, stringify(config));
-  const child = spawnTracked(process.execPath, [...(opts.nodeArgs ?? []), MAIN_JS, '--config', configFile, ...(opts.args ?? [])], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    cwd: dir,
-  });
+  const argv = [process.execPath, ...(opts.nodeArgs ?? []), MAIN_JS, '--config', configFile, ...(opts.args ?? [])];
+  const [command, args] =
+    opts.openFiles === undefined ? [argv[0], argv.slice(1)] : ['bash', ['-c', `ulimit -n ${opts.openFiles} && exec "$0" "$@"`, ...argv]];
+  const child = spawnTracked(command, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir });
   let out = '';
   child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr?.on('data', (c: Buffer) => (out += c.toString()));

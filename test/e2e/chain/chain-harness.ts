@@ -6,137 +6,15 @@ import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { stringify } from 'yaml';
 import { sleep } from '../../helpers/eventually.js';
 import { portsBound } from '../../helpers/port-bound.js';
-import { MAIN_JS, REPO_ROOT, freePort, requireBuiltServer, type ServerProcess } from '../../helpers/server-process.js';
+import { REPO_ROOT, startServer, type ServerProcess } from '../../helpers/server-process.js';
 import { spawnTracked } from '../../helpers/tracked-spawn.js';
-import { openFilesSoftLimit } from '../../../node/transport/index.js';
 
 export const OURS = join(dirname(fileURLToPath(import.meta.url)), 'sipp');
 export const SHARED = join(REPO_ROOT, '..', 'shared', 'bench', 'sipp');
 
-export type SippTransport = 'u1' | 't1' | 'tn';
-
-export interface SippStats {
-  readonly created: number;
-  readonly succeeded: number;
-  readonly failed: number;
-  readonly retransmissions: number;
-}
-
-export interface SippRun {
-  readonly code: number | null;
-  readonly stats: SippStats;
-  /** Tail of sipp's output and error file when it failed ('' on success). */
-  readonly output: string;
-  readonly port: number;
-  /** Where -trace_msg wrote the messages, when asked for. */
-  readonly messages: string | null;
-}
-
-export interface SippOptions {
-  readonly scenario: string;
-  /** host:port of the first hop, for a UAC; omitted for a UAS that only listens. */
-  readonly target?: string;
-  readonly port?: number;
-  readonly transport?: SippTransport;
-  /** One user per line of a SEQUENTIAL injection file ([field0]). */
-  readonly users?: readonly string[];
-  readonly calls?: number;
-  readonly rate?: number;
-  readonly keys?: Readonly<Record<string, string>>;
-  readonly traceMessages?: boolean;
-  readonly extra?: readonly string[];
-  /** sipp's own -timeout (s); the process is killed 5 s after it. */
-  readonly timeoutSecs?: number;
-}
-
-let seq = 0;
-
-/** sipp's socket budget: below the open-file limit it inherits from this process (which may be 1024). */
-const SIPP_MAX_SOCKETS = ((): number => {
-  let limit: number | null = null;
-  try {
-    limit = openFilesSoftLimit(readFileSync('/proc/self/limits', 'utf8'));
-  } catch {
-    // no procfs: assume the common default
-  }
-  return Math.max(64, Math.min(4096, (limit ?? 1024) - 64));
-})();
-
-function statsOf(file: string): SippStats {
-  let text = '';
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return { created: 0, succeeded: 0, failed: 0, retransmissions: 0 };
-  }
-  const lines = text.trim().split('\n');
-  const head = (lines[0] ?? '').split(';');
-  const last = (lines[lines.length - 1] ?? '').split(';');
-  const col = (name: string): number => {
-    const i = head.indexOf(name);
-    return i < 0 ? 0 : Number(last[i] ?? 0) || 0;
-  };
-  return {
-    created: col('TotalCallCreated'),
-    succeeded: col('SuccessfulCall(C)'),
-    failed: col('FailedCall(C)'),
-    retransmissions: col('Retransmissions(C)'),
-  };
-}
-
-/** One sipp run to completion (exit code 0 = every call passed), bounded by its timeout. */
-export async function sipp(dir: string, o: SippOptions): Promise<SippRun> {
-  const port = o.port ?? (await freePort());
-  const n = ++seq;
-  const timeout = o.timeoutSecs ?? 15;
-  const args: string[] = [];
-  if (o.target !== undefined) args.push(o.target);
-  args.push('-sf', o.scenario, '-i', '127.0.0.1', '-p', String(port), '-t', o.transport ?? 'u1', '-m', String(o.calls ?? 1));
-  // sipp refuses to start when its default 50,000 sockets exceed `ulimit -n` (tn opens one per call)
-  args.push('-max_socket', String(SIPP_MAX_SOCKETS), '-buff_size', '1048576');
-  if (o.rate !== undefined) args.push('-r', String(o.rate), '-l', String(Math.max(100, o.rate * 3)));
-  if (o.users !== undefined) {
-    const csv = join(dir, `users-${n}.csv`);
-    writeFileSync(csv, `SEQUENTIAL\n${o.users.map((u) => `${u};`).join('\n')}\n`);
-    args.push('-inf', csv);
-  }
-  for (const [k, v] of Object.entries(o.keys ?? {})) args.push('-key', k, v);
-  const errFile = join(dir, `sipp-${n}-errors.log`);
-  const statFile = join(dir, `sipp-${n}-stat.csv`);
-  const msgFile = join(dir, `sipp-${n}-messages.log`);
-  args.push('-nostdin', '-timeout', `${timeout}s`, '-timeout_error', '-trace_err', '-error_file', errFile, '-trace_stat', '-stf', statFile);
-  if (o.traceMessages === true) args.push('-trace_msg', '-message_file', msgFile);
-  args.push(...(o.extra ?? []));
-  return new Promise((resolve) => {
-    const child = spawnTracked('sipp', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (c: Buffer) => (output = (output + c.toString()).slice(-4000)));
-    child.stderr.on('data', (c: Buffer) => (output = (output + c.toString()).slice(-4000)));
-    const timer = setTimeout(() => child.kill('SIGKILL'), (timeout + 5) * 1000);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      let errors = '';
-      try {
-        errors = readFileSync(errFile, 'utf8');
-      } catch {
-        // no error file: no errors
-      }
-      resolve({
-        code,
-        stats: statsOf(statFile),
-        output: code === 0 ? '' : `${o.scenario} ${args.join(' ')}\n${output.slice(-1500)}\n${errors.slice(-2000)}`,
-        port,
-        messages: o.traceMessages === true ? msgFile : null,
-      });
-    });
-  });
-}
-
-export const verdict = (r: SippRun): { code: number | null; output: string } => ({ code: r.code, output: r.output });
-export const PASSED = { code: 0, output: '' };
+export { PASSED, runSipp as sipp, verdict, type SippOptions, type SippRun, type SippStats, type SippTransport } from '../../helpers/sipp-run.js';
 
 export async function metricsText(adminPort: number): Promise<string> {
   return (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
@@ -206,75 +84,9 @@ export function errorLines(server: { dir: string }): string[] {
     .map((l) => `${l.level} ${l.msg ?? ''}`);
 }
 
-/**
- * The built server run with `ulimit -n` set to `openFiles` (bash sets the limit, then execs node,
- * so the PID is node's). Same config shape and readiness wait as startServer.
- */
-export async function startServerWithFileLimit(openFiles: number, config: Record<string, unknown> = {}): Promise<ServerProcess> {
-  requireBuiltServer();
-  const dir = mkdtempSync(join(tmpdir(), 'siphon-chain-'));
-  const sipPort = await freePort();
-  const adminPort = await freePort();
-  const configFile = join(dir, 'siphon.yaml');
-  writeFileSync(
-    configFile,
-    stringify({
-      listen: { udp: [`127.0.0.1:${sipPort}`], tcp: [`127.0.0.1:${sipPort}`] },
-      admin: { listen: `127.0.0.1:${adminPort}` },
-      log: { format: 'json', level: 'info', file: join(dir, 'siphon.log') },
-      ...config,
-    }),
-  );
-  const child = spawnTracked('bash', ['-c', `ulimit -n ${openFiles} && exec "$0" "$@"`, process.execPath, MAIN_JS, '--config', configFile], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    cwd: dir,
-  });
-  let out = '';
-  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-  let exited: number | null | undefined;
-  const exitPromise = new Promise<number | null>((res) =>
-    child.on('exit', (code) => {
-      exited = code;
-      res(code);
-    }),
-  );
-  const pid = child.pid;
-  if (pid === undefined) throw new Error('spawn failed');
-  const stop = async (graceMs = 5000): Promise<number | null> => {
-    if (exited !== undefined) return exited;
-    process.kill(pid, 'SIGTERM');
-    const killer = setTimeout(() => {
-      if (exited === undefined) process.kill(pid, 'SIGKILL');
-    }, graceMs);
-    const code = await exitPromise;
-    clearTimeout(killer);
-    return code;
-  };
-  const deadline = Date.now() + 15_000;
-  while ((await healthStatus(adminPort)) !== 200) {
-    if (exited !== undefined) throw new Error(`server exited with ${exited} during start-up:\n${out}`);
-    if (Date.now() > deadline) {
-      await stop(1000);
-      throw new Error(`server not healthy within timeout:\n${out}`);
-    }
-    await sleep(100);
-  }
-  return {
-    pid,
-    child,
-    sipPort,
-    adminPort,
-    dir,
-    configFile,
-    output: () => out,
-    stop,
-    rss: async () => {
-      const m = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-      if (!m) throw new Error('VmRSS not found');
-      return Number(m[1]) * 1024;
-    },
-  };
+/** The built server run with `ulimit -n` set to `openFiles`; otherwise as startServer. */
+export function startServerWithFileLimit(openFiles: number, config: Record<string, unknown> = {}): Promise<ServerProcess> {
+  return startServer({ config, openFiles });
 }
 
 /** Open descriptors of a process (from /proc; -1 when it is gone). */
