@@ -194,3 +194,14 @@ export async function startKamailio(template: string, port: number, values: Read
     stop,
   };
 }
+
+/**
+ * Stops a suite's Kamailio, then fails the suite if it or our node logged an error. Kamailio's log
+ * is read first: its TCP workers log a CRITICAL 'receive_fd(): EOF' while it shuts down.
+ */
+export async function stopKamailioCheckingLogs(kam: Kamailio | undefined, server: { dir: string }): Promise<void> {
+  const kamErrors = kam?.errors() ?? [];
+  await kam?.stop();
+  expect(kamErrors).toEqual([]);
+  expect(errorLines(server)).toEqual([]);
+}
