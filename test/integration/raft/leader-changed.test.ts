@@ -11,50 +11,27 @@ import path from 'node:path';
 import { LeaderChangedError, NotLeaderError, ReplicatedLog } from '../../../cluster/log/index.js';
 import { StateRole } from '../../../cluster/raft/types.js';
 import { until } from '../../helpers/eventually.js';
-import { FaultRelay } from './fault-relay.js';
-import { freePorts } from './node-process.js';
+import { startRelayedCluster, type RelayedCluster } from './relayed-cluster.js';
 
 const APPEND_TIMEOUT_MS = 10_000;
 let dir: string;
 let logs: ReplicatedLog[] = [];
-let relays = new Map<string, FaultRelay>();
+let cluster: RelayedCluster | undefined;
 
 beforeEach(async () => {
   dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'raft-lc-'));
 });
 afterEach(async () => {
-  await Promise.all(logs.map((l) => l.stop()));
-  await Promise.all([...relays.values()].map((r) => r.close()));
+  await cluster?.stop();
+  cluster = undefined;
   logs = [];
-  relays = new Map();
   await fsp.rm(dir, { recursive: true, force: true });
 });
 
-async function cluster(appendTimeoutMs = APPEND_TIMEOUT_MS): Promise<{ log: (id: number) => ReplicatedLog; link: (from: number, to: number) => FaultRelay }> {
-  const ids = [1, 2, 3];
-  const ports = await freePorts(3);
-  for (const from of ids) {
-    for (const to of ids) {
-      if (from === to) continue;
-      const r = new FaultRelay(`${from}>${to}`, ports[to - 1]);
-      await r.start();
-      relays.set(`${from}>${to}`, r);
-    }
-  }
-  logs = ids.map((id) => {
-    const peers = new Map(ids.map((p) => [p, { host: '127.0.0.1', port: p === id ? ports[id - 1] : relays.get(`${id}>${p}`)!.port }]));
-    return new ReplicatedLog({
-      id,
-      dataDir: path.join(dir, `n${id}`),
-      listen: { host: '127.0.0.1', port: ports[id - 1] },
-      peers,
-      electionTicks: 10,
-      tickMs: 50,
-      appendTimeoutMs,
-    });
-  });
-  await Promise.all(logs.map((l) => l.start()));
-  return { log: (id) => logs[id - 1], link: (from, to) => relays.get(`${from}>${to}`)! };
+async function startCluster(appendTimeoutMs = APPEND_TIMEOUT_MS): Promise<RelayedCluster> {
+  cluster = await startRelayedCluster(dir, { appendTimeoutMs });
+  logs = cluster.logs;
+  return cluster;
 }
 
 function leaderOf(): ReplicatedLog | undefined {
@@ -67,7 +44,7 @@ function values(l: ReplicatedLog): string[] {
 }
 
 test('an append forwarded to a leader that is then cut off is proposed again to the new leader and commits once, soon', async () => {
-  const c = await cluster();
+  const c = await startCluster();
   await until(() => leaderOf() !== undefined, 8000);
   const old = leaderOf()!;
   await old.append([Buffer.from('before')]);
@@ -85,13 +62,13 @@ test('an append forwarded to a leader that is then cut off is proposed again to 
   // Committed in the new leader's term: a new election (0.5-1 s timeout) and a commit, not the 10 s timeout.
   expect(r.term).toBeGreaterThan(oldTerm);
   expect(ms).toBeLessThan(4000);
-  for (const rl of relays.values()) rl.heal();
+  for (const rl of c.relays.values()) rl.heal();
   await until(() => logs.every((l) => l.status().applied >= r.index && l.status().role !== StateRole.Candidate), 8000);
   for (const l of logs) expect(values(l).filter((v) => v === 'outlives-its-leader')).toHaveLength(1);
 });
 
 test('a forward held up by the network until its leader leads again in a later term is not proposed: the append commits once', async () => {
-  const c = await cluster();
+  const c = await startCluster();
   await until(() => leaderOf() !== undefined, 8000);
   const lead = leaderOf()!;
   const [f, g] = logs.filter((l) => l !== lead);
@@ -125,7 +102,7 @@ test('a forward held up by the network until its leader leads again in a later t
 });
 
 test('an append that committed inside a snapshot the member then installs is neither proposed again nor failed as superseded', async () => {
-  const c = await cluster(6000);
+  const c = await startCluster(6000);
   await until(() => leaderOf() !== undefined, 8000);
   const lead = leaderOf()!;
   const [f, g] = logs.filter((l) => l !== lead);
@@ -164,7 +141,7 @@ test('an append that committed inside a snapshot the member then installs is nei
 });
 
 test('an append a follower cannot even send to the leader (connection refused) fails at once with NotLeader and is not in the log', async () => {
-  const c = await cluster();
+  const c = await startCluster();
   await until(() => leaderOf() !== undefined, 8000);
   const lead = leaderOf()!;
   const f = logs.find((l) => l !== lead)!;

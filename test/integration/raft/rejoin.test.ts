@@ -9,47 +9,28 @@ import path from 'node:path';
 import { ReplicatedLog } from '../../../cluster/log/index.js';
 import { StateRole } from '../../../cluster/raft/types.js';
 import { until } from '../../helpers/eventually.js';
-import { FaultRelay } from './fault-relay.js';
-import { freePorts } from './node-process.js';
+import type { FaultRelay } from './fault-relay.js';
+import { startRelayedCluster, type RelayedCluster } from './relayed-cluster.js';
 
 let dir: string;
 let logs: ReplicatedLog[] = [];
-const relays = new Map<string, FaultRelay>();
+let relays = new Map<string, FaultRelay>();
+let cluster: RelayedCluster | undefined;
 
 beforeEach(async () => {
   dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'raft-rejoin-'));
 });
 afterEach(async () => {
-  await Promise.all(logs.map((l) => l.stop()));
-  await Promise.all([...relays.values()].map((r) => r.close()));
+  await cluster?.stop();
+  cluster = undefined;
   logs = [];
-  relays.clear();
+  relays = new Map();
   await fsp.rm(dir, { recursive: true, force: true });
 });
 
 async function startCluster(): Promise<void> {
-  const ids = [1, 2, 3];
-  const ports = await freePorts(3);
-  for (const from of ids) {
-    for (const to of ids) {
-      if (from === to) continue;
-      const r = new FaultRelay(`${from}>${to}`, ports[to - 1]);
-      await r.start();
-      relays.set(`${from}>${to}`, r);
-    }
-  }
-  logs = ids.map(
-    (id) =>
-      new ReplicatedLog({
-        id,
-        dataDir: path.join(dir, `n${id}`),
-        listen: { host: '127.0.0.1', port: ports[id - 1] },
-        peers: new Map(ids.map((p) => [p, { host: '127.0.0.1', port: p === id ? ports[id - 1] : relays.get(`${id}>${p}`)!.port }])),
-        tickMs: 50,
-        electionTicks: 10,
-      }),
-  );
-  await Promise.all(logs.map((l) => l.start()));
+  cluster = await startRelayedCluster(dir);
+  ({ logs, relays } = cluster);
 }
 
 const leader = (): ReplicatedLog | undefined => logs.find((l) => l.status().role === StateRole.Leader);
