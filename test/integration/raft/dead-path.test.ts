@@ -18,6 +18,20 @@ afterEach(async () => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A bare member link to a local port, dead-path checked after `staleMs`, fast reconnects. */
+function linkTo(port: number, staleMs: number, onUnreachable: () => void = () => undefined): PeerLink {
+  return new PeerLink({
+    id: 9,
+    address: { host: '127.0.0.1', port },
+    hello: Buffer.from('hello'),
+    maxQueuedFrames: 16,
+    backoffMinMs: 20,
+    backoffMaxMs: 50,
+    onUnreachable,
+    staleMs,
+  });
+}
+
 function heartbeat(from: number, to: number): Message {
   return { type: MessageType.Heartbeat, from, to, term: 1, logTerm: 0, index: 0, entries: [], commit: 0, reject: false, rejectHint: 0 };
 }
@@ -63,16 +77,7 @@ test('a connect attempt whose SYN goes unanswered is retried after staleMs inste
   await new Promise((r) => filler.once('connect', r));
   cleanups.push(() => void filler.destroy());
   let unreachable = 0;
-  const link = new PeerLink({
-    id: 9,
-    address: { host: '127.0.0.1', port },
-    hello: Buffer.from('hello'),
-    maxQueuedFrames: 16,
-    backoffMinMs: 20,
-    backoffMaxMs: 50,
-    onUnreachable: () => unreachable++,
-    staleMs: 150,
-  });
+  const link = linkTo(port, 150, () => unreachable++);
   cleanups.push(() => link.close());
   const check = setInterval(() => link.checkStale(Date.now()), 30);
   cleanups.push(() => clearInterval(check));
@@ -90,16 +95,7 @@ test('a peer that never echoes (an older version) keeps its connection however l
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   cleanups.push(() => new Promise<void>((r) => server.close(() => r())));
   const port = (server.address() as net.AddressInfo).port;
-  const link = new PeerLink({
-    id: 9,
-    address: { host: '127.0.0.1', port },
-    hello: Buffer.from('hello'),
-    maxQueuedFrames: 16,
-    backoffMinMs: 20,
-    backoffMaxMs: 50,
-    onUnreachable: () => undefined,
-    staleMs: 100,
-  });
+  const link = linkTo(port, 100);
   cleanups.push(() => link.close());
   const check = setInterval(() => link.checkStale(Date.now()), 20);
   cleanups.push(() => clearInterval(check));
