@@ -8,42 +8,30 @@
  * - sipvicious svmap -m INVITE never ACKs: the 407 we issue is sent once, not retransmitted on
  *   Timer G (RFC 3261 §26.3.2.4), so a scan or a forged source gets no amplification.
  */
-import { configSchema } from '../../../config/index.js';
-import { digestGate, optionsForUs, ownAddressMatcher, startSipApp, type SipApp } from '../../../node/app/index.js';
-import { startSipNode, type SipNode } from '../../../node/core/index.js';
-import { createLogger } from '../../../node/log/index.js';
+import { digestGate, optionsForUs, ownAddressMatcher } from '../../../node/app/index.js';
 import type { ScriptRequest } from '../../../node/proxy/index.js';
 import type { AuthPort } from '../../../node/script/index.js';
 import { parseMessage, type SipRequest } from '../../../node/sip/index.js';
+import { startInProcessApp, type InProcessApp } from '../../helpers/in-process-app.js';
 import { headerOf, statusOf, udpClient, type UdpClient } from '../../helpers/sip-client.js';
 
 describe('in-dialog requests to a GRUU (RFC 5627 §5.5)', () => {
-  let node: SipNode;
-  let app: SipApp;
+  let running: InProcessApp;
   let port: number;
 
   beforeAll(async () => {
-    const config = configSchema.decode(
-      {
-        listen: { udp: ['127.0.0.1:0'] },
-        admin: { enabled: false },
-        log: { level: 'silent' },
-        // The AoR domain (and so the GRUUs) is 127.0.0.1 without our port: a domain we serve.
-        proxy: { local_domains: ['127.0.0.1'] },
-        transaction: { t1_ms: 20, t2_ms: 80, timeout_secs: 1 },
-      },
-      '',
-    );
-    const log = createLogger(config.log).logger;
-    node = await startSipNode(config, log);
-    app = await startSipApp(node, config, log);
-    port = node.udp[0].listener.port;
+    running = await startInProcessApp({
+      listen: { udp: ['127.0.0.1:0'] },
+      admin: { enabled: false },
+      log: { level: 'silent' },
+      // The AoR domain (and so the GRUUs) is 127.0.0.1 without our port: a domain we serve.
+      proxy: { local_domains: ['127.0.0.1'] },
+      transaction: { t1_ms: 20, t2_ms: 80, timeout_secs: 1 },
+    });
+    port = running.port;
   });
 
-  afterAll(async () => {
-    app.stop();
-    await node.stop();
-  });
+  afterAll(() => running.stop());
 
   const INSTANCE = 'urn:uuid:6791a034-5747-0054-a429-73db164f6021';
 
@@ -183,32 +171,22 @@ describe('OPTIONS under digest auth (svwar -m OPTIONS)', () => {
 });
 
 describe('challenges are not retransmitted (RFC 3261 §26.3.2.4)', () => {
-  let node: SipNode;
-  let app: SipApp;
+  let running: InProcessApp;
   let port: number;
 
   beforeAll(async () => {
-    const config = configSchema.decode(
-      {
-        listen: { udp: ['127.0.0.1:0'] },
-        admin: { enabled: false },
-        log: { level: 'silent' },
-        auth: { realm: 'findings.test', users: [{ username: 'alice', password: 'pw' }] },
-        // T1 = 20 ms: Timer G would resend at 20, 60, 140, 300, 460 ms.
-        transaction: { t1_ms: 20, t2_ms: 160, timeout_secs: 1 },
-      },
-      '',
-    );
-    const log = createLogger(config.log).logger;
-    node = await startSipNode(config, log);
-    app = await startSipApp(node, config, log);
-    port = node.udp[0].listener.port;
+    running = await startInProcessApp({
+      listen: { udp: ['127.0.0.1:0'] },
+      admin: { enabled: false },
+      log: { level: 'silent' },
+      auth: { realm: 'findings.test', users: [{ username: 'alice', password: 'pw' }] },
+      // T1 = 20 ms: Timer G would resend at 20, 60, 140, 300, 460 ms.
+      transaction: { t1_ms: 20, t2_ms: 160, timeout_secs: 1 },
+    });
+    port = running.port;
   });
 
-  afterAll(async () => {
-    app.stop();
-    await node.stop();
-  });
+  afterAll(() => running.stop());
 
   test('an INVITE without credentials gets one 407 and no retransmission; its own retransmission gets one more', async () => {
     const scanner = await udpClient();

@@ -4,11 +4,8 @@
  * registered contact through the dispatcher's transactions, and a contact that never answers gets
  * the caller a 408 from Timer B (client-transaction timeout forwarded to the proxy).
  */
-import { configSchema } from '../../../config/index.js';
-import { startSipApp, type SipApp } from '../../../node/app/index.js';
-import { startSipNode, type SipNode } from '../../../node/core/index.js';
-import { createLogger } from '../../../node/log/index.js';
 import { MemoryBindingStore, type BindingChange } from '../../../node/registrar/index.js';
+import { startInProcessApp, type InProcessApp } from '../../helpers/in-process-app.js';
 import { headerOf, statusOf, udpClient, type UdpClient } from '../../helpers/sip-client.js';
 
 /** A store whose commits wait for the test: stands in for the Raft-backed store (commit = resolve). */
@@ -20,14 +17,13 @@ class GatedStore extends MemoryBindingStore {
   }
 }
 
-let node: SipNode;
-let app: SipApp;
+let running: InProcessApp;
 let port: number;
 const store = new GatedStore();
 let seq = 0;
 
 beforeAll(async () => {
-  const config = configSchema.decode(
+  running = await startInProcessApp(
     {
       listen: { udp: ['127.0.0.1:0'], tcp: ['127.0.0.1:0'] },
       admin: { enabled: false },
@@ -35,18 +31,12 @@ beforeAll(async () => {
       // Timer B (transaction.timeout_secs) = 1 s, so the no-answer test stays short.
       transaction: { t1_ms: 20, t2_ms: 80, timeout_secs: 1 },
     },
-    '',
+    { store, sweepIntervalMs: 100 },
   );
-  const log = createLogger(config.log).logger;
-  node = await startSipNode(config, log);
-  app = await startSipApp(node, config, log, { store, sweepIntervalMs: 100 });
-  port = node.udp[0].listener.port;
+  port = running.port;
 });
 
-afterAll(async () => {
-  app.stop();
-  await node.stop();
-});
+afterAll(() => running.stop());
 
 function register(ua: UdpClient, user: string, expires = 600): string {
   const n = ++seq;
@@ -99,7 +89,7 @@ test('REGISTER is answered 200 only after the binding store committed the change
   const res = await ua.next();
   expect(statusOf(res)).toBe(200);
   expect(headerOf(res, 'Contact')).toContain(`sip:ann@127.0.0.1:${ua.port}`);
-  expect(app.registrar.lookup('sip:ann@127.0.0.1', Date.now())).toHaveLength(1);
+  expect(running.app.registrar.lookup('sip:ann@127.0.0.1', Date.now())).toHaveLength(1);
   await ua.close();
 });
 
