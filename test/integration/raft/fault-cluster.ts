@@ -170,6 +170,13 @@ export class FaultCluster {
     return s.filter((x): x is NodeStatus => x?.role === 'leader').sort((a, b) => b.term - a.term)[0];
   }
 
+  /** The usual start of a fault run: a leader, 3 writers per member, and `settleMs` of steady load. */
+  async underLoad(settleMs = 800): Promise<void> {
+    await this.leader(8000);
+    this.startWriters(3);
+    await sleep(settleMs);
+  }
+
   /**
    * `perNode` writers pinned to each member (followers forward to the leader). A value is never
    * retried, so a duplicate in the log is a bug, not a retry.

@@ -24,9 +24,7 @@ test(`nemesis (seed ${SEED}): random pauses, partitions, one-way and flapping li
   const between = (lo: number, hi: number): number => Math.round(lo + rnd() * (hi - lo));
   cluster = await FaultCluster.create();
   const c = cluster;
-  await c.leader(8000);
-  c.startWriters(3);
-  await sleep(500);
+  await c.underLoad(500);
 
   const done: string[] = [];
   const end = Date.now() + NEMESIS_MS;

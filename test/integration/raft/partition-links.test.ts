@@ -49,9 +49,7 @@ async function caughtUp(c: FaultCluster, lead: NodeStatus, f: number, what: stri
 test('one-way, flapping and slow links: the leader keeps its term, commits continue, nothing acked is lost or doubled', async () => {
   cluster = await FaultCluster.create();
   const c = cluster;
-  await c.leader(8000);
-  c.startWriters(3);
-  await sleep(800);
+  await c.underLoad();
   const report: string[] = [];
 
   // ---- leader → F1 cut, F1 → leader fine: F1 hears nothing, campaigns (PreVote) and must not win

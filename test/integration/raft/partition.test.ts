@@ -28,9 +28,7 @@ async function probeAppend(c: FaultCluster, id: number, value: string, timeoutMs
 test('partitions: a minority leader stops acking, an isolated follower catches up, no acked entry lost or doubled', async () => {
   cluster = await FaultCluster.create();
   const c = cluster;
-  await c.leader(8000);
-  c.startWriters(3);
-  await sleep(800);
+  await c.underLoad();
   const report: string[] = [];
 
   for (const how of ['cut', 'hold'] as const) {

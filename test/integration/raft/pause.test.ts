@@ -26,9 +26,7 @@ afterAll(async () => {
 test('SIGSTOP of the leader: a new leader is elected, the resumed one steps down; of a follower: nothing changes; no acked entry is lost or doubled', async () => {
   cluster = await FaultCluster.create();
   const c = cluster;
-  await c.leader(8000);
-  c.startWriters(3);
-  await sleep(800);
+  await c.underLoad();
 
   const rounds: string[] = [];
   for (let round = 0; round < ROUNDS; round++) {
