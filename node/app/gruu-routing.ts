@@ -9,12 +9,16 @@
 import { classifyGruu } from '../registrar/index.js';
 import type { RegistrarPort, RequestHandler } from '../script/index.js';
 
+/** A `gr` URI parameter anywhere (names are case-insensitive): only such a URI can be a GRUU. */
+const GR_PARAM = /;gr(?:[=;?>]|$)/i;
+
 export function gruuTargeting(registrar: Pick<RegistrarPort, 'lookup'>): RequestHandler {
   return async (request) => {
     // Initial requests are the script's (its location lookup resolves GRUUs too); a Route still
     // present means the route set, not the GRUU, says where the request goes next.
     if (!request.inDialog || request.header('Route') !== undefined) return;
-    if (classifyGruu(request.ruri).kind === 'none') return;
+    // Every in-dialog request passes here: the URI is parsed only if it may carry `gr`.
+    if (!GR_PARAM.test(request.ruri) || classifyGruu(request.ruri).kind === 'none') return;
     const contacts = await registrar.lookup(request.ruri);
     if (contacts.length > 0) {
       // A dialog has one remote UA instance: the request goes to one of its contacts (the
