@@ -1,6 +1,6 @@
 // Public face of the node's request handling (issue 5): transactions + proxy + registrar + auth +
 // routing script + dialog tracker, composed over node/core's SipNode.
-export { startSipApp, timerEReachesT2, type AppHost, type AppRoute, type SipApp, type SipAppOptions, type TransactionHost } from './sip-app.js';
+export { advertisedByTransport, startSipApp, timerEReachesT2, type AppHost, type AppRoute, type SipApp, type SipAppOptions, type TransactionHost } from './sip-app.js';
 export { DeadlineTimer, type DeadlineSource, type TimerHost } from './deadline-timer.js';
 export { sendStateless, type WireTransports } from './wire-sender.js';
 export { ownAddressMatcher } from './own-addresses.js';

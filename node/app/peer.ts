@@ -28,7 +28,12 @@ export function destinationOfHop(listeners: readonly ListenerInfo[]): (hop: Next
     const key = `${transport} ${address} ${hop.port}`;
     let dest = known.get(key);
     if (dest === undefined) {
-      const listener = listeners.find((l) => l.transport === transport) ?? listeners[0];
+      // The socket must be of the destination's address family: an IPv4 socket cannot send to
+      // an IPv6 peer. A wildcard '::' listener is dual-stack and serves both.
+      const v6 = address.includes(':');
+      const listener = listeners.find((l) => l.transport === transport && l.host.includes(':') === v6)
+        ?? listeners.find((l) => l.transport === transport && l.host === '::')
+        ?? listeners.find((l) => l.transport === transport) ?? listeners[0];
       dest = { transport, remote: { address, port: hop.port }, listener, connectionId: null };
       if (known.size >= DESTINATIONS_KEPT) known.clear();
       known.set(key, dest);

@@ -278,12 +278,19 @@ export function timerEReachesT2(t1Ms: number, t2Ms: number): number {
   return elapsed;
 }
 
-/** The first listener of each transport names us on it (Via sent-by, Record-Route). */
-function advertisedByTransport(listeners: AppHost['listeners']): Map<string, { host: string; port: number }> {
+/**
+ * The first listener of each transport names us on it (Via sent-by, Record-Route); the first of
+ * each transport and bound address family (`UDP/IPv6`) names us to peers of that family, so an
+ * IPv6 callee gets our IPv6 listener in Via and Record-Route while an IPv4 caller keeps the IPv4 one.
+ */
+export function advertisedByTransport(listeners: AppHost['listeners']): Map<string, { host: string; port: number }> {
   const out = new Map<string, { host: string; port: number }>();
   for (const l of listeners) {
     const t = l.transport.toUpperCase();
-    if (!out.has(t)) out.set(t, { host: l.advertisedHost, port: l.advertisedPort });
+    const us = { host: l.advertisedHost, port: l.advertisedPort };
+    if (!out.has(t)) out.set(t, us);
+    const family = `${t}/${l.host.includes(':') ? 'IPv6' : 'IPv4'}`;
+    if (!out.has(family)) out.set(family, us);
   }
   return out;
 }

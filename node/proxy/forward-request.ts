@@ -5,7 +5,7 @@ import { makeBranch } from './branch-id.js';
 import { applyStrictRouting, hopFromUri, resolveNextHop, type ResolvedNextHop } from './next-hop.js';
 import type { ProxyRequestMessage } from './proxy-message.js';
 import type { NextHop } from './routing-decision.js';
-import { formatVia } from './via.js';
+import { formatVia, hostReference } from './via.js';
 
 /** Our address as others must reach it: for Via sent-by and Record-Route (DESIGN §Principles 6). */
 export interface AdvertisedAddress {
@@ -24,10 +24,14 @@ export interface ForwardSpec {
   readonly explicitNextHop?: NextHop;
   readonly advertised: AdvertisedAddress;
   /**
-   * Our address per transport, when listeners differ (UDP on one port, TCP on another): the Via and
-   * each Record-Route name the listener of their own transport. Absent: `advertised` for all.
+   * Our address per transport and peer, when listeners differ (UDP on one port, TCP on another, an
+   * IPv4 and an IPv6 listener): the Via and each Record-Route name the listener facing their own
+   * side, `peerHost` being that side's address (the next hop, or the request's source). Absent:
+   * `advertised` for all.
    */
-  readonly advertisedFor?: (transport: string) => AdvertisedAddress;
+  readonly advertisedFor?: (transport: string, peerHost?: string) => AdvertisedAddress;
+  /** The address the request came from (its IP family picks the inbound-facing Record-Route). */
+  readonly inboundHost?: string;
   /**
    * RFC 3261 §18.1.1: send over this transport instead of the one the next hop resolved to (a
    * request too large for UDP goes over TCP); the Via and Record-Route follow it.
@@ -46,11 +50,11 @@ export interface ForwardedRequest {
 
 export function recordRouteValue(adv: AdvertisedAddress, transport: string): string {
   const t = transport.toUpperCase() === 'UDP' ? '' : `;transport=${transport.toLowerCase()}`;
-  return `<sip:${adv.host}:${adv.port}${t};lr>`;
+  return `<sip:${hostReference(adv.host)}:${adv.port}${t};lr>`;
 }
 
-function advertisedOn(spec: Pick<ForwardSpec, 'advertised' | 'advertisedFor'>, transport: string): AdvertisedAddress {
-  return spec.advertisedFor === undefined ? spec.advertised : spec.advertisedFor(transport);
+function advertisedOn(spec: Pick<ForwardSpec, 'advertised' | 'advertisedFor'>, transport: string, peerHost: string | undefined): AdvertisedAddress {
+  return spec.advertisedFor === undefined ? spec.advertised : spec.advertisedFor(transport, peerHost);
 }
 
 /** §16.6 item 3: decrement Max-Forwards, or add it with 70 when absent. */
@@ -81,17 +85,18 @@ export function forwardRequest(received: ProxyRequestMessage, spec: ForwardSpec,
   if (nextHop === undefined) return undefined;
   if (spec.transport !== undefined) nextHop = { ...nextHop, transport: spec.transport };
   if (spec.recordRoute) {
-    // RFC 5658 §4: when the request leaves on another transport than it came in on, record two
-    // routes. The top one faces the callee (its route set starts there), the lower one the caller
-    // (whose route set is the reverse), so each side reaches us over the transport it can use.
-    // Route processing pops both when an in-dialog request comes back (route-processing.ts).
-    req.headers.prepend('Record-Route', recordRouteValue(advertisedOn(spec, spec.inboundTransport), spec.inboundTransport));
-    if (nextHop.transport.toUpperCase() !== spec.inboundTransport.toUpperCase()) {
-      req.headers.prepend('Record-Route', recordRouteValue(advertisedOn(spec, nextHop.transport), nextHop.transport));
-    }
+    // RFC 5658 §4: when the request leaves on another transport or address (an IPv4 caller, an
+    // IPv6 callee) than it came in on, record two routes. The top one faces the callee (its route
+    // set starts there), the lower one the caller (whose route set is the reverse), so each side
+    // reaches us over the transport and address family it can use. Route processing pops both
+    // when an in-dialog request comes back (route-processing.ts).
+    const inbound = recordRouteValue(advertisedOn(spec, spec.inboundTransport, spec.inboundHost), spec.inboundTransport);
+    const outbound = recordRouteValue(advertisedOn(spec, nextHop.transport, nextHop.host), nextHop.transport);
+    req.headers.prepend('Record-Route', inbound);
+    if (outbound !== inbound) req.headers.prepend('Record-Route', outbound);
   }
   const branch = makeBranch(spec.loopHash, spec.branchSuffix);
-  const via = advertisedOn(spec, nextHop.transport);
+  const via = advertisedOn(spec, nextHop.transport, nextHop.host);
   req.headers.prepend('Via', formatVia(nextHop.transport, via.host, via.port, branch));
   return { request: req, nextHop, branch };
 }

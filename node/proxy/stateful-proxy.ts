@@ -64,7 +64,11 @@ export interface StatefulProxyOptions<S, C> {
   readonly hooks: ProxyHooks;
   readonly isOwnAddress: IsOwnAddress;
   readonly advertised: AdvertisedAddress;
-  /** Per transport (upper-case name), where listeners of different transports differ; else `advertised`. */
+  /**
+   * Per transport (upper-case name), where listeners of different transports differ; else
+   * `advertised`. A key `TRANSPORT/IPv6` (or `/IPv4`) names the listener facing peers of that
+   * address family, preferred over the plain transport key for such a peer.
+   */
   readonly advertisedByTransport?: ReadonlyMap<string, AdvertisedAddress>;
   /**
    * RFC 3261 §18.1.1: a request that would leave over UDP larger than this many bytes goes over TCP
@@ -194,8 +198,13 @@ export class StatefulProxy<S, C> {
   private readonly supported: ReadonlySet<string>;
   private readonly domains: ReadonlySet<string>;
   /** Our address on a transport (Via sent-by, Record-Route). */
-  private readonly advertisedFor = (transport: string): AdvertisedAddress =>
-    this.o.advertisedByTransport?.get(transport.toUpperCase()) ?? this.o.advertised;
+  private readonly advertisedFor = (transport: string, peerHost?: string): AdvertisedAddress => {
+    const byTransport = this.o.advertisedByTransport;
+    if (byTransport === undefined) return this.o.advertised;
+    const t = transport.toUpperCase();
+    const family = peerHost === undefined ? undefined : byTransport.get(`${t}/${addressFamily(peerHost)}`);
+    return family ?? byTransport.get(t) ?? this.o.advertised;
+  };
   private readonly isLocalUri = (uri: string): boolean => {
     const u = parseSipUri(uri);
     return u !== undefined && (this.domains.has(u.host) || this.o.isOwnAddress(u.host, u.port ?? defaultPort(u)));
@@ -532,7 +541,7 @@ export class StatefulProxy<S, C> {
       hop = resolveNextHop(req, explicit);
     }
     if (hop === undefined) return undefined;
-    const us = this.advertisedFor(hop.transport);
+    const us = this.advertisedFor(hop.transport, hop.host);
     req.headers.prepend('Via', formatVia(hop.transport, us.host, us.port, makeBranch(loopHash(req), this.nextSuffix())));
     return this.o.transactions.sendRequest(req, hop, now);
   }
@@ -592,7 +601,7 @@ export class StatefulProxy<S, C> {
     const index = ctx.branches.length;
     const spec: ForwardSpec = {
       targetUri: target.uri, path: target.path, recordRoute: ctx.request.recordRouteEnabled,
-      inboundTransport: ctx.source.transport, explicitNextHop: target.nextHop ?? ctx.request.relayNextHop,
+      inboundTransport: ctx.source.transport, inboundHost: ctx.source.address, explicitNextHop: target.nextHop ?? ctx.request.relayNextHop,
       advertised: this.o.advertised, advertisedFor: this.advertisedFor, loopHash: ctx.loopHash, branchSuffix: branchSuffix(ctx.received, target.uri, index),
     };
     const copy = (r: ProxyRequestMessage): ProxyRequestMessage => this.o.factory.copy(r);
@@ -923,6 +932,11 @@ function defaultReason(code: number): string {
 function cseqMethodOf(res: ProxyResponseMessage): string {
   const parts = (res.headers.get('CSeq') ?? '').trim().split(/\s+/);
   return (parts[1] ?? '').toUpperCase();
+}
+
+/** 'IPv6' for an IPv6 literal (bracketed or not), else 'IPv4' (host names resolve to IPv4 here). */
+function addressFamily(host: string): 'IPv4' | 'IPv6' {
+  return host.includes(':') ? 'IPv6' : 'IPv4';
 }
 
 function errText(err: unknown): string {

@@ -24,6 +24,12 @@ export function parseViaValue(value: string): ViaParts | undefined {
   return { transport: via.transport.toUpperCase(), host: via.host.toLowerCase(), port: via.port, branch: via.branch };
 }
 
+/** RFC 3261 §25.1 hostport: an IPv6 literal is written as an IPv6reference, "[" address "]". */
+export function hostReference(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}
+
+/** Our Via value; an IPv6 sent-by host is written bracketed (RFC 3261 §20.42 sent-by). */
 export function formatVia(transport: string, host: string, port: number, branch: string): string {
-  return `SIP/2.0/${transport.toUpperCase()} ${host}:${port};branch=${branch}`;
+  return `SIP/2.0/${transport.toUpperCase()} ${hostReference(host)}:${port};branch=${branch}`;
 }

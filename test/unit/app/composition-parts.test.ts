@@ -1,5 +1,6 @@
 /** The small pure parts of node/app: own-address matching, OPTIONS-for-us, hop/source mapping, the digest gate. */
 import {
+  advertisedByTransport,
   defaultScriptPath,
   destinationOfHop,
   digestGate,
@@ -67,6 +68,26 @@ describe('hop and source mapping', () => {
       transport: 'tcp', remote: { address: '2001:db8::1', port: 5080 }, listener: tcp, connectionId: null,
     });
     expect(dest({ host: '10.0.0.2', port: 5062, transport: 'udp' }).listener).toBe(udp);
+  });
+  test('an IPv6 next hop leaves from the IPv6 listener of its transport, an IPv4 one from the IPv4 listener', () => {
+    const udp6: ListenerInfo = { transport: 'udp', host: '::1', port: 5060, advertisedHost: '::1', advertisedPort: 5060 };
+    const tcp6: ListenerInfo = { transport: 'tcp', host: '::1', port: 5060, advertisedHost: '::1', advertisedPort: 5060 };
+    const dest = destinationOfHop([udp, udp6, tcp, tcp6]);
+    expect(dest({ host: '[::1]', port: 5080, transport: 'UDP' }).listener).toBe(udp6);
+    expect(dest({ host: '::1', port: 5080, transport: 'TCP' }).listener).toBe(tcp6);
+    expect(dest({ host: '10.0.0.2', port: 5080, transport: 'UDP' }).listener).toBe(udp);
+    // A dual-stack wildcard serves IPv6 peers when there is no IPv6-bound listener.
+    const any6: ListenerInfo = { transport: 'udp', host: '::', port: 5060, advertisedHost: '2001:db8::1', advertisedPort: 5060 };
+    expect(destinationOfHop([any6])({ host: '2001:db8::7', port: 5060, transport: 'UDP' }).listener).toBe(any6);
+  });
+  test('advertised addresses per transport and per bound address family', () => {
+    const udp6: ListenerInfo = { transport: 'udp', host: '::1', port: 5062, advertisedHost: '::1', advertisedPort: 5062 };
+    const map = advertisedByTransport([udp, udp6, tcp]);
+    expect(map.get('UDP')).toEqual({ host: 'sip.example.com', port: 5060 });
+    expect(map.get('UDP/IPv4')).toEqual({ host: 'sip.example.com', port: 5060 });
+    expect(map.get('UDP/IPv6')).toEqual({ host: '::1', port: 5062 });
+    expect(map.get('TCP/IPv4')).toEqual({ host: '203.0.113.7', port: 5070 });
+    expect(map.has('TCP/IPv6')).toBe(false);
   });
   test('one shared destination per next hop (transactions keep it for 64·T1)', () => {
     const dest = destinationOfHop([udp, tcp]);
