@@ -87,7 +87,9 @@ export class LogClientServer {
           sock.destroy();
           return;
         }
-        void this.handle(req).then(reply);
+        // handle() answers every failure itself; a reply that cannot even be encoded closes the
+        // connection rather than escaping as an unhandled rejection.
+        this.handle(req).then(reply).catch(() => sock.destroy());
       }
     });
     sock.on('error', () => undefined);

@@ -7,8 +7,9 @@ export class LogClientError extends Error {
   constructor(
     readonly code: string,
     readonly leader: number,
+    detail?: string,
   ) {
-    super(`${code}${leader ? ` (leader ${leader})` : ''}`);
+    super(`${code}${leader ? ` (leader ${leader})` : ''}${detail ? `: ${detail}` : ''}`);
     this.name = code;
   }
 }
@@ -48,6 +49,8 @@ export class LogClient {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private closedErr: Error | undefined;
+  /** Set when the peer sent something that is not a ClientResponse frame; the calls fail with it. */
+  private protocolError: LogClientError | undefined;
   private readonly sweeper: NodeJS.Timeout;
 
   private constructor(private readonly sock: net.Socket) {
@@ -55,8 +58,19 @@ export class LogClient {
     this.sweeper.unref();
     const dec = new FrameDecoder(64 * 1024 * 1024);
     sock.on('data', (chunk: Buffer) => {
-      for (const f of dec.push(chunk)) {
-        const r = ClientResponseType.decode(f) as unknown as PbResp;
+      // A server (or whatever answers on that port) sending bytes that are not our protocol fails
+      // this client's calls with ProtocolError: never an exception out of the socket's event.
+      let frames: Buffer[];
+      let responses: PbResp[];
+      try {
+        frames = dec.push(chunk);
+        responses = frames.map((f) => ClientResponseType.decode(f) as unknown as PbResp);
+      } catch (e) {
+        this.protocolError = new LogClientError('ProtocolError', 0, e instanceof Error ? e.message : String(e));
+        sock.destroy();
+        return;
+      }
+      for (const r of responses) {
         const id = num(r.id);
         const p = this.pending.get(id);
         if (!p) continue;
@@ -75,7 +89,7 @@ export class LogClient {
     });
     const fail = (): void => {
       clearInterval(this.sweeper);
-      this.closedErr = new LogClientError('ConnectionClosed', 0);
+      this.closedErr = this.protocolError ?? new LogClientError('ConnectionClosed', 0);
       for (const p of this.pending.values()) p.reject(this.closedErr);
       this.pending.clear();
     };

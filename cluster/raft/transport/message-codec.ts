@@ -1,6 +1,34 @@
 // Raft Message <-> protobuf object. Field names follow protobufjs' camelCase mapping of raft.proto.
-import type { ConfState, Entry, Message, Snapshot } from '../types.js';
+import { MessageType, type ConfState, type Entry, type Message, type Snapshot } from '../types.js';
 import { num } from './schema.js';
+
+/**
+ * Largest term, index or node id taken off the wire. Storage records hold them in 48 bits
+ * (storage/record-codec.ts), and a forged term just below that would halt the member at its next
+ * election; 2^47 leaves 2^47 elections of headroom, more than any cluster will ever hold.
+ */
+export const MAX_WIRE_NUMBER = 2 ** 47;
+
+/** A decoded frame whose content no member could have sent: the connection is dropped, the member lives on. */
+export class WireMessageError extends Error {
+  override readonly name = 'WireMessageError';
+}
+
+/** Types a member puts on the wire; the local ones (Hup, Beat, Unreachable, SnapStatus, CheckQuorum) never travel. */
+const WIRE_TYPES = new Set<number>([
+  MessageType.Prop, MessageType.App, MessageType.AppResp, MessageType.Vote, MessageType.VoteResp, MessageType.PreVote,
+  MessageType.PreVoteResp, MessageType.Snap, MessageType.SnapResp, MessageType.Heartbeat, MessageType.HeartbeatResp,
+  MessageType.TransferLeader, MessageType.TimeoutNow, MessageType.ReadIndex, MessageType.ReadIndexResp,
+]);
+/** EntryType values (Normal, ConfChange, Noop). */
+const ENTRY_TYPES = 3;
+
+/** A uint64 field as a number within [0, MAX_WIRE_NUMBER]; anything else refuses the frame. */
+export function wireNumber(v: unknown, field: string): number {
+  const n = num(v);
+  if (!Number.isSafeInteger(n) || n < 0 || n > MAX_WIRE_NUMBER) throw new WireMessageError(`${field} ${String(v)} out of range`);
+  return n;
+}
 
 interface PbEntry {
   term?: unknown;
@@ -64,41 +92,55 @@ function bytes(v: unknown): Uint8Array {
 }
 
 function entryFromPb(e: PbEntry): Entry {
-  return { term: num(e.term), index: num(e.index), type: e.type ?? 0, data: bytes(e.data) };
+  const type = e.type ?? 0;
+  if (type >= ENTRY_TYPES) throw new WireMessageError(`entry type ${type} unknown`);
+  return { term: wireNumber(e.term, 'entry term'), index: wireNumber(e.index, 'entry index'), type, data: bytes(e.data) };
 }
+
+const ids = (xs: unknown[] | undefined, field: string): number[] => (xs ?? []).map((x) => wireNumber(x, field));
 
 function confFromPb(c: PbConf | undefined): ConfState {
   return {
-    voters: (c?.voters ?? []).map(num),
-    learners: (c?.learners ?? []).map(num),
-    votersOutgoing: (c?.votersOutgoing ?? []).map(num),
-    learnersNext: (c?.learnersNext ?? []).map(num),
+    voters: ids(c?.voters, 'voter'),
+    learners: ids(c?.learners, 'learner'),
+    votersOutgoing: ids(c?.votersOutgoing, 'outgoing voter'),
+    learnersNext: ids(c?.learnersNext, 'next learner'),
     autoLeave: c?.autoLeave ?? false,
   };
 }
 
 function snapshotFromPb(s: PbSnapshot): Snapshot {
   return {
-    metadata: { index: num(s.metadata?.index), term: num(s.metadata?.term), conf: confFromPb(s.metadata?.conf) },
+    metadata: {
+      index: wireNumber(s.metadata?.index, 'snapshot index'),
+      term: wireNumber(s.metadata?.term, 'snapshot term'),
+      conf: confFromPb(s.metadata?.conf),
+    },
     data: bytes(s.data),
   };
 }
 
+/**
+ * A received message, checked as far as the wire can tell: a type members send, every number within
+ * [0, MAX_WIRE_NUMBER], known entry types. Throws WireMessageError otherwise (the Raft core judges the rest).
+ */
 export function messageFromPb(pb: PbMessage): Message {
+  const type = pb.type ?? 0;
+  if (!WIRE_TYPES.has(type)) throw new WireMessageError(`message type ${type} is not sent between members`);
   const m: Message = {
-    type: pb.type ?? 0,
-    from: num(pb.from),
-    to: num(pb.to),
-    term: num(pb.term),
-    logTerm: num(pb.logTerm),
-    index: num(pb.index),
+    type,
+    from: wireNumber(pb.from, 'from'),
+    to: wireNumber(pb.to, 'to'),
+    term: wireNumber(pb.term, 'term'),
+    logTerm: wireNumber(pb.logTerm, 'logTerm'),
+    index: wireNumber(pb.index, 'index'),
     entries: (pb.entries ?? []).map(entryFromPb),
-    commit: num(pb.commit),
+    commit: wireNumber(pb.commit, 'commit'),
     reject: pb.reject ?? false,
-    rejectHint: num(pb.rejectHint),
+    rejectHint: wireNumber(pb.rejectHint, 'rejectHint'),
   };
   if (pb.snapshot) m.snapshot = snapshotFromPb(pb.snapshot);
-  if (pb.snapshotOffset !== undefined && pb.snapshotOffset !== null) m.snapshotOffset = num(pb.snapshotOffset);
+  if (pb.snapshotOffset !== undefined && pb.snapshotOffset !== null) m.snapshotOffset = wireNumber(pb.snapshotOffset, 'snapshotOffset');
   if (pb.snapshotDone) m.snapshotDone = true;
   const ctx = bytes(pb.context);
   if (ctx.length > 0) m.context = ctx;

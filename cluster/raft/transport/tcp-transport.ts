@@ -5,9 +5,9 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { MessageType, type Message, type NodeId } from '../types.js';
 import { FrameDecoder } from './frame-codec.js';
-import { messageFromPb, messageToPb, type PbMessage } from './message-codec.js';
+import { WireMessageError, messageFromPb, messageToPb, wireNumber, type PbMessage } from './message-codec.js';
 import { PeerLink, type PeerAddress, type TlsOptions } from './peer-link.js';
-import { PeerFrameType, num } from './schema.js';
+import { PeerFrameType } from './schema.js';
 
 export interface TransportHandlers {
   /** Raft messages received from a peer (step them into the core). */
@@ -43,6 +43,13 @@ interface PbFrame {
   hello?: { from?: unknown; cluster?: string } | null;
   batch?: { messages?: PbMessage[] } | null;
   forward?: { data?: Uint8Array[]; term?: unknown } | null;
+}
+
+/** What one inbound frame carried, once checked. */
+interface Received {
+  from: NodeId;
+  messages?: Message[];
+  forward?: { data: Uint8Array[]; term: number };
 }
 
 export class TcpTransport {
@@ -179,38 +186,23 @@ export class TcpTransport {
       let frames: Buffer[];
       try {
         frames = decoder.push(chunk);
-      } catch {
-        sock.destroy();
+      } catch (e) {
+        this.refuse(sock, from, e);
         return;
       }
       for (const f of frames) {
-        let pb: PbFrame;
+        // Garbage on a member port (undecodable, out of range, or not what this peer may send):
+        // drop the connection, never the process. The peer's link reconnects if it was a real member.
+        let got: Received;
         try {
-          pb = PeerFrameType.decode(f) as unknown as PbFrame;
-        } catch {
-          // Garbage on a member port: drop the connection, never the process.
-          this.stats.rejected++;
-          sock.destroy();
+          got = this.receive(f, from);
+        } catch (e) {
+          this.refuse(sock, from, e);
           return;
         }
-        this.stats.framesIn++;
-        if (pb.hello) {
-          if ((pb.hello.cluster ?? '') !== this.cluster) {
-            this.stats.rejected++;
-            sock.destroy();
-            return;
-          }
-          from = num(pb.hello.from);
-        } else if (from === 0) {
-          this.stats.rejected++;
-          sock.destroy();
-          return;
-        } else if (pb.batch) {
-          const msgs = (pb.batch.messages ?? []).map(messageFromPb);
-          if (msgs.length > 0) this.handlers.onMessages(msgs);
-        } else if (pb.forward) {
-          this.handlers.onForward?.(from, pb.forward.data ?? [], num(pb.forward.term));
-        }
+        from = got.from;
+        if (got.messages !== undefined && got.messages.length > 0) this.handlers.onMessages(got.messages);
+        else if (got.forward !== undefined) this.handlers.onForward?.(from, got.forward.data, got.forward.term);
       }
       if (from !== 0 && !echoTimer) {
         const wait = lastEcho + ECHO_INTERVAL_MS - Date.now();
@@ -223,6 +215,43 @@ export class TcpTransport {
       if (echoTimer) clearTimeout(echoTimer);
       this.inbound.delete(sock);
     });
+  }
+
+  /**
+   * One inbound frame; returns the sender's id (set by its Hello). Throws for a frame no member
+   * sends: undecodable, another cluster, anything before the Hello, numbers out of range, or a
+   * message not from the peer that said hello or not addressed to this member.
+   */
+  private receive(frame: Buffer, from: NodeId): Received {
+    const pb = PeerFrameType.decode(frame) as unknown as PbFrame;
+    this.stats.framesIn++;
+    if (pb.hello) {
+      if ((pb.hello.cluster ?? '') !== this.cluster) throw new WireMessageError(`hello for cluster ${JSON.stringify(pb.hello.cluster ?? '')}`);
+      const id = wireNumber(pb.hello.from, 'hello from');
+      if (id === 0 || id === this.opts.id) throw new WireMessageError(`hello from id ${id}`);
+      return { from: id };
+    }
+    if (from === 0) throw new WireMessageError('frame before hello');
+    if (pb.batch) {
+      const messages = (pb.batch.messages ?? []).map(messageFromPb);
+      for (const m of messages) {
+        if (m.from !== from || m.to !== this.opts.id) throw new WireMessageError(`message ${m.from}->${m.to} on the link from ${from}`);
+      }
+      return { from, messages };
+    }
+    if (pb.forward) return { from, forward: { data: pb.forward.data ?? [], term: wireNumber(pb.forward.term, 'forward term') } };
+    return { from };
+  }
+
+  /** Drops a connection that sent what no member sends, counting it and saying why (rate-limited). */
+  private refuse(sock: net.Socket, from: NodeId, err: unknown): void {
+    this.stats.rejected++;
+    sock.destroy();
+    const n = this.stats.rejected;
+    if (n <= 10 || n % 1000 === 0) {
+      const why = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+      process.emitWarning(`raft transport ${this.opts.id}: refused a frame from ${from === 0 ? sock.remoteAddress ?? 'unknown' : `member ${from}`} (${n} so far): ${why}`);
+    }
   }
 
   async stop(): Promise<void> {

@@ -1,0 +1,190 @@
+/**
+ * Target (b): the real server process (dist/node/main.js) on 127.0.0.1 ephemeral ports, over UDP and
+ * TCP. Bursts of mutated datagrams; TCP connections carrying mutants, valid messages split at every
+ * byte, and several messages pipelined in one segment. Between bursts a fresh valid OPTIONS over UDP
+ * and over TCP must be answered, RSS is sampled, and at the end the log must hold no error line
+ * (an uncaught exception is logged at error level by main.ts's last resort) and the process must
+ * stop cleanly (exit 0 on SIGTERM).
+ */
+import { createSocket } from 'node:dgram';
+import { readFileSync, existsSync } from 'node:fs';
+import net from 'node:net';
+import { join } from 'node:path';
+import { startServer, type ServerProcess } from '../../helpers/server-process.js';
+import type { Findings } from './findings.js';
+import { mutate, pick, type Rand } from './mutators.js';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function options(port: number, transport: 'UDP' | 'TCP', localPort: number, n: number): Buffer {
+  return Buffer.from([
+    `OPTIONS sip:127.0.0.1:${port} SIP/2.0`, `Via: SIP/2.0/${transport} 127.0.0.1:${localPort};branch=z9hG4bK-probe-${n};rport`,
+    'Max-Forwards: 70', `From: <sip:probe@127.0.0.1>;tag=p${n}`, `To: <sip:127.0.0.1:${port}>`, `Call-ID: probe-${n}@fuzz`,
+    'CSeq: 1 OPTIONS', 'Content-Length: 0', '', '',
+  ].join('\r\n'));
+}
+
+async function udpProbe(port: number, n: number): Promise<boolean> {
+  const s = createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+  try {
+    return await new Promise<boolean>((resolve) => {
+      const t = setTimeout(() => resolve(false), 3000);
+      s.on('message', (m) => {
+        if (m.toString('latin1').includes(`probe-${n}@fuzz`)) {
+          clearTimeout(t);
+          resolve(true);
+        }
+      });
+      const msg = options(port, 'UDP', s.address().port, n);
+      s.send(msg, port, '127.0.0.1');
+      setTimeout(() => s.send(msg, port, '127.0.0.1'), 500); // a UAC retransmits (Timer E)
+    });
+  } finally {
+    s.close();
+  }
+}
+
+function tcpProbe(port: number, n: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: '127.0.0.1', port });
+    let got = '';
+    const done = (ok: boolean): void => {
+      clearTimeout(t);
+      s.destroy();
+      resolve(ok);
+    };
+    const t = setTimeout(() => done(false), 3000);
+    s.on('error', () => done(false));
+    s.on('connect', () => s.write(options(port, 'TCP', s.localPort ?? 0, n)));
+    s.on('data', (d) => {
+      got += d.toString('latin1');
+      if (got.includes(`probe-${n}@fuzz`)) done(true);
+    });
+  });
+}
+
+/** Writes `chunks` one per tick (so each is its own segment on loopback), then waits a little and closes. */
+function tcpSend(port: number, chunks: Buffer[], holdMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: '127.0.0.1', port });
+    s.setNoDelay(true);
+    const done = (): void => {
+      clearTimeout(t);
+      s.destroy();
+      resolve();
+    };
+    const t = setTimeout(done, holdMs + 5000);
+    s.on('error', done);
+    s.on('close', done);
+    s.on('data', () => undefined);
+    s.on('connect', async () => {
+      for (const c of chunks) {
+        if (s.destroyed) return;
+        s.write(c);
+        if (chunks.length > 1) await new Promise((r) => setImmediate(r));
+      }
+      setTimeout(done, holdMs);
+    });
+  });
+}
+
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Math.round(Number(m[1]) / 1024) : -1;
+}
+
+export interface LiveOptions {
+  readonly seconds: number;
+  readonly rand: Rand;
+  readonly corpusFor: (port: number) => Buffer[];
+}
+
+export async function runLiveTarget(o: LiveOptions, findings: Findings): Promise<Record<string, number>> {
+  const { rand } = o;
+  const server: ServerProcess = await startServer({ config: { log: { format: 'json', level: 'warn' } } });
+  const logFile = join(server.dir, 'siphon.log');
+  const port = server.sipPort;
+  const corpus = o.corpusFor(port);
+  const valid = corpus.slice(-9);
+  const udp = createSocket('udp4');
+  await new Promise<void>((r) => udp.bind(0, '127.0.0.1', () => r()));
+  udp.on('message', () => undefined);
+  // The server's replies go to the Via of each mutant; keep them on loopback, to this socket.
+  const local = (b: Buffer): Buffer => Buffer.from(b.toString('latin1').replace(/192\.0\.2\.\d+(:\d+)?/g, `127.0.0.1:${udp.address().port}`), 'latin1');
+  const stats = { udpDatagrams: 0, tcpConnections: 0, tcpByteSplitMessages: 0, tcpPipelined: 0, probes: 0, rssStartMb: rssMb(server.pid), rssMaxMb: 0, rssEndMb: 0 };
+  const stop = Date.now() + o.seconds * 1000;
+  let n = 0;
+  let lastBurst: Buffer[] = [];
+  try {
+    while (Date.now() < stop) {
+      lastBurst = [];
+      // UDP burst, paced so loopback does not drop most of it.
+      for (let i = 0; i < 300; i++) {
+        const b = local(mutate(rand, corpus));
+        if (b.length > 65_507) continue;
+        lastBurst.push(b);
+        udp.send(b, port, '127.0.0.1');
+        stats.udpDatagrams++;
+        if (i % 25 === 24) await sleep(2);
+      }
+      // TCP: mutants (one connection each, several at once), a byte-split valid message, a pipelined batch.
+      const conns: Array<Promise<void>> = [];
+      for (let i = 0; i < 8; i++) {
+        const b = local(mutate(rand, corpus));
+        lastBurst.push(b);
+        conns.push(tcpSend(port, [b], 50));
+        stats.tcpConnections++;
+      }
+      const whole = local(pick(rand, valid));
+      conns.push(tcpSend(port, Array.from({ length: whole.length }, (_, k) => whole.subarray(k, k + 1)), 50));
+      stats.tcpByteSplitMessages++;
+      stats.tcpConnections++;
+      const batch = Buffer.concat([...Array.from({ length: 2 + Math.floor(rand() * 6) }, () => local(pick(rand, valid))), local(mutate(rand, corpus))]);
+      lastBurst.push(batch);
+      conns.push(tcpSend(port, [batch], 100));
+      stats.tcpPipelined++;
+      stats.tcpConnections++;
+      await Promise.all(conns);
+      // The node must still answer a valid request on both transports.
+      n++;
+      const [u, t] = await Promise.all([udpProbe(port, n * 2), tcpProbe(port, n * 2 + 1)]);
+      stats.probes += 2;
+      const exited = server.child.exitCode !== null || server.child.signalCode !== null;
+      if (exited || !u || !t) {
+        findings.add('live', exited ? 'exited' : 'unanswered', new Error(`after burst ${n}: udp ${u} tcp ${t} exited ${exited}`), Buffer.concat(lastBurst.slice(-50)));
+        if (exited) break;
+      }
+      const rss = rssMb(server.pid);
+      if (rss > stats.rssMaxMb) stats.rssMaxMb = rss;
+      if (rss > 1024) {
+        findings.add('live', 'rss', new Error(`RSS ${rss} MB after burst ${n}`), Buffer.alloc(0));
+        break;
+      }
+    }
+    stats.rssEndMb = rssMb(server.pid);
+  } finally {
+    udp.close();
+    const code = await server.stop();
+    if (code !== 0) findings.add('live', 'exit', new Error(`server exited ${code} on SIGTERM`), Buffer.alloc(0));
+  }
+  // Error-level lines (an uncaught exception among them) are findings; warnings are counted.
+  const lines = (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '').split('\n').filter((l) => l.startsWith('{'));
+  let warnings = 0;
+  for (const l of lines) {
+    let rec: { level?: number; msg?: string; err?: { message?: string; stack?: string } };
+    try {
+      rec = JSON.parse(l) as typeof rec;
+    } catch {
+      continue;
+    }
+    if ((rec.level ?? 0) >= 50) {
+      const e = new Error(`${rec.msg ?? ''}: ${rec.err?.message ?? ''}`);
+      e.stack = `${e.message}\n${rec.err?.stack ?? ''}`;
+      findings.add('live', 'error-log', e, Buffer.from(l));
+    } else if ((rec.level ?? 0) >= 40) warnings++;
+  }
+  const stderrErrors = server.output().split('\n').filter((l) => /uncaught|unhandled|TypeError|RangeError/i.test(l));
+  for (const l of stderrErrors.slice(0, 20)) findings.add('live', 'stderr', new Error(l.slice(0, 300)), Buffer.alloc(0));
+  return { ...stats, warnLines: warnings };
+}
