@@ -120,8 +120,15 @@ function parseUriParams(s: string, start: number, end: number, into: Params): vo
     let semi = s.indexOf(';', i);
     if (semi < 0 || semi > end) semi = end;
     if (semi === i) throw badRequest('Empty URI parameter');
-    let eq = s.indexOf('=', i);
-    if (eq > semi) eq = -1;
+    // Searched within this parameter only: indexOf to the end of the URI for each of thousands of
+    // valueless parameters would be quadratic in the URI's length.
+    let eq = -1;
+    for (let k = i; k < semi; k++) {
+      if (s.charCodeAt(k) === 61) {
+        eq = k;
+        break;
+      }
+    }
     const name = uriUnescape(s.slice(i, eq < 0 ? semi : eq)).toLowerCase();
     if (name.length === 0) throw badRequest('Empty URI parameter name');
     into.set(name, eq < 0 ? null : uriUnescape(s.slice(eq + 1, semi)));

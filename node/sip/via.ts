@@ -111,8 +111,9 @@ export function parseVia(text: string): Via {
     i = skipWs(s, k + 1);
     const ps = i;
     while (i < s.length && s.charCodeAt(i) >= 48 && s.charCodeAt(i) <= 57) i++;
-    if (i === ps || i - ps > 5 || Number(s.slice(ps, i)) > 65535) throw badRequest('Malformed Via port');
     port = Number(s.slice(ps, i));
+    // Port 0 addresses nothing: a response sent along this Via (§18.2.2) could not leave the node.
+    if (i === ps || i - ps > 5 || port > 65535 || port === 0) throw badRequest('Malformed Via port');
   }
   const params: Params = new Map();
   i = parseParamsAt(s, i, params);

@@ -29,16 +29,18 @@ async function udpProbe(port: number, n: number): Promise<boolean> {
   await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
   try {
     return await new Promise<boolean>((resolve) => {
-      const t = setTimeout(() => resolve(false), 3000);
-      s.on('message', (m) => {
-        if (m.toString('latin1').includes(`probe-${n}@fuzz`)) {
-          clearTimeout(t);
-          resolve(true);
-        }
-      });
       const msg = options(port, 'UDP', s.address().port, n);
+      const retransmit = setTimeout(() => s.send(msg, port, '127.0.0.1'), 500); // a UAC retransmits (Timer E)
+      const done = (ok: boolean): void => {
+        clearTimeout(t);
+        clearTimeout(retransmit);
+        resolve(ok);
+      };
+      const t = setTimeout(() => done(false), 3000);
+      s.on('message', (m) => {
+        if (m.toString('latin1').includes(`probe-${n}@fuzz`)) done(true);
+      });
       s.send(msg, port, '127.0.0.1');
-      setTimeout(() => s.send(msg, port, '127.0.0.1'), 500); // a UAC retransmits (Timer E)
     });
   } finally {
     s.close();
@@ -104,6 +106,15 @@ export async function runLiveTarget(o: LiveOptions, findings: Findings): Promise
   const { rand } = o;
   const server: ServerProcess = await startServer({ config: { log: { format: 'json', level: 'warn' } } });
   const logFile = join(server.dir, 'siphon.log');
+  // Should this driver die, the server must not outlive it.
+  const reap = (): void => {
+    try {
+      process.kill(server.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  };
+  process.once('exit', reap);
   const port = server.sipPort;
   const corpus = o.corpusFor(port);
   const valid = corpus.slice(-9);
@@ -166,10 +177,11 @@ export async function runLiveTarget(o: LiveOptions, findings: Findings): Promise
   } finally {
     udp.close();
     const code = await server.stop();
+    process.off('exit', reap);
     if (code !== 0) findings.add('live', 'exit', new Error(`server exited ${code} on SIGTERM`), Buffer.alloc(0));
   }
   // Error-level lines (an uncaught exception among them) are findings; warnings are counted.
-  const lines = (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '').split('\n').filter((l) => l.startsWith('{'));
+  const lines = [(existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''), server.output()].join('\n').split('\n').filter((l) => l.startsWith('{'));
   let warnings = 0;
   for (const l of lines) {
     let rec: { level?: number; msg?: string; err?: { message?: string; stack?: string } };
@@ -180,11 +192,12 @@ export async function runLiveTarget(o: LiveOptions, findings: Findings): Promise
     }
     if ((rec.level ?? 0) >= 50) {
       const e = new Error(`${rec.msg ?? ''}: ${rec.err?.message ?? ''}`);
-      e.stack = `${e.message}\n${rec.err?.stack ?? ''}`;
+      // The server's own stack: its first frame names the bug (the signature uses it).
+      e.stack = `${e.message}\n${(rec.err?.stack ?? '').split('\n').slice(1).join('\n')}`;
       findings.add('live', 'error-log', e, Buffer.from(l));
     } else if ((rec.level ?? 0) >= 40) warnings++;
   }
-  const stderrErrors = server.output().split('\n').filter((l) => /uncaught|unhandled|TypeError|RangeError/i.test(l));
+  const stderrErrors = server.output().split('\n').filter((l) => !l.startsWith('{') && /uncaught|unhandled|TypeError|RangeError/i.test(l));
   for (const l of stderrErrors.slice(0, 20)) findings.add('live', 'stderr', new Error(l.slice(0, 300)), Buffer.alloc(0));
   return { ...stats, warnLines: warnings };
 }
