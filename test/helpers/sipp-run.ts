@@ -43,6 +43,8 @@ export interface SippOptions {
   readonly extra?: readonly string[];
   /** sipp's own -timeout (s); the process is killed 5 s after it. */
   readonly timeoutSecs?: number;
+  /** Local address sipp binds (-i); default 127.0.0.1 ('::1' for IPv6 loopback). */
+  readonly localIp?: string;
 }
 
 let seq = 0;
@@ -87,7 +89,7 @@ export async function runSipp(dir: string, o: SippOptions): Promise<SippRun> {
   const timeout = o.timeoutSecs ?? 15;
   const args: string[] = [];
   if (o.target !== undefined) args.push(o.target);
-  args.push('-sf', o.scenario, '-i', '127.0.0.1', '-p', String(port), '-t', o.transport ?? 'u1', '-m', String(o.calls ?? 1));
+  args.push('-sf', o.scenario, '-i', o.localIp ?? '127.0.0.1', '-p', String(port), '-t', o.transport ?? 'u1', '-m', String(o.calls ?? 1));
   // sipp refuses to start when its default 50,000 sockets exceed `ulimit -n` (tn opens one per call)
   args.push('-max_socket', String(SIPP_MAX_SOCKETS), '-buff_size', '1048576');
   if (o.rate !== undefined) args.push('-r', String(o.rate), '-l', String(Math.max(100, o.rate * 3)));
