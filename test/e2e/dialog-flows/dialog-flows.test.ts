@@ -106,6 +106,7 @@ describe.each([
   ['UDP', 'u1', V4],
   ['TCP', 't1', V4],
   ['UDP over IPv6', 'u1', V6],
+  ['TCP over IPv6', 't1', V6],
 ] as const)('dialog flows over %s', (label, transport, ip) => {
   const user = (base: string): string => `${base}${transport}${ip === V6 ? '6' : '4'}`;
 
@@ -181,9 +182,9 @@ describe('forked calls (two contacts for one AoR)', () => {
   }, 30_000);
 
   test('both branches answer (2xx race): both 200s reach the caller, each dialog is ACKed and BYEd', async () => {
-    // No pause between 183 and 200: both answers leave before either callee could read a CANCEL.
-    const one = await callee({ scenario: scenario('answer-uas.xml', answerAfter(0)) });
-    const two = await callee({ scenario: scenario('answer-uas.xml', answerAfter(0)) });
+    // Neither sends a provisional, so neither can be CANCELled before its 200 (§9.1).
+    const one = await callee({ scenario: scenario('answer-at-once-uas.xml') });
+    const two = await callee({ scenario: scenario('answer-at-once-uas.xml') });
     await register('raced', contactUri('raced', V4, one.port, 'u1'));
     await register('raced', contactUri('raced', V4, two.port, 'u1'));
     const a = await caller({ scenario: scenario('fork-race-uac.xml') }, 'raced');
