@@ -61,6 +61,8 @@ export class TcpTransport {
   private staleTimer: NodeJS.Timeout | undefined;
   port = 0;
   stats = { framesIn: 0, framesOut: 0, messagesOut: 0, coalesced: 0, rejected: 0 };
+  /** Why the last refused inbound frame was refused (who sent it and the error), for status and tests. */
+  lastRefusal = '';
 
   constructor(
     private readonly opts: TransportOptions,
@@ -248,10 +250,9 @@ export class TcpTransport {
     this.stats.rejected++;
     sock.destroy();
     const n = this.stats.rejected;
-    if (n <= 10 || n % 1000 === 0) {
-      const why = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-      process.emitWarning(`raft transport ${this.opts.id}: refused a frame from ${from === 0 ? sock.remoteAddress ?? 'unknown' : `member ${from}`} (${n} so far): ${why}`);
-    }
+    const why = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    this.lastRefusal = `from ${from === 0 ? sock.remoteAddress ?? 'unknown' : `member ${from}`}: ${why}`;
+    if (n <= 10 || n % 1000 === 0) process.emitWarning(`raft transport ${this.opts.id}: refused a frame ${this.lastRefusal} (${n} so far)`);
   }
 
   async stop(): Promise<void> {

@@ -1,0 +1,54 @@
+// Cases the fuzz campaign (test/fuzz/campaign) found, kept as plain unit cases of the owning parsers.
+import {
+  SipParseError, createErrorResponse, parseMessage, parseUri, parseVia, serialize, validateRequest, type SipRequest,
+} from '../../../node/sip/index.js';
+
+function request(via: string): SipRequest {
+  return parseMessage(Buffer.from([
+    'OPTIONS sip:127.0.0.1:5060 SIP/2.0', `Via: ${via}`, 'Max-Forwards: 70', 'From: <sip:a@b>;tag=1', 'To: <sip:127.0.0.1:5060>',
+    'Call-ID: port0@fuzz', 'CSeq: 1 OPTIONS', 'Content-Length: 0', '', '',
+  ].join('\r\n'))) as SipRequest;
+}
+
+describe('Via sent-by port 0 (live campaign, seed 3)', () => {
+  it('is a malformed Via port: a response along it could not be sent anywhere (RFC 3261 §18.2.2)', () => {
+    expect(() => parseVia('SIP/2.0/UDP 127.0.0.1:0;branch=z9hG4bKx')).toThrow(SipParseError);
+    expect(() => parseVia('SIP/2.0/UDP 127.0.0.1:00000;branch=z9hG4bKx')).toThrow('Malformed Via port');
+    expect(parseVia('SIP/2.0/UDP 127.0.0.1:1;branch=z9hG4bKx').port).toBe(1);
+    expect(parseVia('SIP/2.0/UDP 127.0.0.1:65535;branch=z9hG4bKx').port).toBe(65535);
+  });
+
+  it('makes the request a 400 naming the header, answered where it came from (the Via is not usable)', () => {
+    const req = request('SIP/2.0/UDP 127.0.0.1:0;branch=z9hG4bK-port0');
+    expect(validateRequest(req)).toEqual({ status: 400, reason: 'Bad Request - Malformed Via port' });
+    expect(() => req.topVia()).toThrow(SipParseError);
+  });
+});
+
+describe('URI parameter floods (parser campaign scaling probe)', () => {
+  it('reads thousands of valueless parameters followed by a valued one', () => {
+    const uri = parseUri(`sip:a@b${';p'.repeat(20_000)};last=1`);
+    expect(uri.params.get('p')).toBeNull();
+    expect(uri.params.get('last')).toBe('1');
+    expect(uri.params.size).toBe(2);
+  });
+
+  it("takes '=' only from its own parameter", () => {
+    const uri = parseUri('sip:a@b;lr;transport=tcp;x;y=2');
+    expect([...uri.params]).toEqual([['lr', null], ['transport', 'tcp'], ['x', null], ['y', '2']]);
+  });
+});
+
+describe('a rejected request still gets its 400 built', () => {
+  it('builds the reply for an unparseable header section from the well-formed headers', () => {
+    let err: SipParseError | undefined;
+    try {
+      parseMessage(Buffer.from('OPTIONS sip:x SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nBad Name: x\r\nCall-ID: c\r\nCSeq: 1 OPTIONS\r\n\r\n'));
+    } catch (e) {
+      err = e as SipParseError;
+    }
+    expect(err?.reason).toBe('Bad Request - Malformed header name');
+    const reply = createErrorResponse(err as SipParseError);
+    expect(serialize(reply!).toString()).toMatch(/^SIP\/2\.0 400 Bad Request - Malformed header name\r\n/);
+  });
+});
