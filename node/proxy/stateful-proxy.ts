@@ -75,6 +75,12 @@ export interface StatefulProxyOptions<S, C> {
    * (default 1300: path MTU unknown, or Ethernet's 1500 less 200); 0 never switches.
    */
   readonly udpSizeLimit?: number;
+  /**
+   * How long a next hop whose TCP attempt for an over-size request failed (refused, reset, connect
+   * timeout) is sent such requests over UDP at once (default 10 min): a UDP-only phone behind a
+   * NAT that drops the SYN then costs one connect timeout, not one per call.
+   */
+  readonly udpOnlyMemoryMs?: number;
   /** `proxy.record_route`: Record-Route dialog-creating initial requests without the script asking. */
   readonly recordRoute: boolean;
   /** `transaction.invite_timeout_secs` in ms: Timer C (§16.6 item 11, > 3 min recommended). */
@@ -141,6 +147,8 @@ export interface StatelessCounts {
 }
 
 const CANCELLED_REASON = 'Request Terminated';
+/** Next hops remembered as UDP-only at most (§18.1.1 fallback memory). */
+const UDP_ONLY_HOPS_KEPT = 4096;
 const MAX_FAILURE_ROUNDS = 5;
 const DIALOG_CREATING = new Set(['INVITE', 'SUBSCRIBE', 'REFER', 'NOTIFY']);
 
@@ -216,6 +224,8 @@ export class StatefulProxy<S, C> {
     cancel_forwarded: 0, cancel_no_next_hop: 0, cancel_rejected: 0, response_forwarded: 0, response_dropped: 0,
   };
   private readonly timers = new TimerQueue<TimerItem<S, C> | undefined>();
+  /** §18.1.1: "host:port" of next hops whose size-driven TCP attempt failed → until when UDP is used at once. */
+  private readonly udpOnlyHops = new Map<string, number>();
   private emptiedSlots = 0;
   private seq = 0;
 
@@ -620,7 +630,7 @@ export class StatefulProxy<S, C> {
     // (with its own branch: a new transaction) in case the next hop refuses TCP; then the SHOULD
     // of the same section applies and it is retried over UDP.
     let udpFallback: ForwardedRequest | undefined;
-    if (this.tooLargeForUdp(fwd, ctx.received)) {
+    if (this.tooLargeForUdp(fwd, ctx.received, now)) {
       const overTcp = forwardRequest(ctx.received, { ...spec, transport: 'TCP' }, copy);
       if (overTcp !== undefined) {
         udpFallback = forwardRequest(ctx.received, { ...spec, branchSuffix: `${spec.branchSuffix}u` }, copy);
@@ -644,11 +654,31 @@ export class StatefulProxy<S, C> {
     if (branch.seqDeadline !== undefined) this.arm(branch.seqDeadline, { ctx, branch, kind: 'seq' });
   }
 
-  /** §18.1.1: over UDP, `fwd` would exceed the size limit, and this node can send over TCP. */
-  private tooLargeForUdp(fwd: ForwardedRequest, received: ProxyRequestMessage): boolean {
+  /**
+   * §18.1.1: over UDP, `fwd` would exceed the size limit, and this node can send over TCP, and the
+   * next hop has not recently failed a TCP attempt (then UDP it is, as the retry would be anyway).
+   */
+  private tooLargeForUdp(fwd: ForwardedRequest, received: ProxyRequestMessage, now: number): boolean {
     const limit = this.o.udpSizeLimit ?? 1300;
     if (limit <= 0 || fwd.nextHop.transport.toUpperCase() !== 'UDP' || this.o.advertisedByTransport?.has('TCP') !== true) return false;
-    return this.o.factory.largerThan?.(fwd.request, limit, received) === true;
+    if (this.o.factory.largerThan?.(fwd.request, limit, received) !== true) return false;
+    const key = hopKey(fwd.nextHop);
+    const until = this.udpOnlyHops.get(key);
+    if (until === undefined) return true;
+    if (until > now) return false;
+    this.udpOnlyHops.delete(key);
+    return true;
+  }
+
+  /** Remembers a next hop that failed a size-driven TCP attempt (bounded: the oldest entry goes first). */
+  private rememberUdpOnly(hop: NextHop, now: number): void {
+    const key = hopKey(hop);
+    this.udpOnlyHops.delete(key); // re-inserted last: Map order is the eviction order
+    if (this.udpOnlyHops.size >= UDP_ONLY_HOPS_KEPT) {
+      const oldest = this.udpOnlyHops.keys().next();
+      if (oldest.done !== true) this.udpOnlyHops.delete(oldest.value);
+    }
+    this.udpOnlyHops.set(key, now + (this.o.udpOnlyMemoryMs ?? 600_000));
   }
 
   /**
@@ -659,6 +689,7 @@ export class StatefulProxy<S, C> {
     const fallback = branch.udpFallback;
     branch.udpFallback = undefined;
     if (fallback === undefined) return false;
+    this.rememberUdpOnly(fallback.nextHop, now);
     const tx = this.o.transactions.sendRequest(fallback.request, fallback.nextHop, now);
     if (tx === undefined) return false;
     this.byClient.delete(branch.tx);
@@ -932,6 +963,10 @@ function defaultReason(code: number): string {
 function cseqMethodOf(res: ProxyResponseMessage): string {
   const parts = (res.headers.get('CSeq') ?? '').trim().split(/\s+/);
   return (parts[1] ?? '').toUpperCase();
+}
+
+function hopKey(hop: NextHop): string {
+  return `${hop.host.toLowerCase()}:${hop.port}`;
 }
 
 /** 'IPv6' for an IPv6 literal (bracketed or not), else 'IPv4' (host names resolve to IPv4 here). */

@@ -144,3 +144,39 @@ describe('sipProxyFactory.largerThan on node/sip messages', () => {
     expect(sipProxyFactory.largerThan?.(wire(1500), 1300)).toBe(true);
   });
 });
+
+describe('§18.1.1 fallback memory: a next hop that failed TCP gets later over-size requests over UDP at once', () => {
+  test('after one failed TCP attempt, the next large request to that hop leaves over UDP; other hops still switch', async () => {
+    const h = harness();
+    await h.proxy.onRequest('s1', message(1400), fromUdp, 0);
+    await h.proxy.onTransportError(h.tx.method('MESSAGE')[0].tx, 5000); // e.g. the connect timed out
+    expect(h.tx.method('MESSAGE').map((m) => m.dest.transport)).toEqual(['TCP', 'UDP']);
+    await h.proxy.onRequest('s2', message(1400), fromUdp, 6000);
+    expect(h.tx.method('MESSAGE')[2].dest).toMatchObject({ host: '192.0.2.21', port: 5062, transport: 'UDP' });
+    expect(h.tx.method('MESSAGE')[2].request.headers.get('Via')).toMatch(/^SIP\/2\.0\/UDP /);
+  });
+
+  test('the memory expires (udpOnlyMemoryMs): then TCP is tried again', async () => {
+    const tx = new FakeTransactions();
+    const proxy = new StatefulProxy<string, number>({
+      transactions: tx, factory: sizing, isOwnAddress: own, advertised: { host: 'proxy.example.com', port: 5060 },
+      advertisedByTransport: new Map([['UDP', { host: 'proxy.example.com', port: 5060 }], ['TCP', { host: 'proxy.example.com', port: 5060 }]]),
+      recordRoute: true, inviteTimeoutMs: 180_000, udpOnlyMemoryMs: 60_000,
+      hooks: { onRequest: (r: ScriptRequest) => r.relay({ target: 'sip:bob@192.0.2.21:5062' }) },
+    });
+    await proxy.onRequest('s1', message(1400), fromUdp, 0);
+    await proxy.onTransportError(tx.method('MESSAGE')[0].tx, 10);
+    await proxy.onRequest('s2', message(1400), fromUdp, 59_000);
+    await proxy.onRequest('s3', message(1400), fromUdp, 60_011);
+    expect(tx.method('MESSAGE').map((m) => m.dest.transport)).toEqual(['TCP', 'UDP', 'UDP', 'TCP']);
+  });
+
+  test('a hop that answered over TCP is not remembered: later large requests to it still switch', async () => {
+    const h = harness();
+    await h.proxy.onRequest('s1', message(1400), fromUdp, 0);
+    const [overTcp] = h.tx.method('MESSAGE');
+    await h.proxy.onResponse(overTcp.tx, answer(overTcp.request, 200, { toTag: 'b1' }), 10);
+    await h.proxy.onRequest('s2', message(1400), fromUdp, 20);
+    expect(h.tx.method('MESSAGE').map((m) => m.dest.transport)).toEqual(['TCP', 'TCP']);
+  });
+});
