@@ -487,6 +487,9 @@ export class StatefulProxy<S, C> {
     const { ctx, branch } = entry;
     return this.serial(ctx, async () => {
       if (branch.done || branch.tx !== tx) return;
+      // §18.1.1's UDP retry only while the request is still wanted: after a CANCEL or another
+      // branch's final it would ring a phone only to cancel it again (§16.10, §16.7 item 10).
+      if (ctx.cancelled || ctx.finalStatus !== 0) branch.udpFallback = undefined;
       if (this.retryOverUdp(ctx, branch, now)) return;
       await this.finishBranchLocally(ctx, branch, 503, 'Service Unavailable', now);
     });

@@ -180,3 +180,21 @@ describe('§18.1.1 fallback memory: a next hop that failed TCP gets later over-s
     expect(h.tx.method('MESSAGE').map((m) => m.dest.transport)).toEqual(['TCP', 'TCP']);
   });
 });
+
+describe('§18.1.1 UDP retry only while the request is still wanted', () => {
+  test('the caller CANCELs while the size-driven TCP connect is pending: the failure is not retried over UDP, the caller gets 487', async () => {
+    const h = harness();
+    await h.proxy.onRequest('s', invite(1400), fromUdp, 0);
+    const [overTcp] = h.tx.method('INVITE');
+    expect(overTcp.dest.transport).toBe('TCP');
+    h.tx.cancelTargets.set('size-2', 's');
+    const cancel = request('CANCEL sip:bob@example.com', 'Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bKuac2', 'Max-Forwards: 70',
+      'From: <sip:alice@example.com>;tag=a1', 'To: <sip:bob@example.com>', 'Call-ID: size-2', 'CSeq: 1 CANCEL');
+    await h.proxy.onRequest('c', cancel, fromUdp, 100);
+    expect(h.tx.statuses('c')).toEqual([200]);
+    await h.proxy.onTransportError(overTcp.tx, 5000);
+    expect(h.tx.method('INVITE')).toHaveLength(1); // no phone rung after the caller hung up
+    expect(h.tx.method('CANCEL')).toHaveLength(0); // nothing reached the callee, nothing to cancel (§9.1)
+    expect(h.tx.statuses('s')).toEqual([487]);
+  });
+});
