@@ -8,5 +8,5 @@ export { optionsForUs } from './stateless-options.js';
 export { gruuTargeting } from './gruu-routing.js';
 export { defaultScriptPath, digestGate, gatedHandlers } from './default-script.js';
 export { mountRegistrationsAdmin, type RouteMount } from './admin-routes.js';
-export { destinationOfHop, sourceAddressOf, transportOfHop } from './peer.js';
+export { canReach, destinationOfHop, sourceAddressOf, transportOfHop } from './peer.js';
 export { startingRoute } from './starting-route.js';

@@ -1,6 +1,7 @@
 // Addresses on a live node are node/transport's MessageSource (the transaction layer's address
 // type in node/core's dispatcher): where a message came from, or where a request goes.
 import type { NextHop, SourceAddress } from '../proxy/index.js';
+import { isIP } from 'node:net';
 import type { ListenerInfo, MessageSource, TransportKind } from '../transport/index.js';
 
 /** Transports this node sends on; a next hop asking for another (tls, ws, sctp) is tried over UDP. */
@@ -40,6 +41,21 @@ export function destinationOfHop(listeners: readonly ListenerInfo[]): (hop: Next
     }
     return dest;
   };
+}
+
+/**
+ * Whether a UDP listener can send to the hop's address family: an IPv4 socket cannot reach an
+ * IPv6 peer nor an IPv6-bound one an IPv4 peer (a '::' wildcard is dual-stack). Such a datagram
+ * is dropped by the kernel without an error and the call would wait out Timer B; refusing the
+ * send makes it a transport failure at once (§16.9: the branch is a 503). TCP connects from no
+ * listener's socket, so any family is reachable over it.
+ */
+export function canReach(listeners: readonly ListenerInfo[], hop: NextHop): boolean {
+  const transport = transportOfHop(hop);
+  const host = stripBrackets(hop.host);
+  if (transport === 'tcp' || isIP(host) === 0) return true; // a name: whatever it resolves to is the transport's business
+  const v6 = host.includes(':');
+  return listeners.some((l) => l.transport === transport && (l.host === '::' || l.host.includes(':') === v6));
 }
 
 /** "host:port" per listener, built once (this runs for every request). */

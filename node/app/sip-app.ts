@@ -23,7 +23,7 @@ import { mountRegistrationsAdmin, type RouteMount } from './admin-routes.js';
 import { DeadlineTimer } from './deadline-timer.js';
 import { defaultScriptPath, digestGate, gatedHandlers } from './default-script.js';
 import { ownAddressMatcher } from './own-addresses.js';
-import { destinationOfHop, sourceAddressOf } from './peer.js';
+import { canReach, destinationOfHop, sourceAddressOf } from './peer.js';
 import { gruuTargeting } from './gruu-routing.js';
 import { optionsForUs } from './stateless-options.js';
 import { sendStateless, type WireTransports } from './wire-sender.js';
@@ -145,6 +145,7 @@ export async function startSipApp(host: AppHost, config: SiphonConfig, log: Logg
   };
   const port: ProxyTransactionPort<ServerTx<MessageSource>, ClientTx<MessageSource>> = {
     sendRequest(request, hop, now) {
+      if (!canReach(host.listeners, hop)) return undefined; // e.g. an IPv6 contact, no IPv6 listener
       const c = binding.port.sendRequest(request, hop, now);
       tx.armTimer();
       return c;

@@ -268,3 +268,25 @@ describe('SIP over IPv6', () => {
     expect(header(prackAtCallee, 'Via')[0]).toMatch(/^SIP\/2\.0\/UDP \[::1\]:/);
   }, 30_000);
 });
+
+describe('a UDP contact of an address family the node has no listener for', () => {
+  let v4only: ServerProcess;
+  beforeAll(async () => {
+    v4only = await startServer();
+  }, 30_000);
+  afterAll(async () => {
+    if (v4only) expect(await v4only.stop()).toBe(0);
+  });
+
+  test('an IPv6 contact behind an IPv4-only node fails at once (503, 500 upstream), not after Timer B', async () => {
+    const target = `${V4}:${v4only.sipPort}`;
+    const reg = await runSipp(v4only.dir, {
+      scenario: scenario('register-contact.xml'), target, extra: ['-s', 'far6'], keys: { contact: `sip:far6@[${V6}]:${await freePort()}` },
+    });
+    expect(verdict(reg)).toEqual(PASSED);
+    const started = Date.now();
+    const uac = scenario('reject-uac.xml', (t) => t.split('EXPECTED_FINAL').join('500'));
+    expect(verdict(await runSipp(v4only.dir, { scenario: uac, target, extra: ['-s', 'far6'], timeoutSecs: 10 }))).toEqual(PASSED);
+    expect(Date.now() - started).toBeLessThan(3000);
+  }, 30_000);
+});

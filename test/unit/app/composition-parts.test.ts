@@ -1,6 +1,7 @@
 /** The small pure parts of node/app: own-address matching, OPTIONS-for-us, hop/source mapping, the digest gate. */
 import {
   advertisedByTransport,
+  canReach,
   defaultScriptPath,
   destinationOfHop,
   digestGate,
@@ -79,6 +80,17 @@ describe('hop and source mapping', () => {
     // A dual-stack wildcard serves IPv6 peers when there is no IPv6-bound listener.
     const any6: ListenerInfo = { transport: 'udp', host: '::', port: 5060, advertisedHost: '2001:db8::1', advertisedPort: 5060 };
     expect(destinationOfHop([any6])({ host: '2001:db8::7', port: 5060, transport: 'UDP' }).listener).toBe(any6);
+  });
+  test('canReach: a UDP hop of an address family no UDP listener can send to is refused up front', () => {
+    const udp6: ListenerInfo = { transport: 'udp', host: '::1', port: 5060, advertisedHost: '::1', advertisedPort: 5060 };
+    expect(canReach([udp, tcp], { host: '[2001:db8::5]', port: 5060, transport: 'UDP' })).toBe(false);
+    expect(canReach([udp, tcp], { host: '192.0.2.5', port: 5060, transport: 'UDP' })).toBe(true);
+    expect(canReach([udp, udp6], { host: '[2001:db8::5]', port: 5060, transport: 'UDP' })).toBe(true);
+    expect(canReach([udp6], { host: '192.0.2.5', port: 5060, transport: 'UDP' })).toBe(false);
+    expect(canReach([udp6], { host: 'sip.example.com', port: 5060, transport: 'UDP' })).toBe(true);
+    const any: ListenerInfo = { transport: 'tcp', host: '::', port: 5060, advertisedHost: '2001:db8::1', advertisedPort: 5060 };
+    expect(canReach([any], { host: '192.0.2.5', port: 5060, transport: 'TCP' })).toBe(true);
+    expect(canReach([tcp], { host: '2001:db8::5', port: 5060, transport: 'TCP' })).toBe(true); // outbound connects are any family
   });
   test('advertised addresses per transport and per bound address family', () => {
     const udp6: ListenerInfo = { transport: 'udp', host: '::1', port: 5062, advertisedHost: '::1', advertisedPort: 5062 };
