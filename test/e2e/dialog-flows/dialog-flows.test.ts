@@ -124,6 +124,12 @@ describe.each([
     expect(reliable).toHaveLength(transport === 'u1' ? 2 : 1);
     expect(header(reliable[0], 'RSeq')).toEqual(['4711']);
     expect(header(reliable[0], 'Require')).toEqual(['100rel']);
+    const invite = received(bRun).find((m) => startLine(m).startsWith('INVITE')) ?? '';
+    // Our Via names the listener of the callee's family, bracketed when IPv6 (§20.42 sent-by);
+    // the caller's Via gets received= unbracketed (RFC 3261 §25.1 via-received, RFC 5118 §4.5).
+    expect(header(invite, 'Via')[0]).toMatch(new RegExp(`^SIP/2\\.0/${transport === 'u1' ? 'UDP' : 'TCP'} ${ip === V6 ? '\\[::1\\]' : '127\\.0\\.0\\.1'}:${sipPort};`));
+    expect(header(invite, 'Via')[1]).toContain(`;received=${ip}`);
+    expect(header(invite, 'Record-Route')).toEqual([`<sip:${hostRef(ip)}:${sipPort}${transport === 'u1' ? '' : ';transport=tcp'};lr>`]);
     const prack = received(bRun).find((m) => startLine(m).startsWith('PRACK'));
     expect(prack).toBeDefined();
     expect(header(prack ?? '', 'RAck')).toEqual(['4711 1 INVITE']);
