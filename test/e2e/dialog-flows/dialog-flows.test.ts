@@ -3,7 +3,9 @@
  * shipped default script (registrar + record-routing proxy), over UDP, TCP and IPv6 loopback:
  * reliable provisionals (RFC 3262), early UPDATE (RFC 3311), INFO (RFC 6086), callee-initiated
  * re-INVITE and BYE, a 491 on a crossed re-INVITE, a relayed 302, forked early media and a 2xx
- * race (RFC 3261 §16.7), a large INVITE to a UDP-only callee (§18.1.1) and mixed IPv4/IPv6 calls.
+ * race (RFC 3261 §16.7), a large INVITE to a UDP-only callee (§18.1.1), mixed IPv4/IPv6 calls,
+ * and on a second, IPv4-only node with a short Timer C: an IPv6 contact it cannot reach, a silent
+ * and a forever-ringing callee over TCP (the UDP cases live in siphon-interop).
  * Each case asserts the sipp verdicts (0 = every message as scripted) and what the traces show.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -285,10 +287,10 @@ describe('SIP over IPv6', () => {
   }, 30_000);
 });
 
-describe('a UDP contact of an address family the node has no listener for', () => {
+describe('an IPv4-only node with a 2 s INVITE timeout (Timer C)', () => {
   let v4only: ServerProcess;
   beforeAll(async () => {
-    v4only = await startServer();
+    v4only = await startServer({ config: { transaction: { invite_timeout_secs: 2 } } });
   }, 30_000);
   afterAll(async () => {
     if (v4only) expect(await v4only.stop()).toBe(0);
@@ -304,5 +306,37 @@ describe('a UDP contact of an address family the node has no listener for', () =
     const uac = scenario('reject-uac.xml', (t) => t.split('EXPECTED_FINAL').join('500'));
     expect(verdict(await runSipp(v4only.dir, { scenario: uac, target, extra: ['-s', 'far6'], timeoutSecs: 10 }))).toEqual(PASSED);
     expect(Date.now() - started).toBeLessThan(3000);
+  }, 30_000);
+
+  const expect408 = (): string => scenario('reject-uac.xml', (t) => t.split('EXPECTED_FINAL').join('408'));
+
+  test('a silent TCP callee (no 100 at all): 408 to the caller, and no CANCEL to the callee (§9.1)', async () => {
+    const port = await freePort();
+    const callee = runSipp(v4only.dir, { scenario: scenario('silent-uas.xml'), port, transport: 't1', traceMessages: true, timeoutSecs: 10 });
+    await portsBound('tcp', [port]);
+    const reg = await runSipp(v4only.dir, {
+      scenario: scenario('register-contact.xml'), target: `${V4}:${v4only.sipPort}`, extra: ['-s', 'mute'], keys: { contact: `sip:mute@${V4}:${port};transport=tcp` },
+    });
+    expect(verdict(reg)).toEqual(PASSED);
+    const caller = await runSipp(v4only.dir, { scenario: expect408(), target: `${V4}:${v4only.sipPort}`, extra: ['-s', 'mute'], timeoutSecs: 10 });
+    expect(verdict(caller)).toEqual(PASSED);
+    const calleeRun = await callee;
+    expect(verdict(calleeRun)).toEqual(PASSED);
+    expect(received(calleeRun).map((m) => startLine(m).split(' ')[0])).toEqual(['INVITE']);
+  }, 30_000);
+
+  test('a TCP callee that rings forever: Timer C CANCELs it over TCP, its 487 is ACKed, the caller gets 408', async () => {
+    const port = await freePort();
+    const callee = runSipp(v4only.dir, { scenario: scenario('ring-forever-uas.xml'), port, transport: 't1', traceMessages: true, timeoutSecs: 10 });
+    await portsBound('tcp', [port]);
+    const reg = await runSipp(v4only.dir, {
+      scenario: scenario('register-contact.xml'), target: `${V4}:${v4only.sipPort}`, extra: ['-s', 'ringer'], keys: { contact: `sip:ringer@${V4}:${port};transport=tcp` },
+    });
+    expect(verdict(reg)).toEqual(PASSED);
+    const caller = await runSipp(v4only.dir, { scenario: expect408(), target: `${V4}:${v4only.sipPort}`, extra: ['-s', 'ringer'], timeoutSecs: 10 });
+    expect(verdict(caller)).toEqual(PASSED);
+    const calleeRun = await callee;
+    expect(verdict(calleeRun)).toEqual(PASSED);
+    expect(unique(received(calleeRun).map((m) => startLine(m).split(' ')[0]))).toEqual(['INVITE', 'CANCEL', 'ACK']);
   }, 30_000);
 });
