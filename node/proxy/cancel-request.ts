@@ -4,7 +4,8 @@
 
 import type { ProxyMessageFactory, ProxyRequestMessage } from './proxy-message.js';
 
-export function buildCancel(invite: ProxyRequestMessage, factory: ProxyMessageFactory): ProxyRequestMessage {
+/** `reasons`: RFC 3326 Reason header values to carry (why the INVITE is cancelled). */
+export function buildCancel(invite: ProxyRequestMessage, factory: ProxyMessageFactory, reasons: readonly string[] = []): ProxyRequestMessage {
   const h = invite.headers;
   const cseq = (h.get('CSeq') ?? '').trim().split(/\s+/)[0] ?? '';
   const headers: Array<readonly [string, string]> = [];
@@ -19,6 +20,7 @@ export function buildCancel(invite: ProxyRequestMessage, factory: ProxyMessageFa
     if (v !== undefined) headers.push([name, v]);
   }
   headers.push(['CSeq', `${cseq} CANCEL`]);
+  for (const r of reasons) headers.push(['Reason', r]);
   headers.push(['Content-Length', '0']);
   return factory.request('CANCEL', invite.uri, headers);
 }

@@ -120,6 +120,8 @@ interface Branch<C> {
   /** §9.1: a CANCEL is wanted but no provisional has arrived yet. */
   cancelPending: boolean;
   cancelSent: boolean;
+  /** RFC 3326 Reason values for our CANCEL, fixed when the cancel is decided (it may wait for a 1xx). */
+  cancelReasons: readonly string[];
   /** We cancelled it because Timer C fired: its 487 stands for a timeout (408) upstream. */
   timedOut: boolean;
   timerC: number | undefined;
@@ -147,6 +149,9 @@ export interface StatelessCounts {
 }
 
 const CANCELLED_REASON = 'Request Terminated';
+const NO_REASONS: readonly string[] = [];
+/** RFC 3326 §3's own example: the Reason of a CANCEL sent because another branch answered. */
+const COMPLETED_ELSEWHERE: readonly string[] = ['SIP;cause=200;text="Call completed elsewhere"'];
 /** Next hops remembered as UDP-only at most (§18.1.1 fallback memory). */
 const UDP_ONLY_HOPS_KEPT = 4096;
 const MAX_FAILURE_ROUNDS = 5;
@@ -336,7 +341,9 @@ export class StatefulProxy<S, C> {
     if (ctx.finalStatus !== 0 || ctx.cancelled) return;
     ctx.cancelled = true;
     ctx.queue.length = 0;
-    for (const b of ctx.branches) this.cancelBranch(b, now);
+    // RFC 3326 §2: the caller's reason for hanging up (e.g. Q.850 cause) travels with our CANCELs.
+    const reasons = cancel.headers.getAll('Reason');
+    for (const b of ctx.branches) this.cancelBranch(b, now, reasons);
     // The cancel teardown hook (release per-call resources no BYE will clear) is fire-and-forget:
     // it never delays the 487.
     if (this.o.hooks.onCancel) {
@@ -429,8 +436,9 @@ export class StatefulProxy<S, C> {
         if (ctx.finalStatus === 0) {
           ctx.finalStatus = res.status;
           ctx.queue.length = 0;
-          // §16.7 item 10: once a final went upstream, every other pending branch is cancelled.
-          for (const b of ctx.branches) this.cancelBranch(b, now);
+          // §16.7 item 10: once a final went upstream, every other pending branch is cancelled,
+          // saying why (RFC 3326 §3): a phone then logs no missed call for it.
+          for (const b of ctx.branches) this.cancelBranch(b, now, COMPLETED_ELSEWHERE);
           this.scheduleLinger(ctx, now);
         }
       }
@@ -450,7 +458,8 @@ export class StatefulProxy<S, C> {
       if (d === 'store-and-cancel-others') {
         // §16.7 item 5: a 6xx ends the search: no further sequential targets, CANCEL the rest.
         ctx.queue.length = 0;
-        for (const b of ctx.branches) this.cancelBranch(b, now);
+        const reason = [`SIP;cause=${res.status};text="${quotedText(res.reason)}"`];
+        for (const b of ctx.branches) this.cancelBranch(b, now, reason);
       }
     }
     await this.reply(ctx, res, now);
@@ -647,7 +656,7 @@ export class StatefulProxy<S, C> {
     }
     const branch: Branch<C> = {
       index, request: fwd.request, nextHop: fwd.nextHop, tx, udpFallback, done: false, provisional: false,
-      cancelPending: false, cancelSent: false, timedOut: false,
+      cancelPending: false, cancelSent: false, cancelReasons: NO_REASONS, timedOut: false,
       timerC: ctx.method === 'INVITE' ? now + this.o.inviteTimeoutMs : undefined,
       seqDeadline: ctx.branchTimeoutMs > 0 ? now + ctx.branchTimeoutMs : undefined,
     };
@@ -781,8 +790,9 @@ export class StatefulProxy<S, C> {
     this.o.transactions.respond(pending.serverTx, this.o.factory.response(pending.cancel, status, reason), now);
   }
 
-  private cancelBranch(b: Branch<C>, now: number): void {
+  private cancelBranch(b: Branch<C>, now: number, reasons: readonly string[] = NO_REASONS): void {
     if (b.done || b.cancelSent || b.request.method !== 'INVITE') return;
+    if (b.cancelReasons.length === 0) b.cancelReasons = reasons;
     // §9.1: "If no provisional response has been received, the CANCEL request MUST NOT be sent;
     // rather, the client MUST wait for the arrival of a provisional response".
     if (!b.provisional) {
@@ -795,7 +805,7 @@ export class StatefulProxy<S, C> {
   private sendCancel(b: Branch<C>, now: number): void {
     b.cancelPending = false;
     b.cancelSent = true;
-    this.o.transactions.sendRequest(buildCancel(b.request, this.o.factory), b.nextHop, now);
+    this.o.transactions.sendRequest(buildCancel(b.request, this.o.factory, b.cancelReasons), b.nextHop, now);
   }
 
   /** §16.8: Timer C (or a sequential branch timeout) fired on a pending branch. */
@@ -975,6 +985,11 @@ function hopKey(hop: NextHop): string {
 /** 'IPv6' for an IPv6 literal (bracketed or not), else 'IPv4' (host names resolve to IPv4 here). */
 function addressFamily(host: string): 'IPv4' | 'IPv6' {
   return host.includes(':') ? 'IPv6' : 'IPv4';
+}
+
+/** A reason phrase as the quoted-string of a Reason text parameter (RFC 3326 §2, RFC 3261 §25.1). */
+function quotedText(reason: string): string {
+  return reason.replace(/[\\"]/g, '\\$&').replace(/[\r\n]/g, ' ');
 }
 
 function errText(err: unknown): string {

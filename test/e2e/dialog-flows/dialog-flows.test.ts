@@ -185,7 +185,7 @@ describe('3xx from the callee', () => {
 });
 
 describe('forked calls (two contacts for one AoR)', () => {
-  test('early media from both branches reaches the caller; the 200 of one gets the other CANCELled (487 ACKed)', async () => {
+  test('early media from both branches reaches the caller; the 200 of one gets the other CANCELled with a Reason (487 ACKed)', async () => {
     const winner = await callee({ scenario: scenario('answer-uas.xml', answerAfter(600)) });
     const loser = await callee({ scenario: scenario('cancelled-uas.xml') });
     await register('forked', contactUri('forked', V4, winner.port, 'u1'));
@@ -198,6 +198,9 @@ describe('forked calls (two contacts for one AoR)', () => {
     const early = received(a).filter((m) => startLine(m).startsWith('SIP/2.0 183'));
     expect(new Set(early.map(toTag)).size).toBe(2);
     expect(unique(received(loserRun).map((m) => startLine(m).split(' ')[0]))).toEqual(['INVITE', 'CANCEL', 'ACK']);
+    // RFC 3326 §3: the losing phone learns the call was answered elsewhere (no missed-call entry).
+    const cancel = received(loserRun).find((m) => startLine(m).startsWith('CANCEL')) ?? '';
+    expect(header(cancel, 'Reason')).toEqual(['SIP;cause=200;text="Call completed elsewhere"']);
   }, 30_000);
 
   test('both branches answer (2xx race): both 200s reach the caller, each dialog is ACKed and BYEd', async () => {
