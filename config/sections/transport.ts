@@ -22,8 +22,9 @@ export const transportSection = obj({
    * Path MTU assumed for UDP (RFC 3261 §18.1.1): a forwarded request longer than this less 200 bytes
    * moves to TCP when the node listens on TCP, and falls back to UDP if the next hop refuses TCP.
    * 1500 gives the RFC's 1300-byte bound. 0 turns the switch off (Kamailio's `udp_mtu` default):
-   * for phones registered over UDP behind NAT, whose NAT drops an unsolicited TCP connect, so a large
-   * INVITE would wait out tcp_connect_timeout_ms before the UDP fallback.
+   * for phones registered over UDP behind NAT, whose NAT drops an unsolicited TCP connect: the first
+   * large INVITE to such a next hop waits out tcp_connect_timeout_ms before the UDP fallback (later
+   * ones go UDP at once for 10 minutes: the proxy remembers the failed hop).
    */
   udp_mtu: int(1500, 0, 65_535),
   /** SO_RCVBUF for UDP sockets: 8 MiB absorbs event-loop pauses (see notes/node-udp-ceiling.md). */

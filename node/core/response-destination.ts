@@ -23,7 +23,8 @@ function stripBrackets(host: string): string {
 
 export function responseDestination(via: ViaRouting, source: MessageSource): ResponseDestination {
   const received = via.params.get('received');
-  const address = received !== undefined && received !== null && received !== '' ? received : stripBrackets(via.host);
+  // RFC 5118 §4.5 writes received= without brackets; a UA that brackets its own value is tolerated.
+  const address = stripBrackets(received !== undefined && received !== null && received !== '' ? received : via.host);
   const rport = via.params.get('rport');
   const hasRport = rport !== undefined && rport !== null && /^\d{1,5}$/.test(rport);
   if (source.connectionId !== null) {
@@ -35,6 +36,6 @@ export function responseDestination(via: ViaRouting, source: MessageSource): Res
   // ignores the port it arrived from) is answered where it came from, like the original was.
   if (hasRport) return { kind: 'endpoint', endpoint: { address: source.remote.address, port: source.remote.port } };
   const maddr = via.params.get('maddr');
-  if (maddr !== undefined && maddr !== null && maddr !== '') return { kind: 'endpoint', endpoint: { address: maddr, port: via.port ?? DEFAULT_PORT } };
+  if (maddr !== undefined && maddr !== null && maddr !== '') return { kind: 'endpoint', endpoint: { address: stripBrackets(maddr), port: via.port ?? DEFAULT_PORT } };
   return { kind: 'endpoint', endpoint: { address, port: via.port ?? DEFAULT_PORT } };
 }
