@@ -120,13 +120,24 @@ export async function runLiveTarget(o: LiveOptions, findings: Findings): Promise
   const valid = corpus.slice(-9);
   const udp = createSocket('udp4');
   await new Promise<void>((r) => udp.bind(0, '127.0.0.1', () => r()));
-  udp.on('message', () => undefined);
+  // RFC 3261 §21.4.1 lets the reason phrase say what was wrong; every 400 the node sends should.
+  const replies = { total: 0, status400: 0 };
+  udp.on('message', (m) => {
+    replies.total++;
+    const eol = m.indexOf('\r\n');
+    const line = m.toString('latin1', 0, eol < 0 ? Math.min(m.length, 200) : eol);
+    if (!line.startsWith('SIP/2.0 400')) return;
+    replies.status400++;
+    if (line.trim() === 'SIP/2.0 400 Bad Request') findings.add('live', 'generic-400', new Error('a 400 without a specific reason phrase'), m);
+  });
   // The server's replies go to the Via of each mutant; keep them on loopback, to this socket.
   const local = (b: Buffer): Buffer => Buffer.from(b.toString('latin1').replace(/192\.0\.2\.\d+(:\d+)?/g, `127.0.0.1:${udp.address().port}`), 'latin1');
-  const stats = { udpDatagrams: 0, tcpConnections: 0, tcpByteSplitMessages: 0, tcpPipelined: 0, probes: 0, rssStartMb: rssMb(server.pid), rssMaxMb: 0, rssEndMb: 0 };
+  const stats = { udpDatagrams: 0, tcpConnections: 0, tcpByteSplitMessages: 0, tcpPipelined: 0, probes: 0, rssStartMb: rssMb(server.pid), rssWarmMb: 0, rssMaxMb: 0, rssEndMb: 0 };
   const stop = Date.now() + o.seconds * 1000;
   let n = 0;
   let lastBurst: Buffer[] = [];
+  let warmRss = 0;
+  let grew = false;
   try {
     while (Date.now() < stop) {
       lastBurst = [];
@@ -168,12 +179,19 @@ export async function runLiveTarget(o: LiveOptions, findings: Findings): Promise
       }
       const rss = rssMb(server.pid);
       if (rss > stats.rssMaxMb) stats.rssMaxMb = rss;
+      // After warm-up (JIT, pools, transaction tables at their steady size) RSS must stay flat.
+      if (n === 20) warmRss = rss;
+      if (warmRss > 0 && rss - warmRss > 200 && !grew) {
+        grew = true;
+        findings.add('live', 'rss-growth', new Error(`RSS grew from ${warmRss} MB after warm-up to ${rss} MB at burst ${n}`), Buffer.concat(lastBurst.slice(-20)));
+      }
       if (rss > 1024) {
         findings.add('live', 'rss', new Error(`RSS ${rss} MB after burst ${n}`), Buffer.alloc(0));
         break;
       }
     }
     stats.rssEndMb = rssMb(server.pid);
+    stats.rssWarmMb = warmRss;
   } finally {
     udp.close();
     const code = await server.stop();
@@ -199,5 +217,5 @@ export async function runLiveTarget(o: LiveOptions, findings: Findings): Promise
   }
   const stderrErrors = server.output().split('\n').filter((l) => !l.startsWith('{') && /uncaught|unhandled|TypeError|RangeError/i.test(l));
   for (const l of stderrErrors.slice(0, 20)) findings.add('live', 'stderr', new Error(l.slice(0, 300)), Buffer.alloc(0));
-  return { ...stats, warnLines: warnings };
+  return { ...stats, udpReplies: replies.total, udpReplies400: replies.status400, warnLines: warnings };
 }

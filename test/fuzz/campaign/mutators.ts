@@ -208,8 +208,11 @@ function mutateOnce(rand: Rand, b: Buffer, corpus: readonly Buffer[]): Buffer {
       }
       return out;
     }
-    case 17: { // a header line without a colon, an empty name, a name with separators
-      m.headers.splice(hi(), 0, pick(rand, ['NoColonHere', ': empty-name', 'Bad Name: x', 'X-\x01: y', ' : ', 'Via:', 'To:', 'CSeq:']));
+    case 17: { // a header line without a colon, an empty name, a name with separators, a unique (long) name
+      if (rand() < 0.5) {
+        const name = `X-${Math.floor(rand() * 1e9).toString(36)}${'n'.repeat(rand() < 0.5 ? int(rand, 60) : int(rand, 60_000))}`;
+        m.headers.splice(hi(), 0, `${name}: v`);
+      } else m.headers.splice(hi(), 0, pick(rand, ['NoColonHere', ': empty-name', 'Bad Name: x', 'X-\x01: y', ' : ', 'Via:', 'To:', 'CSeq:']));
       break;
     }
     case 18: { // Contact forms the registrar must judge

@@ -2,6 +2,7 @@
 import {
   SipParseError, createErrorResponse, parseMessage, parseUri, parseVia, serialize, validateRequest, type SipRequest,
 } from '../../../node/sip/index.js';
+import { cachedHeaderNames } from '../../../node/sip/header-names.js';
 
 function request(via: string): SipRequest {
   return parseMessage(Buffer.from([
@@ -50,5 +51,19 @@ describe('a rejected request still gets its 400 built', () => {
     expect(err?.reason).toBe('Bad Request - Malformed header name');
     const reply = createErrorResponse(err as SipParseError);
     expect(serialize(reply!).toString()).toMatch(/^SIP\/2\.0 400 Bad Request - Malformed header name\r\n/);
+  });
+});
+
+describe('the header-name cache (live campaign: unique long header names)', () => {
+  it('keeps no long names: unique 60 KB names cannot pin memory for the life of the process', () => {
+    const before = cachedHeaderNames();
+    for (let i = 0; i < 50; i++) {
+      const m = parseMessage(Buffer.from(`OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK${i}\r\nX-${i}${'n'.repeat(60_000)}: v\r\n\r\n`, 'latin1'));
+      expect(m.headers.getAll(`X-${i}${'n'.repeat(60_000)}`)).toEqual(['v']);
+    }
+    expect(cachedHeaderNames()).toBe(before);
+    // Short names are still cached (that is the cache's point), up to its bound.
+    parseMessage(Buffer.from('OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKs\r\nX-Short-Unique-Name-7: v\r\n\r\n', 'latin1'));
+    expect(cachedHeaderNames()).toBeLessThanOrEqual(Math.min(before + 1, 2048));
   });
 });
