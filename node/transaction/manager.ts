@@ -10,6 +10,7 @@ import {
   clientKeyOfRequest,
   clientKeyOfResponse,
   legacyAckKey,
+  nonSuccessAckKey,
   serverKey,
   serverKeyAs,
   usesLegacyMatching,
@@ -47,7 +48,12 @@ export type Tx<A> = ServerTx<A> | ClientTx<A>;
  */
 type Slot<A> = QueueEntry<Record<A> | undefined>;
 
-type Record<A> = Tx<A> & { slot: Slot<A> | undefined; legacyAckKey: string | undefined };
+type Record<A> = Tx<A> & {
+  slot: Slot<A> | undefined;
+  legacyAckKey: string | undefined;
+  /** Set once an INVITE server transaction sent a non-2xx final: see nonSuccessAckKey. */
+  nonSuccessAckKey?: string;
+};
 
 /** Callbacks into the transaction user (proxy core, UA core, dialog layer). */
 export interface TransactionUser<A> {
@@ -89,6 +95,8 @@ export class TransactionManager<A> {
   private readonly table = new Map<string, Record<A>>();
   /** RFC 2543 INVITE server transactions by the fields an ACK must match (§17.2.3). */
   private readonly legacyAcks = new Map<string, Record<A>>();
+  /** INVITE server transactions that sent a non-2xx final, by the dialog fields of its ACK. */
+  private readonly nonSuccessAcks = new Map<string, Record<A>>();
   private readonly queue = new TimerQueue<Record<A> | undefined>();
   private nextId = 1;
   private readonly maxTransactions: number;
@@ -139,7 +147,7 @@ export class TransactionManager<A> {
   }
 
   private inboundAck(ack: RequestView, source: A, now: number): void {
-    const record = this.findInviteServer(ack);
+    const record = this.findInviteServer(ack) ?? this.findByNonSuccessAck(ack);
     if (record === undefined) {
       this.options.tu.ack(undefined, ack, source);
       return;
@@ -160,6 +168,16 @@ export class TransactionManager<A> {
       record = this.table.get(serverKey(ack));
     }
     return record !== undefined && record.machine.kind === 'invite-server' ? record : undefined;
+  }
+
+  /**
+   * An ACK whose branch matches no INVITE server transaction, but whose Call-ID, From tag, CSeq and
+   * To tag are those of a non-2xx final response one sent: its ACK with a freshly minted branch.
+   * Absorbed like the ACK §17.2.3 matches, where forwarding it would hand the next hop a stray ACK.
+   */
+  private findByNonSuccessAck(ack: RequestView): Record<A> | undefined {
+    if (this.nonSuccessAcks.size === 0 || ack.toTag === undefined || ack.fromTag === undefined || usesLegacyMatching(ack)) return undefined;
+    return this.nonSuccessAcks.get(nonSuccessAckKey(ack.callId, ack.fromTag, ack.cseq.seq, ack.toTag));
   }
 
   private inboundRequest(request: RequestView, source: A, now: number): void {
@@ -267,6 +285,7 @@ export class TransactionManager<A> {
     const record = this.table.get(tx.key);
     if (record === undefined || record !== tx) return;
     const machine = tx.machine;
+    if (machine.kind === 'invite-server' && response.status >= 300 && record.nonSuccessAckKey === undefined) this.indexNonSuccess(record, machine, response);
     this.apply(record, machine.kind === 'invite-server' ? machine.respond(response, now, opts) : machine.respond(response, now), now);
     if (response.status >= 200) {
       // Completed/Accepted only match retransmissions and resend: a final answer's parse caches
@@ -274,6 +293,14 @@ export class TransactionManager<A> {
       settleRequest(machine);
       response.releaseParsed?.();
     }
+  }
+
+  /** Before the request is compacted (it keeps no Call-ID or From tag once settled). */
+  private indexNonSuccess(record: Record<A>, machine: InviteServerTransaction, response: ResponseView): void {
+    const invite = machine.request;
+    if (usesLegacyMatching(invite) || invite.fromTag === undefined || response.toTag === undefined) return;
+    record.nonSuccessAckKey = nonSuccessAckKey(invite.callId, invite.fromTag, invite.cseq.seq, response.toTag);
+    this.nonSuccessAcks.set(record.nonSuccessAckKey, record);
   }
 
   /** The transport could not deliver a message sent for `tx` (RFC 3261 §17.1.4, §17.2.4). */
@@ -356,6 +383,9 @@ export class TransactionManager<A> {
     if (this.table.get(record.key) === record) this.table.delete(record.key);
     if (record.legacyAckKey !== undefined && this.legacyAcks.get(record.legacyAckKey) === record) {
       this.legacyAcks.delete(record.legacyAckKey);
+    }
+    if (record.nonSuccessAckKey !== undefined && this.nonSuccessAcks.get(record.nonSuccessAckKey) === record) {
+      this.nonSuccessAcks.delete(record.nonSuccessAckKey);
     }
     this.unschedule(record);
   }

@@ -91,3 +91,15 @@ export function usesLegacyMatching(request: RequestView): boolean {
 export function legacyAckKey(request: RequestView): string {
   return legacyBase(request, 'INVITE');
 }
+
+/**
+ * Key of the ACK for a non-2xx final response an INVITE server transaction sent, from dialog fields
+ * only: Call-ID, From tag, CSeq number and the response's To tag. §17.2.3 matches an ACK by the
+ * INVITE's branch; a UA that mints a new branch for it (hand-written SIPp scenarios with `[branch]`
+ * on the ACK do) would leave the final response retransmitting to Timer H and the ACK roaming on as a
+ * stray. These four fields single out that response's ACK all the same: the To tag is the one the
+ * response carried.
+ */
+export function nonSuccessAckKey(callId: string, fromTag: string, seq: number, toTag: string): string {
+  return flatKey(`a${SEP}${callId}${SEP}${fromTag}${SEP}${seq}${SEP}${toTag}`);
+}

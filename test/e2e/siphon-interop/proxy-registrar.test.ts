@@ -5,6 +5,7 @@
  * codes (0 = every call passed) and the server-side fact it is about.
  */
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { eventually } from '../../helpers/eventually.js';
 import { portsBound } from '../../helpers/port-bound.js';
@@ -100,6 +101,22 @@ describe('SIPhon proxy/registrar scenarios, default script without auth', () => 
       expect(verdict(await callee)).toEqual(PASSED);
     }, 40_000);
   }
+
+  test('an ACK with a branch of its own (sloppy UA) still stops the final response: no Timer G copies', async () => {
+    // Relayed 486 from the callee, and the node's own 404 for an unknown AoR.
+    const uasPort = await freePort();
+    await registerAt(server, 'sloppy', uasPort);
+    const callee = sipp(server.dir, { scenario: substituted(server.dir, 'reject-uas.xml', 'REPLY_STATUS', '486'), port: uasPort });
+    await portsBound('udp', [uasPort]);
+    for (const [user, status] of [['sloppy', '486'], ['nosuchuser', '404']] as const) {
+      const uac = substituted(server.dir, 'reject-sloppy-ack-uac.xml', 'EXPECTED_FINAL', status);
+      const run = await sipp(server.dir, { scenario: uac, target: server.sipPort, service: user, traceMessages: true });
+      expect(verdict(run)).toEqual(PASSED);
+      const received = readFileSync(run.messages!, 'utf8').split(/-{20,}/).filter((m) => /message received/.test(m) && m.includes(`SIP/2.0 ${status} `));
+      expect(received).toHaveLength(1);
+    }
+    expect(verdict(await callee)).toEqual(PASSED);
+  }, 40_000);
 
   test('max-forwards: an INVITE with Max-Forwards: 0 gets 483, five times', async () => {
     await registerAt(server, 'hops', await deadPort());

@@ -28,6 +28,8 @@ export interface SippOptions {
   readonly extra?: readonly string[];
   /** sipp's own global timeout (seconds). */
   readonly sippTimeoutSecs?: number;
+  /** `-trace_msg`: the run's `messages` names the file. */
+  readonly traceMessages?: boolean;
 }
 
 /** One sipp run of a scenario of ./sipp against the server's port; exit code 0 means every call passed. */
@@ -41,6 +43,7 @@ export function sipp(dir: string, o: SippOptions): Promise<SippRun> {
     keys: o.keys,
     extra: [...(o.service === undefined ? [] : ['-s', o.service]), ...(o.extra ?? [])],
     timeoutSecs: o.sippTimeoutSecs,
+    traceMessages: o.traceMessages,
   });
 }
 

@@ -141,6 +141,42 @@ describe('server transactions', () => {
     expect(h.mgr.activeCount).toBe(0);
   });
 
+  test('the ACK for a non-2xx with a new branch (a sloppy UA) is absorbed by the dialog fields of the response', () => {
+    const h = harness();
+    const invite = request('INVITE', { branch: 'z9hG4bK-inv', callId: 'sloppy@x', cseq: 7 });
+    h.at(0, () => h.mgr.onInbound(invite, UA, 0));
+    const tx = h.requests[0];
+    h.at(100, () => h.mgr.respond(tx, response(invite, 487, 'px'), 100));
+    // Another dialog's ACK, another CSeq, another To tag: none is this response's ACK.
+    h.at(200, () => h.mgr.onInbound(request('ACK', { branch: 'z9hG4bK-a1', callId: 'other@x', cseq: 7, toTag: 'px' }), UA, 200));
+    h.at(210, () => h.mgr.onInbound(request('ACK', { branch: 'z9hG4bK-a2', callId: 'sloppy@x', cseq: 8, toTag: 'px' }), UA, 210));
+    h.at(220, () => h.mgr.onInbound(request('ACK', { branch: 'z9hG4bK-a3', callId: 'sloppy@x', cseq: 7, toTag: 'uas' }), UA, 220));
+    expect(tx.machine.state).toBe('completed');
+    h.at(300, () => h.mgr.onInbound(request('ACK', { branch: 'z9hG4bK-a4', callId: 'sloppy@x', cseq: 7, toTag: 'px' }), UA, 300));
+    expect(tx.machine.state).toBe('confirmed');
+    h.runTo(60_000);
+    expect(h.log).toEqual([
+      't=0 TU request INVITE',
+      't=100 send 487 -> udp:10.0.0.1:5060',
+      't=200 TU ack stray z9hG4bK-a1',
+      't=210 TU ack stray z9hG4bK-a2',
+      't=220 TU ack stray z9hG4bK-a3',
+      't=5300 terminated server',
+    ]);
+    // Gone with its transaction: a late copy is a stray again.
+    h.at(60_000, () => h.mgr.onInbound(request('ACK', { branch: 'z9hG4bK-a5', callId: 'sloppy@x', cseq: 7, toTag: 'px' }), UA, 60_000));
+    expect(h.log[h.log.length - 1]).toBe('t=60000 TU ack stray z9hG4bK-a5');
+  });
+
+  test('a 2xx is not indexed for new-branch ACKs: its ACK stays a TU matter (§13.2.2.4)', () => {
+    const h = harness();
+    const invite = request('INVITE', { branch: 'z9hG4bK-ok', callId: 'ok@x' });
+    h.at(0, () => h.mgr.onInbound(invite, UA, 0));
+    h.at(10, () => h.mgr.respond(h.requests[0], response(invite, 200, 'uas'), 10));
+    h.at(20, () => h.mgr.onInbound(request('ACK', { branch: 'z9hG4bK-new', callId: 'ok@x', toTag: 'uas' }), UA, 20));
+    expect(h.log).toContain('t=20 TU ack stray z9hG4bK-new');
+  });
+
   test('CANCEL is its own transaction and finds the INVITE it cancels', () => {
     const h = harness();
     const invite = request('INVITE', { branch: 'z9hG4bK-c' });
