@@ -88,6 +88,14 @@ async function main(): Promise<number> {
     app.stop();
     return -1;
   }
+  // The cluster keys are the event-log work's (DESIGN principle 2); until the registrar and dialogs
+  // run on that log, an operator who sets them must not believe state survives a restart.
+  if (config.cluster.data_dir !== null || config.cluster.peers.length > 0) {
+    logger.warn(
+      { config: file, data_dir: config.cluster.data_dir, peers: config.cluster.peers.length },
+      'cluster.data_dir and cluster.peers are not used by the SIP node yet: registrations and dialogs are held in memory only, so a restart loses them and other nodes do not see them (run the replicated log itself with ops/raft-node)',
+    );
+  }
   logger.info(
     {
       config: file,

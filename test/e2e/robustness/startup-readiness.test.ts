@@ -59,3 +59,22 @@ it('a SIGTERM during start-up (while the script is still loading) stops the node
   const { readdirSync } = await import('node:fs');
   expect(readdirSync(join(REPO_ROOT, 'scripts')).filter((f) => f.includes('.siphon-'))).toEqual([]);
 }, 20_000);
+
+it('a node given cluster.data_dir says at start-up that its registrations are not persisted yet', async () => {
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const other = await startServer({ config: { cluster: { data_dir: mkdtempSync(join(tmpdir(), 'siphon-dd-')) } } });
+  try {
+    const { readFileSync } = await import('node:fs');
+    const warning = readFileSync(join(other.dir, 'siphon.log'), 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { level: number; msg: string; data_dir?: string })
+      .find((l) => l.msg.startsWith('cluster.data_dir and cluster.peers are not used'));
+    expect(warning).toBeDefined();
+    expect(warning!.level).toBe(40);
+    expect(warning!.msg).toContain('a restart loses them');
+  } finally {
+    expect(await other.stop()).toBe(0);
+  }
+}, 30_000);
