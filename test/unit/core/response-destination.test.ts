@@ -2,8 +2,8 @@
 import { responseDestination, type ViaRouting } from '../../../node/core/index.js';
 import type { MessageSource } from '../../../node/transport/index.js';
 
-const listener = { transport: 'UDP' as const, host: '::1', port: 5060, advertisedHost: '::1', advertisedPort: 5060 };
-const udp = (address: string, port: number): MessageSource => ({ transport: 'UDP', remote: { address, port }, listener, connectionId: null });
+const listener = { transport: 'udp' as const, host: '::1', port: 5060, advertisedHost: '::1', advertisedPort: 5060 };
+const udp = (address: string, port: number): MessageSource => ({ transport: 'udp', remote: { address, port }, listener, connectionId: null });
 const via = (host: string, port: number | undefined, params: Record<string, string | null>): ViaRouting => ({ host, port, params: new Map(Object.entries(params)) });
 
 describe('responseDestination', () => {
@@ -22,7 +22,7 @@ describe('responseDestination', () => {
   });
 
   it('answers a stream request on its connection, falling back to received and the sent-by port', () => {
-    const tcp: MessageSource = { transport: 'TCP', remote: { address: '::1', port: 40001 }, listener: { ...listener, transport: 'TCP' }, connectionId: 7 };
+    const tcp: MessageSource = { transport: 'tcp', remote: { address: '::1', port: 40001 }, listener: { ...listener, transport: 'tcp' }, connectionId: 7 };
     expect(responseDestination(via('[::1]', undefined, { received: '[::1]' }), tcp)).toEqual({ kind: 'connection', connectionId: 7, fallback: { address: '::1', port: 5060 } });
   });
 });
