@@ -100,11 +100,16 @@ export interface LiveOptions {
   readonly seconds: number;
   readonly rand: Rand;
   readonly corpusFor: (port: number) => Buffer[];
+  /** run the server with digest authentication on */
+  readonly auth?: boolean;
 }
 
 export async function runLiveTarget(o: LiveOptions, findings: Findings): Promise<Record<string, number>> {
   const { rand } = o;
-  const server: ServerProcess = await startServer({ config: { log: { format: 'json', level: 'warn' } } });
+  // With a user configured the default script challenges REGISTER and INVITE (RFC 3261 §22), so
+  // mutated credentials reach the digest parser and verifier, not only the registrar and proxy.
+  const auth = o.auth ? { auth: { realm: 'siphon', users: [{ username: 'alice', password: 'pw' }] } } : {};
+  const server: ServerProcess = await startServer({ config: { log: { format: 'json', level: 'warn' }, ...auth } });
   const logFile = join(server.dir, 'siphon.log');
   // Should this driver die, the server must not outlive it.
   const reap = (): void => {
@@ -137,6 +142,8 @@ export async function runLiveTarget(o: LiveOptions, findings: Findings): Promise
   let n = 0;
   let lastBurst: Buffer[] = [];
   let warmRss = 0;
+  let seenOutput = 0;
+  let prevBurst: Buffer[] = [];
   let grew = false;
   try {
     while (Date.now() < stop) {
@@ -168,6 +175,16 @@ export async function runLiveTarget(o: LiveOptions, findings: Findings): Promise
       stats.tcpPipelined++;
       stats.tcpConnections++;
       await Promise.all(conns);
+      // An error line logged during this burst names the burst: its inputs go with the finding
+      // (the end-of-run scan below has only the log line).
+      const out = server.output();
+      const fresh = out.slice(seenOutput);
+      seenOutput = out.length;
+      for (const line of fresh.split('\n')) {
+        if (!line.startsWith('{') || !line.includes('"level":50')) continue;
+        findings.add('live', 'error-in-burst', new Error(line.slice(0, 400)), Buffer.concat([...prevBurst, ...lastBurst].map((b) => Buffer.concat([b, Buffer.from('\n=====\n')]))));
+      }
+      prevBurst = lastBurst;
       // The node must still answer a valid request on both transports.
       n++;
       const [u, t] = await Promise.all([udpProbe(port, n * 2), tcpProbe(port, n * 2 + 1)]);

@@ -1,11 +1,12 @@
 /**
  * The fuzz campaign's command line: bounded, seeded, run by hand (never in CI).
  *
- *   npx tsc -p . && node dist/test/fuzz/campaign/run.js --target parser|raft|live|all --seconds 480 --seed 7 [--out DIR]
+ *   npx tsc -p . && node dist/test/fuzz/campaign/run.js --target parser|raft|live|all --seconds 480 --seed 7 [--out DIR] [--auth]
  *
  * parser: node/sip and the proxy/registrar/auth value parsers in process (plus the TCP stream framer);
  * raft: member and log-client ports of a real in-process single-member log; live: the built server
- * process over UDP and TCP (run it under `flock /tmp/siphon-bench.lock`, it takes a CPU).
+ * process over UDP and TCP (run it under `flock /tmp/siphon-bench.lock`, it takes a CPU; --auth turns
+ * digest authentication on in the server).
  * Findings are printed and saved under --out (default a temp dir) as JSON with the input in base64;
  * the exit code is 1 when there is any. The same seed replays the same inputs (live and raft timing
  * aside), so a seed plus a target names a reproduction.
@@ -41,7 +42,7 @@ async function main(): Promise<number> {
     let stats: Record<string, number>;
     if (t === 'parser') stats = runParserTarget({ seconds, seed, rand, corpus: loadCorpus(), budgetMs: 250 }, findings);
     else if (t === 'raft') stats = await runRaftTarget({ seconds, rand }, findings);
-    else if (t === 'live') stats = await runLiveTarget({ seconds, rand, corpusFor: (port) => loadCorpus('127.0.0.1', port) }, findings);
+    else if (t === 'live') stats = await runLiveTarget({ seconds, rand, corpusFor: (port) => loadCorpus('127.0.0.1', port), auth: process.argv.includes('--auth') }, findings);
     else throw new Error(`unknown target ${t}`);
     process.stdout.write(`${JSON.stringify({ target: t, seed, seconds: Math.round((Date.now() - t0) / 1000), ...stats })}\n`);
   }
