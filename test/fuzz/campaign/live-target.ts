@@ -96,6 +96,37 @@ function rssMb(pid: number): number {
   return m ? Math.round(Number(m[1]) / 1024) : -1;
 }
 
+interface Callee {
+  requests(): number;
+  close(): void;
+}
+
+/** Registers bob@127.0.0.1 at the server with a UDP contact that answers every request relayed to it. */
+async function startCallee(rand: Rand, serverPort: number): Promise<Callee> {
+  const s = createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+  const me = s.address().port;
+  let requests = 0;
+  s.on('message', (m, from) => {
+    const text = m.toString('latin1');
+    if (text.startsWith('SIP/') || text.startsWith('ACK ')) return;
+    requests++;
+    const head = text.slice(0, Math.max(0, text.indexOf('\r\n\r\n'))).split('\r\n');
+    const copied = head.filter((l) => /^(via|v|from|f|to|t|call-id|i|cseq)\s*:/i.test(l))
+      .map((l) => (/^(to|t)\s*:/i.test(l) && !/;tag=/i.test(l) ? `${l};tag=callee${requests}` : l));
+    const status = text.startsWith('INVITE ') ? (rand() < 0.7 ? '486 Busy Here' : '200 OK') : '200 OK';
+    const contact = status === '200 OK' ? [`Contact: <sip:bob@127.0.0.1:${me}>`] : [];
+    s.send(Buffer.from(['SIP/2.0 ' + status, ...copied, ...contact, 'Content-Length: 0', '', ''].join('\r\n')), from.port, from.address);
+  });
+  s.send(Buffer.from([
+    `REGISTER sip:127.0.0.1:${serverPort} SIP/2.0`, `Via: SIP/2.0/UDP 127.0.0.1:${me};branch=z9hG4bK-callee-reg;rport`, 'Max-Forwards: 70',
+    '<sip:bob@127.0.0.1>'.replace(/^/, 'From: ') + ';tag=cr', 'To: <sip:bob@127.0.0.1>', 'Call-ID: callee-reg@fuzz', 'CSeq: 1 REGISTER',
+    `Contact: <sip:bob@127.0.0.1:${me}>`, 'Expires: 3600', 'Content-Length: 0', '', '',
+  ].join('\r\n')), serverPort, '127.0.0.1');
+  await sleep(300);
+  return { requests: () => requests, close: () => s.close() };
+}
+
 export interface LiveOptions {
   readonly seconds: number;
   readonly rand: Rand;
@@ -136,8 +167,22 @@ export async function runLiveTarget(o: LiveOptions, findings: Findings): Promise
     if (line.trim() === 'SIP/2.0 400 Bad Request') findings.add('live', 'generic-400', new Error('a 400 without a specific reason phrase'), m);
   });
   // The server's replies go to the Via of each mutant; keep them on loopback, to this socket.
-  const local = (b: Buffer): Buffer => Buffer.from(b.toString('latin1').replace(/192\.0\.2\.\d+(:\d+)?/g, `127.0.0.1:${udp.address().port}`), 'latin1');
-  const stats = { udpDatagrams: 0, tcpConnections: 0, tcpByteSplitMessages: 0, tcpPipelined: 0, probes: 0, rssStartMb: rssMb(server.pid), rssWarmMb: 0, rssMaxMb: 0, rssEndMb: 0 };
+  // Most mutants get their own branch and Call-ID: sharing the corpus's, they would all be
+  // retransmissions of one transaction and never reach the proxy; one in ten keeps them (a retransmission).
+  let unique = 0;
+  const local = (b: Buffer): Buffer => {
+    let t = b.toString('latin1').replace(/192\.0\.2\.\d+(:\d+)?/g, `127.0.0.1:${udp.address().port}`);
+    if (rand() < 0.9) {
+      const u = (++unique).toString(36);
+      t = t.replace(/branch=z9hG4bK-/g, `branch=z9hG4bK-${u}-`).replace(/^(Call-ID|i)(\s*:\s*)/gim, `$1$2${u}-`);
+    }
+    return Buffer.from(t, 'latin1');
+  };
+  // A registered callee (without auth; with it a REGISTER needs credentials) answering whatever the
+  // proxy relays to it: INVITEs get 486 or 200, anything else 200. Mutated requests to bob then cross
+  // the proxy, both transaction layers and the dialog layer, not only the parser and the registrar.
+  const callee = o.auth ? undefined : await startCallee(rand, port);
+  const stats = { udpDatagrams: 0, tcpConnections: 0, tcpByteSplitMessages: 0, tcpPipelined: 0, probes: 0, calleeRequests: 0, rssStartMb: rssMb(server.pid), rssWarmMb: 0, rssMaxMb: 0, rssEndMb: 0 };
   const stop = Date.now() + o.seconds * 1000;
   let n = 0;
   let lastBurst: Buffer[] = [];
@@ -209,7 +254,9 @@ export async function runLiveTarget(o: LiveOptions, findings: Findings): Promise
     }
     stats.rssEndMb = rssMb(server.pid);
     stats.rssWarmMb = warmRss;
+    stats.calleeRequests = callee?.requests() ?? 0;
   } finally {
+    callee?.close();
     udp.close();
     const code = await server.stop();
     process.off('exit', reap);
