@@ -187,6 +187,7 @@ export async function runLiveTarget(o: LiveOptions, findings: Findings): Promise
   let n = 0;
   let lastBurst: Buffer[] = [];
   let warmRss = 0;
+  const gauges: Record<string, number> = {};
   let seenOutput = 0;
   let prevBurst: Buffer[] = [];
   let grew = false;
@@ -255,6 +256,16 @@ export async function runLiveTarget(o: LiveOptions, findings: Findings): Promise
     stats.rssEndMb = rssMb(server.pid);
     stats.rssWarmMb = warmRss;
     stats.calleeRequests = callee?.requests() ?? 0;
+    // What state the node holds at the end (RSS growth is only a leak if these do not explain it).
+    try {
+      const text = await (await fetch(`http://127.0.0.1:${server.adminPort}/metrics`)).text();
+      for (const line of text.split('\n')) {
+        const m = /^(siphon_(?:dialogs?|transactions?|registrations?|bindings?|connections)[a-z_]*)(\{[^}]*\})? (\d+(?:\.\d+)?)$/.exec(line);
+        if (m !== null) gauges[`${m[1]}${m[2] ?? ''}`] = Number(m[3]);
+      }
+    } catch {
+      // metrics are a diagnostic here, not a check
+    }
   } finally {
     callee?.close();
     udp.close();
@@ -281,5 +292,6 @@ export async function runLiveTarget(o: LiveOptions, findings: Findings): Promise
   }
   const stderrErrors = server.output().split('\n').filter((l) => !l.startsWith('{') && /uncaught|unhandled|TypeError|RangeError/i.test(l));
   for (const l of stderrErrors.slice(0, 20)) findings.add('live', 'stderr', new Error(l.slice(0, 300)), Buffer.alloc(0));
+  if (Object.keys(gauges).length > 0) process.stderr.write(`live: node state at the end ${JSON.stringify(gauges)}\n`);
   return { ...stats, udpReplies: replies.total, udpReplies400: replies.status400, warnLines: warnings };
 }
