@@ -311,35 +311,33 @@ describe('an IPv4-only node with a 2 s INVITE timeout (Timer C)', () => {
     expect(Date.now() - started).toBeLessThan(3000);
   }, 30_000);
 
-  const expect408 = (): string => scenario('reject-uac.xml', (t) => t.split('EXPECTED_FINAL').join('408'));
-
-  test('a silent TCP callee (no 100 at all): 408 to the caller, and no CANCEL to the callee (§9.1)', async () => {
+  /**
+   * A TCP callee running `uasScenario`, registered as `user` on the IPv4-only node (2 s Timer C), is
+   * called by a caller that must end with 408; returns the callee's run (its message trace).
+   */
+  async function callTcpCalleeExpecting408(user: string, uasScenario: string): Promise<SippRun> {
     const port = await freePort();
-    const callee = runSipp(v4only.dir, { scenario: scenario('silent-uas.xml'), port, transport: 't1', traceMessages: true, timeoutSecs: 10 });
+    const target = `${V4}:${v4only.sipPort}`;
+    const callee = runSipp(v4only.dir, { scenario: scenario(uasScenario), port, transport: 't1', traceMessages: true, timeoutSecs: 10 });
     await portsBound('tcp', [port]);
     const reg = await runSipp(v4only.dir, {
-      scenario: scenario('register-contact.xml'), target: `${V4}:${v4only.sipPort}`, extra: ['-s', 'mute'], keys: { contact: `sip:mute@${V4}:${port};transport=tcp` },
+      scenario: scenario('register-contact.xml'), target, extra: ['-s', user], keys: { contact: `sip:${user}@${V4}:${port};transport=tcp` },
     });
     expect(verdict(reg)).toEqual(PASSED);
-    const caller = await runSipp(v4only.dir, { scenario: expect408(), target: `${V4}:${v4only.sipPort}`, extra: ['-s', 'mute'], timeoutSecs: 10 });
-    expect(verdict(caller)).toEqual(PASSED);
+    const uac = scenario('reject-uac.xml', (t) => t.split('EXPECTED_FINAL').join('408'));
+    expect(verdict(await runSipp(v4only.dir, { scenario: uac, target, extra: ['-s', user], timeoutSecs: 10 }))).toEqual(PASSED);
     const calleeRun = await callee;
     expect(verdict(calleeRun)).toEqual(PASSED);
+    return calleeRun;
+  }
+
+  test('a silent TCP callee (no 100 at all): 408 to the caller, and no CANCEL to the callee (§9.1)', async () => {
+    const calleeRun = await callTcpCalleeExpecting408('mute', 'silent-uas.xml');
     expect(received(calleeRun).map((m) => startLine(m).split(' ')[0])).toEqual(['INVITE']);
   }, 30_000);
 
   test('a TCP callee that rings forever: Timer C CANCELs it over TCP, its 487 is ACKed, the caller gets 408', async () => {
-    const port = await freePort();
-    const callee = runSipp(v4only.dir, { scenario: scenario('ring-forever-uas.xml'), port, transport: 't1', traceMessages: true, timeoutSecs: 10 });
-    await portsBound('tcp', [port]);
-    const reg = await runSipp(v4only.dir, {
-      scenario: scenario('register-contact.xml'), target: `${V4}:${v4only.sipPort}`, extra: ['-s', 'ringer'], keys: { contact: `sip:ringer@${V4}:${port};transport=tcp` },
-    });
-    expect(verdict(reg)).toEqual(PASSED);
-    const caller = await runSipp(v4only.dir, { scenario: expect408(), target: `${V4}:${v4only.sipPort}`, extra: ['-s', 'ringer'], timeoutSecs: 10 });
-    expect(verdict(caller)).toEqual(PASSED);
-    const calleeRun = await callee;
-    expect(verdict(calleeRun)).toEqual(PASSED);
+    const calleeRun = await callTcpCalleeExpecting408('ringer', 'ring-forever-uas.xml');
     expect(unique(received(calleeRun).map((m) => startLine(m).split(' ')[0]))).toEqual(['INVITE', 'CANCEL', 'ACK']);
   }, 30_000);
 });
