@@ -64,11 +64,29 @@ export const GROWERS: ReadonlyArray<{ name: string; unit: (rand: Rand) => string
   { name: 'question', unit: () => '?a=b&' },
 ];
 
-export function grow(rand: Rand, msg: Buffer, grower: { unit: (rand: Rand) => string }, n: number, headerIndex: number): Buffer {
+/**
+ * `msg` with `n` units of `grower` added at one place: the end of header `headerIndex` (modulo the
+ * header count), the middle of it when `where` is 'middle', the Request-URI's end when 'uri', or as
+ * `n` whole header lines when 'lines'.
+ */
+export function grow(rand: Rand, msg: Buffer, grower: { unit: (rand: Rand) => string }, n: number, headerIndex: number,
+  where: 'end' | 'middle' | 'uri' | 'lines' = 'end'): Buffer {
   const m = split(msg);
   if (m.headers.length === 0) m.headers.push('X-Grow: ');
   const i = headerIndex % m.headers.length;
-  m.headers[i] += grower.unit(rand).repeat(n);
+  const unit = grower.unit(rand);
+  if (where === 'uri' && !m.start.startsWith('SIP/')) {
+    const parts = m.start.split(' ');
+    if (parts.length >= 2) parts[1] += unit.repeat(n);
+    m.start = parts.join(' ');
+  } else if (where === 'lines') {
+    const name = m.headers[i].slice(0, Math.max(0, m.headers[i].indexOf(':'))) || 'X-Grow';
+    m.headers.splice(i, 0, ...Array.from({ length: n }, () => `${name}: ${unit}`));
+  } else if (where === 'middle') {
+    const h = m.headers[i];
+    const at = Math.floor(h.length / 2) + 1;
+    m.headers[i] = h.slice(0, at) + unit.repeat(n) + h.slice(at);
+  } else m.headers[i] += unit.repeat(n);
   return join(m);
 }
 
