@@ -253,3 +253,94 @@ export async function runRaftTarget(o: RaftOptions, findings: Findings): Promise
 }
 
 
+
+/**
+ * Target raft3: a three-member cluster, and frames that impersonate its members: each connection
+ * says hello as one member and sends messages "from" it to another, with the real term mixed in so
+ * the core acts on them. After each burst the cluster must commit an append and every member must
+ * hold it within a bounded time: a forged acknowledgement must not leave a follower behind for good,
+ * nor make a leader count an entry as replicated where it is not.
+ */
+export async function runRaft3Target(o: RaftOptions, findings: Findings): Promise<Record<string, number>> {
+  const { rand } = o;
+  const dir = mkdtempSync(join(tmpdir(), 'siphon-fuzz-raft3-'));
+  const free = await Promise.all([0, 1, 2].map(() => new Promise<number>((r) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => r(p));
+    });
+  })));
+  const peers = new Map(free.map((p, i) => [i + 1, { host: '127.0.0.1', port: p }]));
+  const logs = [1, 2, 3].map((id) => new ReplicatedLog({ id, dataDir: join(dir, `n${id}`), listen: peers.get(id)!, peers, fsync: false, electionTicks: 20 }));
+  const crashes: unknown[] = [];
+  const onCrash = (e: unknown): void => void crashes.push(e);
+  process.on('uncaughtException', onCrash);
+  process.on('unhandledRejection', onCrash);
+  const stats = { connections: 0, bursts: 0, leaderChanges: 0 };
+  const leaderOf = (): ReplicatedLog | undefined => logs.find((l) => l.status().role === StateRole.Leader);
+  try {
+    await Promise.all(logs.map((l) => l.start()));
+    const stop = Date.now() + o.seconds * 1000;
+    let lastLeader = 0;
+    while (Date.now() < stop) {
+      const recent: Buffer[] = [];
+      const conns: Array<Promise<void>> = [];
+      const term = Math.max(...logs.map((l) => l.status().term));
+      const last = Math.max(...logs.map((l) => l.status().lastIndex));
+      for (let i = 0; i < 10; i++) {
+        const to = 1 + Math.floor(rand() * 3);
+        const from = [1, 2, 3].filter((x) => x !== to)[Math.floor(rand() * 2)];
+        const msgs = Array.from({ length: 1 + Math.floor(rand() * 3) }, () => {
+          const m = randomMessage(rand, from, to);
+          // Mostly plausible: the current term, indexes around the log's end.
+          if (rand() < 0.7) m.term = term;
+          if (rand() < 0.5) m.index = Math.max(0, last + Math.floor(rand() * 7) - 3);
+          if (rand() < 0.3) m.commit = last + Math.floor(rand() * 5);
+          return m;
+        });
+        const bytes = Buffer.concat([
+          encodeFrame(PeerFrameType.encode({ hello: { from, cluster: 'siphon' } }).finish()),
+          encodeFrame(PeerFrameType.encode({ batch: { messages: msgs.map(messageToPb) } }).finish()),
+        ]);
+        recent.push(bytes);
+        conns.push(send(peers.get(to)!.port, bytes, rand));
+        stats.connections++;
+      }
+      await Promise.all(conns);
+      stats.bursts++;
+      for (const c of crashes.splice(0)) findings.add('raft3', 'uncaught', c, Buffer.concat(recent));
+      // Bounded recovery: a leader commits an append, and every member holds it within 10 s.
+      const t0 = Date.now();
+      let index = 0;
+      while (index === 0 && Date.now() - t0 < 10_000) {
+        const l = leaderOf();
+        if (l !== undefined) {
+          try {
+            index = (await l.append([Buffer.from('raft3-probe')])).index;
+          } catch {
+            // no leader yet, or it changed: retry
+          }
+        }
+        if (index === 0) await new Promise((r) => setTimeout(r, 100));
+      }
+      while (index > 0 && Date.now() - t0 < 10_000 && logs.some((l) => l.status().applied < index)) await new Promise((r) => setTimeout(r, 50));
+      const behind = logs.filter((l) => l.status().applied < index).map((l) => l.status());
+      if (index === 0 || behind.length > 0) {
+        findings.add('raft3', index === 0 ? 'no-commit' : 'member-left-behind', new Error(index === 0
+          ? `no append committed within 10 s of a burst; ${logs.map((l) => { const st = l.status(); return `${st.id}: ${st.role} term ${st.term} leader ${st.leader} commit ${st.commit} applied ${st.applied} last ${st.lastIndex}`; }).join('; ')}`
+          : `members ${behind.map((s) => `${s.id} (applied ${s.applied}, role ${s.role})`).join(', ')} still behind index ${index} 10 s after a burst`), Buffer.concat(recent));
+        break;
+      }
+      const ld = leaderOf()?.status().id ?? 0;
+      if (ld !== lastLeader) stats.leaderChanges++;
+      lastLeader = ld;
+    }
+  } finally {
+    await Promise.all(logs.map((l) => l.stop()));
+    process.off('uncaughtException', onCrash);
+    process.off('unhandledRejection', onCrash);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return stats;
+}

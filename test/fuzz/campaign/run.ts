@@ -1,10 +1,11 @@
 /**
  * The fuzz campaign's command line: bounded, seeded, run by hand (never in CI).
  *
- *   npx tsc -p . && node dist/test/fuzz/campaign/run.js --target parser|raft|live|all --seconds 480 --seed 7 [--out DIR] [--auth]
+ *   npx tsc -p . && node dist/test/fuzz/campaign/run.js --target parser|raft|raft3|live|all --seconds 480 --seed 7 [--out DIR] [--auth]
  *
  * parser: node/sip and the proxy/registrar/auth value parsers in process (plus the TCP stream framer);
- * raft: member and log-client ports of a real in-process single-member log; live: the built server
+ * raft: member and log-client ports of a real in-process single-member log; raft3: a three-member
+ * log fed frames impersonating its members (every member must keep up); live: the built server
  * process over UDP and TCP (run it under `flock /tmp/siphon-bench.lock`, it takes a CPU; --auth turns
  * digest authentication on in the server).
  * Findings are printed and saved under --out (default a temp dir) as JSON with the input in base64;
@@ -19,7 +20,7 @@ import { loadCorpus } from './corpus.js';
 import { Findings } from './findings.js';
 import { runLiveTarget } from './live-target.js';
 import { runParserTarget } from './parser-target.js';
-import { runRaftTarget } from './raft-target.js';
+import { runRaft3Target, runRaftTarget } from './raft-target.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -32,7 +33,7 @@ async function main(): Promise<number> {
   const seed = Number(arg('seed', '1'));
   const out = arg('out', mkdtempSync(join(tmpdir(), 'siphon-fuzz-')));
   if (!Number.isFinite(seconds) || seconds <= 0 || !Number.isInteger(seed)) throw new Error('--seconds N (> 0) and --seed S (integer) please');
-  const targets = target === 'all' ? ['parser', 'raft', 'live'] : [target];
+  const targets = target === 'all' ? ['parser', 'raft', 'raft3', 'live'] : [target];
   const findings = new Findings();
   const started = Date.now();
   for (const t of targets) {
@@ -42,6 +43,7 @@ async function main(): Promise<number> {
     let stats: Record<string, number>;
     if (t === 'parser') stats = runParserTarget({ seconds, seed, rand, corpus: loadCorpus(), budgetMs: 250 }, findings);
     else if (t === 'raft') stats = await runRaftTarget({ seconds, rand }, findings);
+    else if (t === 'raft3') stats = await runRaft3Target({ seconds, rand }, findings);
     else if (t === 'live') stats = await runLiveTarget({ seconds, rand, corpusFor: (port) => loadCorpus('127.0.0.1', port), auth: process.argv.includes('--auth') }, findings);
     else throw new Error(`unknown target ${t}`);
     process.stdout.write(`${JSON.stringify({ target: t, seed, seconds: Math.round((Date.now() - t0) / 1000), ...stats })}\n`);
