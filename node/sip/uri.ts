@@ -200,7 +200,8 @@ export function parseUri(text: string): SipUri {
     while (i < rest.length && rest.charCodeAt(i) >= 48 && rest.charCodeAt(i) <= 57) i++;
     if (i === ps || i - ps > 5) throw badRequest('Malformed port in URI');
     port = Number(rest.slice(ps, i));
-    if (port > 65535) throw badRequest('Port out of range in URI');
+    // Port 0 names no destination: a binding or route to it could never be sent to (§19.1.2).
+    if (port > 65535 || port === 0) throw badRequest('Port out of range in URI');
   }
   if (i < rest.length && rest.charCodeAt(i) !== 59 && rest.charCodeAt(i) !== 63) throw badRequest('Malformed URI');
   const q = rest.indexOf('?', i);

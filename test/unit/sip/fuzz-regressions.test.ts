@@ -67,3 +67,19 @@ describe('the header-name cache (live campaign: unique long header names)', () =
     expect(cachedHeaderNames()).toBeLessThanOrEqual(Math.min(before + 1, 2048));
   });
 });
+
+describe('URI port 0 (a Contact bound to port 0 made every INVITE to it throw ERR_SOCKET_BAD_PORT on each Timer A)', () => {
+  it('is out of range, like a port above 65535', () => {
+    expect(() => parseUri('sip:bob@127.0.0.1:0')).toThrow('Port out of range in URI');
+    expect(() => parseUri('sip:bob@127.0.0.1:00000;transport=tcp')).toThrow('Port out of range in URI');
+    expect(parseUri('sip:bob@127.0.0.1:1').port).toBe(1);
+  });
+
+  it('makes a REGISTER with such a Contact a 400 naming the header', () => {
+    const req = parseMessage(Buffer.from([
+      'REGISTER sip:127.0.0.1 SIP/2.0', 'Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-c0', 'Max-Forwards: 70', 'From: <sip:bob@127.0.0.1>;tag=1',
+      'To: <sip:bob@127.0.0.1>', 'Call-ID: c0@fuzz', 'CSeq: 1 REGISTER', 'Contact: <sip:bob@127.0.0.1:0>', 'Content-Length: 0', '', '',
+    ].join('\r\n'))) as SipRequest;
+    expect(validateRequest(req)).toEqual({ status: 400, reason: 'Bad Request - Contact: Port out of range in URI' });
+  });
+});
