@@ -130,7 +130,7 @@ function mutateOnce(rand: Rand, b: Buffer, corpus: readonly Buffer[]): Buffer {
       break;
     }
     case 4: { // bad numbers
-      const which = pick(rand, ['CSeq', 'Content-Length', 'Max-Forwards', 'Expires', 'Via-port', 'RURI-port', 'Contact-expires', 'status']);
+      const which = pick(rand, ['CSeq', 'Content-Length', 'Max-Forwards', 'Expires', 'Via-port', 'RURI-port', 'Contact-expires', 'Contact-port', 'status']);
       const n = pick(rand, NUMBERS);
       if (which === 'CSeq') setValue(valueOf('CSeq'), `${n} ${pick(rand, ['INVITE', 'REGISTER', 'OPTIONS', 'ACK', 'FOO'])}`);
       else if (which === 'Content-Length') {
@@ -141,6 +141,7 @@ function mutateOnce(rand: Rand, b: Buffer, corpus: readonly Buffer[]): Buffer {
       else if (which === 'Via-port') { const i = valueOf('Via'); m.headers[i] = m.headers[i].replace(/(\d+\.\d+\.\d+\.\d+|\])(:\d+)?/, `$1:${n}`); }
       else if (which === 'RURI-port') m.start = m.start.replace(/@([^ ;>]+?)(:\d+)?([; ])/, `@$1:${n}$3`);
       else if (which === 'Contact-expires') { const i = valueOf('Contact'); m.headers[i] += `;expires=${n}`; }
+      else if (which === 'Contact-port') { const i = valueOf('Contact'); m.headers[i] = m.headers[i].replace(/@([^:;>]+)(:\d+)?([;>])/, `@$1:${n}$3`); }
       else if (m.start.startsWith('SIP/')) m.start = `SIP/2.0 ${n} X`;
       break;
     }
