@@ -640,6 +640,11 @@ export class Raft {
           }
           return;
         }
+        // A follower acknowledges only entries this leader sent it, so never past our last index
+        // (committed entries are in every later leader's log, so neither is a follower's commit).
+        // Counting such an ack would let a confused or forged peer move match and commit past
+        // what any follower holds.
+        if (m.index > this.raftLog.lastIndex()) return;
         const oldPaused = pr.isPaused();
         if (!pr.maybeUpdate(m.index)) return;
         if (pr.state === ProgressState.Probe) {

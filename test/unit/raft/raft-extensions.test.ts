@@ -185,6 +185,25 @@ describe('ReadIndex (thesis §6.4)', () => {
   });
 });
 
+describe('acknowledgements a follower cannot have sent', () => {
+  test('an AppResp past the leader\'s last index moves neither match nor commit, and replication goes on', () => {
+    const r = newTestRaft(1, [1, 2, 3], 10, 1);
+    r.becomeCandidate();
+    r.becomeLeader();
+    r.step(prop(1, 'a'));
+    takeMsgs(r);
+    const last = r.raftLog.lastIndex();
+    const committed = r.raftLog.committed;
+    r.step(msg({ type: MessageType.AppResp, from: 2, to: 1, term: r.term, index: last + 3 }));
+    expect(r.trk.progress.get(2)!.match).toBe(0);
+    expect(r.raftLog.committed).toBe(committed);
+    // The real acknowledgement still commits.
+    r.step(msg({ type: MessageType.AppResp, from: 2, to: 1, term: r.term, index: last }));
+    expect(r.trk.progress.get(2)!.match).toBe(last);
+    expect(r.raftLog.committed).toBe(last);
+  });
+});
+
 describe('learners (thesis §4.2.1)', () => {
   test('a learner receives the log but never campaigns and never counts in a quorum', () => {
     const st = [1, 2, 3].map(() => new MemoryStorage({ voters: [1, 2], learners: [3] }));
