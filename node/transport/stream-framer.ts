@@ -44,96 +44,221 @@ export function contentLengthOf(head: string): number | null | 'invalid' {
 /** Longest start line we wait for before judging it; longer ones are judged on what arrived. */
 const START_LINE_PROBE = 8192;
 
-/**
- * §7.1/§7.2 shape of a start line, checked as soon as it is complete (or START_LINE_PROBE bytes
- * arrived without a CRLF): a Status-Line begins with "SIP/", a Request-Line is printable text ending
- * in a SIP-Version. The parser judges the details (505, malformed Request-Line); this only stops a
- * connection spewing garbage from being held open until the idle timeout.
- */
-function startLineShape(buf: Buffer): 'ok' | 'bad' | 'wait' {
-  const eol = buf.indexOf(13);
-  const end = eol < 0 ? Math.min(buf.length, START_LINE_PROBE) : eol;
-  for (let i = 0; i < end; i++) {
-    const b = buf[i] as number;
-    if (b < 0x20 || b === 0x7f) return 'bad'; // controls (NUL, LF, ...) never appear in a start line
-  }
-  if (eol < 0) return buf.length < START_LINE_PROBE ? 'wait' : 'bad';
-  const line = buf.toString('latin1', 0, eol);
-  return line.startsWith('SIP/') || /\sSIP\/\d+\.\d+\s*$/i.test(line) ? 'ok' : 'bad';
+const CR = 13;
+const LF = 10;
+const CR_ONLY = Buffer.from([CR]);
+
+/** §7.1/§7.2: a Status-Line begins "SIP/"; a Request-Line ends in a SIP-Version. */
+function looksLikeSipStartLine(line: string): boolean {
+  return line.startsWith('SIP/') || /\sSIP\/\d+\.\d+\s*$/i.test(line);
 }
 
+/**
+ * Chunks of an unfinished message are kept, not joined, until its header block (then its body) is
+ * complete, and every byte is searched once: a peer trickling a large message one byte per segment
+ * (or an innocent slow link) would otherwise cost a full re-join and re-scan per segment, quadratic
+ * in the message size. `bytesCopied` / `bytesScanned` make that work observable.
+ */
 export class StreamFramer {
-  private buf: Buffer = EMPTY;
-  /** Offset from which to resume the CRLFCRLF search (avoids rescanning a growing header). */
-  private scanFrom = 0;
-  private poisoned = false;
-  /** The current message's start line was complete and looked like SIP. */
+  /** Bytes of the current message (from its first non-CRLF byte), as they arrived. */
+  private chunks: Buffer[] = [];
+  private pending = 0;
+  /** Between messages: a CR seen whose LF has not arrived yet. */
+  private pendingCr = false;
+  /** Between messages: the last bytes were a CRLF (a second makes an RFC 5626 §4.4.1 ping). */
+  private sawCrlf = false;
+  /** Start line: judged (ok), bytes checked for controls so far, offset of its CR once seen. */
   private startLineOk = false;
+  private lineChecked = 0;
+  /** Header search: up to 3 trailing bytes already searched, which a CRLFCRLF may straddle. */
+  private tail: Buffer = EMPTY;
+  /** Total size (head + body) once the header block is delimited; -1 before. */
+  private total = -1;
+  /** The single pending chunk is a buffer this framer allocated (a join), not a caller's chunk. */
+  private fresh = false;
+  private poisoned = false;
+  private copied = 0;
+  private scanned = 0;
 
   constructor(private readonly maxMessageSize: number) {}
 
   get buffered(): number {
-    return this.buf.length;
+    return this.pending + (this.pendingCr ? 1 : 0);
   }
 
   get failed(): boolean {
     return this.poisoned;
   }
 
+  /** Bytes copied joining chunks and emitting messages (linear in the input when framing is sound). */
+  get bytesCopied(): number {
+    return this.copied;
+  }
+
+  /** Bytes examined by the start-line and header-terminator searches. */
+  get bytesScanned(): number {
+    return this.scanned;
+  }
+
   push(chunk: Buffer): FrameEvent[] {
-    if (this.poisoned) return [];
-    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
     const out: FrameEvent[] = [];
-    for (;;) {
-      // §7.5 / RFC 5626 §4.4.1: CRLFs before a start line; CRLFCRLF is a ping.
-      let skip = 0;
-      while (skip + 1 < this.buf.length && this.buf[skip] === 13 && this.buf[skip + 1] === 10) {
-        if (skip + 3 < this.buf.length && this.buf[skip + 2] === 13 && this.buf[skip + 3] === 10) {
-          out.push({ type: 'ping' });
-          skip += 4;
-        } else skip += 2;
+    let input: Buffer | null = chunk;
+    while (input !== null && input.length > 0 && !this.poisoned) {
+      if (this.pending === 0) {
+        input = this.skipBetweenMessages(input, out);
+        if (input === null) break;
       }
-      if (skip > 0) {
-        this.buf = this.buf.subarray(skip);
-        this.scanFrom = 0;
-      }
-      if (this.buf.length === 0 || (this.buf.length === 1 && this.buf[0] === 13)) break;
-      if (!this.startLineOk) {
-        const shape = startLineShape(this.buf);
-        if (shape === 'bad') return this.fail(out, 400, 'Not a SIP start line', null);
-        this.startLineOk = shape === 'ok';
-      }
-      const headEnd = this.buf.indexOf(CRLFCRLF, this.scanFrom);
-      if (headEnd < 0) {
-        if (this.buf.length > this.maxMessageSize) return this.fail(out, 513, 'Message Too Large', null);
-        this.scanFrom = Math.max(0, this.buf.length - 3);
-        break;
-      }
-      const bodyStart = headEnd + 4;
-      const head = this.buf.subarray(0, bodyStart);
-      if (bodyStart > this.maxMessageSize) return this.fail(out, 513, 'Message Too Large', head);
-      const cl = contentLengthOf(head.toString('latin1'));
-      if (cl === null) return this.fail(out, 400, 'Missing Content-Length', head);
-      if (cl === 'invalid') return this.fail(out, 400, 'Bad Content-Length', head);
-      const total = bodyStart + cl;
-      if (total > this.maxMessageSize) return this.fail(out, 513, 'Message Too Large', head);
-      if (this.buf.length < total) {
-        this.scanFrom = headEnd; // header already found; wait for the body
-        break;
-      }
-      // Copy so a small message does not pin a large coalesced chunk in memory.
-      out.push({ type: 'message', bytes: Buffer.from(this.buf.subarray(0, total)) });
-      this.buf = this.buf.length === total ? EMPTY : this.buf.subarray(total);
-      this.scanFrom = 0;
-      this.startLineOk = false;
+      input = this.feedMessage(input, out);
     }
     return out;
   }
 
-  private fail(out: FrameEvent[], status: 400 | 513, reason: string, head: Buffer | null): FrameEvent[] {
+  /**
+   * §7.5: CRLFs may precede a start line; RFC 5626 §4.4.1: CRLFCRLF is a ping (a chunk boundary
+   * inside it changes nothing, TCP has no record boundaries). Returns the bytes from the first byte
+   * of the next message, or null when the input held only CRLFs.
+   */
+  private skipBetweenMessages(input: Buffer, out: FrameEvent[]): Buffer | null {
+    let i = 0;
+    while (i < input.length) {
+      const b = input[i] as number;
+      if (this.pendingCr) {
+        this.pendingCr = false;
+        if (b !== LF) {
+          // A CR not followed by LF starts the message (and fails its start-line check).
+          this.sawCrlf = false;
+          this.copied += input.length - i + 1;
+          return Buffer.concat([CR_ONLY, input.subarray(i)]);
+        }
+        i++;
+        if (this.sawCrlf) out.push({ type: 'ping' });
+        this.sawCrlf = !this.sawCrlf;
+        continue;
+      }
+      if (b !== CR) {
+        this.sawCrlf = false;
+        return input.subarray(i);
+      }
+      this.pendingCr = true;
+      i++;
+    }
+    return null;
+  }
+
+  /** Adds bytes of the current message; returns what follows a completed message, else null. */
+  private feedMessage(part: Buffer, out: FrameEvent[]): Buffer | null {
+    const base = this.pending;
+    this.chunks.push(part);
+    this.pending += part.length;
+    if (this.total < 0) {
+      if (!this.startLineOk) {
+        const shape = this.checkStartLine(part, base);
+        if (shape === 'bad') return this.fail(out, 400, 'Not a SIP start line', null);
+        this.startLineOk = shape === 'ok';
+      }
+      const headEnd = this.findHeadEnd(part, base);
+      if (headEnd < 0) {
+        if (this.pending > this.maxMessageSize) return this.fail(out, 513, 'Message Too Large', null);
+        return null;
+      }
+      const buf = this.join();
+      const bodyStart = headEnd + 4;
+      const head = buf.subarray(0, bodyStart);
+      if (bodyStart > this.maxMessageSize) return this.fail(out, 513, 'Message Too Large', head);
+      const cl = contentLengthOf(head.toString('latin1'));
+      if (cl === null) return this.fail(out, 400, 'Missing Content-Length', head);
+      if (cl === 'invalid') return this.fail(out, 400, 'Bad Content-Length', head);
+      this.total = bodyStart + cl;
+      if (this.total > this.maxMessageSize) return this.fail(out, 513, 'Message Too Large', head);
+    }
+    if (this.pending < this.total) return null;
+    const total = this.total;
+    const buf = this.join();
+    // Copy unless the join made a fresh buffer of exactly this message: a small message must not
+    // pin a large coalesced chunk in memory.
+    let bytes: Buffer;
+    if (this.fresh && buf.length === total) bytes = buf;
+    else {
+      bytes = Buffer.from(buf.subarray(0, total));
+      this.copied += total;
+    }
+    out.push({ type: 'message', bytes });
+    const rest = buf.subarray(total);
+    this.resetMessage();
+    return rest.length > 0 ? rest : null;
+  }
+
+  /**
+   * §7.1/§7.2 shape of the start line, judged once it is complete (or START_LINE_PROBE bytes arrived
+   * without a CR): controls never appear in one. The parser judges the details (505, malformed
+   * Request-Line); this only stops a connection spewing garbage from being held open until the
+   * idle timeout. Each byte is checked once, in the chunk it arrived in.
+   */
+  private checkStartLine(part: Buffer, base: number): 'ok' | 'bad' | 'wait' {
+    // Earlier chunks of the line were checked whole (a line past the probe already failed).
+    const from = this.lineChecked - base;
+    const crAt = part.indexOf(CR, from);
+    const end = crAt < 0 ? Math.min(part.length, Math.max(from, START_LINE_PROBE - base)) : crAt;
+    this.scanned += end - from;
+    for (let i = from; i < end; i++) {
+      const b = part[i] as number;
+      if (b < 0x20 || b === 0x7f) return 'bad'; // controls (NUL, LF, ...) never appear in a start line
+    }
+    this.lineChecked = base + end;
+    if (crAt < 0) return this.pending < START_LINE_PROBE ? 'wait' : 'bad';
+    const eol = base + crAt;
+    const line = this.prefix(eol).toString('latin1');
+    return looksLikeSipStartLine(line) ? 'ok' : 'bad';
+  }
+
+  /** Offset of the CRLFCRLF ending the header block, searching only bytes not searched before. */
+  private findHeadEnd(part: Buffer, base: number): number {
+    if (this.tail.length > 0) {
+      const seam = Buffer.concat([this.tail, part.subarray(0, 3)]);
+      const at = seam.indexOf(CRLFCRLF);
+      if (at >= 0) return base - this.tail.length + at;
+    }
+    const at = part.indexOf(CRLFCRLF);
+    this.scanned += at < 0 ? part.length : at + 4;
+    if (at >= 0) return base + at;
+    this.tail =
+      part.length >= 3 ? Buffer.from(part.subarray(part.length - 3)) : Buffer.concat([this.tail, part]).subarray(-3);
+    return -1;
+  }
+
+  /** The first `n` bytes of the current message as one buffer (n within the pending bytes). */
+  private prefix(n: number): Buffer {
+    const first = this.chunks[0] as Buffer;
+    if (first.length >= n) return first.subarray(0, n);
+    this.copied += n;
+    return Buffer.concat(this.chunks, this.pending).subarray(0, n);
+  }
+
+  /** Joins the pending chunks once; later chunks are appended to the joined buffer. */
+  private join(): Buffer {
+    if (this.chunks.length === 1) return this.chunks[0] as Buffer;
+    const buf = Buffer.concat(this.chunks, this.pending);
+    this.copied += this.pending;
+    this.chunks = [buf];
+    this.fresh = true;
+    return buf;
+  }
+
+  private resetMessage(): void {
+    this.chunks = [];
+    this.pending = 0;
+    this.startLineOk = false;
+    this.lineChecked = 0;
+    this.tail = EMPTY;
+    this.total = -1;
+    this.fresh = false;
+  }
+
+  private fail(out: FrameEvent[], status: 400 | 513, reason: string, head: Buffer | null): null {
     this.poisoned = true;
-    this.buf = EMPTY;
+    this.resetMessage();
+    this.pendingCr = false;
     out.push({ type: 'error', status, reason, head: head === null ? null : Buffer.from(head) });
-    return out;
+    return null;
   }
 }

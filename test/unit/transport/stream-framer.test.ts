@@ -70,4 +70,65 @@ describe('RFC 3261 §18.3 stream framing', () => {
     expect(texts(new StreamFramer(300).push(Buffer.from(m)))).toEqual([m]);
     expect(texts(new StreamFramer(299).push(Buffer.from(m)))).toEqual(['<error 513 Message Too Large>']);
   });
+
+  test('a 64 KB message fed one byte at a time is framed with linear work (no re-join per chunk)', () => {
+    const body = 'b'.repeat(32 * 1024);
+    const whole = msg(body, `X-Pad: ${'p'.repeat(32 * 1024)}\r\n`);
+    const bytes = Buffer.from(whole);
+    expect(bytes.length).toBeGreaterThan(64 * 1024);
+    const f = new StreamFramer(128 * 1024);
+    const out: FrameEvent[] = [];
+    for (let i = 0; i < bytes.length; i++) out.push(...f.push(bytes.subarray(i, i + 1)));
+    expect(out).toHaveLength(1);
+    expect(out[0].type === 'message' && out[0].bytes.equals(bytes)).toBe(true);
+    expect(f.buffered).toBe(0);
+    // Re-joining per byte would copy ~n²/2 (about 2.2 GB here); keeping chunks copies a few n.
+    expect(f.bytesCopied).toBeLessThanOrEqual(3 * bytes.length);
+    expect(f.bytesScanned).toBeLessThanOrEqual(2 * bytes.length);
+  });
+
+  test('work stays linear for a header block trickled in small uneven chunks, pipelined with a second message', () => {
+    const first = msg('x'.repeat(5000), `X-Long: ${'h'.repeat(20000)}\r\n`);
+    const both = Buffer.from(first + '\r\n\r\n' + msg('tail'));
+    const f = new StreamFramer(65535);
+    const out: FrameEvent[] = [];
+    for (let i = 0, step = 1; i < both.length; i += step, step = (step % 7) + 1) out.push(...f.push(both.subarray(i, i + step)));
+    expect(texts(out)).toEqual([first, '<ping>', msg('tail')]);
+    expect(f.bytesCopied).toBeLessThanOrEqual(3 * both.length);
+    expect(f.bytesScanned).toBeLessThanOrEqual(2 * both.length);
+  });
+
+  test('a header terminator straddling chunk boundaries at every offset is found', () => {
+    const whole = msg('abc');
+    const end = whole.indexOf('\r\n\r\n');
+    for (let cut = end - 1; cut <= end + 4; cut++) {
+      for (let cut2 = cut + 1; cut2 <= end + 5; cut2++) {
+        const f = new StreamFramer(1000);
+        const out = [...f.push(Buffer.from(whole.slice(0, cut))), ...f.push(Buffer.from(whole.slice(cut, cut2))), ...f.push(Buffer.from(whole.slice(cut2)))];
+        expect(texts(out)).toEqual([whole]);
+      }
+    }
+  });
+
+  test('RFC 5626 §4.4.1: a CRLFCRLF ping split across chunks is still one ping; a lone CRLF is not', () => {
+    const f = new StreamFramer(1000);
+    const out: FrameEvent[] = [];
+    for (const b of Buffer.from('\r\n\r\n')) out.push(...f.push(Buffer.from([b])));
+    expect(texts(out)).toEqual(['<ping>']);
+    expect(texts(f.push(Buffer.from('\r\n')))).toEqual([]);
+    expect(texts(f.push(Buffer.from(msg(''))))).toEqual([msg('')]);
+    expect(f.buffered).toBe(0);
+  });
+
+  test('garbage trickled byte by byte is refused at its first control byte or at the start-line probe', () => {
+    const f = new StreamFramer(65535);
+    const out: FrameEvent[] = [];
+    for (const b of Buffer.from('GET / HTTP/1.1\r\n')) out.push(...f.push(Buffer.from([b])));
+    expect(texts(out)).toEqual(['<error 400 Not a SIP start line>']);
+    const g = new StreamFramer(65535);
+    const lost: FrameEvent[] = [];
+    for (let i = 0; i < 9000 && lost.length === 0; i++) lost.push(...g.push(Buffer.from('a')));
+    expect(texts(lost)).toEqual(['<error 400 Not a SIP start line>']);
+    expect(texts(new StreamFramer(100).push(Buffer.from('INVITE\x00 sip:a SIP/2.0\r\n')))).toEqual(['<error 400 Not a SIP start line>']);
+  });
 });
