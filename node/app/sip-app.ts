@@ -157,6 +157,7 @@ export async function startSipApp(host: AppHost, config: SiphonConfig, log: Logg
     },
     sendStateless: (request, hop) => binding.port.sendStateless(request, hop),
     cancelTarget: (cancel) => binding.port.cancelTarget(cancel),
+    clientExists: binding.port.clientExists,
     forwardResponseStateless: binding.port.forwardResponseStateless,
   };
   const proxy: Proxy = new StatefulProxy<ServerTx<MessageSource>, ClientTx<MessageSource>>({

@@ -112,6 +112,21 @@ export function branchSuffix(received: ProxyRequestMessage, targetUri: string, i
   return hasher.hex(SUFFIX_LEN);
 }
 
+/**
+ * The §17.2.3 identity of the upstream transaction `received` belongs to: top Via branch, sent-by
+ * and method (ACK and CANCEL aside, which the caller never asks about). Undefined without an
+ * RFC 3261 branch: RFC 2543 matching needs the whole request, and such a request gets none of
+ * the late-retransmission handling that hangs on this key.
+ */
+export function upstreamTransactionKey(received: ProxyRequestMessage): string | undefined {
+  const top = received.headers.get('Via');
+  if (top === undefined) return undefined;
+  const branch = branchParamOf(top);
+  if (branch === undefined || !branch.startsWith(MAGIC_COOKIE)) return undefined;
+  const semi = top.indexOf(';');
+  return `${branch}\n${top.slice(0, semi).trim().toLowerCase()}\n${received.method}`;
+}
+
 /** The `branch` parameter of a Via value, or undefined (a scan, not a parse: it runs per forwarded request). */
 function branchParamOf(via: string): string | undefined {
   let at = via.indexOf(';branch=');

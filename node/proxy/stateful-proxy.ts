@@ -9,7 +9,7 @@
 
 import type { DialogTracker } from '../dialog/index.js';
 import { TimerQueue, type QueueEntry } from '../transaction/index.js';
-import { branchSuffix, loopHash, makeBranch } from './branch-id.js';
+import { branchSuffix, loopHash, makeBranch, upstreamTransactionKey } from './branch-id.js';
 import { buildCancel } from './cancel-request.js';
 import { forwardRequest, type AdvertisedAddress, type ForwardedRequest, type ForwardSpec } from './forward-request.js';
 import { applyStrictRouting, hopFromUri, resolveNextHop, type ResolvedNextHop } from './next-hop.js';
@@ -43,6 +43,11 @@ export interface ProxyTransactionPort<S, C> {
    * it such a 2xx is dropped and the callee's 2xx retransmissions time out into a BYE.
    */
   forwardResponseStateless?(response: ProxyResponseMessage): void;
+  /**
+   * True when a client transaction with this branch and method is still alive (RFC 3261 §17.1.3
+   * key). Optional: without it the proxy relies on its own record of the branches it created.
+   */
+  clientExists?(branch: string, method: string): boolean;
 }
 
 /** Script entry points (node/script's host provides them). */
@@ -146,6 +151,16 @@ export interface StatelessCounts {
   response_forwarded: number;
   /** §18.1.2: a stray response whose top Via is not ours, or that has no Via below ours. */
   response_dropped: number;
+  /**
+   * §17.2.3: a request whose server transaction had ended (Timer I/J/L) while a client transaction
+   * we forwarded it on still lives (Timer D/K/M): a late retransmission, absorbed (not forked again).
+   */
+  retransmission_absorbed: number;
+  /**
+   * §16.6 item 8: a different upstream transaction whose derived downstream branch was still in
+   * use (a peer reusing a branch with another sent-by): it got a distinct branch instead.
+   */
+  branch_collision: number;
 }
 
 const CANCELLED_REASON = 'Request Terminated';
@@ -227,7 +242,18 @@ export class StatefulProxy<S, C> {
   private readonly unmatchedCancels = new Map<C, { readonly serverTx: S; readonly cancel: ProxyRequestMessage }>();
   private readonly stateless: StatelessCounts = {
     cancel_forwarded: 0, cancel_no_next_hop: 0, cancel_rejected: 0, response_forwarded: 0, response_dropped: 0,
+    retransmission_absorbed: 0, branch_collision: 0,
   };
+  /**
+   * Live client transactions we forwarded a request on → the upstream transaction (§17.2.3 key:
+   * branch, sent-by, method) it came in on; and per upstream key how many still live. Filled when a
+   * branch is sent, emptied as the transaction layer terminates them (onTerminated).
+   */
+  private readonly upstreamOfClient = new Map<C, string>();
+  private readonly liveByUpstream = new Map<string, number>();
+  /** Branch ids (with method) of our live client transactions, when the port cannot tell. */
+  private readonly liveBranchIds = new Map<C, string>();
+  private readonly branchIdsInUse = new Set<string>();
   private readonly timers = new TimerQueue<TimerItem<S, C> | undefined>();
   /** §18.1.1: "host:port" of next hops whose size-driven TCP attempt failed → until when UDP is used at once. */
   private readonly udpOnlyHops = new Map<string, number>();
@@ -259,6 +285,19 @@ export class StatefulProxy<S, C> {
   /** A request that created a server transaction (anything but ACK). */
   async onRequest(serverTx: S, req: ProxyRequestMessage, source: SourceAddress, now: number): Promise<void> {
     if (req.method === 'CANCEL') return this.onCancel(serverTx, req, now, source);
+    const upstream = upstreamTransactionKey(req);
+    if (upstream !== undefined && this.liveByUpstream.has(upstream)) {
+      // A new server transaction for an upstream transaction we already forwarded, whose client
+      // transaction still lives: the server transaction ended (RFC 3261 §17.2.1 Timer I after the
+      // ACK of a non-2xx, §17.2.2 Timer J, RFC 6026 Timer L) before the client one (Timer D 32 s,
+      // Timer M, Timer K). §17.2.3 says it is the same transaction, so this is a late
+      // retransmission: forking it again would send the next hop a request on a branch it already
+      // answered. It is absorbed, as the old server transaction would have; a 2xx the callee
+      // retransmits still goes up statelessly (onResponse / onStrayResponse). The new server
+      // transaction is left unanswered (the transaction layer's own guard ends it).
+      this.stateless.retransmission_absorbed++;
+      return;
+    }
     const rejection = validateRequest(req, { isOwnAddress: this.o.isOwnAddress, supportedProxyRequire: this.supported });
     if (rejection) {
       this.o.transactions.respond(serverTx, this.o.factory.response(req, rejection.status, rejection.reason, rejection.headers), now);
@@ -507,6 +546,7 @@ export class StatefulProxy<S, C> {
   /** Drop bookkeeping for a transaction the manager has terminated. */
   onTerminated(tx: C | S): void {
     this.unmatchedCancels.delete(tx as C);
+    this.untrackClient(tx as C);
     const entry = this.byClient.get(tx as C);
     if (entry !== undefined && entry.branch.done && entry.ctx.finalStatus !== 0) this.byClient.delete(tx as C);
   }
@@ -624,7 +664,8 @@ export class StatefulProxy<S, C> {
     const spec: ForwardSpec = {
       targetUri: target.uri, path: target.path, recordRoute: ctx.request.recordRouteEnabled,
       inboundTransport: ctx.source.transport, inboundHost: ctx.source.address, explicitNextHop: target.nextHop ?? ctx.request.relayNextHop,
-      advertised: this.o.advertised, advertisedFor: this.advertisedFor, loopHash: ctx.loopHash, branchSuffix: branchSuffix(ctx.received, target.uri, index),
+      advertised: this.o.advertised, advertisedFor: this.advertisedFor, loopHash: ctx.loopHash,
+      branchSuffix: this.freeSuffix(ctx.loopHash, branchSuffix(ctx.received, target.uri, index), ctx.method),
     };
     const copy = (r: ProxyRequestMessage): ProxyRequestMessage => this.o.factory.copy(r);
     let fwd = forwardRequest(ctx.received, spec, copy);
@@ -645,7 +686,8 @@ export class StatefulProxy<S, C> {
     if (this.tooLargeForUdp(fwd, ctx.received, now)) {
       const overTcp = forwardRequest(ctx.received, { ...spec, transport: 'TCP' }, copy);
       if (overTcp !== undefined) {
-        udpFallback = forwardRequest(ctx.received, { ...spec, branchSuffix: `${spec.branchSuffix}u` }, copy);
+        const udpSuffix = this.freeSuffix(ctx.loopHash, `${spec.branchSuffix}u`, ctx.method);
+        udpFallback = forwardRequest(ctx.received, { ...spec, branchSuffix: udpSuffix }, copy);
         fwd = overTcp;
       }
     }
@@ -662,6 +704,7 @@ export class StatefulProxy<S, C> {
     };
     ctx.branches.push(branch);
     this.byClient.set(tx, { ctx, branch });
+    this.trackClient(tx, fwd.branch, ctx.method, upstreamTransactionKey(ctx.received));
     if (branch.timerC !== undefined) this.arm(branch.timerC, { ctx, branch, kind: 'C' });
     if (branch.seqDeadline !== undefined) this.arm(branch.seqDeadline, { ctx, branch, kind: 'seq' });
   }
@@ -709,6 +752,7 @@ export class StatefulProxy<S, C> {
     branch.request = fallback.request;
     branch.nextHop = fallback.nextHop;
     this.byClient.set(tx, { ctx, branch });
+    this.trackClient(tx, fallback.branch, ctx.method, upstreamTransactionKey(ctx.received));
     return true;
   }
 
@@ -755,7 +799,7 @@ export class StatefulProxy<S, C> {
     processRoute(cancel, this.o.isOwnAddress);
     const fwd = forwardRequest(cancel, {
       targetUri: cancel.uri, recordRoute: false, inboundTransport, advertised: this.o.advertised, advertisedFor: this.advertisedFor, loopHash: hash,
-      branchSuffix: branchSuffix(cancel, cancel.uri, 0),
+      branchSuffix: this.freeSuffix(hash, branchSuffix(cancel, cancel.uri, 0), 'CANCEL'),
     }, (r) => this.o.factory.copy(r));
     // A Request-URI naming us or a domain we serve, with no Route left, would need the registrar
     // lookup a stateless forward does not make: the next hop is ourselves, there is nothing to cancel.
@@ -773,6 +817,7 @@ export class StatefulProxy<S, C> {
     }
     this.stateless.cancel_forwarded++;
     this.unmatchedCancels.set(tx, { serverTx: cancelTx, cancel });
+    this.trackClient(tx, fwd.branch, 'CANCEL', undefined);
   }
 
   /** The next hop's answer to an unmatched CANCEL goes up unchanged but for our Via (§16.7 item 3). */
@@ -805,7 +850,58 @@ export class StatefulProxy<S, C> {
   private sendCancel(b: Branch<C>, now: number): void {
     b.cancelPending = false;
     b.cancelSent = true;
-    this.o.transactions.sendRequest(buildCancel(b.request, this.o.factory, b.cancelReasons), b.nextHop, now);
+    // §9.1: the CANCEL carries the INVITE's branch. One already out on it (forwarded for a CANCEL
+    // that found no context) cancels the same downstream transaction: a second is not needed.
+    const branch = topBranchOf(b.request);
+    if (branch !== undefined && this.branchInUse(branch, 'CANCEL')) return;
+    const tx = this.o.transactions.sendRequest(buildCancel(b.request, this.o.factory, b.cancelReasons), b.nextHop, now);
+    if (tx !== undefined && branch !== undefined) this.trackClient(tx, branch, 'CANCEL', undefined);
+  }
+
+  /**
+   * `suffix` when the branch it makes (after the loop hash) names no live client transaction of
+   * `method`; else a distinct one. The derived suffix is a function of the upstream transaction, so
+   * it repeats when a peer reuses a branch with another sent-by or method variant that §17.2.3
+   * makes a separate server transaction. The loop hash stays in front (§16.6 item 8, §16.3 item 4
+   * still read it); the instance-unique counter appended after it never repeats.
+   */
+  private freeSuffix(hash: string, suffix: string, method: string): string {
+    if (!this.branchInUse(makeBranch(hash, suffix), method)) return suffix;
+    this.stateless.branch_collision++;
+    return `${suffix}-${this.nextSuffix()}`;
+  }
+
+  private branchInUse(branch: string, method: string): boolean {
+    return this.branchIdsInUse.has(branchIdKey(branch, method)) || this.o.transactions.clientExists?.(branch, method) === true;
+  }
+
+  /** Remembers a client transaction we created until the transaction layer terminates it. */
+  private trackClient(tx: C, branch: string, method: string, upstream: string | undefined): void {
+    const id = branchIdKey(branch, method);
+    this.liveBranchIds.set(tx, id);
+    this.branchIdsInUse.add(id);
+    if (upstream === undefined) return;
+    this.upstreamOfClient.set(tx, upstream);
+    this.liveByUpstream.set(upstream, (this.liveByUpstream.get(upstream) ?? 0) + 1);
+  }
+
+  private untrackClient(tx: C): void {
+    const id = this.liveBranchIds.get(tx);
+    if (id !== undefined) {
+      this.liveBranchIds.delete(tx);
+      this.branchIdsInUse.delete(id);
+    }
+    const upstream = this.upstreamOfClient.get(tx);
+    if (upstream === undefined) return;
+    this.upstreamOfClient.delete(tx);
+    const left = (this.liveByUpstream.get(upstream) ?? 1) - 1;
+    if (left > 0) this.liveByUpstream.set(upstream, left);
+    else this.liveByUpstream.delete(upstream);
+  }
+
+  /** Client transactions the proxy created that the transaction layer has not terminated yet (memory-bound tests). */
+  get trackedClientCount(): number {
+    return this.liveBranchIds.size;
   }
 
   /** §16.8: Timer C (or a sequential branch timeout) fired on a pending branch. */
@@ -976,6 +1072,21 @@ function defaultReason(code: number): string {
 function cseqMethodOf(res: ProxyResponseMessage): string {
   const parts = (res.headers.get('CSeq') ?? '').trim().split(/\s+/);
   return (parts[1] ?? '').toUpperCase();
+}
+
+function branchIdKey(branch: string, method: string): string {
+  return `${branch} ${method}`;
+}
+
+/** The branch of a request's top Via (one we built: `;branch=` spelled as formatVia writes it). */
+function topBranchOf(req: ProxyRequestMessage): string | undefined {
+  const via = req.headers.get('Via');
+  if (via === undefined) return undefined;
+  const at = via.indexOf(';branch=');
+  if (at < 0) return undefined;
+  const rest = via.slice(at + ';branch='.length);
+  const end = rest.search(/[;, \t]/);
+  return end < 0 ? rest : rest.slice(0, end);
 }
 
 function hopKey(hop: NextHop): string {

@@ -4,7 +4,7 @@
 
 import type { SipRequest, SipResponse } from '../sip/index.js';
 import {
-  localResponseView, sipMessageOf, viewOf, type ClientTx, type RequestView, type ResponseView, type ServerTx, type TimeoutTimer,
+  clientKey, localResponseView, sipMessageOf, viewOf, type ClientTx, type RequestView, type ResponseView, type ServerTx, type TimeoutTimer,
   type TransactionManager, type TransactionUser, type Tx,
 } from '../transaction/index.js';
 import type { ProxyRequestMessage, ProxyResponseMessage } from './proxy-message.js';
@@ -86,6 +86,7 @@ export function bindProxyToTransactions<A>(o: TransactionBindingOptions<A>): Tra
         }
       }
       : undefined,
+    clientExists: (branch, method) => o.manager().get(clientKey(branch, method)) !== undefined,
     cancelTarget(cancel) {
       try {
         return o.manager().findCancelTarget(viewOf(sip<SipRequest>(cancel)));

@@ -28,9 +28,10 @@ function harness(opts: { tcpListener?: boolean; udpSizeLimit?: number } = {}) {
   return { proxy, tx };
 }
 
-function message(padding: number): FakeRequest {
+/** `branch`: each upstream transaction its own (§8.1.1.7); one reused is a retransmission (§17.2.3). */
+function message(padding: number, branch = 'z9hG4bKuac1'): FakeRequest {
   return request('MESSAGE sip:bob@example.com',
-    'Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bKuac1', 'Max-Forwards: 70',
+    `Via: SIP/2.0/UDP 192.0.2.10:5060;branch=${branch}`, 'Max-Forwards: 70',
     'From: <sip:alice@example.com>;tag=a1', 'To: <sip:bob@example.com>', 'Call-ID: size-1', 'CSeq: 1 MESSAGE',
     `X-Padding: ${'p'.repeat(padding)}`);
 }
@@ -151,7 +152,7 @@ describe('§18.1.1 fallback memory: a next hop that failed TCP gets later over-s
     await h.proxy.onRequest('s1', message(1400), fromUdp, 0);
     await h.proxy.onTransportError(h.tx.method('MESSAGE')[0].tx, 5000); // e.g. the connect timed out
     expect(h.tx.method('MESSAGE').map((m) => m.dest.transport)).toEqual(['TCP', 'UDP']);
-    await h.proxy.onRequest('s2', message(1400), fromUdp, 6000);
+    await h.proxy.onRequest('s2', message(1400, 'z9hG4bKuac-s2'), fromUdp, 6000);
     expect(h.tx.method('MESSAGE')[2].dest).toMatchObject({ host: '192.0.2.21', port: 5062, transport: 'UDP' });
     expect(h.tx.method('MESSAGE')[2].request.headers.get('Via')).toMatch(/^SIP\/2\.0\/UDP /);
   });
@@ -166,8 +167,8 @@ describe('§18.1.1 fallback memory: a next hop that failed TCP gets later over-s
     });
     await proxy.onRequest('s1', message(1400), fromUdp, 0);
     await proxy.onTransportError(tx.method('MESSAGE')[0].tx, 10);
-    await proxy.onRequest('s2', message(1400), fromUdp, 59_000);
-    await proxy.onRequest('s3', message(1400), fromUdp, 60_011);
+    await proxy.onRequest('s2', message(1400, 'z9hG4bKuac-s2'), fromUdp, 59_000);
+    await proxy.onRequest('s3', message(1400, 'z9hG4bKuac-s3'), fromUdp, 60_011);
     expect(tx.method('MESSAGE').map((m) => m.dest.transport)).toEqual(['TCP', 'UDP', 'UDP', 'TCP']);
   });
 
@@ -176,7 +177,7 @@ describe('§18.1.1 fallback memory: a next hop that failed TCP gets later over-s
     await h.proxy.onRequest('s1', message(1400), fromUdp, 0);
     const [overTcp] = h.tx.method('MESSAGE');
     await h.proxy.onResponse(overTcp.tx, answer(overTcp.request, 200, { toTag: 'b1' }), 10);
-    await h.proxy.onRequest('s2', message(1400), fromUdp, 20);
+    await h.proxy.onRequest('s2', message(1400, 'z9hG4bKuac-s2'), fromUdp, 20);
     expect(h.tx.method('MESSAGE').map((m) => m.dest.transport)).toEqual(['TCP', 'TCP']);
   });
 });
