@@ -1,7 +1,7 @@
 export { OWN_DESCRIPTORS, inboundConnectionCap, openFilesSoftLimit, outboundConnectionCap, reservedDescriptors, type InboundCap } from './fd-budget.js';
 export { RefusalNotice, type Notice } from './refusal-notice.js';
 export { StreamFramer, contentLengthOf, type FrameEvent } from './stream-framer.js';
-export { UdpTransport, type UdpOptions } from './udp-transport.js';
+export { UdpTransport, BAD_DESTINATION_NOTICE_MS, isSendableEndpoint, type UdpOptions } from './udp-transport.js';
 export { TcpTransport, endpointKey, type TcpOptions, type ConnectionInfo } from './tcp-transport.js';
 export {
   NO_COUNTERS,
@@ -12,4 +12,5 @@ export {
   type MessageSource,
   type TransportCounters,
   type TransportKind,
+  type WarnSink,
 } from './types.js';

@@ -49,6 +49,16 @@ export interface TransportCounters {
   acceptFailed?(transport: TransportKind, code: string): void;
   /** A send needing a new outbound connection was refused: the outbound cap was reached. */
   outboundRefused?(transport: TransportKind): void;
+  /**
+   * A send was refused before reaching the socket: its destination cannot be addressed (port 0 or
+   * above 65535, no address), e.g. from a Via, Contact or DNS answer naming one.
+   */
+  badDestination?(transport: TransportKind): void;
+}
+
+/** Where a transport reports rare, rate-limited operator warnings (a pino logger fits). */
+export interface WarnSink {
+  warn(fields: object, msg: string): void;
 }
 
 export const NO_COUNTERS: TransportCounters = {

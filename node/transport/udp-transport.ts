@@ -5,7 +5,21 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
 import { isIP } from 'node:net';
-import type { Endpoint, InboundHandler, ListenerInfo, MessageSource, TransportCounters } from './types.js';
+import { RefusalNotice } from './refusal-notice.js';
+import type { Endpoint, InboundHandler, ListenerInfo, MessageSource, TransportCounters, WarnSink } from './types.js';
+
+/** At most one warning per interval about refused destinations (each carries the count since the last). */
+export const BAD_DESTINATION_NOTICE_MS = 10_000;
+
+/**
+ * A destination a datagram can be sent to: a port in 1..65535 (port 0 is not a destination,
+ * RFC 768; dgram throws ERR_SOCKET_BAD_PORT synchronously for it and for anything above 65535)
+ * and a non-empty address.
+ */
+export function isSendableEndpoint(dest: Endpoint): boolean {
+  const { port, address } = dest;
+  return Number.isInteger(port) && port >= 1 && port <= 65535 && typeof address === 'string' && address.length > 0;
+}
 
 export interface UdpOptions {
   readonly host: string;
@@ -35,12 +49,17 @@ function literalFirstLookup(host: string, options: number | LookupOneOptions, ca
 export class UdpTransport {
   private socket: Socket | null = null;
   private info: ListenerInfo | null = null;
+  private readonly badDestinations: RefusalNotice;
 
   constructor(
     private readonly opts: UdpOptions,
     private readonly handler: InboundHandler,
     private readonly counters: TransportCounters,
-  ) {}
+    private readonly log: WarnSink | null = null,
+    now: () => number = Date.now,
+  ) {
+    this.badDestinations = new RefusalNotice(BAD_DESTINATION_NOTICE_MS, now);
+  }
 
   get listener(): ListenerInfo {
     if (this.info === null) throw new Error('UDP listener not started');
@@ -81,7 +100,7 @@ export class UdpTransport {
         const headEnd = msg.indexOf('\r\n\r\n');
         if (headEnd > 0 && headEnd + 4 <= this.opts.maxMessageSize) {
           const reply = this.handler.onFramingFailure({ status: 513, reason: 'Message Too Large', head: msg.subarray(0, headEnd + 4), source });
-          if (reply !== null) socket.send(reply, rinfo.port, rinfo.address);
+          if (reply !== null) this.send(reply, source.remote); // a spoofed source port 0 is refused there
         }
         return;
       }
@@ -96,11 +115,36 @@ export class UdpTransport {
    * purpose: with one, Node always takes libuv's queued send (a SendWrap, an I/O-loop completion and a
    * JS callback per datagram); without, it tries `sendmsg` synchronously first. A datagram the kernel
    * refuses is then lost silently, as it could be on the wire: UDP signalling retransmits (§17.1.1.2).
+   *
+   * A destination that cannot be addressed (port 0 or > 65535, no address) is refused without
+   * throwing: counted, warned about (rate-limited), and reported like TCP's refused send: false is
+   * returned and `onFailure` runs later (never inside this call), so a client transaction takes its
+   * transport-error path (§17.1.4, §8.1.3.1; a proxy answers 503 per §16.9).
    */
-  send(bytes: Buffer, dest: Endpoint): void {
+  send(bytes: Buffer, dest: Endpoint, onFailure?: () => void): boolean {
     const socket = this.socket;
-    if (socket === null) return;
-    socket.send(bytes, dest.port, dest.address);
+    if (socket === null) return false;
+    if (!isSendableEndpoint(dest)) return this.refuse(dest, 'bad-destination', onFailure);
+    try {
+      socket.send(bytes, dest.port, dest.address);
+    } catch (err) {
+      // Any other synchronous refusal by dgram (e.g. an argument it rejects): same path, never a throw.
+      return this.refuse(dest, (err as NodeJS.ErrnoException).code ?? 'send-error', onFailure);
+    }
+    return true;
+  }
+
+  private refuse(dest: Endpoint, reason: string, onFailure: (() => void) | undefined): false {
+    this.counters.badDestination?.('udp');
+    const notice = this.badDestinations.note(reason);
+    if (notice !== null && this.log !== null) {
+      this.log.warn(
+        { refused: notice.count, reasons: notice.reasons, address: String(dest.address), port: dest.port },
+        'UDP sends refused: destination port or address cannot be addressed',
+      );
+    }
+    if (onFailure !== undefined) queueMicrotask(onFailure);
+    return false;
   }
 
   /** Actual SO_RCVBUF (the kernel reports double the requested size on Linux). */
