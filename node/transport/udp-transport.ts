@@ -117,24 +117,26 @@ export class UdpTransport {
    * refuses is then lost silently, as it could be on the wire: UDP signalling retransmits (§17.1.1.2).
    *
    * A destination that cannot be addressed (port 0 or > 65535, no address) is refused without
-   * throwing: counted, warned about (rate-limited), and reported like TCP's refused send: false is
-   * returned and `onFailure` runs later (never inside this call), so a client transaction takes its
-   * transport-error path (§17.1.4, §8.1.3.1; a proxy answers 503 per §16.9).
+   * throwing: counted, warned about (rate-limited), and reported like a TCP send queued behind a
+   * failed connect: `onFailure` runs later (never inside this call), so a client transaction takes
+   * its transport-error path (§17.1.4, §8.1.3.1; a proxy answers 503 per §16.9).
    */
-  send(bytes: Buffer, dest: Endpoint, onFailure?: () => void): boolean {
+  send(bytes: Buffer, dest: Endpoint, onFailure?: () => void): void {
     const socket = this.socket;
-    if (socket === null) return false;
-    if (!isSendableEndpoint(dest)) return this.refuse(dest, 'bad-destination', onFailure);
+    if (socket === null) return;
+    if (!isSendableEndpoint(dest)) {
+      this.refuse(dest, 'bad-destination', onFailure);
+      return;
+    }
     try {
       socket.send(bytes, dest.port, dest.address);
     } catch (err) {
       // Any other synchronous refusal by dgram (e.g. an argument it rejects): same path, never a throw.
-      return this.refuse(dest, (err as NodeJS.ErrnoException).code ?? 'send-error', onFailure);
+      this.refuse(dest, (err as NodeJS.ErrnoException).code ?? 'send-error', onFailure);
     }
-    return true;
   }
 
-  private refuse(dest: Endpoint, reason: string, onFailure: (() => void) | undefined): false {
+  private refuse(dest: Endpoint, reason: string, onFailure: (() => void) | undefined): void {
     this.counters.badDestination?.('udp');
     const notice = this.badDestinations.note(reason);
     if (notice !== null && this.log !== null) {
@@ -144,7 +146,6 @@ export class UdpTransport {
       );
     }
     if (onFailure !== undefined) queueMicrotask(onFailure);
-    return false;
   }
 
   /** Actual SO_RCVBUF (the kernel reports double the requested size on Linux). */
