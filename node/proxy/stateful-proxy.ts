@@ -285,7 +285,8 @@ export class StatefulProxy<S, C> {
   /** A request that created a server transaction (anything but ACK). */
   async onRequest(serverTx: S, req: ProxyRequestMessage, source: SourceAddress, now: number): Promise<void> {
     if (req.method === 'CANCEL') return this.onCancel(serverTx, req, now, source);
-    const upstream = upstreamTransactionKey(req);
+    const hash = loopHash(req);
+    const upstream = retransmissionKey(req, hash);
     if (upstream !== undefined && this.liveByUpstream.has(upstream)) {
       // A new server transaction for an upstream transaction we already forwarded, whose client
       // transaction still lives: the server transaction ended (RFC 3261 §17.2.1 Timer I after the
@@ -294,7 +295,9 @@ export class StatefulProxy<S, C> {
       // retransmission: forking it again would send the next hop a request on a branch it already
       // answered. It is absorbed, as the old server transaction would have; a 2xx the callee
       // retransmits still goes up statelessly (onResponse / onStrayResponse). The new server
-      // transaction is left unanswered (the transaction layer's own guard ends it).
+      // transaction is left unanswered (the transaction layer's own guard ends it). The key also
+      // holds the loop hash (Request-URI, tags, Call-ID, CSeq number): a peer reusing a branch for
+      // a different request is a different transaction, forwarded on a distinct branch (freeSuffix).
       this.stateless.retransmission_absorbed++;
       return;
     }
@@ -303,7 +306,6 @@ export class StatefulProxy<S, C> {
       this.o.transactions.respond(serverTx, this.o.factory.response(req, rejection.status, rejection.reason, rejection.headers), now);
       return;
     }
-    const hash = loopHash(req);
     const routing = processRoute(req, this.o.isOwnAddress);
     const toTag = tagOf(req.headers.get('To'));
     if (toTag !== '' && this.o.dialogs) {
@@ -704,7 +706,7 @@ export class StatefulProxy<S, C> {
     };
     ctx.branches.push(branch);
     this.byClient.set(tx, { ctx, branch });
-    this.trackClient(tx, fwd.branch, ctx.method, upstreamTransactionKey(ctx.received));
+    this.trackClient(tx, fwd.branch, ctx.method, retransmissionKey(ctx.received, ctx.loopHash));
     if (branch.timerC !== undefined) this.arm(branch.timerC, { ctx, branch, kind: 'C' });
     if (branch.seqDeadline !== undefined) this.arm(branch.seqDeadline, { ctx, branch, kind: 'seq' });
   }
@@ -752,7 +754,7 @@ export class StatefulProxy<S, C> {
     branch.request = fallback.request;
     branch.nextHop = fallback.nextHop;
     this.byClient.set(tx, { ctx, branch });
-    this.trackClient(tx, fallback.branch, ctx.method, upstreamTransactionKey(ctx.received));
+    this.trackClient(tx, fallback.branch, ctx.method, retransmissionKey(ctx.received, ctx.loopHash));
     return true;
   }
 
@@ -1072,6 +1074,15 @@ function defaultReason(code: number): string {
 function cseqMethodOf(res: ProxyResponseMessage): string {
   const parts = (res.headers.get('CSeq') ?? '').trim().split(/\s+/);
   return (parts[1] ?? '').toUpperCase();
+}
+
+/**
+ * What a retransmission repeats: the §17.2.3 key (branch, sent-by, method) and the fields of the
+ * loop hash. Undefined for an RFC 2543 request (no branch of the RFC 3261 form).
+ */
+function retransmissionKey(req: ProxyRequestMessage, hash: string): string | undefined {
+  const key = upstreamTransactionKey(req);
+  return key === undefined ? undefined : `${key}\n${hash}`;
 }
 
 function branchIdKey(branch: string, method: string): string {

@@ -137,3 +137,29 @@ test('different upstream transactions whose derived branch is in use below us ea
   expect(loopHashOfBranch(second)).toBe(loopHashOfBranch(first));
   expect(proxy.statelessCounts.branch_collision).toBe(1);
 });
+
+test('only a real retransmission is absorbed: the same branch on a different request (Call-ID, CSeq) is forwarded on its own branch', async () => {
+  const tx = new FakeTransactions();
+  const proxy = new StatefulProxy<string, number>({
+    transactions: tx, factory, isOwnAddress: (h, p) => h === 'proxy.example.com' && p === 5060,
+    advertised: { host: 'proxy.example.com', port: 5060 }, recordRoute: false, inviteTimeoutMs: 180_000,
+    hooks: { onRequest: (r) => r.relay() },
+  });
+  const from = { address: '192.0.2.10', port: 5060, transport: 'TCP' };
+  const message = (callId: string, cseq: number): ReturnType<typeof request> => request('MESSAGE sip:bob@192.0.2.21:5062',
+    'Via: SIP/2.0/TCP 192.0.2.10:5060;branch=z9hG4bKreused', 'Max-Forwards: 70', 'From: <sip:a@example.com>;tag=1',
+    'To: <sip:bob@example.com>', `Call-ID: ${callId}`, `CSeq: ${cseq} MESSAGE`);
+  // Over TCP the server transaction ends with its final (Timer J = 0), the UDP client one lingers (Timer K).
+  await proxy.onRequest('s1', message('c1', 1), from, 0);
+  await proxy.onRequest('s2', message('c1', 1), from, 10); // the same request again: a retransmission
+  await proxy.onRequest('s3', message('c2', 1), from, 20); // a broken UAC reusing its branch
+  await proxy.onRequest('s4', message('c1', 2), from, 30);
+  const branches = tx.method('MESSAGE').map((s) => /;branch=([^;,\s]+)/.exec(s.request.headers.get('Via') ?? '')?.[1]);
+  expect(branches).toHaveLength(3);
+  expect(new Set(branches).size).toBe(3);
+  expect(proxy.statelessCounts).toMatchObject({ retransmission_absorbed: 1 });
+  // Once the transaction layer ends the client transaction, the same request is new again.
+  proxy.onTerminated(tx.sent[0].tx);
+  await proxy.onRequest('s5', message('c1', 1), from, 40);
+  expect(tx.method('MESSAGE')).toHaveLength(4);
+});
