@@ -47,6 +47,16 @@ const START_LINE_PROBE = 8192;
 const CR = 13;
 const LF = 10;
 const CR_ONLY = Buffer.from([CR]);
+/** Segments up to this size are copied into a staging buffer of STAGING_BYTES instead of kept. */
+const SMALL_SEGMENT = 256;
+const STAGING_BYTES = 4096;
+
+/** One step of a matcher for CRLFCRLF: state = bytes of it matched so far (4 = found). */
+function crlfcrlfStep(state: number, b: number): number {
+  const want = state % 2 === 0 ? CR : LF;
+  if (b === want) return state + 1;
+  return b === CR ? 1 : 0;
+}
 
 /** §7.1/§7.2: a Status-Line begins "SIP/"; a Request-Line ends in a SIP-Version. */
 function looksLikeSipStartLine(line: string): boolean {
@@ -70,8 +80,18 @@ export class StreamFramer {
   /** Start line: judged (ok), bytes checked for controls so far, offset of its CR once seen. */
   private startLineOk = false;
   private lineChecked = 0;
-  /** Header search: up to 3 trailing bytes already searched, which a CRLFCRLF may straddle. */
-  private tail: Buffer = EMPTY;
+  /**
+   * Header search: how many of the last bytes searched are a prefix of CRLFCRLF (0-3), so a
+   * terminator straddling chunks is found without searching those bytes again.
+   */
+  private matched = 0;
+  /**
+   * Tiny segments (a trickling peer, a slow link) are copied into this shared buffer, the last
+   * pending chunk being a view of it: each byte is still copied once, but thousands of pending
+   * bytes do not each hold a Buffer object of their own (memory a slowloris would multiply).
+   */
+  private staging: Buffer | null = null;
+  private stagingUsed = 0;
   /** Total size (head + body) once the header block is delimited; -1 before. */
   private total = -1;
   /** The single pending chunk is a buffer this framer allocated (a join), not a caller's chunk. */
@@ -148,8 +168,7 @@ export class StreamFramer {
   /** Adds bytes of the current message; returns what follows a completed message, else null. */
   private feedMessage(part: Buffer, out: FrameEvent[]): Buffer | null {
     const base = this.pending;
-    this.chunks.push(part);
-    this.pending += part.length;
+    this.append(part);
     if (this.total < 0) {
       if (!this.startLineOk) {
         const shape = this.checkStartLine(part, base);
@@ -211,18 +230,43 @@ export class StreamFramer {
     return looksLikeSipStartLine(line) ? 'ok' : 'bad';
   }
 
-  /** Offset of the CRLFCRLF ending the header block, searching only bytes not searched before. */
+  private append(part: Buffer): void {
+    this.pending += part.length;
+    if (part.length > SMALL_SEGMENT) {
+      this.chunks.push(part);
+      this.staging = null; // later tiny segments start a new staging buffer after this chunk
+      return;
+    }
+    if (this.staging === null || this.stagingUsed + part.length > this.staging.length) {
+      this.staging = Buffer.allocUnsafe(STAGING_BYTES);
+      this.stagingUsed = 0;
+      this.chunks.push(EMPTY);
+    }
+    part.copy(this.staging, this.stagingUsed);
+    this.copied += part.length;
+    this.stagingUsed += part.length;
+    this.chunks[this.chunks.length - 1] = this.staging.subarray(0, this.stagingUsed);
+  }
+
+  /**
+   * Offset of the CRLFCRLF ending the header block, searching only bytes not searched before: a
+   * terminator begun in earlier chunks is completed byte by byte (at most 3), then the native
+   * search covers this chunk.
+   */
   private findHeadEnd(part: Buffer, base: number): number {
-    if (this.tail.length > 0) {
-      const seam = Buffer.concat([this.tail, part.subarray(0, 3)]);
-      const at = seam.indexOf(CRLFCRLF);
-      if (at >= 0) return base - this.tail.length + at;
+    let state = this.matched;
+    for (let i = 0; state > 0 && i < part.length && i < 3; i++) {
+      state = crlfcrlfStep(state, part[i] as number);
+      if (state === 4) return base + i - 3;
+      if (state <= i + 1) break; // the match restarted inside this chunk: the search below finds it
     }
     const at = part.indexOf(CRLFCRLF);
     this.scanned += at < 0 ? part.length : at + 4;
     if (at >= 0) return base + at;
-    this.tail =
-      part.length >= 3 ? Buffer.from(part.subarray(part.length - 3)) : Buffer.concat([this.tail, part]).subarray(-3);
+    // Longest suffix of everything searched that is a prefix of CRLFCRLF.
+    state = part.length >= 3 ? 0 : this.matched;
+    for (let i = Math.max(0, part.length - 3); i < part.length; i++) state = crlfcrlfStep(state, part[i] as number);
+    this.matched = state;
     return -1;
   }
 
@@ -240,6 +284,7 @@ export class StreamFramer {
     const buf = Buffer.concat(this.chunks, this.pending);
     this.copied += this.pending;
     this.chunks = [buf];
+    this.staging = null;
     this.fresh = true;
     return buf;
   }
@@ -249,7 +294,9 @@ export class StreamFramer {
     this.pending = 0;
     this.startLineOk = false;
     this.lineChecked = 0;
-    this.tail = EMPTY;
+    this.matched = 0;
+    this.staging = null;
+    this.stagingUsed = 0;
     this.total = -1;
     this.fresh = false;
   }
