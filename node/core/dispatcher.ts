@@ -52,7 +52,8 @@ export interface DispatcherOptions {
 
 /** What the dispatcher needs from the transports to send. */
 export interface ReplyTransport {
-  sendUdp(bytes: Buffer, from: MessageSource, dest: Endpoint): void;
+  /** `onFailure`: the destination cannot be addressed (called after the send returned). */
+  sendUdp(bytes: Buffer, from: MessageSource, dest: Endpoint, onFailure?: () => void): void;
   /** Over a known connection; false when that connection is gone. */
   sendOnConnection(connectionId: number, bytes: Buffer): boolean;
   /**
@@ -306,11 +307,11 @@ export class Dispatcher implements InboundHandler {
    */
   private sendTo(bytes: Buffer, dest: MessageSource, tx?: Tx<MessageSource>): void {
     if (dest.connectionId !== null && this.transport.sendOnConnection(dest.connectionId, bytes)) return;
+    const failed = tx === undefined ? undefined : () => this.sendFailed(tx);
     if (dest.transport === 'udp') {
-      this.transport.sendUdp(bytes, dest, dest.remote);
+      this.transport.sendUdp(bytes, dest, dest.remote, failed);
       return;
     }
-    const failed = tx === undefined ? undefined : () => this.sendFailed(tx);
     // Reported after the current transaction step: never re-entering the manager mid-action.
     if (!this.transport.sendTcp(bytes, dest.remote, failed) && failed !== undefined) queueMicrotask(failed);
   }

@@ -86,15 +86,16 @@ export async function startSipNode(config: SiphonConfig, log: Logger, opts: { ro
       metrics.refusedOutbound.inc({ transport: t });
       refusedAt('outbound-limit');
     },
+    badDestination: (t) => metrics.badDestinations.inc({ transport: t }),
   };
   metrics.connectionsActive.set({ transport: 'tcp' }, 0);
 
   const udp: UdpTransport[] = [];
   const tcp: TcpTransport[] = [];
   const reply: ReplyTransport = {
-    sendUdp(bytes: Buffer, from: MessageSource, dest: Endpoint) {
+    sendUdp(bytes: Buffer, from: MessageSource, dest: Endpoint, onFailure?: () => void) {
       const t = udp.find((u) => u.listener === from.listener) ?? udp[0];
-      t?.send(bytes, dest);
+      t?.send(bytes, dest, onFailure);
     },
     sendOnConnection(id: number, bytes: Buffer) {
       for (const t of tcp) if (t.sendOnConnection(id, bytes)) return true;
@@ -128,6 +129,7 @@ export async function startSipNode(config: SiphonConfig, log: Logger, opts: { ro
         { host: l.host, port: l.port, advertise: advertiseFor(l, config.advertised_address), recvBufferBytes: t.udp_recv_buffer_bytes, maxMessageSize: t.max_message_size },
         dispatcher,
         counters,
+        log,
       );
       await u.start();
       udp.push(u);

@@ -24,6 +24,8 @@ export interface NodeMetrics {
   readonly shedWrites: Counter<'transport'>;
   readonly refusedConnections: Counter<'transport'>;
   readonly refusedOutbound: Counter<'transport'>;
+  /** Sends to a destination that cannot be addressed (port 0, no address): refused, a transport error for the transaction. */
+  readonly badDestinations: Counter<'transport'>;
   readonly droppedMessages: Counter<'reason'>;
 }
 
@@ -77,6 +79,12 @@ export function createNodeMetrics(opts: { startedAt?: number; defaultMetrics?: b
     refusedOutbound: new Counter({
       name: 'siphon_tcp_outbound_refused_total',
       help: 'Sends refused because they needed a new outbound connection while the outbound cap (from the open-file limit) was open',
+      labelNames: ['transport'],
+      registers,
+    }),
+    badDestinations: new Counter({
+      name: 'siphon_bad_destinations_total',
+      help: 'Sends refused because the destination cannot be addressed (port 0 or above 65535, no address); the transaction gets a transport error',
       labelNames: ['transport'],
       registers,
     }),

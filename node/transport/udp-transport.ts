@@ -129,7 +129,13 @@ export class UdpTransport {
       return;
     }
     try {
-      socket.send(bytes, dest.port, dest.address);
+      // A host name is resolved inside dgram; a name that does not resolve is reported to the
+      // sender (a transaction's transport error: 503 at once, §16.9) instead of a lost datagram.
+      if (onFailure !== undefined && isIP(dest.address) === 0) {
+        socket.send(bytes, dest.port, dest.address, (err) => {
+          if (err) this.refuse(dest, (err as NodeJS.ErrnoException).code ?? 'lookup-failed', onFailure);
+        });
+      } else socket.send(bytes, dest.port, dest.address);
     } catch (err) {
       // Any other synchronous refusal by dgram (e.g. an argument it rejects): same path, never a throw.
       this.refuse(dest, (err as NodeJS.ErrnoException).code ?? 'send-error', onFailure);

@@ -158,6 +158,17 @@ describe('SIPhon proxy/registrar scenarios, default script without auth', () => 
     expect(Date.now() - started).toBeLessThan(5000);
   }, 30_000);
 
+  test('transport error: a UDP contact whose host name does not resolve is answered 500 at once, not after Timer B', async () => {
+    expect(verdict(await sipp(server.dir, { scenario: 'register-contact.xml', target: server.sipPort, service: 'nameless', keys: { contact: 'sip:nameless@no-such-host.invalid:5060' } }))).toEqual(PASSED);
+    const refused = async (): Promise<number> => metricValue(await metrics(server), 'siphon_bad_destinations_total{transport="udp"}') || 0;
+    const before = await refused();
+    const started = Date.now();
+    const uac = substituted(server.dir, 'reject-uac.xml', 'EXPECTED_FINAL', '500');
+    expect(verdict(await sipp(server.dir, { scenario: uac, target: server.sipPort, service: 'nameless', sippTimeoutSecs: 10 }))).toEqual(PASSED);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(await refused()).toBeGreaterThan(before);
+  }, 30_000);
+
   test('MTU: an over-MTU MESSAGE received over UDP is relayed over TCP (RFC 3261 §18.1.1)', async () => {
     const tcpOnly = await freePort();
     await registerAt(server, 'tcprecv', tcpOnly);

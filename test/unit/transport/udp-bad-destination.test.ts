@@ -104,4 +104,22 @@ describe('UDP send to a destination that cannot be addressed', () => {
     expect(isSendableEndpoint({ address: '10.0.0.1', port: 65535 })).toBe(true);
     expect(isSendableEndpoint({ address: '10.0.0.1', port: 5060.5 })).toBe(false);
   });
+
+  test('a host name that does not resolve is reported to onFailure and counted; a name that resolves is sent', async () => {
+    const h = await harness();
+    const failed = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), 10_000);
+      h.u.send(Buffer.from('OPTIONS'), { address: 'no-such-host.invalid', port: 5060 }, () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+    expect(failed).toBe(true);
+    expect(h.refused()).toBe(1);
+    const got = new Promise<string>((r) => h.peer.once('message', (m) => r(m.toString())));
+    let lost = false;
+    h.u.send(Buffer.from('by-name'), { address: 'localhost', port: h.peerPort }, () => void (lost = true));
+    expect(await got).toBe('by-name');
+    expect(lost).toBe(false);
+  }, 15_000);
 });
