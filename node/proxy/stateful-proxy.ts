@@ -286,7 +286,7 @@ export class StatefulProxy<S, C> {
   async onRequest(serverTx: S, req: ProxyRequestMessage, source: SourceAddress, now: number): Promise<void> {
     if (req.method === 'CANCEL') return this.onCancel(serverTx, req, now, source);
     const hash = loopHash(req);
-    const upstream = retransmissionKey(req, hash);
+    const upstream = this.liveByUpstream.size === 0 ? undefined : retransmissionKey(req, hash);
     if (upstream !== undefined && this.liveByUpstream.has(upstream)) {
       // A new server transaction for an upstream transaction we already forwarded, whose client
       // transaction still lives: the server transaction ended (RFC 3261 §17.2.1 Timer I after the
@@ -874,14 +874,20 @@ export class StatefulProxy<S, C> {
   }
 
   private branchInUse(branch: string, method: string): boolean {
-    return this.branchIdsInUse.has(branchIdKey(branch, method)) || this.o.transactions.clientExists?.(branch, method) === true;
+    const exists = this.o.transactions.clientExists;
+    return exists !== undefined ? exists(branch, method) : this.branchIdsInUse.has(branchIdKey(branch, method));
   }
 
-  /** Remembers a client transaction we created until the transaction layer terminates it. */
+  /**
+   * Remembers a client transaction we created until the transaction layer terminates it: its
+   * upstream identity always, its branch only when the port cannot tell (clientExists) itself.
+   */
   private trackClient(tx: C, branch: string, method: string, upstream: string | undefined): void {
-    const id = branchIdKey(branch, method);
-    this.liveBranchIds.set(tx, id);
-    this.branchIdsInUse.add(id);
+    if (this.o.transactions.clientExists === undefined) {
+      const id = branchIdKey(branch, method);
+      this.liveBranchIds.set(tx, id);
+      this.branchIdsInUse.add(id);
+    }
     if (upstream === undefined) return;
     this.upstreamOfClient.set(tx, upstream);
     this.liveByUpstream.set(upstream, (this.liveByUpstream.get(upstream) ?? 0) + 1);
@@ -903,7 +909,7 @@ export class StatefulProxy<S, C> {
 
   /** Client transactions the proxy created that the transaction layer has not terminated yet (memory-bound tests). */
   get trackedClientCount(): number {
-    return this.liveBranchIds.size;
+    return Math.max(this.liveBranchIds.size, this.upstreamOfClient.size);
   }
 
   /** §16.8: Timer C (or a sequential branch timeout) fired on a pending branch. */
