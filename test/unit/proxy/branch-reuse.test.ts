@@ -6,52 +6,16 @@
 // - A request whose derived downstream branch is still in use for another reason (RFC 2543: no
 //   branch, so the §17.2.3 key is not ours to compute) gets a distinct branch, same loop hash.
 // Real transaction manager and node/sip messages; only the transport is a recording fake.
-import {
-  StatefulProxy, bindProxyToTransactions, loopHashOfBranch, sipProxyFactory, type NextHop,
-} from '../../../node/proxy/index.js';
-import { parseMessage, type SipMessage, type SipRequest, type SipResponse } from '../../../node/sip/index.js';
-import {
-  TransactionManager, sipMessageFactory, sipMessageOf, timerConfig, viewOf, type ClientTx, type ServerTx,
-} from '../../../node/transaction/index.js';
+import { StatefulProxy, loopHashOfBranch } from '../../../node/proxy/index.js';
+import type { SipMessage, SipRequest, SipResponse } from '../../../node/sip/index.js';
+import { viewOf } from '../../../node/transaction/index.js';
 import { FakeTransactions, factory, request } from './fake-sip.js';
+import { realManagerProxy, settle, wire, type Addr } from './real-manager-proxy.js';
 
-type Addr = string; // "host:port"
-const settle = (): Promise<void> => new Promise((r) => setImmediate(r));
-const wire = (lines: string[]): SipMessage => parseMessage(Buffer.from(`${lines.join('\r\n')}\r\n\r\n`));
 const UAC = '192.0.2.10:5060';
 const CALLEE = '192.0.2.21:5062';
 
-function node(): {
-  manager: TransactionManager<Addr>; out: Array<{ to: Addr; msg: SipMessage }>; errors: string[];
-  proxy: StatefulProxy<ServerTx<Addr>, ClientTx<Addr>>;
-} {
-  const out: Array<{ to: Addr; msg: SipMessage }> = [];
-  const errors: string[] = [];
-  const log = { warn: () => undefined, error: (o: object, msg?: string) => { errors.push(`${msg ?? ''} ${JSON.stringify(o)}`); } };
-  let manager!: TransactionManager<Addr>;
-  let proxy!: StatefulProxy<ServerTx<Addr>, ClientTx<Addr>>;
-  const binding = bindProxyToTransactions<Addr>({
-    manager: () => manager, proxy: () => proxy,
-    destination: (hop: NextHop) => `${hop.host}:${hop.port}`,
-    sourceOf: (a) => ({ address: a.split(':')[0], port: Number(a.split(':')[1]), transport: 'UDP' }),
-    sendStateless: (req: SipRequest, to) => out.push({ to, msg: req }),
-    clock: () => 0,
-    log,
-  });
-  manager = new TransactionManager<Addr>({
-    config: timerConfig({ inviteTimeoutSecs: 180 }),
-    factory: sipMessageFactory,
-    transport: { send: (m, to) => out.push({ to, msg: sipMessageOf(m) }) },
-    tu: binding.tu,
-    isReliable: () => false,
-  });
-  proxy = new StatefulProxy({
-    transactions: binding.port, factory: sipProxyFactory, hooks: { onRequest: (r) => r.relay() },
-    isOwnAddress: (h, p) => h === '10.0.0.1' && p === 5060, advertised: { host: '10.0.0.1', port: 5060 },
-    recordRoute: true, inviteTimeoutMs: 180_000, log,
-  });
-  return { manager, out, errors, proxy };
-}
+const node = () => realManagerProxy();
 
 const dialog = ['From: <sip:alice@example.com>;tag=a1', 'To: <sip:bob@example.com>', 'Call-ID: late-1', 'CSeq: 1 INVITE'];
 

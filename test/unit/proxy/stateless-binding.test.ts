@@ -1,48 +1,10 @@
 // The context-free paths (§16.10 unmatched CANCEL, §16.11 stray responses) on the real transaction
 // manager and real node/sip messages; only the transport is a recording fake.
-import {
-  StatefulProxy, bindProxyToTransactions, sipProxyFactory, type NextHop,
-} from '../../../node/proxy/index.js';
-import { parseMessage, type SipMessage, type SipRequest, type SipResponse } from '../../../node/sip/index.js';
-import {
-  TransactionManager, sipMessageFactory, sipMessageOf, timerConfig, viewOf, type ClientTx, type ServerTx,
-} from '../../../node/transaction/index.js';
+import type { SipMessage, SipRequest, SipResponse } from '../../../node/sip/index.js';
+import { viewOf } from '../../../node/transaction/index.js';
+import { realManagerProxy, settle, wire } from './real-manager-proxy.js';
 
-type Addr = string; // "host:port"
-const settle = (): Promise<void> => new Promise((r) => setImmediate(r));
-const wire = (lines: string[]): SipMessage => parseMessage(Buffer.from(`${lines.join('\r\n')}\r\n\r\n`));
-
-function node(): {
-  manager: TransactionManager<Addr>; out: Array<{ to: Addr; msg: SipMessage }>; stateless: Array<{ to: Addr; msg: SipResponse }>;
-  proxy: StatefulProxy<ServerTx<Addr>, ClientTx<Addr>>; clock: { now: number };
-} {
-  const clock = { now: 0 };
-  const out: Array<{ to: Addr; msg: SipMessage }> = [];
-  const stateless: Array<{ to: Addr; msg: SipResponse }> = [];
-  let manager!: TransactionManager<Addr>;
-  let proxy!: StatefulProxy<ServerTx<Addr>, ClientTx<Addr>>;
-  const binding = bindProxyToTransactions<Addr>({
-    manager: () => manager, proxy: () => proxy,
-    destination: (hop: NextHop) => `${hop.host}:${hop.port}`,
-    sourceOf: (a) => ({ address: a.split(':')[0], port: Number(a.split(':')[1]), transport: 'UDP' }),
-    sendStateless: (req: SipRequest, to) => out.push({ to, msg: req }),
-    sendResponseStateless: (res, to) => stateless.push({ to, msg: res }),
-    clock: () => clock.now,
-  });
-  manager = new TransactionManager<Addr>({
-    config: timerConfig({ inviteTimeoutSecs: 180 }),
-    factory: sipMessageFactory,
-    transport: { send: (m, to) => out.push({ to, msg: sipMessageOf(m) }) },
-    tu: binding.tu,
-    isReliable: () => false,
-  });
-  proxy = new StatefulProxy({
-    transactions: binding.port, factory: sipProxyFactory, hooks: { onRequest: (r) => r.relay() },
-    isOwnAddress: (h, p) => h === '10.0.0.1' && p === 5060, advertised: { host: '10.0.0.1', port: 5060 },
-    recordRoute: true, inviteTimeoutMs: 180_000,
-  });
-  return { manager, out, stateless, proxy, clock };
-}
+const node = () => realManagerProxy();
 
 const dialog = ['From: <sip:alice@example.com>;tag=a1', 'To: <sip:bob@example.com>', 'Call-ID: sb-1'];
 const UAC_VIA = 'Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bKuacB;rport=5070;received=192.0.2.10';

@@ -1,44 +1,11 @@
 // The proxy on the real transaction manager and real node/sip messages: only the transport is fake.
-import {
-  StatefulProxy, bindProxyToTransactions, sipProxyFactory, type NextHop,
-} from '../../../node/proxy/index.js';
-import { parseMessage, serialize, type SipMessage, type SipRequest } from '../../../node/sip/index.js';
-import {
-  TransactionManager, sipMessageFactory, sipMessageOf, timerConfig, viewOf, type ClientTx, type ServerTx,
-} from '../../../node/transaction/index.js';
-
-type Addr = string; // "host:port"
-const settle = (): Promise<void> => new Promise((r) => setImmediate(r));
-
-function wire(lines: string[]): SipMessage {
-  return parseMessage(Buffer.from(`${lines.join('\r\n')}\r\n\r\n`));
-}
+import { serialize, type SipMessage, type SipRequest } from '../../../node/sip/index.js';
+import { viewOf } from '../../../node/transaction/index.js';
+import { realManagerProxy, settle, wire } from './real-manager-proxy.js';
 
 test('INVITE → 180 → CANCEL → 487 through TransactionManager: CANCEL on the INVITE branch, 487 upstream, ACK for 487 downstream', async () => {
-  let now = 0;
-  const out: Array<{ to: Addr; msg: SipMessage }> = [];
-  let manager!: TransactionManager<Addr>;
-  let proxy!: StatefulProxy<ServerTx<Addr>, ClientTx<Addr>>;
-  const binding = bindProxyToTransactions<Addr>({
-    manager: () => manager, proxy: () => proxy,
-    destination: (hop: NextHop) => `${hop.host}:${hop.port}`,
-    sourceOf: (a) => ({ address: a.split(':')[0], port: Number(a.split(':')[1]), transport: 'UDP' }),
-    sendStateless: (req: SipRequest, to) => out.push({ to, msg: req }),
-    clock: () => now,
-  });
-  manager = new TransactionManager<Addr>({
-    config: timerConfig({ inviteTimeoutSecs: 180 }),
-    factory: sipMessageFactory,
-    transport: { send: (m, to) => out.push({ to, msg: sipMessageOf(m) }) },
-    tu: binding.tu,
-    isReliable: () => false,
-  });
-  proxy = new StatefulProxy({
-    transactions: binding.port, factory: sipProxyFactory, hooks: { onRequest: (r) => r.fork(['sip:bob@192.0.2.21:5062']) },
-    isOwnAddress: (h, p) => h === '10.0.0.1' && p === 5060, advertised: { host: '10.0.0.1', port: 5060 },
-    recordRoute: true, inviteTimeoutMs: 180_000,
-  });
-
+  const { manager, out, clock } = realManagerProxy((r) => r.fork(['sip:bob@192.0.2.21:5062']));
+  let now = clock.now;
   const common = ['From: <sip:alice@example.com>;tag=a1', 'To: <sip:bob@example.com>', 'Call-ID: tb-1', 'Max-Forwards: 70'];
   const uacVia = 'Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bKuacA';
   manager.onInbound(viewOf(wire(['INVITE sip:bob@example.com SIP/2.0', uacVia, ...common, 'CSeq: 1 INVITE', 'Content-Length: 0'])), '192.0.2.10:5060', now);
@@ -48,7 +15,7 @@ test('INVITE → 180 → CANCEL → 487 through TransactionManager: CANCEL on th
   const fwdVia = (invite.msg as SipRequest).headers.get('Via')!;
 
   // 180 from the callee.
-  now = 100;
+  now = clock.now = 100;
   const resp = (status: number, reason: string, cseq: string): SipMessage => wire([`SIP/2.0 ${status} ${reason}`,
     ...(invite.msg as SipRequest).headers.getAll('Via').map((v) => `Via: ${v}`),
     'From: <sip:alice@example.com>;tag=a1', 'To: <sip:bob@example.com>;tag=b9', 'Call-ID: tb-1', `CSeq: ${cseq}`, 'Content-Length: 0']);
@@ -57,7 +24,7 @@ test('INVITE → 180 → CANCEL → 487 through TransactionManager: CANCEL on th
   expect(out.filter((o) => !o.msg.isRequest && o.to === '192.0.2.10:5060').map((o) => (o.msg as { status: number }).status)).toContain(180);
 
   // The caller CANCELs.
-  now = 200;
+  now = clock.now = 200;
   manager.onInbound(viewOf(wire(['CANCEL sip:bob@example.com SIP/2.0', uacVia, ...common, 'CSeq: 1 CANCEL', 'Content-Length: 0'])), '192.0.2.10:5060', now);
   await settle();
   const cancel = out.find((o) => o.msg.isRequest && o.msg.method === 'CANCEL')!;
@@ -66,7 +33,7 @@ test('INVITE → 180 → CANCEL → 487 through TransactionManager: CANCEL on th
   expect(serialize(cancel.msg).toString()).toMatch(/\r\nCSeq: 1 CANCEL\r\n/);
 
   // The callee answers the CANCEL and the INVITE with 487.
-  now = 300;
+  now = clock.now = 300;
   const cancelOk = wire(['SIP/2.0 200 OK', `Via: ${fwdVia}`, 'From: <sip:alice@example.com>;tag=a1', 'To: <sip:bob@example.com>;tag=b9',
     'Call-ID: tb-1', 'CSeq: 1 CANCEL', 'Content-Length: 0']);
   manager.onInbound(viewOf(cancelOk), '192.0.2.21:5062', now);
