@@ -165,6 +165,8 @@ export interface StatelessCounts {
 
 const CANCELLED_REASON = 'Request Terminated';
 const NO_REASONS: readonly string[] = [];
+/** Reason phrase of the 503 a transport error makes of a branch (§16.9), and of the 500 it becomes upstream. */
+const NEXT_HOP_UNREACHABLE = 'Next Hop Unreachable';
 /** RFC 3326 §3's own example: the Reason of a CANCEL sent because another branch answered. */
 const COMPLETED_ELSEWHERE: readonly string[] = ['SIP;cause=200;text="Call completed elsewhere"'];
 /** Next hops remembered as UDP-only at most (§18.1.1 fallback memory). */
@@ -541,7 +543,7 @@ export class StatefulProxy<S, C> {
       // branch's final it would ring a phone only to cancel it again (§16.10, §16.7 item 10).
       if (ctx.cancelled || ctx.finalStatus !== 0) branch.udpFallback = undefined;
       if (this.retryOverUdp(ctx, branch, now)) return;
-      await this.finishBranchLocally(ctx, branch, 503, 'Service Unavailable', now);
+      await this.finishBranchLocally(ctx, branch, 503, NEXT_HOP_UNREACHABLE, now);
     });
   }
 
@@ -695,7 +697,7 @@ export class StatefulProxy<S, C> {
     }
     const tx = this.o.transactions.sendRequest(fwd.request, fwd.nextHop, now);
     if (tx === undefined) {
-      this.storeLocal(ctx, 503, 'Service Unavailable', now); // §16.9
+      this.storeLocal(ctx, 503, NEXT_HOP_UNREACHABLE, now); // §16.9
       return;
     }
     const branch: Branch<C> = {
@@ -972,7 +974,10 @@ export class StatefulProxy<S, C> {
     }
     if (best.kind === 'stored') {
       const mapped = upstreamStatus(best.status);
-      if (mapped !== best.status) response = this.o.factory.response(ctx.received, mapped, 'Server Internal Error');
+      // A 503 we made for a next hop we could not reach keeps saying so as a 500 (an operator reading
+      // the caller's trace should not hunt for an internal fault).
+      const reason = response.reason === NEXT_HOP_UNREACHABLE ? NEXT_HOP_UNREACHABLE : 'Server Internal Error';
+      if (mapped !== best.status) response = this.o.factory.response(ctx.received, mapped, reason);
       for (const i of challengeSources(ctx.stored.map((s) => s.response.status), best.status)) {
         if (i === best.index) continue;
         for (const name of ['WWW-Authenticate', 'Proxy-Authenticate']) {

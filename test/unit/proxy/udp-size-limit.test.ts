@@ -109,6 +109,8 @@ describe('RFC 3261 §18.1.1: requests too large for UDP', () => {
     h.tx.failSends = true;
     await h.proxy.onTransportError(overTcp.tx, 10);
     expect(h.tx.statuses('s')).toEqual([500]);
+    // The caller's trace says why: not an internal fault.
+    expect(h.tx.responses.filter((r) => r.serverTx === 's').map((r) => r.response.reason)).toEqual(['Next Hop Unreachable']);
   });
 
   test('a second transport error (the UDP retry failing too) is not retried again', async () => {
