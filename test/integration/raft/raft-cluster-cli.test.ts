@@ -29,20 +29,23 @@ test('raft-cluster start → append → status → stop', async () => {
     const recorded = JSON.parse(readFileSync(path.join(dir, 'pids.json'), 'utf8')) as Array<{ pid: number; http: string }>;
     expect(recorded.map((m) => m.pid)).toEqual(pids);
 
+    // A leader within 30 s even on a CI box running other suites; if none, what each member says.
     let leaderHttp: string | undefined;
-    const end = Date.now() + 15_000;
+    const seen = new Map<string, string>();
+    const end = Date.now() + 30_000;
     while (!leaderHttp && Date.now() < end) {
       for (const m of recorded) {
         try {
-          const st = (await (await fetch(`http://${m.http}/admin/cluster`)).json()) as { role: string };
-          if (st.role === 'leader') leaderHttp = m.http;
-        } catch {
-          // still starting
+          const text = await (await fetch(`http://${m.http}/admin/cluster`)).text();
+          seen.set(m.http, text.slice(0, 300));
+          if ((JSON.parse(text) as { role: string }).role === 'leader') leaderHttp = m.http;
+        } catch (e) {
+          seen.set(m.http, String(e)); // still starting
         }
       }
       if (!leaderHttp) await new Promise((r) => setTimeout(r, 100));
     }
-    expect(leaderHttp).toBeDefined();
+    expect({ leader: leaderHttp !== undefined, members: leaderHttp ? [] : [...seen] }).toEqual({ leader: true, members: [] });
     // Any member accepts an append (followers forward to the leader).
     for (const m of recorded) {
       const r = await fetch(`http://${m.http}/append`, { method: 'POST', body: `hello-${m.pid}` });
