@@ -128,7 +128,7 @@ export function upstreamTransactionKey(received: ProxyRequestMessage): string | 
 }
 
 /** The `branch` parameter of a Via value, or undefined (a scan, not a parse: it runs per forwarded request). */
-function branchParamOf(via: string): string | undefined {
+export function branchParamOf(via: string): string | undefined {
   let at = via.indexOf(';branch=');
   if (at < 0) {
     at = via.toLowerCase().indexOf(';branch=');

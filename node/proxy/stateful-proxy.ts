@@ -9,7 +9,7 @@
 
 import type { DialogTracker } from '../dialog/index.js';
 import { TimerQueue, type QueueEntry } from '../transaction/index.js';
-import { branchSuffix, loopHash, makeBranch, upstreamTransactionKey } from './branch-id.js';
+import { branchParamOf, branchSuffix, loopHash, makeBranch, upstreamTransactionKey } from './branch-id.js';
 import { buildCancel } from './cancel-request.js';
 import { forwardRequest, type AdvertisedAddress, type ForwardedRequest, type ForwardSpec } from './forward-request.js';
 import { applyStrictRouting, hopFromUri, resolveNextHop, type ResolvedNextHop } from './next-hop.js';
@@ -856,7 +856,8 @@ export class StatefulProxy<S, C> {
     b.cancelSent = true;
     // §9.1: the CANCEL carries the INVITE's branch. One already out on it (forwarded for a CANCEL
     // that found no context) cancels the same downstream transaction: a second is not needed.
-    const branch = topBranchOf(b.request);
+    const via = b.request.headers.get('Via');
+    const branch = via === undefined ? undefined : branchParamOf(via);
     if (branch !== undefined && this.branchInUse(branch, 'CANCEL')) return;
     const tx = this.o.transactions.sendRequest(buildCancel(b.request, this.o.factory, b.cancelReasons), b.nextHop, now);
     if (tx !== undefined && branch !== undefined) this.trackClient(tx, branch, 'CANCEL', undefined);
@@ -1098,17 +1099,6 @@ function retransmissionKey(req: ProxyRequestMessage, hash: string): string | und
 
 function branchIdKey(branch: string, method: string): string {
   return `${branch} ${method}`;
-}
-
-/** The branch of a request's top Via (one we built: `;branch=` spelled as formatVia writes it). */
-function topBranchOf(req: ProxyRequestMessage): string | undefined {
-  const via = req.headers.get('Via');
-  if (via === undefined) return undefined;
-  const at = via.indexOf(';branch=');
-  if (at < 0) return undefined;
-  const rest = via.slice(at + ';branch='.length);
-  const end = rest.search(/[;, \t]/);
-  return end < 0 ? rest : rest.slice(0, end);
 }
 
 function hopKey(hop: NextHop): string {

@@ -13,9 +13,19 @@ export interface InProcessApp {
   stop(): Promise<void>;
 }
 
-/** `raw` is a config file's content (validated by the schema); `appOptions` go to startSipApp. */
+/** What every in-process test node runs with unless `raw` says otherwise: one UDP port, no admin, no logs. */
+const TEST_DEFAULTS: Record<string, unknown> = {
+  listen: { udp: ['127.0.0.1:0'] },
+  admin: { enabled: false },
+  log: { level: 'silent' },
+};
+
+/**
+ * `raw` is a config file's content over TEST_DEFAULTS (top-level sections replace the default's),
+ * validated by the schema; `appOptions` go to startSipApp.
+ */
 export async function startInProcessApp(raw: Record<string, unknown>, appOptions?: Parameters<typeof startSipApp>[3]): Promise<InProcessApp> {
-  const config = configSchema.decode(raw, '');
+  const config = configSchema.decode({ ...TEST_DEFAULTS, ...raw }, '');
   const log = createLogger(config.log).logger;
   const node = await startSipNode(config, log);
   const app = await startSipApp(node, config, log, appOptions);

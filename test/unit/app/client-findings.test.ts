@@ -21,9 +21,6 @@ describe('in-dialog requests to a GRUU (RFC 5627 §5.5)', () => {
 
   beforeAll(async () => {
     running = await startInProcessApp({
-      listen: { udp: ['127.0.0.1:0'] },
-      admin: { enabled: false },
-      log: { level: 'silent' },
       // The AoR domain (and so the GRUUs) is 127.0.0.1 without our port: a domain we serve.
       proxy: { local_domains: ['127.0.0.1'] },
       transaction: { t1_ms: 20, t2_ms: 80, timeout_secs: 1 },
@@ -176,9 +173,6 @@ describe('challenges are not retransmitted (RFC 3261 §26.3.2.4)', () => {
 
   beforeAll(async () => {
     running = await startInProcessApp({
-      listen: { udp: ['127.0.0.1:0'] },
-      admin: { enabled: false },
-      log: { level: 'silent' },
       auth: { realm: 'findings.test', users: [{ username: 'alice', password: 'pw' }] },
       // T1 = 20 ms: Timer G would resend at 20, 60, 140, 300, 460 ms.
       transaction: { t1_ms: 20, t2_ms: 160, timeout_secs: 1 },

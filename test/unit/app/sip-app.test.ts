@@ -26,8 +26,6 @@ beforeAll(async () => {
   running = await startInProcessApp(
     {
       listen: { udp: ['127.0.0.1:0'], tcp: ['127.0.0.1:0'] },
-      admin: { enabled: false },
-      log: { level: 'silent' },
       // Timer B (transaction.timeout_secs) = 1 s, so the no-answer test stays short.
       transaction: { t1_ms: 20, t2_ms: 80, timeout_secs: 1 },
     },

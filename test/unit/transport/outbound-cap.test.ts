@@ -1,15 +1,6 @@
 import { NO_COUNTERS, TcpTransport, type InboundHandler, type MessageSource, type TcpOptions, type TransportCounters } from '../../../node/transport/index.js';
+import { tcpTestOptions } from './tcp-test-options.js';
 
-const opts = (over: Partial<TcpOptions> = {}): TcpOptions => ({
-  host: '127.0.0.1',
-  port: 0,
-  advertise: null,
-  maxMessageSize: 4096,
-  idleTimeoutMs: 30_000,
-  connectTimeoutMs: 2000,
-  maxWriteBufferBytes: 256 * 1024,
-  ...over,
-});
 
 const sip = (tag: string): Buffer =>
   Buffer.from(`OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK${tag}\r\nContent-Length: 0\r\n\r\n`);
@@ -34,7 +25,7 @@ function receiver(): InboundHandler & { got: MessageSource[]; next(): Promise<Me
 
 const started: TcpTransport[] = [];
 async function start(handler: InboundHandler, over: Partial<TcpOptions> = {}, counters: TransportCounters = NO_COUNTERS): Promise<TcpTransport> {
-  const t = new TcpTransport(opts(over), handler, counters);
+  const t = new TcpTransport(tcpTestOptions(over), handler, counters);
   await t.start();
   started.push(t);
   return t;

@@ -10,6 +10,7 @@ import {
   type TcpOptions,
   type TransportCounters,
 } from '../../../node/transport/index.js';
+import { tcpTestOptions } from './tcp-test-options.js';
 
 interface Received {
   bytes: Buffer;
@@ -41,16 +42,6 @@ function collector(reply?: (f: FramingFailure) => Buffer | null): InboundHandler
   };
 }
 
-const tcpOpts = (over: Partial<TcpOptions> = {}): TcpOptions => ({
-  host: '127.0.0.1',
-  port: 0,
-  advertise: null,
-  maxMessageSize: 4096,
-  idleTimeoutMs: 30_000,
-  connectTimeoutMs: 2000,
-  maxWriteBufferBytes: 256 * 1024,
-  ...over,
-});
 
 const sip = (body = '') => `OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK1\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
 
@@ -87,7 +78,7 @@ afterEach(async () => {
 });
 
 async function startTcp(handler: InboundHandler, over: Partial<TcpOptions> = {}, counters: TransportCounters = NO_COUNTERS): Promise<TcpTransport> {
-  const t = new TcpTransport(tcpOpts(over), handler, counters);
+  const t = new TcpTransport(tcpTestOptions(over), handler, counters);
   await t.start();
   cleanups.push(() => t.stop());
   return t;
