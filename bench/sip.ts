@@ -5,7 +5,8 @@
  * peer and mode (each stops at its first unclean step after one retry), then a `node --cpu-prof`
  * profile of our server at its top clean REGISTER rate. Writes bench/results/sip.json with the raw
  * RESULT lines, the maxima, `ratio.register` and `ratio.calls` (ours ÷ Kamailio) and the top-10
- * self-time functions. Loopback only; every process it starts is stopped by PID.
+ * self-time functions, the harness's own REGISTER ceiling (SIPp against a stateless C responder at
+ * the rates the target needs) and CPU per request of both peers at the rates both ran clean. Loopback only; every process it starts is stopped by PID.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync } from 'node:fs';
@@ -14,6 +15,7 @@ import { join } from 'node:path';
 import { freePort, startServer, type ServerProcess } from '../test/helpers/server-process.js';
 import { mergeResults, projectRoot, resultsPath } from './lib/index.js';
 import { summariseProfile, type SelfTime } from './sip/cpu-profile.js';
+import { buildNullResponder, startNullResponder } from './sip/harness-ceiling.js';
 import { parseResultLine, type StepResult } from './sip/result-line.js';
 
 type Mode = 'register' | 'call';
@@ -118,6 +120,52 @@ async function startOurs(nodeArgs: readonly string[] = []): Promise<ServerProces
   return startServer({ config: { log: { format: 'json', level: 'warn' } }, nodeArgs: ['--max-semi-space-size=16', ...nodeArgs] });
 }
 
+/**
+ * Process CPU per REGISTER / per call of each peer (run-peer.sh's peer_cpu_us_per_call), at every rate
+ * both peers ran clean, and ours ÷ Kamailio's: the per-request cost, independent of how many cores
+ * each peer can spread over.
+ */
+function cpuPerRequest(lines: readonly string[]): Record<Mode, { rate: number; ours: number; kamailio: number; ratio: number }[]> {
+  const clean = new Map<string, number>();
+  for (const l of lines) {
+    const peer = l.slice(0, l.indexOf(' '));
+    const r = parseResultLine(l);
+    if (r === null || !r.clean) continue;
+    clean.set(`${peer} ${r.fields.mode} ${r.rate}`, Number(r.fields.peer_cpu_us_per_call));
+  }
+  const out: Record<Mode, { rate: number; ours: number; kamailio: number; ratio: number }[]> = { register: [], call: [] };
+  for (const mode of ['register', 'call'] as const) {
+    for (const rate of RATES[mode]) {
+      const ours = clean.get(`ours ${mode} ${rate}`);
+      const kamailio = clean.get(`kamailio ${mode} ${rate}`);
+      if (ours === undefined || kamailio === undefined || !(kamailio > 0)) continue;
+      out[mode].push({ rate, ours, kamailio, ratio: Math.round((100 * ours) / kamailio) / 100 });
+    }
+  }
+  return out;
+}
+
+/** REGISTER steps against the C null responder at the rate the target asks for and at the ladder's top. */
+async function harnessCeiling(work: string, resultsFile: string, kamailioRegister: number | null): Promise<unknown> {
+  const built = buildNullResponder(ROOT, work);
+  if ('skipped' in built) return { skipped: built.skipped };
+  const targetRate = kamailioRegister === null ? null : Math.ceil(kamailioRegister * 1.5);
+  const rates = [...new Set([targetRate, RATES.register[RATES.register.length - 1]].filter((r): r is number => r !== null))];
+  const responder = await startNullResponder(built.bin, await freePort());
+  const steps: { rate: number; clean: boolean; line: string }[] = [];
+  try {
+    for (const rate of rates) {
+      const r = await runStep(responder.target, 'register', rate, responder.pid, resultsFile, await freePort());
+      if (r === null) continue;
+      steps.push({ rate, clean: r.clean, line: r.line });
+      log(`harness ceiling (null responder) register ${rate}/s: ${r.clean ? 'clean' : 'NOT clean'} (load sipp cpu=${r.fields.load_sipp_cpu})`);
+    }
+  } finally {
+    responder.stop();
+  }
+  return { responder: 'bench/ceiling/null-registrar.c', register_rate_for_target: targetRate, steps };
+}
+
 const ratio = (a: number | null, b: number | null): number | null => (a === null || b === null || b === 0 ? null : Math.round((100 * a) / b) / 100);
 
 async function main(): Promise<void> {
@@ -147,6 +195,9 @@ async function main(): Promise<void> {
       stopKamailio();
     }
   }
+
+  // Can this box and SIPp carry the load the targets ask for at all? (Stop 6's note guessed not; measure it.)
+  const ceiling = await harnessCeiling(work, resultsFile, max.kamailio.register);
 
   // Where our time goes at the top clean REGISTER rate.
   let profile: { rate: number; total_ms: number; top: SelfTime[]; result: string | null } | null = null;
@@ -181,6 +232,8 @@ async function main(): Promise<void> {
     },
     ratio: { register: ratio(max.ours.register, max.kamailio.register), calls: ratio(max.ours.call, max.kamailio.call) },
     targets: { register: 1.5, calls: 1.2 },
+    cpu_us_per_request: cpuPerRequest(lines),
+    harness_ceiling: ceiling,
     raw: lines,
     cpu_profile: profile,
   };
