@@ -46,7 +46,13 @@ export type BestResponse =
  * §16.7 item 6: choose among the stored finals (in arrival order). A 6xx wins outright; otherwise
  * the lowest class, preferring resubmission hints inside 4xx, else the earliest received.
  */
-export function selectBestResponse(stored: readonly number[]): BestResponse {
+export function selectBestResponse(stored: readonly number[], nonInvite = false): BestResponse {
+  if (nonInvite && stored.some((s) => s !== 408)) {
+    // RFC 4320 §4.2: no 408 ever goes up for a non-INVITE, so any answer that can beats it.
+    const eligible = stored.flatMap((s, i) => (s === 408 ? [] : [i]));
+    const best = selectBestResponse(eligible.map((i) => stored[i]));
+    return best.kind === 'stored' ? { ...best, index: eligible[best.index] } : best;
+  }
   if (stored.length === 0) return { kind: 'generate', status: 408 };
   const six = stored.findIndex((s) => s >= 600);
   if (six >= 0) return { kind: 'stored', index: six, status: stored[six] };

@@ -161,6 +161,11 @@ export interface StatelessCounts {
    * use (a peer reusing a branch with another sent-by): it got a distinct branch instead.
    */
   branch_collision: number;
+  /**
+   * RFC 4320 §4.2: a non-INVITE (or a CANCEL forwarded without a context) whose branches all timed
+   * out, left without a final: an element never sends 408 to a non-INVITE.
+   */
+  non_invite_timeout_unanswered: number;
 }
 
 const CANCELLED_REASON = 'Request Terminated';
@@ -244,7 +249,7 @@ export class StatefulProxy<S, C> {
   private readonly unmatchedCancels = new Map<C, { readonly serverTx: S; readonly cancel: ProxyRequestMessage }>();
   private readonly stateless: StatelessCounts = {
     cancel_forwarded: 0, cancel_no_next_hop: 0, cancel_rejected: 0, response_forwarded: 0, response_dropped: 0,
-    retransmission_absorbed: 0, branch_collision: 0,
+    retransmission_absorbed: 0, branch_collision: 0, non_invite_timeout_unanswered: 0,
   };
   /**
    * Live client transactions we forwarded a request on → the upstream transaction (§17.2.3 key:
@@ -836,6 +841,12 @@ export class StatefulProxy<S, C> {
     const pending = this.unmatchedCancels.get(tx);
     if (pending === undefined) return;
     this.unmatchedCancels.delete(tx);
+    // RFC 4320 §4.2: a CANCEL is a non-INVITE, so its timeout is never answered with 408 (the
+    // upstream client's own Timer F ends its transaction; ours ends by its guard).
+    if (status === 408) {
+      this.stateless.non_invite_timeout_unanswered++;
+      return;
+    }
     this.o.transactions.respond(pending.serverTx, this.o.factory.response(pending.cancel, status, reason), now);
   }
 
@@ -959,7 +970,7 @@ export class StatefulProxy<S, C> {
       this.sendFinal(ctx, own487?.response ?? this.o.factory.response(ctx.received, 487, CANCELLED_REASON), now);
       return;
     }
-    const best = selectBestResponse(ctx.stored.map((s) => s.response.status));
+    const best = selectBestResponse(ctx.stored.map((s) => s.response.status), ctx.method !== 'INVITE');
     let response = best.kind === 'generate'
       ? this.o.factory.response(ctx.received, 408, 'Request Timeout')
       : ctx.stored[best.index].response;
@@ -985,6 +996,15 @@ export class StatefulProxy<S, C> {
           for (const v of ctx.stored[i].response.headers.getAll(name)) response.headers.append(name, v);
         }
       }
+    }
+    if (response.status === 408 && ctx.method !== 'INVITE') {
+      // RFC 4320 §4.2: an element MUST NOT send 408 to a non-INVITE. By now the upstream client's
+      // Timer F (started before ours) has fired: nobody awaits an answer, so none goes up, and the
+      // server transaction absorbs any late retransmission until its own guard ends it.
+      ctx.finalStatus = response.status;
+      this.stateless.non_invite_timeout_unanswered++;
+      this.dropContext(ctx);
+      return;
     }
     this.sendFinal(ctx, response, now);
   }

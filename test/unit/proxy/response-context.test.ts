@@ -20,6 +20,16 @@ describe('RFC 3261 §16.7 best-response selection', () => {
     else expect(stored).toHaveLength(0);
   });
 
+  test.each([
+    [[408, 486], 486, 1, 'a timed-out branch loses to any answer (RFC 4320 §4.2)'],
+    [[408, 503, 408], 503, 1, 'even a 5xx beats it'],
+    [[486, 408], 486, 0, 'index maps back to arrival order'],
+    [[408, 408], 408, 0, 'only timeouts: the 408 is chosen (and then never sent)'],
+  ])('non-INVITE %j → %i at %i (%s)', (stored, expected, index) => {
+    const best = selectBestResponse(stored, true);
+    expect(best).toEqual({ kind: 'stored', index, status: expected });
+  });
+
   test.each([[503, 500], [500, 500], [486, 486], [603, 603]])('upstream status of %i is %i (503 → 500)', (s, up) => {
     expect(upstreamStatus(s)).toBe(up);
   });

@@ -114,17 +114,18 @@ describe('§16.10: a CANCEL matching no response context', () => {
     expect(tx.method('CANCEL')).toHaveLength(1);
   });
 
-  test('no answer from the next hop → 408 upstream; a transport failure → 500 (§16.7 item 2, §16.9)', async () => {
+  test('no answer from the next hop → nothing upstream (RFC 4320 §4.2: never a 408 to a CANCEL); a transport failure → 500 (§16.9)', async () => {
     const { proxy, tx } = makeProxy();
     await proxy.onRequest('c1', cancelOf(invite('sip:bob@192.0.2.99')), src, 0);
     await proxy.onRequest('c2', cancelOf(invite('sip:carol@192.0.2.98')), src, 0);
     const [first, second] = tx.method('CANCEL');
     await proxy.onClientTimeout(first.tx, 'F', 32_000);
     await proxy.onTransportError(second.tx, 10);
-    expect(tx.statuses('c1')).toEqual([408]);
+    expect(tx.statuses('c1')).toEqual([]);
     expect(tx.statuses('c2')).toEqual([500]);
-    expect(tx.responses.map((r) => r.response.headers.get('CSeq'))).toEqual(['7 CANCEL', '7 CANCEL']);
+    expect(tx.responses.map((r) => r.response.headers.get('CSeq'))).toEqual(['7 CANCEL']);
     expect(proxy.unmatchedCancelCount).toBe(0);
+    expect(proxy.statelessCounts.non_invite_timeout_unanswered).toBe(1);
   });
 
   test('the client transaction could not be created → 500, nothing left pending', async () => {
