@@ -151,9 +151,36 @@ const NO_PARAMS: Params = new EmptyMap<string | null>();
 const NO_HEADERS: Map<string, string> = new EmptyMap<string>();
 
 /**
+ * The last few URIs parsed, by their exact text. One message has its URIs parsed by several layers
+ * (validation checks From/To/Contact, the registrar keys the same To and Contact, the proxy reads the
+ * Request-URI again), and a REGISTER's From and To are usually one URI. Parsing is a pure function
+ * of the text and the result is read-only, so a repeat returns the earlier object. Long texts are
+ * not kept: comparing them costs more than it saves, and the slots must not pin big strings.
+ */
+const RECENT_SLOTS = 8;
+const RECENT_MAX_LENGTH = 256;
+const recentTexts: string[] = new Array<string>(RECENT_SLOTS).fill('');
+const recentUris: Array<SipUri | undefined> = new Array<SipUri | undefined>(RECENT_SLOTS).fill(undefined);
+let recentNext = 0;
+
+/**
  * Parses a sip:, sips: or tel: URI. Any other scheme is a 416 (RFC 3261 §8.2.2.1); malformed text a 400.
+ * The result may be shared with other callers that parsed the same text: never modify it.
  */
 export function parseUri(text: string): SipUri {
+  if (text.length > RECENT_MAX_LENGTH) return parseUriText(text);
+  for (let k = 0; k < RECENT_SLOTS; k++) {
+    // Different lengths (the usual miss) compare in one step; '' never matches (parseUriText rejects it).
+    if (recentTexts[k] === text) return recentUris[k] as SipUri;
+  }
+  const uri = parseUriText(text);
+  recentTexts[recentNext] = text;
+  recentUris[recentNext] = uri;
+  recentNext = (recentNext + 1) % RECENT_SLOTS;
+  return uri;
+}
+
+function parseUriText(text: string): SipUri {
   const scheme = uriScheme(text);
   if (scheme === undefined) throw badRequest('Malformed URI');
   if (scheme !== 'sip' && scheme !== 'sips' && scheme !== 'tel') throw new SipParseError(416, 'Unsupported URI Scheme');

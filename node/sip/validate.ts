@@ -67,6 +67,13 @@ function named(name: string, e: unknown): unknown {
   return e;
 }
 
+/** A list header line with an empty element: blank, or ",," / a leading or trailing comma. */
+function emptyListElement(line: string): boolean {
+  // Most lines hold one value: without a comma, splitting would only trim it.
+  if (line.indexOf(',') < 0) return line.trim() === '';
+  return splitTopLevel(line).includes('');
+}
+
 // Scratch for checkCommon's one pass (validation is synchronous and never re-entered).
 const counts = new Array<number>(TRACKED.length).fill(0);
 const firsts = new Array<HeaderField | undefined>(TRACKED.length).fill(undefined);
@@ -89,7 +96,7 @@ function checkCommon(msg: SipMessage): void {
   let header = 'Via';
   try {
     // Every Via value must parse; empty list elements (",,") are not allowed by §25.1 via-parm lists.
-    for (const line of msg.headers.getLines('Via')) if (line === '' || splitTopLevel(line).includes('')) throw badRequest('Empty Via value');
+    for (const line of msg.headers.getLines('Via')) if (emptyListElement(line)) throw badRequest('Empty Via value');
     msg.vias();
     header = 'From';
     checkAddressUri(msg.from());

@@ -75,6 +75,42 @@ describe('parseUri: sip and sips', () => {
   });
 });
 
+describe('parseUri: repeated texts', () => {
+  it('returns the earlier result for a text parsed a moment ago (one parse per URI per message)', () => {
+    const to = 'sip:repeat1@example.com:5060;transport=udp';
+    const first = parseUri(to);
+    // The same characters in another string object (a slice of a different header) hit too.
+    const again = parseUri(`x${to}`.slice(1));
+    expect(again).toBe(first);
+    expect([again.scheme, again.user, again.host, again.port, [...again.params], again.headers.size])
+      .toEqual(['sip', 'repeat1', 'example.com', 5060, [['transport', 'udp']], 0]);
+  });
+
+  it('parses a different text anew, and forgets the oldest once enough others were parsed', () => {
+    const first = parseUri('sip:repeat2@example.com');
+    expect(parseUri('sip:repeat3@example.com')).not.toBe(first);
+    for (let i = 0; i < 16; i++) parseUri(`sip:filler${i}@example.com`);
+    const later = parseUri('sip:repeat2@example.com');
+    expect(later).not.toBe(first);
+    expect([later.user, later.host]).toEqual([first.user, first.host]);
+  });
+
+  it('rejects a malformed text every time (failures are not remembered as results)', () => {
+    expect(err(() => parseUri('sip:bad host@example.com')).status).toBe(400);
+    expect(err(() => parseUri('sip:bad host@example.com')).status).toBe(400);
+    expect(err(() => parseUri('mailto:a@example.com')).status).toBe(416);
+  });
+
+  it('parses long texts as usual without keeping them', () => {
+    const long = `sip:u@example.com;x=${'a'.repeat(400)}`;
+    const a = parseUri(long);
+    const b = parseUri(long);
+    expect(b).not.toBe(a);
+    expect([...b.params]).toEqual([...a.params]);
+    expect(a.params.get('x')).toHaveLength(400);
+  });
+});
+
 describe('parseUri: tel', () => {
   it('reads the number and its parameters (RFC 3966 §3)', () => {
     const u = parseUri('tel:+1-201-555-0123;ext=1234;phone-context=example.com');
