@@ -168,9 +168,10 @@ let recentNext = 0;
  * The result may be shared with other callers that parsed the same text: never modify it.
  */
 export function parseUri(text: string): SipUri {
-  if (text.length > RECENT_MAX_LENGTH) return parseUriText(text);
+  // '' is never cached (parseUriText rejects it) but fills the unused slots, so it must not be looked up.
+  if (text.length > RECENT_MAX_LENGTH || text.length === 0) return parseUriText(text);
   for (let k = 0; k < RECENT_SLOTS; k++) {
-    // Different lengths (the usual miss) compare in one step; '' never matches (parseUriText rejects it).
+    // Different lengths (the usual miss) compare in one step.
     if (recentTexts[k] === text) return recentUris[k] as SipUri;
   }
   const uri = parseUriText(text);

@@ -168,3 +168,10 @@ describe('uriEquals (RFC 3261 §19.1.4)', () => {
     expect(eq('sip:bob@phone21.boxesbybob.com', 'sip:bob@192.0.2.4')).toBe(false);
   });
 });
+
+describe('parseUri of an empty text', () => {
+  it('is a 400 every time, also before any URI filled the recent-parse slots', () => {
+    expect(() => parseUri('')).toThrow(SipParseError);
+    expect(() => parseUri('')).toThrow(SipParseError);
+  });
+});
