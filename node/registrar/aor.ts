@@ -39,10 +39,15 @@ const NEEDS_ESCAPE = /[\s@:?<>"%]/;
 
 export function aorOfParts(p: SipUriParts): string {
   // Flattened: an AoR is a long-lived map key (see flatKey).
-  if (p.user === null) return flatKey(`${p.scheme}:${p.host}`);
+  return flatKey(aorText(p));
+}
+
+/** The canonical AoR text, not yet flattened (a contact key embeds it and flattens once). */
+function aorText(p: SipUriParts): string {
+  if (p.user === null) return `${p.scheme}:${p.host}`;
   // Re-escape only what cannot appear literally in a SIP user part.
   const user = NEEDS_ESCAPE.test(p.user) ? p.user.replace(/[\s@:?<>"%]/g, (c) => encodeURIComponent(c)) : p.user;
-  return flatKey(`${p.scheme}:${user}@${p.host}`);
+  return `${p.scheme}:${user}@${p.host}`;
 }
 
 /**
@@ -71,10 +76,14 @@ export function contactUriKey(uri: string): string {
 }
 
 export function contactKeyOfParts(p: SipUriParts): string {
-  if (p.params.length === 0) return flatKey(`${aorOfParts(p)}:${p.port ?? ''};`);
-  const params = [...p.params]
-    .map(([n, v]) => (v === null ? n : `${n}=${v.toLowerCase()}`))
-    .sort()
-    .join(';');
-  return flatKey(`${aorOfParts(p)}:${p.port ?? ''};${params}`);
+  const prefix = `${aorText(p)}:${p.port ?? ''};`;
+  if (p.params.length === 0) return flatKey(prefix);
+  // One parameter (a Contact's usual transport=) needs no array to sort and join.
+  if (p.params.length === 1) return flatKey(prefix + paramKey(p.params[0]));
+  const params = p.params.map(paramKey).sort().join(';');
+  return flatKey(prefix + params);
+}
+
+function paramKey([n, v]: readonly [string, string | null]): string {
+  return v === null ? n : `${n}=${v.toLowerCase()}`;
 }

@@ -62,6 +62,14 @@ export function splitHeaderList(value: string): string[] {
   return out.map((s) => s.trim()).filter((s) => s !== '');
 }
 
+/** Every element of several header lines, in order (a loop: Array#flatMap is far slower in V8). */
+export function splitHeaderLists(values: readonly string[]): string[] {
+  if (values.length === 1) return splitHeaderList(values[0]);
+  const out: string[] = [];
+  for (const v of values) for (const item of splitHeaderList(v)) out.push(item);
+  return out;
+}
+
 /** RFC 3261 §25.1 token characters: alphanumerics and `-.!%*_+\`'~`. */
 function isTokenChar(c: number): boolean {
   return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57)
@@ -202,7 +210,7 @@ function parseOne(text: string): ContactSpec {
 
 /** Parses every Contact header value of a REGISTER; `*` must stand alone (checked by the caller). */
 export function parseContacts(values: readonly string[]): ContactList & { readonly count: number } {
-  const items = values.flatMap(splitHeaderList);
+  const items = splitHeaderLists(values);
   if (items.length > MAX_CONTACTS_PER_REQUEST) throw new ContactParseError('too many Contact values');
   if (items.some((i) => i === '*')) {
     if (items.length !== 1) throw new ContactParseError('"*" Contact must be the only Contact');
@@ -212,5 +220,7 @@ export function parseContacts(values: readonly string[]): ContactList & { readon
 }
 
 export function formatParams(params: ReadonlyArray<readonly [string, string | null]>): string {
-  return params.map(([n, v]) => (v === null ? `;${n}` : `;${n}=${v}`)).join('');
+  let out = '';
+  for (const [n, v] of params) out += v === null ? `;${n}` : `;${n}=${v}`;
+  return out;
 }

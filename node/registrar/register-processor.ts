@@ -20,7 +20,7 @@ import {
   formatParams,
   parseContacts,
   parseDeltaSeconds,
-  splitHeaderList,
+  splitHeaderLists,
   type ContactSpec,
 } from './contact-header.js';
 import { MAX_TEMP_GRUUS, publicGruu, tempGruu } from './gruu.js';
@@ -30,6 +30,8 @@ const ONE_HOUR = 3600;
 
 /** Option tags this registrar implements (RFC 3261 §8.2.2.3 Require processing). */
 export const SUPPORTED_OPTION_TAGS: readonly string[] = ['path', 'gruu', 'outbound'];
+/** The Supported header value of every 200 OK, built once. */
+const SUPPORTED_VALUE = SUPPORTED_OPTION_TAGS.join(', ');
 
 export interface RegisterRequest {
   /** To header value or its URI: the AoR being registered. */
@@ -111,6 +113,89 @@ export function sipDate(now: number): string {
   return dateCacheText;
 }
 
+/**
+ * Past this many entries a lookup by key goes through a Map. An AoR holds a binding or two and a
+ * REGISTER a contact or two: scanning those is cheaper than building a Map per request, while a
+ * long (hostile) list still costs linear time.
+ */
+const SCAN_LIMIT = 8;
+
+/** The bindings by key when there are too many to scan; null when scanning is cheaper. */
+function bindingIndex(bindings: readonly Binding[]): ReadonlyMap<string, Binding> | null {
+  if (bindings.length <= SCAN_LIMIT) return null;
+  const index = new Map<string, Binding>();
+  for (const b of bindings) index.set(b.key, b);
+  return index;
+}
+
+function bindingWithKey(bindings: readonly Binding[], index: ReadonlyMap<string, Binding> | null, key: string): Binding | undefined {
+  if (index !== null) return index.get(key);
+  for (const b of bindings) if (b.key === key) return b;
+  return undefined;
+}
+
+function keyOfChange(ch: BindingChange): string {
+  return ch.op === 'insert' || ch.op === 'refresh' ? ch.binding.key : ch.key;
+}
+
+/**
+ * The changes a REGISTER makes, at most one per binding key, in the order the keys were first
+ * written (a later write of the same key replaces the earlier one in place). A request carries at
+ * most 256 contacts (contact-header.ts), so even the worst case is a few ten thousand comparisons.
+ */
+class PlannedChanges {
+  readonly list: BindingChange[] = [];
+
+  set(key: string, ch: BindingChange): void {
+    const at = this.indexOf(key);
+    if (at < 0) this.list.push(ch);
+    else this.list[at] = ch;
+  }
+
+  delete(key: string): void {
+    const at = this.indexOf(key);
+    if (at >= 0) this.list.splice(at, 1);
+  }
+
+  private indexOf(key: string): number {
+    const list = this.list;
+    for (let i = 0; i < list.length; i++) if (keyOfChange(list[i]) === key) return i;
+    return -1;
+  }
+}
+
+/** The AoR's bindings once `changes` are applied: kept ones in place, replaced ones where they were, new ones last. */
+function applyChanges(live: readonly Binding[], changes: readonly BindingChange[]): Binding[] {
+  if (live.length + changes.length > SCAN_LIMIT) return applyChangesIndexed(live, changes);
+  const result = live.slice();
+  for (const ch of changes) {
+    const key = keyOfChange(ch);
+    let at = -1;
+    for (let i = 0; i < result.length; i++) {
+      if (result[i].key === key) {
+        at = i;
+        break;
+      }
+    }
+    if (ch.op === 'delete' || ch.op === 'expire') {
+      if (at >= 0) result.splice(at, 1);
+    } else if (at >= 0) result[at] = ch.binding;
+    else result.push(ch.binding);
+  }
+  return result;
+}
+
+/** applyChanges for long lists, through a Map (which keeps the same order). */
+function applyChangesIndexed(live: readonly Binding[], changes: readonly BindingChange[]): Binding[] {
+  const byKey = new Map<string, Binding>();
+  for (const b of live) byKey.set(b.key, b);
+  for (const ch of changes) {
+    if (ch.op === 'delete' || ch.op === 'expire') byKey.delete(ch.key);
+    else byKey.set(ch.binding.key, ch.binding);
+  }
+  return [...byKey.values()];
+}
+
 /** The key that identifies a contact's binding within its AoR (RFC 5626 §6, RFC 5627 §5.2). */
 function keyOf(c: ContactSpec, outbound: boolean): string {
   if (c.instance !== null && outbound && c.regId !== null) return `instance:${c.instance};reg-id=${c.regId}`;
@@ -164,7 +249,7 @@ export function processRegister(req: RegisterRequest, current: readonly Binding[
   }
 
   // §10.3 step 2 / §8.2.2.3: unknown Require option tags → 420 listing them in Unsupported.
-  const unsupported = optionTags(req.require).filter((t) => !SUPPORTED_OPTION_TAGS.includes(t));
+  const unsupported = req.require.length === 0 ? NONE : optionTags(req.require).filter((t) => !SUPPORTED_OPTION_TAGS.includes(t));
   if (unsupported.length > 0) {
     return reject(420, 'Bad Extension', `unsupported: ${unsupported.join(',')}`, [['Unsupported', unsupported.join(', ')]]);
   }
@@ -176,7 +261,7 @@ export function processRegister(req: RegisterRequest, current: readonly Binding[
   try {
     if (req.expires !== null) headerExpires = parseDeltaSeconds(req.expires, 'Expires');
     contactList = parseContacts(req.contacts);
-    path = req.path.length === 0 ? NONE : req.path.flatMap(splitHeaderList);
+    path = req.path.length === 0 ? NONE : splitHeaderLists(req.path);
   } catch (err) {
     if (err instanceof ContactParseError) return reject(400, 'Bad Request', err.message);
     throw err;
@@ -184,8 +269,7 @@ export function processRegister(req: RegisterRequest, current: readonly Binding[
 
   // Ignore bindings that have expired but were not swept yet: they no longer exist (§10.3).
   const live = current.length === 0 ? current : current.filter((b) => b.expiresAt > now);
-  const byKey = new Map<string, Binding>();
-  for (const b of live) byKey.set(b.key, b);
+  const liveIndex = bindingIndex(live);
 
   /** §10.3 step 7: may this request change a binding last written by (callId, cseq)? */
   const inOrder = (b: Binding): boolean => b.callId !== req.callId || req.cseq > b.cseq;
@@ -214,7 +298,8 @@ export function processRegister(req: RegisterRequest, current: readonly Binding[
 
     // First pass: compute each contact's lifetime; any 423 aborts the whole request (atomicity).
     const planned: Array<{ c: ContactSpec; key: string; expires: number }> = [];
-    const keysInRequest = new Set<string>();
+    // Keys of the outbound flows seen so far: only those can collide (their key names instance and reg-id).
+    let flowKeys: Set<string> | null = null;
     for (const c of contacts) {
       let expires = c.expires ?? headerExpires ?? settings.defaultExpires;
       if (expires > 0 && expires < settings.minExpires) {
@@ -230,17 +315,18 @@ export function processRegister(req: RegisterRequest, current: readonly Binding[
       }
       if (settings.maxExpires > 0 && expires > settings.maxExpires) expires = settings.maxExpires;
       const key = keyOf(c, outbound);
-      if (keysInRequest.has(key) && c.instance !== null && c.regId !== null && outbound) {
-        return reject(400, 'Bad Request', `two Contacts for the same flow ${key}`);
+      if (c.instance !== null && c.regId !== null && outbound) {
+        flowKeys ??= new Set<string>();
+        if (flowKeys.has(key)) return reject(400, 'Bad Request', `two Contacts for the same flow ${key}`);
+        flowKeys.add(key);
       }
-      keysInRequest.add(key);
       planned.push({ c, key, expires });
     }
 
     // Second pass: §10.3 step 7 add / refresh / remove, honouring Call-ID/CSeq order.
-    const written = new Map<string, BindingChange>();
+    const written = new PlannedChanges();
     for (const { c, key, expires } of planned) {
-      const existing = byKey.get(key);
+      const existing = bindingWithKey(live, liveIndex, key);
       if (existing !== undefined && !inOrder(existing)) continue;
       if (expires === 0) {
         if (existing !== undefined) written.set(key, { op: 'delete', aor, key, cause: 'unregistered' });
@@ -278,23 +364,19 @@ export function processRegister(req: RegisterRequest, current: readonly Binding[
       };
       written.set(key, { op: existing === undefined ? 'insert' : 'refresh', binding });
     }
-    for (const ch of written.values()) if (ch.op === 'delete') changes.push(ch);
-    for (const ch of written.values()) if (ch.op !== 'delete') changes.push(ch);
+    for (const ch of written.list) if (ch.op === 'delete') changes.push(ch);
+    for (const ch of written.list) if (ch.op !== 'delete') changes.push(ch);
   }
 
   // Resulting binding set.
-  const result = new Map(byKey);
-  for (const ch of changes) {
-    if (ch.op === 'delete' || ch.op === 'expire') result.delete(ch.key);
-    else result.set(ch.binding.key, ch.binding);
-  }
+  const bindings = changes.length === 0 ? live.slice() : applyChanges(live, changes);
   const inserts = changes.some((ch) => ch.op === 'insert');
-  if (inserts && settings.maxContacts > 0 && result.size > settings.maxContacts) {
+  if (inserts && settings.maxContacts > 0 && bindings.length > settings.maxContacts) {
     return reject(503, 'Too many registered contacts', `more than ${settings.maxContacts} bindings`, [
       ['P-Registrar-Error', 'Too many registered contacts'],
     ]);
   }
-  const bindings = [...result.values()].sort(compareForFork);
+  bindings.sort(compareForFork);
 
   const withGruu = supported.includes('gruu');
   const headers: Header[] = bindings.map((b) => ['Contact', formatBindingContact(b, now, withGruu)] as const);
@@ -306,6 +388,6 @@ export function processRegister(req: RegisterRequest, current: readonly Binding[
   for (const r of settings.serviceRoute) headers.push(['Service-Route', r]);
   // RFC 5626 §6: a registrar that accepted an outbound flow says so with Require: outbound.
   if (outboundAccepted) headers.push(['Require', 'outbound']);
-  headers.push(['Supported', SUPPORTED_OPTION_TAGS.join(', ')]);
+  headers.push(['Supported', SUPPORTED_VALUE]);
   return { kind: 'accept', aor, changes, bindings, status: 200, reason: 'OK', headers };
 }

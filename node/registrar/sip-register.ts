@@ -35,9 +35,15 @@ export function registerRequestFrom(req: SipRequest, source: FlowInfo | null): R
       require: h.getLines('Require'),
       userAgent: h.get('User-Agent') ?? null,
       source,
-      viaCount: h.getAll('Via').length,
+      viaCount: viaCount(req),
     },
   };
+}
+
+/** How many Via values the request carries; validation has usually parsed them already. */
+function viaCount(req: SipRequest): number {
+  const parsed = req.headers.peek('vias') as readonly unknown[] | undefined;
+  return parsed !== undefined ? parsed.length : req.headers.getAll('Via').length;
 }
 
 /** Builds the final response for a decision (200 with Contacts, or the rejection with its headers). */

@@ -280,3 +280,39 @@ describe('Require / Supported', () => {
     accepted(await registrar.register(req({ require: ['path', 'gruu,outbound'] }), T0, null));
   });
 });
+
+describe('many bindings in one AoR (past the per-request scan limit)', () => {
+  // Each case is decided once with a few bindings (scanned) and once with many (looked up through a
+  // Map): the outcome must read the same, in the same order.
+  const contact = (i: number, expires?: number): string => `<sip:dev${i}@192.0.2.${i}>${expires === undefined ? '' : `;expires=${expires}`}`;
+
+  async function trace(n: number): Promise<{ ops: string[]; contacts: string[] }> {
+    const { registrar } = setup({ maxContacts: 0 });
+    const all = Array.from({ length: n }, (_, i) => contact(i + 1));
+    accepted(await registrar.register(req({ contacts: all, expires: '600' }), T0, null));
+    // One REGISTER refreshes the first, removes the second, adds a new one, and names the third
+    // twice (the later expiry wins, at the earlier position).
+    const d = accepted(await registrar.register(req({
+      cseq: 2,
+      contacts: [contact(1, 900), contact(2, 0), contact(99, 300), contact(3, 100), contact(3, 200)],
+    }), T0 + 1000, null));
+    return {
+      ops: d.changes.map((c) => (c.op === 'delete' || c.op === 'expire' ? `${c.op} ${c.key}` : `${c.op} ${c.binding.contactUri} ${c.binding.expires}`)),
+      contacts: d.bindings.map((b) => `${b.contactUri} ${b.expires}`),
+    };
+  }
+
+  test.each([3, 12])('%i bindings: deletes first, then refreshes/inserts in request order; fork order by recency', async (n) => {
+    const { ops, contacts } = await trace(n);
+    expect(ops).toEqual([
+      'delete uri:sip:dev2@192.0.2.2:;',
+      'refresh sip:dev1@192.0.2.1 900',
+      'insert sip:dev99@192.0.2.99 300',
+      'refresh sip:dev3@192.0.2.3 200',
+    ]);
+    // Updated ones (newest first, stable among equals), then the untouched ones as stored.
+    expect(contacts.slice(0, 3)).toEqual(['sip:dev1@192.0.2.1 900', 'sip:dev3@192.0.2.3 200', 'sip:dev99@192.0.2.99 300']);
+    expect(contacts).toHaveLength(n);
+    expect(contacts.slice(3)).toEqual(Array.from({ length: n - 3 }, (_, i) => `sip:dev${i + 4}@192.0.2.${i + 4} 600`));
+  });
+});
