@@ -150,7 +150,7 @@ describe('packet loss, duplication and reordering between SIPp and the proxy (UD
       await register(server, user, `sip:${user}@127.0.0.1:${uasPort}`);
       const uas = runSipp(server.dir, {
         scenario: scenario('loss-uas.xml'), port: uasPort, calls: CALLS, timeoutSecs: 60, keys: { contact_port: String(uasPort) },
-        extra: [...SIPP_RETRANS, ...lost(uasLoss)],
+        traceMessages: uasLoss > 0, extra: [...SIPP_RETRANS, ...lost(uasLoss)],
       });
       await portsBound('udp', [uasPort]);
       const uac = await runSipp(server.dir, {
@@ -167,6 +167,13 @@ describe('packet loss, duplication and reordering between SIPp and the proxy (UD
       // the loss was real: something had to be sent again
       expect(pair.uac.stats.retransmissions + pair.uas.stats.retransmissions).toBeGreaterThan(0);
     }
+    // The proxy's own retransmissions, as the callee received them (lost ones included): Timer A
+    // for the INVITE and Timer E for the BYE start at T1 and double up to T2 (§17.1.1.2,
+    // §17.1.2.2; Timer A capped at T2 by the deployment contract). Wide bounds for a busy box,
+    // narrow enough to tell a doubling from a repeat: gap k within [0.6, 1] x its due value + 300 ms.
+    const gaps = retransmissionGaps(readSippTrace(atCallee.uas.messages ?? ''));
+    expect(gaps.length).toBeGreaterThan(0);
+    expect(gaps.filter((g) => g.gapMs < 0.6 * g.dueMs || g.gapMs > g.dueMs + 300)).toEqual([]);
   }, 90_000);
 
   test(`duplicated and reordered datagrams on both sides: ${RELAYED_CALLS} calls, no second call leg, no late 180 after the 200`, async () => {
@@ -287,6 +294,37 @@ describe('REGISTER with digest authentication under loss', () => {
     expect(errorLines(server)).toEqual([]);
   }, 60_000);
 });
+
+/** T1 and T2 of the suite's node (TIMERS). */
+const T1_MS = 200;
+const T2_MS = 1600;
+
+interface RetransmissionGap {
+  readonly call: string;
+  readonly method: string;
+  /** Which retransmission (1 = the first). */
+  readonly n: number;
+  readonly gapMs: number;
+  readonly dueMs: number;
+}
+
+/** Every gap between successive copies of the INVITE and the BYE the callee received, with what it should be. */
+function retransmissionGaps(messages: readonly TracedMessage[]): RetransmissionGap[] {
+  const arrivals = new Map<string, number[]>();
+  for (const m of messages) {
+    if (m.direction !== 'received' || (m.method !== 'INVITE' && m.method !== 'BYE') || m.status !== 0) continue;
+    const key = `${m.callId} ${m.method}`;
+    arrivals.set(key, [...(arrivals.get(key) ?? []), m.at]);
+  }
+  const out: RetransmissionGap[] = [];
+  for (const [key, times] of arrivals) {
+    const [call, method] = key.split(' ');
+    for (let i = 1; i < times.length; i++) {
+      out.push({ call, method, n: i, gapMs: times[i] - times[i - 1], dueMs: Math.min(T1_MS * 2 ** (i - 1), T2_MS) });
+    }
+  }
+  return out;
+}
 
 /** Per Call-ID (in delivery order), how many calls satisfy `check`. */
 function countCalls(ds: readonly Delivery[], check: (callDeliveries: readonly Delivery[]) => boolean): number {

@@ -7,6 +7,8 @@ import { readFileSync } from 'node:fs';
 
 export interface TracedMessage {
   readonly direction: 'sent' | 'received';
+  /** SIPp's timestamp of the event (ms since the epoch). */
+  readonly at: number;
   /** 'SIP/2.0 487 Request Terminated' or 'CANCEL sip:carl@… SIP/2.0'. */
   readonly startLine: string;
   /** Response status, 0 for a request. */
@@ -30,23 +32,27 @@ function headerValue(lines: readonly string[], name: string): string {
 
 export function readSippTrace(file: string): TracedMessage[] {
   const out: TracedMessage[] = [];
-  for (const block of readFileSync(file, 'latin1').split(SEPARATOR)) {
+  const text = readFileSync(file, 'latin1');
+  const separators = text.match(new RegExp(SEPARATOR.source, 'g')) ?? [];
+  text.split(SEPARATOR).slice(1).forEach((block, i) => {
+    const stamp = /(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}\.\d+)/.exec(separators[i] ?? '');
+    const at = stamp === null ? Number.NaN : Date.parse(`${stamp[1]}T${stamp[2].slice(0, 12)}`);
     const lines = block.split(/\r?\n/);
     const kind = lines.find((l) => l.trim() !== '') ?? '';
     const direction = /message sent/.test(kind) ? 'sent' : /message received/.test(kind) ? 'received' : undefined;
-    if (direction === undefined || /^(Unexpected|Dead call)/.test(kind)) continue;
+    if (direction === undefined || /^(Unexpected|Dead call)/.test(kind)) return;
     const start = lines.findIndex((l) => /^(SIP\/2\.0 \d{3}|[A-Z]+ \S+ SIP\/2\.0)/.test(l));
-    if (start < 0) continue;
+    if (start < 0) return;
     const msg = lines.slice(start);
     const startLine = msg[0];
     const status = startLine.startsWith('SIP/2.0 ') ? Number(startLine.slice(8, 11)) : 0;
     const cseq = headerValue(msg, 'CSeq').split(/\s+/);
     const via = headerValue(msg, 'Via');
     out.push({
-      direction, startLine, status, method: status === 0 ? startLine.split(' ')[0] : cseq[1] ?? '',
+      direction, at, startLine, status, method: status === 0 ? startLine.split(' ')[0] : cseq[1] ?? '',
       callId: headerValue(msg, 'Call-ID'), topBranch: /branch=([^;,\s]+)/.exec(via)?.[1] ?? '',
     });
-  }
+  });
   return out;
 }
 
