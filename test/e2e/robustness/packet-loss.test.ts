@@ -291,6 +291,13 @@ describe('REGISTER with digest authentication under loss', () => {
     expect(bindings.filter((b) => b !== 'ok')).toEqual([]);
     const all = (await (await fetch(`http://127.0.0.1:${server.adminPort}/admin/registrations`)).json()) as { registrations: unknown[] };
     expect(all.registrations).toHaveLength(REGISTERED_USERS);
+    // The registrar's server transactions end with Timer J (64*T1) after their last answer.
+    const read = async (): Promise<{ transactions: number; registrations: number }> => {
+      const text = await metricsText(server);
+      return { transactions: metricSum(text, 'siphon_transactions_active'), registrations: metricSum(text, 'siphon_registrations_active') };
+    };
+    await eventually('registrar transactions drained', read, (v) => v.transactions === 0, 20_000);
+    expect(await read()).toEqual({ transactions: 0, registrations: REGISTERED_USERS });
     expect(errorLines(server)).toEqual([]);
   }, 60_000);
 });
