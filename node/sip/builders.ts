@@ -36,30 +36,36 @@ function toWithTag(to: HeaderField, tag: string | undefined): HeaderField {
 
 function buildResponse(headers: Headers, status: number, reason: string | undefined, opts: ResponseOptions): SipResponse {
   const out = new Headers();
-  const first = (key: string): HeaderField | undefined => headers.list().find((f) => f.key === key);
   // RFC 3261 §8.2.6.2: Via (all, in order), From, To, Call-ID and CSeq are copied; the fields keep
   // their received bytes, so a reply can be built from any message the parser accepted.
-  for (const f of headers.list()) if (f.key === 'via') out.appendField(f);
-  const from = first('from');
+  // One pass finds them all (the first of each single-valued one).
+  let from: HeaderField | undefined;
+  let to: HeaderField | undefined;
+  let callId: HeaderField | undefined;
+  let cseq: HeaderField | undefined;
+  let timestamp: HeaderField | undefined;
+  for (const f of headers.list()) {
+    const key = f.key;
+    if (key === 'via') out.appendField(f);
+    else if (key === 'from') from ??= f;
+    else if (key === 'to') to ??= f;
+    else if (key === 'call-id') callId ??= f;
+    else if (key === 'cseq') cseq ??= f;
+    else if (key === 'timestamp') timestamp ??= f;
+  }
   if (from !== undefined) out.appendField(from);
-  const to = first('to');
   if (to !== undefined) out.appendField(status === 100 ? to : toWithTag(to, opts.toTag));
-  const callId = first('call-id');
   if (callId !== undefined) out.appendField(callId);
-  const cseq = first('cseq');
   if (cseq !== undefined) out.appendField(cseq);
   if (opts.recordRoute === true) for (const f of headers.list()) if (f.key === 'record-route') out.appendField(f);
-  if (status === 100) {
-    // RFC 3261 §8.2.6.1: a 100 Trying echoes Timestamp.
-    const ts = first('timestamp');
-    if (ts !== undefined) out.appendField(ts);
-  }
+  // RFC 3261 §8.2.6.1: a 100 Trying echoes Timestamp.
+  if (status === 100 && timestamp !== undefined) out.appendField(timestamp);
   if (opts.headers !== undefined) for (const [n, v] of opts.headers) out.append(n, v);
   // The Vias are the request's own fields: its parse of the top one holds for the response too
   // (§18.2.2 addresses the response by it), so it is not parsed again.
   const topVia = headers.peek('topVia');
   if (topVia !== undefined) out.remember('topVia', topVia);
-  return new SipResponse(status, reason ?? reasonPhrase(status), 'SIP/2.0', out, opts.body ?? Buffer.alloc(0));
+  return new SipResponse(status, reason ?? reasonPhrase(status), 'SIP/2.0', out, opts.body);
 }
 
 export function createResponse(req: SipRequest, status: number, reason?: string, opts: ResponseOptions = {}): SipResponse {

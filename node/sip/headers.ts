@@ -5,7 +5,7 @@
  * decoded when somebody asks for it.
  */
 import { headerName, isListHeader } from './header-names.js';
-import { splitTopLevel, unfold } from './syntax.js';
+import { isToken, splitTopLevel, unfold } from './syntax.js';
 
 /** Node's internal UTF-8 decoder: Buffer#toString normalises its arguments first, per header value read. */
 type Utf8Buffer = Buffer & { utf8Slice(start: number, end: number): string };
@@ -57,7 +57,8 @@ function safeValue(value: string): string {
 }
 
 function checkName(name: string): void {
-  if (!/^[A-Za-z0-9\-.!%*_+`'~]+$/.test(name)) throw new RangeError(`invalid header name ${JSON.stringify(name)}`);
+  // RFC 3261 §7.3.1: a header name is a token.
+  if (!isToken(name)) throw new RangeError(`invalid header name ${JSON.stringify(name)}`);
 }
 
 function makeField(name: string, value: string): HeaderField {

@@ -157,7 +157,7 @@ const NO_HEADERS: Map<string, string> = new EmptyMap<string>();
  * of the text and the result is read-only, so a repeat returns the earlier object. Long texts are
  * not kept: comparing them costs more than it saves, and the slots must not pin big strings.
  */
-const RECENT_SLOTS = 8;
+const RECENT_SLOTS = 8; // a power of two (slots wrap with a mask)
 const RECENT_MAX_LENGTH = 256;
 const recentTexts: string[] = new Array<string>(RECENT_SLOTS).fill('');
 const recentUris: Array<SipUri | undefined> = new Array<SipUri | undefined>(RECENT_SLOTS).fill(undefined);
@@ -170,14 +170,16 @@ let recentNext = 0;
 export function parseUri(text: string): SipUri {
   // '' is never cached (parseUriText rejects it) but fills the unused slots, so it must not be looked up.
   if (text.length > RECENT_MAX_LENGTH || text.length === 0) return parseUriText(text);
-  for (let k = 0; k < RECENT_SLOTS; k++) {
-    // Different lengths (the usual miss) compare in one step.
-    if (recentTexts[k] === text) return recentUris[k] as SipUri;
+  // Newest first: a repeat usually follows within a parse or two. Different lengths (the usual
+  // miss) compare in one step.
+  for (let k = 1; k <= RECENT_SLOTS; k++) {
+    const slot = (recentNext - k) & (RECENT_SLOTS - 1);
+    if (recentTexts[slot] === text) return recentUris[slot] as SipUri;
   }
   const uri = parseUriText(text);
   recentTexts[recentNext] = text;
   recentUris[recentNext] = uri;
-  recentNext = (recentNext + 1) % RECENT_SLOTS;
+  recentNext = (recentNext + 1) & (RECENT_SLOTS - 1);
   return uri;
 }
 

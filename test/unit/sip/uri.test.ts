@@ -99,6 +99,8 @@ describe('parseUri: repeated texts', () => {
     expect(err(() => parseUri('sip:bad host@example.com')).status).toBe(400);
     expect(err(() => parseUri('sip:bad host@example.com')).status).toBe(400);
     expect(err(() => parseUri('mailto:a@example.com')).status).toBe(416);
+    // The empty text must not match an unused slot.
+    expect(err(() => parseUri('')).status).toBe(400);
   });
 
   it('parses long texts as usual without keeping them', () => {
