@@ -530,7 +530,13 @@ export class StatefulProxy<S, C> {
     return this.serial(ctx, async () => {
       if (branch.done) return;
       if (timer === 'C') await this.timerCFired(ctx, branch, now);
-      else await this.finishBranchLocally(ctx, branch, 408, 'Request Timeout', now);
+      else if (timer === 'cancelled') {
+        // RFC 3261 §9.1: our CANCEL got no 487 within 64*T1 (the callee's answers all lost, or it
+        // died ringing): the branch ends as cancelled, so the caller still gets its final (§16.10:
+        // 487; §16.8: 408 when our own Timer C did the cancelling).
+        const timedOut = branch.timedOut && !ctx.cancelled;
+        await this.finishBranchLocally(ctx, branch, timedOut ? 408 : 487, timedOut ? 'Request Timeout' : CANCELLED_REASON, now);
+      } else await this.finishBranchLocally(ctx, branch, 408, 'Request Timeout', now);
     });
   }
 

@@ -127,7 +127,8 @@ export class InviteClientTransaction extends TransactionMachine<InviteClientStat
         }
         return [];
       case 'CancelWait':
-        return this.terminate([]);
+        // RFC 3261 §9.1: "consider the transaction cancelled": the TU ends the branch on it.
+        return this.terminate([{ kind: 'timeout', timer: 'cancelled' }]);
       case 'Guard':
         return this.terminate([{ kind: 'timeout', timer: 'unanswered' }]);
       case 'D':

@@ -52,7 +52,8 @@ export class InviteServerTransaction extends TransactionMachine<InviteServerStat
   start(now: number): TxAction[] {
     // RFC 3261 §17.2.1: send 100 Trying unless the TU answers within 200 ms.
     this.timers.arm('Trying', now + this.config.tryingDelayMs);
-    // Longer than any proxy's Timer C plus the CANCEL round: only a lost TU ever reaches it.
+    // Longer than any proxy's Timer C plus the CANCEL round: only a lost TU ever reaches it
+    // (pushed back by each provisional the TU sends, see respond).
     this.timers.arm('Unanswered', now + this.config.inviteTimeoutMs + 64 * this.config.t1Ms);
     return [];
   }
@@ -67,7 +68,13 @@ export class InviteServerTransaction extends TransactionMachine<InviteServerStat
       case 'proceeding':
         this.timers.cancel('Trying');
         this.last = response;
-        if (status < 200) return [{ kind: 'send', message: response }];
+        if (status < 200) {
+          // A provisional from the TU restarts a proxy's Timer C (RFC 3261 §16.6 step 11), after
+          // which the branch may still be CANCELled and wait 64*T1 for its 487 (§9.1) before the
+          // final comes back: the guard moves past all of that, with 64*T1 to spare.
+          this.timers.arm('Unanswered', now + this.config.inviteTimeoutMs + 128 * this.config.t1Ms);
+          return [{ kind: 'send', message: response }];
+        }
         this.timers.cancel('Unanswered');
         if (status < 300) {
           // RFC 6026 §8.5: a 2xx moves to Accepted; the TU (not the transaction) retransmits it.

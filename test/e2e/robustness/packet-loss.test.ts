@@ -103,7 +103,19 @@ describe('packet loss, duplication and reordering between SIPp and the proxy (UD
 
   // First in the file: the proxy's INVITE client transactions of these calls end 32 s after their
   // 487 (Timer D has that floor whatever T1 is, §17.1.1.2), which the drain check must not wait for.
-  test(`CANCEL while ringing, 10 % loss at caller and callee: ${CANCELLED_CALLS} calls end 487 + 200, the callee sees each CANCEL on its INVITE's branch`, async () => {
+  test(`CANCEL while ringing, 10 % loss at caller and callee: ${CANCELLED_CALLS} calls end 487 + 200, the callee sees each CANCEL on its INVITE's branch; a callee whose 487s are all lost still leaves its caller a 487`, async () => {
+    // Alongside: RFC 3261 §9.1, a callee that answers the CANCEL and whose 487 never arrives. The
+    // proxy's INVITE client transaction gives up 64*T1 (12.8 s) after the CANCEL and the caller
+    // gets the 487 from the proxy (before the fix it got nothing, ever).
+    const silentPort = await freePort();
+    await register(server, 'erin', `sip:erin@127.0.0.1:${silentPort}`);
+    const silentCallee = runSipp(server.dir, { scenario: scenario('loss-uas-487-lost.xml'), port: silentPort, calls: 3, timeoutSecs: 40 });
+    await portsBound('udp', [silentPort]);
+    const silentCaller = runSipp(server.dir, {
+      scenario: scenario('loss-uac-cancel.xml'), target: `127.0.0.1:${server.sipPort}`, users: ['erin'], calls: 3, rate: 10,
+      timeoutSecs: 40, extra: SIPP_RETRANS,
+    });
+
     const uasPort = await freePort();
     await register(server, 'carl', `sip:carl@127.0.0.1:${uasPort}`);
     const uas = runSipp(server.dir, {
@@ -142,6 +154,9 @@ describe('packet loss, duplication and reordering between SIPp and the proxy (UD
       if (!ms.some((m) => m.direction === 'sent' && m.status === 487)) return `${callId}: no 487 sent`;
       return undefined;
     })).toEqual([]);
+
+    expect(outcome(await silentCaller)).toEqual(allPassed(3));
+    expect(outcome(await silentCallee)).toEqual(allPassed(3));
   }, 60_000);
 
   test(`${CALLS} calls INVITE/100/180/200/ACK/BYE/200 each with 10 % loss at the caller, 10 % at the callee, 5 % at both: all complete`, async () => {

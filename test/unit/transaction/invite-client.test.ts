@@ -120,7 +120,7 @@ describe('provisional responses (Proceeding)', () => {
     const silent = ict(true, timerConfig({ inviteTimeoutSecs: 5 }));
     silent.start(0);
     silent.onResponse(response(silent.request, 180, 'uas'), 10);
-    expect(runTimers(silent, 60_000)).toEqual(['t=5010 timeout C', 't=37010 terminated']);
+    expect(runTimers(silent, 60_000)).toEqual(['t=5010 timeout C', 't=37010 timeout cancelled', 't=37010 terminated']);
   });
 });
 
@@ -132,12 +132,21 @@ test('clientTimerC: false leaves Timer C to the TU; a guard 64*T1 later still bo
   expect(runTimers(tx, 600_000)).toEqual(['t=37010 timeout unanswered', 't=37010 terminated']);
 });
 
-test('RFC 3261 §9.1: after a CANCEL the INVITE waits 64*T1 for its final, then gives up', () => {
+test('RFC 3261 §9.1: after a CANCEL the INVITE waits 64*T1 for its final, then gives up and tells the TU', () => {
   const tx = ict(true);
   tx.start(0);
   tx.onResponse(response(tx.request, 180, 'uas'), 10);
   tx.cancelSent(1000);
-  expect(runTimers(tx, 600_000)).toEqual(['t=33000 terminated']);
+  expect(runTimers(tx, 600_000)).toEqual(['t=33000 timeout cancelled', 't=33000 terminated']);
+});
+
+test('RFC 3261 §9.1: a 487 inside the 64*T1 wait completes as usual, and nothing times out later', () => {
+  const tx = ict(false);
+  tx.start(0);
+  tx.onResponse(response(tx.request, 180, 'uas'), 10);
+  tx.cancelSent(1000);
+  expect(at(20_000, tx.onResponse(response(tx.request, 487, 'uas'), 20_000))).toEqual(['t=20000 send ACK', 't=20000 TU 487']);
+  expect(runTimers(tx, 600_000)).toEqual(['t=52000 terminated']);
 });
 
 describe('RFC 3261 §17.1.1.3 non-2xx final response over UDP', () => {

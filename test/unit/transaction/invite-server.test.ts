@@ -114,11 +114,26 @@ describe('RFC 6026 §8.5-8.7 2xx → Accepted', () => {
   });
 });
 
-test('guard: an INVITE the TU never answers finally is dropped after invite_timeout + 64*T1', () => {
+test('guard: an INVITE the TU never answers at all is dropped after invite_timeout + 64*T1', () => {
+  const tx = new InviteServerTransaction(request('INVITE'), true, timerConfig({ inviteTimeoutSecs: 60 }), factory);
+  tx.start(0);
+  expect(runTimers(tx, 200_000)).toEqual(['t=200 send 100', 't=92000 timeout unanswered', 't=92000 terminated']);
+});
+
+test('guard: each provisional from the TU pushes it past Timer C + the CANCEL wait (invite_timeout + 128*T1 from it)', () => {
+  // A proxy's Timer C restarts with every provisional (§16.6 step 11); when it fires the branch is
+  // CANCELled and waits up to 64*T1 for the 487 (§9.1), then the final goes up through this
+  // transaction, which must still be there.
   const tx = new InviteServerTransaction(request('INVITE'), true, timerConfig({ inviteTimeoutSecs: 60 }), factory);
   tx.start(0);
   tx.respond(response(tx.request, 180, 'uas'), 100);
-  expect(runTimers(tx, 200_000)).toEqual(['t=92000 timeout unanswered', 't=92000 terminated']);
+  tx.respond(response(tx.request, 183, 'uas'), 50_000);
+  expect(runTimers(tx, 50_000 + 60_000 + 64_000 - 1)).toEqual([]);
+  expect(at(150_000, tx.respond(response(tx.request, 408, 'uas'), 150_000))).toEqual(['t=150000 send 408']);
+  const late = new InviteServerTransaction(request('INVITE'), true, timerConfig({ inviteTimeoutSecs: 60 }), factory);
+  late.start(0);
+  late.respond(response(late.request, 180, 'uas'), 100);
+  expect(runTimers(late, 400_000)).toEqual(['t=124100 timeout unanswered', 't=124100 terminated']);
 });
 
 test('responses after Completed are ignored; transport error ends the transaction', () => {
