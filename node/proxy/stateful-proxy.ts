@@ -1009,6 +1009,8 @@ export class StatefulProxy<S, C> {
       // server transaction absorbs any late retransmission until its own guard ends it.
       ctx.finalStatus = response.status;
       this.stateless.non_invite_timeout_unanswered++;
+      // §15: a BYE nobody answered ends its dialog all the same (as a 408 to it would).
+      if (ctx.method === 'BYE') this.observeDialog(ctx, response, now);
       this.dropContext(ctx);
       return;
     }

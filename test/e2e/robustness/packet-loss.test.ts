@@ -115,6 +115,19 @@ describe('packet loss, duplication and reordering between SIPp and the proxy (UD
       scenario: scenario('loss-uac-cancel.xml'), target: `127.0.0.1:${server.sipPort}`, users: ['erin'], calls: 3, rate: 10,
       timeoutSecs: 40, extra: SIPP_RETRANS,
     });
+    // And a callee gone once its call is up: the caller's BYE is never answered. RFC 4320 §4.2: the
+    // proxy sends it no 408 (it did, after its Timer F); RFC 3261 §15: the dialog ends all the same
+    // (it stayed in siphon_dialogs_active for the 4 h idle sweep). The caller gives up on its own
+    // after 10 BYE retransmissions (14.2 s, past the proxy's 13 s Timer F, so a 408 would be seen;
+    // -nd: no BYE of its own to clean up).
+    const gonePort = await freePort();
+    await register(server, 'gail', `sip:gail@127.0.0.1:${gonePort}`);
+    const goneCallee = runSipp(server.dir, { scenario: scenario('loss-uas-gone.xml'), port: gonePort, calls: 3, timeoutSecs: 40 });
+    await portsBound('udp', [gonePort]);
+    const abandonedCaller = runSipp(server.dir, {
+      scenario: scenario('loss-uac.xml'), target: `127.0.0.1:${server.sipPort}`, users: ['gail'], calls: 3, rate: 10,
+      timeoutSecs: 40, traceMessages: true, extra: ['-T2', '1600', '-max_non_invite_retrans', '10', '-nd'],
+    });
 
     const uasPort = await freePort();
     await register(server, 'carl', `sip:carl@127.0.0.1:${uasPort}`);
@@ -157,6 +170,14 @@ describe('packet loss, duplication and reordering between SIPp and the proxy (UD
 
     expect(outcome(await silentCaller)).toEqual(allPassed(3));
     expect(outcome(await silentCallee)).toEqual(allPassed(3));
+
+    expect(outcome(await goneCallee)).toEqual(allPassed(3));
+    const abandoned = await abandonedCaller;
+    expect({ code: abandoned.code, succeeded: abandoned.stats.succeeded, failed: abandoned.stats.failed }).toEqual({ code: 1, succeeded: 0, failed: 3 });
+    const byeAnswers = readSippTrace(abandoned.messages ?? '').filter((m) => m.direction === 'received' && m.method === 'BYE').map((m) => m.status);
+    expect(new Set(byeAnswers)).toEqual(new Set([100])); // RFC 4320 §4.1's late 100 only, never a final
+    const dialogs = async (): Promise<number> => metricSum(await metricsText(server), 'siphon_dialogs_active');
+    await eventually('the abandoned dialogs ended', dialogs, (n) => n === 0, 10_000);
   }, 60_000);
 
   test(`${CALLS} calls INVITE/100/180/200/ACK/BYE/200 each with 10 % loss at the caller, 10 % at the callee, 5 % at both: all complete`, async () => {

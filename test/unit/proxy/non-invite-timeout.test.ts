@@ -2,6 +2,7 @@
 // with Status-Code of 408 to a non-INVITE request." Found by the packet-loss suite: a BYE whose
 // callee never answered (its 200 lost, then every retransmission) reached the caller as a 408 after
 // our Timer F, which the caller's own transaction had already given up on. An INVITE still gets one.
+import { DialogTracker } from '../../../node/dialog/index.js';
 import { StatefulProxy, type ScriptRequest } from '../../../node/proxy/index.js';
 import { answer, factory, FakeTransactions, request, type FakeRequest } from './fake-sip.js';
 
@@ -11,12 +12,13 @@ const TARGETS = ['sip:bob@192.0.2.21:5062', 'sip:bob@192.0.2.22:5062'];
 
 function harness(targets: readonly string[] = TARGETS.slice(0, 1)) {
   const tx = new FakeTransactions();
+  const dialogs = new DialogTracker({ idleTimeoutMs: 3_600_000 });
   const proxy = new StatefulProxy<string, number>({
     transactions: tx, factory, isOwnAddress: own, advertised: { host: 'proxy.example.com', port: 5060 },
-    recordRoute: true, inviteTimeoutMs: 180_000, nonInviteTryingMs: 3500,
+    recordRoute: true, inviteTimeoutMs: 180_000, nonInviteTryingMs: 3500, dialogs,
     hooks: { onRequest: (r: ScriptRequest) => r.fork([...targets]) },
   });
-  return { proxy, tx };
+  return { proxy, tx, dialogs };
 }
 
 function req(method: string): FakeRequest {
@@ -65,6 +67,17 @@ describe('RFC 4320 §4.2: a non-INVITE that timed out downstream gets no 408', (
     await h.proxy.onResponse(b.tx, answer(b.request, 486, { toTag: 'y' }), 32_001);
     expect(h.tx.statuses('s')).toEqual([486]);
     expect(h.proxy.statelessCounts.non_invite_timeout_unanswered).toBe(0);
+  });
+
+  test('a BYE nobody answered still ends its dialog (§15), though no 408 goes up', async () => {
+    const h = harness();
+    h.dialogs.observeResponse({ cseqMethod: 'INVITE', status: 200, callId: 'timeout-BYE', fromTag: 'a1', toTag: 'b1' }, 0);
+    expect(h.dialogs.active).toBe(1);
+    await h.proxy.onRequest('s', req('BYE'), fromUdp, 1000);
+    const [out] = h.tx.method('BYE');
+    await h.proxy.onClientTimeout(out.tx, 'F', 33_000);
+    expect(h.tx.statuses('s')).toEqual([]);
+    expect(h.dialogs.active).toBe(0);
   });
 
   test('an INVITE whose branch timed out (Timer B) still gets its 408 (§16.7 item 6)', async () => {
