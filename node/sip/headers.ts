@@ -5,7 +5,7 @@
  * decoded when somebody asks for it.
  */
 import { headerName, isListHeader } from './header-names.js';
-import { isToken, splitTopLevel, unfold } from './syntax.js';
+import { firstTopLevel, isToken, splitTopLevel, unfold } from './syntax.js';
 
 /** Node's internal UTF-8 decoder: Buffer#toString normalises its arguments first, per header value read. */
 type Utf8Buffer = Buffer & { utf8Slice(start: number, end: number): string };
@@ -196,7 +196,8 @@ export class Headers implements Iterable<[string, string]> {
         if (only !== '') return only;
         continue;
       }
-      for (const v of splitTopLevel(value)) if (v !== '') return v;
+      const first = firstTopLevel(value);
+      if (first !== '') return first;
     }
     return undefined;
   }

@@ -97,26 +97,49 @@ function quotedEnd(s: string, i: number): number {
 export function splitTopLevel(s: string, sep = 44): string[] {
   const out: string[] = [];
   let start = 0;
-  let i = 0;
+  for (let end = nextTopLevel(s, 0, sep); end >= 0; end = nextTopLevel(s, start, sep)) {
+    out.push(s.slice(start, end).trim());
+    start = end + 1;
+  }
+  out.push(s.slice(start).trim());
+  return out;
+}
+
+/**
+ * The first non-empty element splitTopLevel would return, or '' when all are empty; without building
+ * the array (reading the top Via of a line that holds several is done for every response).
+ */
+export function firstTopLevel(s: string, sep = 44): string {
+  let start = 0;
+  for (let end = nextTopLevel(s, 0, sep); end >= 0; end = nextTopLevel(s, start, sep)) {
+    const element = s.slice(start, end).trim();
+    if (element !== '') return element;
+    start = end + 1;
+  }
+  return s.slice(start).trim();
+}
+
+/**
+ * Index of the next `sep` at or after `i` outside quoted strings and <...>, or -1. An element never
+ * starts inside <...> (a separator only counts outside), so each search starts outside too; an
+ * unterminated quote makes the rest one element.
+ */
+function nextTopLevel(s: string, i: number, sep: number): number {
   let angle = false;
   while (i < s.length) {
     const c = s.charCodeAt(i);
     if (c === 34) {
       const e = quotedEnd(s, i);
-      if (e < 0) break;
+      if (e < 0) return -1;
       i = e + 1;
       continue;
     }
     if (c === 60) angle = true;
     else if (c === 62) angle = false;
-    else if (c === sep && !angle) {
-      out.push(s.slice(start, i).trim());
-      start = i + 1;
-    }
+    else if (c === sep && !angle) return i;
     i++;
   }
-  out.push(s.slice(start).trim());
-  return out;
+  return -1;
 }
 
 /** True if `s` has a top-level comma (outside quotes and <>). */
