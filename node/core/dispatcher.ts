@@ -225,7 +225,7 @@ export class Dispatcher implements InboundHandler {
 
   private onRequest(req: SipRequest, source: MessageSource): void {
     this.counts.requests++;
-    this.metrics.requests.inc({ method: KNOWN_METHODS.has(req.method) ? req.method : 'other' });
+    this.metrics.requestsByMethod.add(KNOWN_METHODS.has(req.method) ? req.method : 'other');
     // §18.2.1 / RFC 3581 §4: record where the request really came from before anything reads Via
     // (a missing/malformed Via is left to validation, whose answer then has nowhere to go and is dropped).
     const via = this.topViaOrNull(req);
@@ -424,7 +424,7 @@ export class Dispatcher implements InboundHandler {
 
   private countResponse(status: number): void {
     this.counts.responses_sent++;
-    this.metrics.responses.inc({ code: String(status) });
+    this.metrics.responsesByCode.add(status);
   }
 
   /** Rate-limited: a flood of one bad input must not turn into a flood of stack traces. */

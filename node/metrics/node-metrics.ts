@@ -3,6 +3,7 @@
  * instance (not prom-client's global), so tests can run several nodes in one process.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { LabelTally } from './label-tally.js';
 
 export type TransportName = 'udp' | 'tcp';
 
@@ -16,6 +17,10 @@ export interface NodeMetrics {
   readonly sources: MetricSources;
   readonly requests: Counter<'method'>;
   readonly responses: Counter<'code'>;
+  /** The per-message way to count `requests` by method: folded into the counter when scraped. */
+  readonly requestsByMethod: LabelTally<'method'>;
+  /** The per-message way to count `responses` by status code: folded into the counter when scraped. */
+  readonly responsesByCode: LabelTally<'code'>;
   readonly transactionsActive: Gauge;
   readonly connectionsActive: Gauge<'transport'>;
   readonly requestDuration: Histogram;
@@ -35,11 +40,31 @@ export function createNodeMetrics(opts: { startedAt?: number; defaultMetrics?: b
   if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'siphon_process_' });
   const registers = [registry];
   const sources: MetricSources = { transactionsActive: () => 0 };
+  const requestsByMethod = new LabelTally('method');
+  const responsesByCode = new LabelTally('code');
   return {
     registry,
     sources,
-    requests: new Counter({ name: 'siphon_requests_total', help: 'SIP requests received, by method', labelNames: ['method'], registers }),
-    responses: new Counter({ name: 'siphon_responses_total', help: 'SIP responses sent by this node, by status code', labelNames: ['code'], registers }),
+    requests: new Counter({
+      name: 'siphon_requests_total',
+      help: 'SIP requests received, by method',
+      labelNames: ['method'],
+      registers,
+      collect() {
+        requestsByMethod.flushInto(this);
+      },
+    }),
+    responses: new Counter({
+      name: 'siphon_responses_total',
+      help: 'SIP responses sent by this node, by status code',
+      labelNames: ['code'],
+      registers,
+      collect() {
+        responsesByCode.flushInto(this);
+      },
+    }),
+    requestsByMethod,
+    responsesByCode,
     transactionsActive: new Gauge({
       name: 'siphon_transactions_active',
       help: 'Live SIP transactions',
