@@ -205,11 +205,18 @@ describe('packet loss, duplication and reordering between SIPp and the proxy (UD
     }
     // The proxy's own retransmissions, as the callee received them (lost ones included): Timer A
     // for the INVITE and Timer E for the BYE start at T1 and double up to T2 (§17.1.1.2,
-    // §17.1.2.2; Timer A capped at T2 by the deployment contract). Wide bounds for a busy box,
-    // narrow enough to tell a doubling from a repeat: gap k within [0.6, 1] x its due value + 300 ms.
+    // §17.1.2.2; Timer A capped at T2 by the deployment contract). SIPp stamps a datagram when it
+    // gets round to reading it, 100 ms late at times on a busy box, so the k-th gap is judged by
+    // its median over all calls, within 40 % (+ 50 ms) of its due value: apart enough to tell T1
+    // then 2*T1 from a repeat. At 10 % loss the first gap has dozens of samples, the second a few
+    // (a third is too rare to require).
     const gaps = retransmissionGaps(readSippTrace(atCallee.uas.messages ?? ''));
-    expect(gaps.length).toBeGreaterThan(0);
-    expect(gaps.filter((g) => g.gapMs < 0.6 * g.dueMs || g.gapMs > g.dueMs + 300)).toEqual([]);
+    const medians = [1, 2].map((n) => {
+      const sample = gaps.filter((g) => g.n === n).map((g) => g.gapMs).sort((a, b) => a - b);
+      const due = Math.min(T1_MS * 2 ** (n - 1), T2_MS);
+      return { n, due, samples: sample.length, median: sample[Math.floor(sample.length / 2)] };
+    });
+    expect(medians.filter((m) => m.samples === 0 || m.median < 0.6 * m.due || m.median > 1.4 * m.due + 50)).toEqual([]);
   }, 90_000);
 
   test(`duplicated and reordered datagrams on both sides: ${RELAYED_CALLS} calls, no second call leg, no late 180 after the 200`, async () => {
