@@ -107,12 +107,18 @@ interface KnownBytes {
 
 const byHash = new Map<number, KnownBytes[]>();
 
+/**
+ * One step of the case-folded hash of a name's bytes, starting from 0. Exported so the parser can
+ * hash a name in the same pass that finds where it ends (the byte compare below confirms a hit, and
+ * it checks the length).
+ */
+export function foldedHashStep(h: number, c: number): number {
+  return (Math.imul(h, 31) + (c >= 65 && c <= 90 ? c + 32 : c)) | 0;
+}
+
 function foldedHash(bytes: ArrayLike<number>, start: number, end: number): number {
-  let h = end - start;
-  for (let i = start; i < end; i++) {
-    const c = bytes[i];
-    h = (Math.imul(h, 31) + (c >= 65 && c <= 90 ? c + 32 : c)) | 0;
-  }
+  let h = 0;
+  for (let i = start; i < end; i++) h = foldedHashStep(h, bytes[i]);
   return h;
 }
 
@@ -127,9 +133,12 @@ function addKnown(written: string): void {
 for (const n of CANONICAL_LIST) addKnown(n);
 for (const c of Object.keys(COMPACT)) addKnown(c);
 
-/** The HeaderName of a well-known header written in buf[start, end), or undefined for other names. */
-export function knownHeaderName(buf: Buffer, start: number, end: number): HeaderName | undefined {
-  const list = byHash.get(foldedHash(buf, start, end));
+/**
+ * The HeaderName of a well-known header written in buf[start, end), or undefined for other names;
+ * `hash` is those bytes folded through foldedHashStep.
+ */
+export function knownHeaderNameHashed(buf: Buffer, start: number, end: number, hash: number): HeaderName | undefined {
+  const list = byHash.get(hash);
   if (list === undefined) return undefined;
   outer: for (const k of list) {
     if (k.lower.length !== end - start) continue;

@@ -4,7 +4,7 @@
  * Whatever the input, the only exception that leaves parseMessage is a SipParseError.
  */
 import { SipParseError, badRequest } from './errors.js';
-import { HeaderName, headerName, knownHeaderName } from './header-names.js';
+import { HeaderName, foldedHashStep, headerName, knownHeaderNameHashed } from './header-names.js';
 import { HeaderField, Headers } from './headers.js';
 import { SipMessage, SipRequest, SipResponse, WireOrigin } from './message.js';
 import { isTokenChar, parseDecimal } from './syntax.js';
@@ -111,23 +111,21 @@ function scanHeaders(buf: Buffer, pos: number): HeadScan {
       continue;
     }
     emit();
-    let colon = -1;
-    for (let i = p; i < e; i++) {
-      if (buf[i] === COLON) {
-        colon = i;
-        break;
-      }
-    }
-    let ne = colon;
-    while (ne > p && (buf[ne - 1] === SP || buf[ne - 1] === HT)) ne--;
-    let bad: string | null = colon < 0 ? 'Malformed header line' : ne === p ? 'Empty header name' : null;
-    for (let i = p; bad === null && i < ne; i++) if (!isTokenChar(buf[i])) bad = 'Malformed header name';
-    if (bad !== null) {
-      firstError ??= badRequest(bad);
+    // The usual line: a token, optional blanks, then the colon. One pass finds the name's end,
+    // checks its characters and hashes it for the known-name lookup.
+    let ne = p;
+    let hash = 0;
+    for (; ne < e && isTokenChar(buf[ne]); ne++) hash = foldedHashStep(hash, buf[ne]);
+    let colon = ne;
+    while (colon < e && (buf[colon] === SP || buf[colon] === HT)) colon++;
+    if (ne > p && colon < e && buf[colon] === COLON) {
+      hn = knownHeaderNameHashed(buf, p, ne, hash) ?? headerName(latin1(buf, p, ne));
+    } else {
+      // Anything else is malformed; say how (the first colon decides where the name was meant to end).
+      firstError ??= badRequest(malformedNameReason(buf, p, e));
       p = next;
       continue;
     }
-    hn = knownHeaderName(buf, p, ne) ?? headerName(latin1(buf, p, ne));
     let v = colon + 1;
     while (v < e && (buf[v] === SP || buf[v] === HT)) v++;
     while (e > v && (buf[e - 1] === SP || buf[e - 1] === HT)) e--;
@@ -140,6 +138,21 @@ function scanHeaders(buf: Buffer, pos: number): HeadScan {
   }
   // Head ran to the end of the input without an empty line: accepted as a message without body.
   return finish(len, false);
+}
+
+/** Why a header line has no well-formed `name:` prefix. */
+function malformedNameReason(buf: Buffer, p: number, e: number): string {
+  let colon = -1;
+  for (let i = p; i < e; i++) {
+    if (buf[i] === COLON) {
+      colon = i;
+      break;
+    }
+  }
+  if (colon < 0) return 'Malformed header line';
+  let ne = colon;
+  while (ne > p && (buf[ne - 1] === SP || buf[ne - 1] === HT)) ne--;
+  return ne === p ? 'Empty header name' : 'Malformed header name';
 }
 
 function parseInner(buf: Buffer): SipMessage {
