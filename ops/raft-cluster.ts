@@ -1,6 +1,7 @@
 // Starts / stops a local N-member log cluster on loopback, one process per member.
 //
-//   node dist/ops/raft-cluster.js start [--nodes 3] [--dir DIR] [--base-port 27001] [--no-fsync]
+//   node dist/ops/raft-cluster.js start [--nodes 3] [--dir DIR] [--base-port 27001] [--no-fsync] [--wait-s 30]
+//     (returns once every member serves HTTP; exits non-zero naming the member that did not)
 //   node dist/ops/raft-cluster.js status|stop [--dir DIR]
 //
 // Data lives under DIR (default: $TMPDIR/siphon-raft-cluster); member i uses peer port base+2i-2,
@@ -48,6 +49,31 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/**
+ * `start` returns once every member answers on its HTTP port, so what runs next (an append, a
+ * status) finds them all serving; a member that exits or stays silent past the wait is an error
+ * naming its log. (A leader can be elected by two members while the third is still starting.)
+ */
+async function untilServing(members: readonly ClusterMember[], dir: string, waitMs: number): Promise<void> {
+  const pending = new Set(members);
+  const end = Date.now() + waitMs;
+  while (pending.size > 0 && Date.now() < end) {
+    for (const m of [...pending]) {
+      if (!isAlive(m.pid)) throw new Error(`member ${m.id} exited during start-up; see ${path.join(dir, `n${m.id}.log`)}`);
+      try {
+        if ((await fetch(`http://${m.http}/admin/cluster`)).ok) pending.delete(m);
+      } catch {
+        // not listening yet
+      }
+    }
+    if (pending.size > 0) await new Promise((r) => setTimeout(r, 100));
+  }
+  if (pending.size > 0) {
+    const ids = [...pending].map((m) => m.id).join(', ');
+    throw new Error(`member(s) ${ids} not serving after ${waitMs / 1000} s; see n<id>.log in ${dir} (run stop to clean up)`);
+  }
+}
+
 async function main(): Promise<void> {
   const { values: v, positionals } = parseArgs({
     allowPositionals: true,
@@ -56,6 +82,7 @@ async function main(): Promise<void> {
       dir: { type: 'string', default: path.join(os.tmpdir(), 'siphon-raft-cluster') },
       'base-port': { type: 'string', default: '27001' },
       'no-fsync': { type: 'boolean' },
+      'wait-s': { type: 'string', default: '30' },
     },
   });
   const cmd = positionals[0] ?? 'status';
@@ -83,7 +110,8 @@ async function main(): Promise<void> {
       child.unref();
       started.push({ ...m, pid: child.pid! });
     }
-    writeFileSync(pidFile, JSON.stringify(started, null, 2));
+    writeFileSync(pidFile, JSON.stringify(started, null, 2)); // first, so `stop` can clean up a failed start
+    await untilServing(started, dir, Number(v['wait-s']) * 1000);
     process.stdout.write(JSON.stringify({ dir, members: started }, null, 2) + '\n');
   } else if (cmd === 'stop') {
     const members = load();
