@@ -9,7 +9,7 @@
  *
  * Timers: the node runs with T1 = 200 ms, T2 = 1.6 s (RFC 3261 §17.1.1.1 allows a smaller T1 on a
  * closed network), and the scenarios retransmit from 200 ms, so every recovery takes 2.5x less
- * time than with the defaults and the file stays near a minute.
+ * time than with the defaults and the file stays near 70 s.
  *
  * Why every call must succeed (the arithmetic behind the numbers). A message exchange fails when
  * the request or its answer is lost. With SIPp losing p = 10 % of what one side sends and of what
@@ -22,7 +22,7 @@
  * five such steps (INVITE/1xx, 2xx/ACK, BYE/200 on each side of the proxy), 6e-8 a call, and about
  * 760 calls and registrations run under loss here: a correct node fails this file by bad luck
  * less than once in 20,000 runs (4.6e-5). The relayed calls lose nothing (duplicates and delays
- * only), and the three deliberately silent callees are expected outcomes, not luck.
+ * only), and the two deliberately silent callees (3 calls each) are expected outcomes, not luck.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -37,7 +37,9 @@ import { startUdpFaultRelay, type Delivery } from './udp-fault-relay.js';
 const SCENARIOS = join(dirname(fileURLToPath(import.meta.url)), 'sipp');
 const scenario = (name: string): string => join(SCENARIOS, name);
 
-const TIMERS = { t1_ms: 200, t2_ms: 1600, t4_ms: 2000, timeout_secs: 13 };
+const T1_MS = 200;
+const T2_MS = 1600;
+const TIMERS = { t1_ms: T1_MS, t2_ms: T2_MS, t4_ms: 2000, timeout_secs: 13 };
 /** SIPp's retransmissions at the suite's T2, 15 sends before it gives up on a message. */
 const SIPP_RETRANS = ['-T2', '1600', '-max_invite_retrans', '14', '-max_non_invite_retrans', '14'];
 const lost = (percent: number): string[] => (percent > 0 ? ['-lost', String(percent)] : []);
@@ -346,10 +348,6 @@ describe('REGISTER with digest authentication under loss', () => {
     expect(errorLines(server)).toEqual([]);
   }, 60_000);
 });
-
-/** T1 and T2 of the suite's node (TIMERS). */
-const T1_MS = 200;
-const T2_MS = 1600;
 
 interface RetransmissionGap {
   readonly call: string;
