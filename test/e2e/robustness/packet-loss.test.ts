@@ -49,6 +49,7 @@ const RATE = 25;
 const CANCELLED_CALLS = 100;
 const REGISTERED_USERS = 60;
 const RELAYED_CALLS = 100;
+const RELAYED_CANCELS = 60;
 
 /** A SIPp run as one comparable value: exit code, counts, and its output when it failed. */
 function outcome(r: SippRun): { code: number | null; succeeded: number; failed: number; output: string } {
@@ -107,7 +108,7 @@ describe('packet loss, duplication and reordering between SIPp and the proxy (UD
 
   // First in the file: the proxy's INVITE client transactions of these calls end 32 s after their
   // 487 (Timer D has that floor whatever T1 is, §17.1.1.2), which the drain check must not wait for.
-  test(`CANCEL while ringing, 10 % loss at caller and callee: ${CANCELLED_CALLS} calls end 487 + 200, the callee sees each CANCEL on its INVITE's branch; a callee whose 487s are all lost still leaves its caller a 487`, async () => {
+  test(`CANCEL while ringing, 10 % loss at caller and callee: ${CANCELLED_CALLS} calls end 487 + 200, the callee sees each CANCEL on its INVITE's branch; ${RELAYED_CANCELS} more through duplicating, reordering relays; a callee whose 487s are all lost still leaves its caller a 487`, async () => {
     // Alongside: RFC 3261 §9.1, a callee that answers the CANCEL and whose 487 never arrives. The
     // proxy's INVITE client transaction gives up 64*T1 (12.8 s) after the CANCEL and the caller
     // gets the 487 from the proxy (before the fix it got nothing, ever).
@@ -132,6 +133,10 @@ describe('packet loss, duplication and reordering between SIPp and the proxy (UD
       scenario: scenario('loss-uac.xml'), target: `127.0.0.1:${server.sipPort}`, users: ['gail'], calls: 3, rate: 10,
       timeoutSecs: 40, traceMessages: true, extra: ['-T2', '1600', '-max_non_invite_retrans', '10', '-nd'],
     });
+
+    // And CANCELs through relays that duplicate and delay (0-100 ms) everything both ways: late
+    // INVITE copies after the CANCEL, duplicated CANCELs, 487s and ACKs.
+    const shuffled = relayedCancels();
 
     const uasPort = await freePort();
     await register(server, 'carl', `sip:carl@127.0.0.1:${uasPort}`);
@@ -182,6 +187,10 @@ describe('packet loss, duplication and reordering between SIPp and the proxy (UD
     expect(new Set(byeAnswers)).toEqual(new Set([100])); // RFC 4320 §4.1's late 100 only, never a final
     const dialogs = async (): Promise<number> => metricSum(await metricsText(server), 'siphon_dialogs_active');
     await eventually('the abandoned dialogs ended', dialogs, (n) => n === 0, 10_000);
+
+    const { caller, callee: shuffledCallee } = await shuffled;
+    expect(outcome(caller)).toEqual(allPassed(RELAYED_CANCELS));
+    expect(outcome(shuffledCallee)).toEqual(allPassed(RELAYED_CANCELS));
   }, 60_000);
 
   test(`${CALLS} calls INVITE/100/180/200/ACK/BYE/200 each with 10 % loss at the caller, 10 % at the callee, 5 % at both: all complete`, async () => {
@@ -298,6 +307,29 @@ describe('packet loss, duplication and reordering between SIPp and the proxy (UD
       await calleeSide.close();
     }
   }, 90_000);
+
+  async function relayedCancels(): Promise<{ caller: SippRun; callee: SippRun }> {
+    const uacPort = await freePort();
+    const uasPort = await freePort();
+    const shuffle = { duplicate: 0.3, delay: 0.3, delayMinMs: 0, delayMaxMs: 100 };
+    const callerSide = await startUdpFaultRelay({ peerA: uacPort, peerB: server.sipPort, seed: 23, toB: shuffle, toA: shuffle });
+    const calleeSide = await startUdpFaultRelay({ peerA: server.sipPort, peerB: uasPort, seed: 29, toB: shuffle, toA: shuffle });
+    try {
+      await register(server, 'fred', `sip:fred@127.0.0.1:${calleeSide.frontPort}`);
+      const uas = runSipp(server.dir, {
+        scenario: scenario('loss-uas-cancel.xml'), port: uasPort, calls: RELAYED_CANCELS, timeoutSecs: 40, extra: SIPP_RETRANS,
+      });
+      await portsBound('udp', [uasPort]);
+      const caller = await runSipp(server.dir, {
+        scenario: scenario('loss-uac-cancel.xml'), target: `127.0.0.1:${server.sipPort}`, port: uacPort, users: ['fred'],
+        calls: RELAYED_CANCELS, rate: RATE, timeoutSecs: 40, extra: [...SIPP_RETRANS, '-rsa', `127.0.0.1:${callerSide.frontPort}`],
+      });
+      return { caller, callee: await uas };
+    } finally {
+      await callerSide.close();
+      await calleeSide.close();
+    }
+  }
 
   test('afterwards: every transaction and dialog drained, and nothing was logged as an error', async () => {
     const read = async (): Promise<{ transactions: number; dialogs: number }> => {
