@@ -83,15 +83,19 @@ function escapeWith(s: string, safe: Set<string>): string {
   return out;
 }
 
-/** Characters that can never appear raw in a URI (whitespace, controls, delimiters of the header grammar). */
+/**
+ * Characters that can never appear raw in a URI (whitespace, controls, delimiters of the header
+ * grammar). One character class, so the search is linear; on the sliced strings URIs arrive as,
+ * V8's regex scan beats a charCodeAt loop.
+ */
+const NEVER_RAW = /[\x00-\x20\x7f"<>\\`{}|^]/;
+
 function checkRaw(s: string): void {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c <= 32 || c === 127 || c === 34 || c === 60 || c === 62 || c === 92 || c === 96 || c === 123 || c === 125 || c === 124 || c === 94) {
-      throw badRequest('Malformed URI');
-    }
-  }
+  if (NEVER_RAW.test(s)) throw badRequest('Malformed URI');
 }
+
+/** Anything but a hostname character (alphanumerics, `-` and `.`). */
+const NOT_HOSTNAME = /[^A-Za-z0-9.-]/;
 
 function checkHost(host: string): void {
   if (host.length === 0) throw badRequest('Missing host in URI');
@@ -105,12 +109,7 @@ function checkHost(host: string): void {
   }
   // RFC 3261 §25.1: a hostname's labels begin with an alphanumeric, so never with '-' or '.'.
   const first = host.charCodeAt(0);
-  if (first === 45 || first === 46) throw badRequest('Malformed host in URI');
-  for (let i = 0; i < host.length; i++) {
-    const c = host.charCodeAt(i);
-    const ok = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 45 || c === 46;
-    if (!ok) throw badRequest('Malformed host in URI');
-  }
+  if (first === 45 || first === 46 || NOT_HOSTNAME.test(host)) throw badRequest('Malformed host in URI');
 }
 
 /** uri-parameters of s[start, end): `name[=value]` separated by `;` (RFC 3261 §19.1.1). */
