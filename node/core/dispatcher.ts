@@ -94,6 +94,7 @@ export class Dispatcher implements InboundHandler {
       factory: sipMessageFactory,
       isReliable: (peer) => peer.transport !== 'udp',
       maxTransactions: opts.maxTransactions,
+      onFirstFinal: (elapsedMs) => this.metrics.requestDuration.observe(elapsedMs / 1000),
       transport: { send: (message, dest, tx) => this.sendMessage(message, dest, tx) },
       tu: {
         request: (tx, request, source) => this.toRoute(sipMessageOf(request) as SipRequest, source, tx),
@@ -248,7 +249,6 @@ export class Dispatcher implements InboundHandler {
 
   /** Hands a request (new server transaction, or an ACK the TU must see) to the route. */
   private toRoute(req: SipRequest, source: MessageSource, tx: ServerTx<MessageSource> | null): void {
-    // siphon_request_duration_seconds runs from here to the final answer given through `respond`.
     const receivedAt = this.now();
     let answered = false;
     const ctx: RequestContext = {
@@ -268,9 +268,7 @@ export class Dispatcher implements InboundHandler {
           this.log.debug({ err, remote: source.remote }, 'response could not be built');
           return;
         }
-        const now = this.now();
-        this.transactions.respond(tx, localResponseView(res), now);
-        if (status >= 200) this.metrics.requestDuration.observe((now - receivedAt) / 1000);
+        this.transactions.respond(tx, localResponseView(res), this.now());
         this.armTimer();
       },
     };

@@ -53,6 +53,8 @@ type Record<A> = Tx<A> & {
   legacyAckKey: string | undefined;
   /** Set once an INVITE server transaction sent a non-2xx final: see nonSuccessAckKey. */
   nonSuccessAckKey?: string;
+  /** Server: when its request arrived, until its first final response is sent (then undefined). */
+  awaitingFinalSince?: number;
 };
 
 /** Callbacks into the transaction user (proxy core, UA core, dialog layer). */
@@ -89,6 +91,12 @@ export interface TransactionManagerOptions<A> {
   isReliable(peer: A): boolean;
   /** Upper bound on live transactions; new inbound requests beyond it are refused. */
   readonly maxTransactions?: number;
+  /**
+   * Each server transaction's time from its request to its first final response, however the TU
+   * answered (a proxy relaying the best response, a registrar, a local 4xx); retransmissions of the
+   * request or of the final are not measured again. Feeds siphon_request_duration_seconds.
+   */
+  onFirstFinal?(elapsedMs: number): void;
 }
 
 export class TransactionManager<A> {
@@ -210,6 +218,7 @@ export class TransactionManager<A> {
       machine,
       slot: undefined,
       legacyAckKey: undefined,
+      awaitingFinalSince: now,
     };
     this.table.set(key, record);
     if (machine.kind === 'invite-server' && usesLegacyMatching(request)) {
@@ -322,18 +331,24 @@ export class TransactionManager<A> {
 
   private apply(record: Record<A>, actions: readonly TxAction[], now: number): void {
     try {
-      this.perform(record, actions);
+      this.perform(record, actions, now);
     } finally {
       // Even if a TU callback throws, the transaction keeps its timers (and so its way out).
       this.schedule(record, now);
     }
   }
 
-  private perform(record: Record<A>, actions: readonly TxAction[]): void {
+  private perform(record: Record<A>, actions: readonly TxAction[], now: number): void {
     const tu = this.options.tu;
     for (const action of actions) {
       switch (action.kind) {
         case 'send':
+          if (record.awaitingFinalSince !== undefined && action.message.kind === 'response' && action.message.status >= 200) {
+            this.options.onFirstFinal?.(now - record.awaitingFinalSince);
+            record.awaitingFinalSince = undefined;
+          }
+          this.options.transport.send(action.message, record.peer, record);
+          break;
         case 'retransmit':
           this.options.transport.send(action.message, record.peer, record);
           break;

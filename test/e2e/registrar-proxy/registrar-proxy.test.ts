@@ -119,6 +119,11 @@ describe('registrar + proxy (default script, no auth)', () => {
   }, 30_000);
 
   test('a call INVITE/180/200/ACK/BYE goes through the proxy to the registered callee', async () => {
+    const answered = async (): Promise<number> => {
+      const text = await (await fetch(`http://127.0.0.1:${server.adminPort}/metrics`)).text();
+      return Number(/^siphon_request_duration_seconds_count (\d+)/m.exec(text)?.[1] ?? NaN);
+    };
+    const before = await answered();
     const uasPort = await freePort();
     expect(ok(await register(server, 'bob', uasPort))).toEqual(PASSED);
     const callee = uas(server.dir, { scenario: join(SHARED, 'uas.xml'), port: uasPort });
@@ -130,6 +135,8 @@ describe('registrar + proxy (default script, no auth)', () => {
     expect(metrics).toMatch(/siphon_dialogs_active 0/); // confirmed by the 200, ended by the BYE's 200
     expect(metrics).toMatch(/siphon_registrations_active [1-9]/);
     expect(metrics).toMatch(/siphon_transactions_active \d+/);
+    // Answered server transactions, whoever answered: the REGISTER (registrar), the INVITE and the BYE (relayed).
+    expect((await answered()) - before).toBe(3);
   }, 40_000);
 
   test('CANCEL while ringing: caller gets 487, the callee gets a CANCEL on the INVITE branch', async () => {

@@ -18,7 +18,9 @@ function label(m: MessageView): string {
   return m.kind === 'request' ? m.method : String(m.status);
 }
 
-function harness(options: { maxTransactions?: number; answer?: (tx: ServerTx<Addr>, req: RequestView) => void } = {}) {
+function harness(
+  options: { maxTransactions?: number; answer?: (tx: ServerTx<Addr>, req: RequestView) => void; onFirstFinal?: (ms: number) => void } = {},
+) {
   const log: string[] = [];
   const sent: { message: MessageView; dest: Addr }[] = [];
   const requests: ServerTx<Addr>[] = [];
@@ -29,6 +31,7 @@ function harness(options: { maxTransactions?: number; answer?: (tx: ServerTx<Add
     factory,
     isReliable: (a) => a.startsWith('tcp:'),
     maxTransactions: options.maxTransactions,
+    onFirstFinal: options.onFirstFinal,
     transport: {
       send(message, dest) {
         sent.push({ message, dest });
@@ -90,6 +93,27 @@ function harness(options: { maxTransactions?: number; answer?: (tx: ServerTx<Add
 const UA = 'udp:10.0.0.1:5060';
 
 describe('server transactions', () => {
+  test('onFirstFinal measures each server transaction once, request to first final, whoever answered', () => {
+    const finals: number[] = [];
+    const h = harness({ onFirstFinal: (ms) => finals.push(ms) });
+    const invite = request('INVITE');
+    h.at(0, () => h.mgr.onInbound(invite, UA, 0));
+    const tx = h.requests[0];
+    h.at(400, () => h.mgr.respond(tx, response(invite, 180, 'uas'), 400)); // provisional: not yet
+    expect(finals).toEqual([]);
+    h.at(1000, () => h.mgr.respond(tx, response(invite, 486, 'uas'), 1000));
+    h.runTo(1600); // Timer G retransmits the 486
+    h.at(1700, () => h.mgr.onInbound(invite, UA, 1700)); // and so does a retransmitted INVITE
+    expect(finals).toEqual([1000]);
+
+    const options = request('OPTIONS', { branch: 'z9hG4bK-opt' });
+    h.at(2000, () => h.mgr.onInbound(options, UA, 2000));
+    const opt = h.requests[1];
+    h.at(2030, () => h.mgr.respond(opt, response(options, 200, 'uas'), 2030));
+    h.at(2100, () => h.mgr.onInbound(options, UA, 2100)); // absorbed: the 200 again, not measured
+    expect(finals).toEqual([1000, 30]);
+  });
+
   test('INVITE: TU once, retransmits absorbed, 100 Trying, 486 retransmitted by Timer G, ACK absorbed, Timer I', () => {
     const h = harness();
     const invite = request('INVITE');
