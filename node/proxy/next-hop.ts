@@ -1,6 +1,7 @@
 // Where a request goes next (RFC 3261 §16.6 items 6–7, §8.1.2). Precedence for both forwarded
 // and proxy-originated (pre-loaded Route) requests: explicit next hop > first Route URI > R-URI.
 
+import { isIP } from 'node:net';
 import type { ProxyRequestMessage } from './proxy-message.js';
 import type { NextHop } from './routing-decision.js';
 import { defaultPort, parseSipUri, uriOfNameAddr, uriTransport } from './uri-parts.js';
@@ -11,18 +12,29 @@ export interface ResolvedNextHop extends NextHop {
   readonly source: NextHopSource;
 }
 
+/** An IPv4 literal or a bracketed IPv6 reference (RFC 3261 §25.1 IPv6reference): no DNS at all. */
+function isIpLiteral(host: string): boolean {
+  return host.charCodeAt(0) === 91 || isIP(host) !== 0;
+}
+
+// RFC 3263 §4.2: with no explicit port a host name is located by SRV; the hop says so with `srv`
+// (the transport skips DNS for an IP literal whatever the flag says).
 export function hopFromUri(uri: string): NextHop | undefined {
   const u = parseSipUri(uri);
   if (u === undefined) return undefined;
   // §19.1.1 maddr overrides the host for where to send.
-  return { host: u.params.get('maddr') || u.host, port: u.port ?? defaultPort(u), transport: uriTransport(u) };
+  const host = u.params.get('maddr') || u.host;
+  if (u.port !== undefined || isIpLiteral(host)) return { host, port: u.port ?? defaultPort(u), transport: uriTransport(u) };
+  return { host, port: defaultPort(u), transport: uriTransport(u), srv: true };
 }
 
 /** hopFromUri tagged with where the URI came from, built as one object (no copy to add the tag). */
 function resolvedHop(uri: string, source: NextHopSource): ResolvedNextHop | undefined {
   const u = parseSipUri(uri);
   if (u === undefined) return undefined;
-  return { host: u.params.get('maddr') || u.host, port: u.port ?? defaultPort(u), transport: uriTransport(u), source };
+  const host = u.params.get('maddr') || u.host;
+  if (u.port !== undefined || isIpLiteral(host)) return { host, port: u.port ?? defaultPort(u), transport: uriTransport(u), source };
+  return { host, port: defaultPort(u), transport: uriTransport(u), srv: true, source };
 }
 
 /** Pure: does not modify `req`. Undefined when no usable SIP URI was found. */

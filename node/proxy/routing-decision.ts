@@ -10,6 +10,11 @@ export interface NextHop {
   readonly host: string;
   readonly port: number;
   readonly transport: string;
+  /**
+   * The URI had no explicit port (`port` is its scheme's default): a host name is then located
+   * by RFC 3263 §4.2 SRV first. Absent when the port was given.
+   */
+  readonly srv?: true;
 }
 
 /** One fork target: a registered contact (with its RFC 3327 Path) or any SIP URI. */

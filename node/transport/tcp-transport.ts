@@ -8,6 +8,7 @@
  * so one peer that stops reading cannot hold memory or delay anyone else.
  */
 import { createServer, connect, isIP, type Server, type Socket } from 'node:net';
+import { sharedResolver, type NameResolver, type SipTarget } from '../dns/index.js';
 import { StreamFramer } from './stream-framer.js';
 import type { Endpoint, InboundHandler, ListenerInfo, MessageSource, TransportCounters } from './types.js';
 
@@ -23,6 +24,8 @@ export interface TcpOptions {
   readonly maxConnections?: number;
   /** Outbound connections open or opening at once; past it a send that needs a new one is refused. */
   readonly maxOutboundConnections?: number;
+  /** Resolves host-name destinations (RFC 3263); default: the node's shared resolver. */
+  readonly resolver?: NameResolver;
 }
 
 const PONG = Buffer.from('\r\n');
@@ -206,8 +209,47 @@ export class TcpTransport {
    * timeout). Concurrent first sends coalesce onto a single connect. Never waits. Returns false
    * when the message was not accepted; `onFailure` runs later (never inside this call) if it was
    * queued behind a connect that then fails, so a transaction learns of the error (§17.1.4).
+   *
+   * A host name is located first (RFC 3263 §4: SRV of `_sip._tcp` when `dest.srv`, then A/AAAA,
+   * from the cache when it can). Connections are keyed by the resolved address, so one to a peer is
+   * reused whichever name led to it. When a connect to a target fails, the next target is tried
+   * (§4.3) before `onFailure` runs; a name that does not resolve goes straight to `onFailure`. While
+   * the DNS is asked the message counts as accepted (true), like a message queued behind a connect.
    */
   send(bytes: Buffer, dest: Endpoint, onFailure?: () => void): boolean {
+    if (isIP(dest.address) !== 0) return this.sendToAddress(bytes, dest, onFailure);
+    let accepted = true;
+    let sync = true;
+    const query = { host: dest.address, port: dest.port, transport: 'tcp', srv: dest.srv === true } as const;
+    this.resolver.lookup(query, (targets: readonly SipTarget[]) => {
+      if (targets.length === 0) {
+        if (sync) accepted = false;
+        else if (onFailure !== undefined) onFailure();
+        return;
+      }
+      const ok = this.sendToTargets(bytes, targets, 0, onFailure);
+      if (sync) accepted = ok;
+      else if (!ok && onFailure !== undefined) onFailure();
+    });
+    sync = false;
+    return accepted;
+  }
+
+  private get resolver(): NameResolver {
+    return this.opts.resolver ?? sharedResolver();
+  }
+
+  /** §4.3: on a failed connect to targets[i], the same message goes to targets[i + 1]. */
+  private sendToTargets(bytes: Buffer, targets: readonly SipTarget[], i: number, onFailure: (() => void) | undefined): boolean {
+    const last = i + 1 >= targets.length;
+    const next = (): void => {
+      if (!this.sendToTargets(bytes, targets, i + 1, onFailure) && onFailure !== undefined) onFailure();
+    };
+    if (this.sendToAddress(bytes, targets[i], last ? onFailure : next)) return true;
+    return last ? false : this.sendToTargets(bytes, targets, i + 1, onFailure);
+  }
+
+  private sendToAddress(bytes: Buffer, dest: Endpoint, onFailure?: () => void): boolean {
     const existing = this.byRemote.get(endpointKey(dest));
     if (existing !== undefined && !existing.socket.destroyed) return this.queueOrWrite(existing, bytes, onFailure);
     // Out of outbound budget: refused at once (the caller's transaction sees a transport error,
@@ -217,7 +259,7 @@ export class TcpTransport {
       this.counters.outboundRefused?.('tcp');
       return false;
     }
-    const socket = connect({ host: dest.address, port: dest.port, noDelay: true, family: isIP(dest.address) === 6 ? 6 : isIP(dest.address) === 4 ? 4 : 0 });
+    const socket = connect({ host: dest.address, port: dest.port, noDelay: true, family: isIP(dest.address) === 6 ? 6 : 4 });
     const conn = this.adopt(socket, true, dest);
     const timer = setTimeout(() => socket.destroy(), this.opts.connectTimeoutMs);
     timer.unref();

@@ -5,6 +5,12 @@ export type TransportKind = 'udp' | 'tcp';
 export interface Endpoint {
   readonly address: string;
   readonly port: number;
+  /**
+   * The address is a host name from a URI without an explicit port: RFC 3263 §4.2 SRV applies
+   * (`port` is then the scheme's default, used when the name has no SRV records). Absent for
+   * literals, explicit ports, and Via / Contact destinations.
+   */
+  readonly srv?: true;
 }
 
 /** A bound SIP listener and the address it advertises in Via / Record-Route (per-listener or global). */

@@ -3,8 +3,8 @@
  * `transport.udp_recv_buffer_bytes`) because event-loop pauses otherwise overflow the kernel queue.
  */
 import { createSocket, type Socket } from 'node:dgram';
-import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
 import { isIP } from 'node:net';
+import { sharedResolver, type NameResolver, type SipTarget } from '../dns/index.js';
 import { RefusalNotice } from './refusal-notice.js';
 import type { Endpoint, InboundHandler, ListenerInfo, MessageSource, TransportCounters, WarnSink } from './types.js';
 
@@ -27,23 +27,21 @@ export interface UdpOptions {
   readonly advertise: { host: string; port: number | null } | null;
   readonly recvBufferBytes: number;
   readonly maxMessageSize: number;
+  /** Resolves host-name destinations (RFC 3263); default: the node's shared resolver. */
+  readonly resolver?: NameResolver;
 }
 
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
 
 /**
- * dgram resolves the destination of every send through `dns.lookup`, which for an IP literal (all our
- * destinations: Via received/rport, resolved next hops) still costs an options check and a deferred
- * callback per datagram. Answering literals synchronously lets `send` go straight to the socket.
+ * dgram resolves the destination of every send through its `lookup` option (`dns.lookup` by
+ * default), which for an IP literal still costs an options check and a deferred callback per
+ * datagram. Every destination reaching the socket is a literal: names are resolved before (see send).
  */
-function literalFirstLookup(host: string, options: number | LookupOneOptions, callback: LookupCallback): void {
+function literalLookup(host: string, _options: unknown, callback: LookupCallback): void {
   const family = isIP(host);
-  if (family !== 0) {
-    callback(null, host, family);
-    return;
-  }
-  const opts: LookupOneOptions = typeof options === 'number' ? { family: options } : options;
-  dnsLookup(host, opts, callback);
+  if (family !== 0) callback(null, host, family);
+  else callback(Object.assign(new Error(`not an IP address: ${host}`), { code: 'EINVAL' }), '', 0);
 }
 
 export class UdpTransport {
@@ -74,7 +72,7 @@ export class UdpTransport {
     const socket = createSocket({
       type,
       recvBufferSize: this.opts.recvBufferBytes > 0 ? this.opts.recvBufferBytes : undefined,
-      lookup: literalFirstLookup,
+      lookup: literalLookup,
     });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
@@ -130,31 +128,38 @@ export class UdpTransport {
    * throwing: counted, warned about (rate-limited), and reported like a TCP send queued behind a
    * failed connect: `onFailure` runs later (never inside this call), so a client transaction takes
    * its transport-error path (§17.1.4, §8.1.3.1; a proxy answers 503 per §16.9).
+   *
+   * A host name is located first (RFC 3263 §4: SRV when `dest.srv`, then A/AAAA; from the cache
+   * when it can, in this call). A name that cannot be resolved takes the same refusal path. A
+   * datagram goes to the first target only: UDP reports no per-send failure to fail over on (§4.3's
+   * failover needs one: the TCP transport does it on a failed connect).
    */
   send(bytes: Buffer, dest: Endpoint, onFailure?: () => void): void {
-    const socket = this.socket;
-    if (socket === null) return;
+    if (this.socket === null) return;
     if (!isSendableEndpoint(dest)) {
       this.refuse(dest, 'bad-destination', onFailure);
       return;
     }
-    try {
-      // A host name is resolved inside dgram; a name that does not resolve is reported to the
-      // sender (a transaction's transport error: 503 at once, §16.9) instead of a lost datagram.
-      if (onFailure !== undefined && isIP(dest.address) === 0) {
-        socket.send(bytes, dest.port, dest.address, (err) => {
-          if (err) this.refuse(dest, (err as NodeJS.ErrnoException).code ?? 'lookup-failed', onFailure);
-        });
-      } else {
-        this.outbox.push({ bytes, dest });
-        if (!this.flushArmed) {
-          this.flushArmed = true;
-          setImmediate(this.flushOutbox);
-        }
-      }
-    } catch (err) {
-      // Any other synchronous refusal by dgram (e.g. an argument it rejects): same path, never a throw.
-      this.refuse(dest, (err as NodeJS.ErrnoException).code ?? 'send-error', onFailure);
+    if (isIP(dest.address) !== 0) {
+      this.enqueue(bytes, dest);
+      return;
+    }
+    const query = { host: dest.address, port: dest.port, transport: 'udp', srv: dest.srv === true } as const;
+    this.resolver.lookup(query, (targets: readonly SipTarget[], reason: string) => {
+      if (targets.length === 0) this.refuse(dest, reason, onFailure);
+      else if (this.socket !== null) this.enqueue(bytes, targets[0]);
+    });
+  }
+
+  private get resolver(): NameResolver {
+    return this.opts.resolver ?? sharedResolver();
+  }
+
+  private enqueue(bytes: Buffer, dest: Endpoint): void {
+    this.outbox.push({ bytes, dest });
+    if (!this.flushArmed) {
+      this.flushArmed = true;
+      setImmediate(this.flushOutbox);
     }
   }
 

@@ -86,7 +86,7 @@ describe('next-hop precedence: explicit > first Route URI > R-URI', () => {
     [{ host: '203.0.113.5', port: 5070, transport: 'TCP' }, ['<sip:edge.example.net;lr>'], 'sip:bob@192.0.2.20', { host: '203.0.113.5', port: 5070, transport: 'TCP', source: 'explicit' }],
     [undefined, ['<sip:edge.example.net:5080;transport=tcp;lr>', '<sip:x.example.net;lr>'], 'sip:bob@192.0.2.20', { host: 'edge.example.net', port: 5080, transport: 'TCP', source: 'route' }],
     [undefined, [], 'sip:bob@192.0.2.20:5062', { host: '192.0.2.20', port: 5062, transport: 'UDP', source: 'ruri' }],
-    [undefined, [], 'sips:bob@example.org', { host: 'example.org', port: 5061, transport: 'TLS', source: 'ruri' }],
+    [undefined, [], 'sips:bob@example.org', { host: 'example.org', port: 5061, transport: 'TLS', srv: true, source: 'ruri' }],
     [undefined, [], 'sip:bob@example.org;maddr=239.1.1.1', { host: '239.1.1.1', port: 5060, transport: 'UDP', source: 'ruri' }],
   ])('explicit %j, Route %j, R-URI %s', (explicit, routes, ruri, expected) => {
     const req = request(`INVITE ${ruri}`, ...base, ...routes.map((r) => `Route: ${r}`));

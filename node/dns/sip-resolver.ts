@@ -1,0 +1,225 @@
+/**
+ * RFC 3263 §4 server location for a next hop whose host is a name, with answers cached by TTL.
+ *
+ * - No explicit port (`srv`): SRV of `_sip._udp|_sip._tcp.NAME` (§4.2), targets ordered by RFC 2782,
+ *   each target's addresses in turn (§4.3); no SRV records: A/AAAA of NAME at the URI's default port.
+ * - Explicit port: A/AAAA only (§4.2).
+ * - IP literals never come here (the transports send them directly: the per-message hot path).
+ *
+ * A answers are preferred and AAAA asked only when a name has no A record: our sockets are chosen
+ * per address family by the caller before resolution, and an IPv4 socket cannot reach a v6 peer.
+ *
+ * Answers come back synchronously from the cache (most sends), otherwise once the DNS answers;
+ * concurrent questions for one name share one query.
+ */
+import { specialNameAnswer } from './special-names.js';
+import { canonicalName, srvQueryName, type SrvTransport } from './srv-name.js';
+import { orderSrv, srvDeclinesService, type RandomSource, type SrvRecord } from './srv-order.js';
+import { TtlCache } from './ttl-cache.js';
+import type { AddressAnswer, DnsQueries } from './dns-queries.js';
+
+export interface SipTarget {
+  readonly address: string;
+  readonly port: number;
+}
+
+export interface NameQuery {
+  readonly host: string;
+  /** The URI's port, or its scheme's default when it had none. */
+  readonly port: number;
+  readonly transport: SrvTransport;
+  /** The URI had no explicit port: SRV applies (§4.2). */
+  readonly srv: boolean;
+  readonly secure?: boolean;
+}
+
+/** `targets` in the order to try them; empty with a `reason` when the name cannot be reached. */
+export type ResolveCallback = (targets: readonly SipTarget[], reason: string) => void;
+
+export interface NameResolver {
+  /** Calls `done` synchronously when the cache answers, otherwise later; never throws. */
+  lookup(query: NameQuery, done: ResolveCallback): void;
+}
+
+export interface SipResolverOptions {
+  readonly queries: DnsQueries;
+  readonly now: () => number;
+  readonly random: RandomSource;
+  /** Names (and SRV owner names) cached at once. */
+  readonly maxEntries: number;
+  /** How long "no such records" (NXDOMAIN / NODATA) is remembered. */
+  readonly negativeTtlMs: number;
+  /** How long a failed query (timeout, SERVFAIL, refused) is remembered, so a dead server is not hammered. */
+  readonly failureTtlMs: number;
+  /** node:dns does not report an SRV answer's TTL: SRV sets are kept this long. */
+  readonly srvTtlMs: number;
+  /** Bounds applied to the TTLs servers give for A/AAAA. */
+  readonly minTtlMs: number;
+  readonly maxTtlMs: number;
+  /** Targets handed to a transport at most (each tried in turn on failure, §4.3). */
+  readonly maxTargets: number;
+}
+
+export const DEFAULT_RESOLVER_LIMITS = {
+  maxEntries: 10_000,
+  negativeTtlMs: 30_000,
+  failureTtlMs: 5_000,
+  srvTtlMs: 60_000,
+  minTtlMs: 1_000,
+  maxTtlMs: 3_600_000,
+  maxTargets: 8,
+} as const;
+
+type Answer<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string };
+
+/** Codes meaning the name or record type does not exist (cached `negativeTtlMs`); others are failures. */
+const NO_RECORDS = new Set(['ENODATA', 'ENOTFOUND', 'NOTFOUND', 'NODATA']);
+
+function codeOf(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : 'EDNSFAIL';
+}
+
+export class SipResolver implements NameResolver {
+  private readonly srvCache: TtlCache<Answer<readonly SrvRecord[]>>;
+  private readonly addressCache: TtlCache<Answer<readonly string[]>>;
+  private readonly srvInFlight = new Map<string, Promise<Answer<readonly SrvRecord[]>>>();
+  private readonly addressInFlight = new Map<string, Promise<Answer<readonly string[]>>>();
+
+  constructor(private readonly opts: SipResolverOptions) {
+    this.srvCache = new TtlCache(opts.maxEntries, opts.now);
+    this.addressCache = new TtlCache(opts.maxEntries, opts.now);
+  }
+
+  lookup(query: NameQuery, done: ResolveCallback): void {
+    const host = canonicalName(query.host);
+    const srvName = query.srv && specialNameAnswer(host) === null ? srvQueryName(host, query.transport, query.secure) : null;
+    const srv = srvName === null ? null : this.srvCache.get(srvName);
+    if (srv !== undefined) {
+      const cached = this.plan(host, query.port, srv, (n) => this.cachedAddresses(n));
+      if (cached !== undefined) {
+        done(cached.targets, cached.reason);
+        return;
+      }
+    }
+    void this.resolveSlow(host, query.port, srvName).then((r) => done(r.targets, r.reason));
+  }
+
+  private async resolveSlow(host: string, port: number, srvName: string | null): Promise<{ targets: readonly SipTarget[]; reason: string }> {
+    const srv = srvName === null ? null : await this.srvAnswer(srvName);
+    const names = srv !== null && srv.ok && srv.value.length > 0 && !srvDeclinesService(srv.value) ? srv.value.map((r) => canonicalName(r.name)) : [host];
+    const got = new Map<string, Answer<readonly string[]>>();
+    await Promise.all(names.map(async (n) => void got.set(n, await this.addressAnswer(n))));
+    return this.plan(host, port, srv, (n) => got.get(n)) ?? { targets: [], reason: 'EDNSFAIL' };
+  }
+
+  /**
+   * The targets for `host` from answers at hand; undefined when an answer still has to be fetched.
+   * `srv` null: SRV does not apply. A failed SRV query falls back to A/AAAA like an empty one
+   * (§4.2 "If no SRV records were found"), so a broken SRV zone does not make a host unreachable.
+   */
+  private plan(
+    host: string,
+    port: number,
+    srv: Answer<readonly SrvRecord[]> | null,
+    addressesOf: (name: string) => Answer<readonly string[]> | undefined,
+  ): { targets: readonly SipTarget[]; reason: string } | undefined {
+    if (srv !== null && srv.ok && srv.value.length > 0) {
+      if (srvDeclinesService(srv.value)) return { targets: [], reason: 'SRV_NO_SERVICE' };
+      const targets: SipTarget[] = [];
+      let reason = 'ENOTFOUND';
+      for (const r of orderSrv(srv.value, this.opts.random)) {
+        const a = addressesOf(canonicalName(r.name));
+        if (a === undefined) return undefined;
+        if (!a.ok) {
+          reason = a.reason;
+          continue;
+        }
+        for (const address of a.value) if (targets.length < this.opts.maxTargets) targets.push({ address, port: r.port });
+      }
+      return { targets, reason: targets.length > 0 ? '' : reason };
+    }
+    const a = addressesOf(host);
+    if (a === undefined) return undefined;
+    if (!a.ok) return { targets: [], reason: a.reason };
+    return { targets: a.value.slice(0, this.opts.maxTargets).map((address) => ({ address, port })), reason: '' };
+  }
+
+  private cachedAddresses(name: string): Answer<readonly string[]> | undefined {
+    const special = specialNameAnswer(name);
+    if (special !== null) return 'failure' in special ? { ok: false, reason: special.failure } : { ok: true, value: special.addresses };
+    return this.addressCache.get(name);
+  }
+
+  private srvAnswer(name: string): Promise<Answer<readonly SrvRecord[]>> {
+    const cached = this.srvCache.get(name);
+    if (cached !== undefined) return Promise.resolve(cached);
+    let pending = this.srvInFlight.get(name);
+    if (pending === undefined) {
+      pending = this.opts.queries.srv(name).then(
+        (records): Answer<readonly SrvRecord[]> => {
+          const answer = { ok: true, value: records } as const;
+          this.srvCache.set(name, answer, records.length > 0 ? this.opts.srvTtlMs : this.opts.negativeTtlMs);
+          return answer;
+        },
+        (err: unknown): Answer<readonly SrvRecord[]> => {
+          const code = codeOf(err);
+          // "No SRV records" is an answer (empty set); anything else is a failure, remembered briefly.
+          const answer: Answer<readonly SrvRecord[]> = NO_RECORDS.has(code) ? { ok: true, value: [] } : { ok: false, reason: code };
+          this.srvCache.set(name, answer, answer.ok ? this.opts.negativeTtlMs : this.opts.failureTtlMs);
+          return answer;
+        },
+      );
+      const p = pending;
+      this.srvInFlight.set(name, p);
+      void p.then(() => this.srvInFlight.delete(name));
+    }
+    return pending;
+  }
+
+  private addressAnswer(name: string): Promise<Answer<readonly string[]>> {
+    const cached = this.cachedAddresses(name);
+    if (cached !== undefined) return Promise.resolve(cached);
+    let pending = this.addressInFlight.get(name);
+    if (pending === undefined) {
+      pending = this.queryAddresses(name);
+      const p = pending;
+      this.addressInFlight.set(name, p);
+      void p.then(() => this.addressInFlight.delete(name));
+    }
+    return pending;
+  }
+
+  /** A first; AAAA only when the name has no A record (see the file comment). */
+  private async queryAddresses(name: string): Promise<Answer<readonly string[]>> {
+    let answer: Answer<readonly string[]>;
+    let ttlMs: number;
+    const v4 = await this.ask(() => this.opts.queries.a(name));
+    // NXDOMAIN says the name has no records of any type: no AAAA query then.
+    const v6 = v4.ok || v4.reason !== 'no-records' ? v4 : await this.ask(() => this.opts.queries.aaaa(name));
+    if (v6.ok) {
+      let minTtl = Number.POSITIVE_INFINITY;
+      for (const r of v6.value) minTtl = Math.min(minTtl, r.ttl);
+      ttlMs = Math.min(this.opts.maxTtlMs, Math.max(this.opts.minTtlMs, minTtl * 1000));
+      answer = { ok: true, value: v6.value.map((r) => r.address) };
+    } else if (v6.reason === 'no-records' || v6.reason === 'ENOTFOUND') {
+      answer = { ok: false, reason: 'ENOTFOUND' };
+      ttlMs = this.opts.negativeTtlMs;
+    } else {
+      answer = { ok: false, reason: v6.reason };
+      ttlMs = this.opts.failureTtlMs;
+    }
+    this.addressCache.set(name, answer, ttlMs);
+    return answer;
+  }
+
+  private async ask(q: () => Promise<readonly AddressAnswer[]>): Promise<Answer<readonly AddressAnswer[]>> {
+    try {
+      const records = await q();
+      return records.length > 0 ? { ok: true, value: records } : { ok: false, reason: 'no-records' };
+    } catch (err) {
+      const code = codeOf(err);
+      return { ok: false, reason: code === 'ENODATA' || code === 'NODATA' ? 'no-records' : NO_RECORDS.has(code) ? 'ENOTFOUND' : code };
+    }
+  }
+}
