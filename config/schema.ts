@@ -6,6 +6,7 @@ import { obj, type Infer } from './fields.js';
 import { adminSection } from './sections/admin.js';
 import { authSection } from './sections/auth.js';
 import { clusterSection } from './sections/cluster.js';
+import { dnsSection } from './sections/dns.js';
 import { advertisedAddressKey, listenSection } from './sections/listen.js';
 import { logSection } from './sections/log.js';
 import { metricsSection } from './sections/metrics.js';
@@ -32,6 +33,7 @@ export const configSchema = obj({
   proxy: proxySection,
   cluster: clusterSection,
   nat: natSection,
+  dns: dnsSection,
 });
 
 export type SiphonConfig = Infer<typeof configSchema>;
