@@ -107,7 +107,7 @@ export class SipResolver implements NameResolver {
 
   private async resolveSlow(host: string, port: number, srvName: string | null): Promise<{ targets: readonly SipTarget[]; reason: string }> {
     const srv = srvName === null ? null : await this.srvAnswer(srvName);
-    const names = srv !== null && srv.ok && srv.value.length > 0 && !srvDeclinesService(srv.value) ? srv.value.map((r) => canonicalName(r.name)) : [host];
+    const names = srv !== null && srv.ok && srv.value.length > 0 && !srvDeclinesService(srv.value) ? srv.value.map((r) => r.name) : [host];
     const got = new Map<string, Answer<readonly string[]>>();
     await Promise.all(names.map(async (n) => void got.set(n, await this.addressAnswer(n))));
     return this.plan(host, port, srv, (n) => got.get(n)) ?? { targets: [], reason: 'EDNSFAIL' };
@@ -129,7 +129,7 @@ export class SipResolver implements NameResolver {
       const targets: SipTarget[] = [];
       let reason = 'ENOTFOUND';
       for (const r of orderSrv(srv.value, this.opts.random)) {
-        const a = addressesOf(canonicalName(r.name));
+        const a = addressesOf(r.name);
         if (a === undefined) return undefined;
         if (!a.ok) {
           reason = a.reason;
@@ -157,7 +157,9 @@ export class SipResolver implements NameResolver {
     let pending = this.srvInFlight.get(name);
     if (pending === undefined) {
       pending = this.opts.queries.srv(name).then(
-        (records): Answer<readonly SrvRecord[]> => {
+        (answered): Answer<readonly SrvRecord[]> => {
+          // Target names canonical once here, not on every lookup that orders them.
+          const records = answered.map((r) => ({ priority: r.priority, weight: r.weight, port: r.port, name: canonicalName(r.name) }));
           const answer = { ok: true, value: records } as const;
           this.srvCache.set(name, answer, records.length > 0 ? this.opts.srvTtlMs : this.opts.negativeTtlMs);
           return answer;
