@@ -28,6 +28,9 @@ let uac: UdpClient;
 let srvPort: number;
 /** Where `sip:...@example.test:PORT` (A record only) must go. */
 let explicitPort: number;
+/** `_sip._tcp.example.test`'s target port, and a port nothing listens on (the first failover target). */
+let tcpSrvPort: number;
+let deadPort: number;
 
 async function startDnsmasq(port: number): Promise<ChildProcess> {
   const child = spawnTracked(
@@ -37,6 +40,10 @@ async function startDnsmasq(port: number): Promise<ChildProcess> {
       '--conf-file=/dev/null', `--pid-file=${join(dir, 'dnsmasq.pid')}`, '--local=/example.test/', '--local-ttl=60',
       `--srv-host=_sip._udp.example.test,target.example.test,${srvPort},0,10`,
       `--srv-host=_sip._udp.edge.example.test,target.example.test,${srvPort},0,10`,
+      `--srv-host=_sip._tcp.example.test,target.example.test,${tcpSrvPort},0,10`,
+      // §4.3: the priority-10 target refuses the connect, the priority-20 one answers.
+      `--srv-host=_sip._tcp.failover.example.test,target.example.test,${deadPort},10,10`,
+      `--srv-host=_sip._tcp.failover.example.test,target.example.test,${tcpSrvPort},20,10`,
       '--host-record=target.example.test,127.0.0.1',
       '--host-record=example.test,127.0.0.1',
     ],
@@ -54,6 +61,8 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'siphon-dns-'));
   srvPort = await freePort();
   explicitPort = await freePort();
+  tcpSrvPort = await freePort();
+  deadPort = await freePort();
   const dnsPort = await freePort();
   dns = await startDnsmasq(dnsPort);
   // Relays every request to its Route / Request-URI: the next hop is whatever the test names.
@@ -124,8 +133,8 @@ async function call(ruri: string, route?: string): Promise<{ final: string; ms: 
 }
 
 /** A SIPp UAS answering `calls` INVITEs 486 with its port in the reason phrase. */
-function busyUas(port: number, calls: number): Promise<SippRun> {
-  return runSipp(dir, { scenario: join(SCENARIOS, 'uas-busy-port.xml'), port, calls, timeoutSecs: 20 });
+function busyUas(port: number, calls: number, transport: 'u1' | 't1' = 'u1'): Promise<SippRun> {
+  return runSipp(dir, { scenario: join(SCENARIOS, 'uas-busy-port.xml'), port, calls, transport, timeoutSecs: 20 });
 }
 
 test('a Request-URI naming example.test without a port reaches the UAS on the SRV target port; a Route naming a host without a port too', async () => {
@@ -147,6 +156,19 @@ test('with an explicit port the SRV record is not used: the A record at that por
   const r = await call(`sip:bob@example.test:${explicitPort}`);
   expect(statusOf(r.final)).toBe(486);
   expect(r.final).toContain(`Busy at ${explicitPort}`);
+  const run = await uas;
+  expect({ code: run.code, output: run.output }).toEqual({ code: 0, output: '' });
+}, 30_000);
+
+test('transport=tcp asks _sip._tcp; a refused connect to the first SRV target fails over to the next (§4.3)', async () => {
+  const uas = busyUas(tcpSrvPort, 2, 't1');
+  await portsBound('tcp', [tcpSrvPort]);
+  const direct = await call('sip:bob@example.test;transport=tcp');
+  expect(statusOf(direct.final)).toBe(486);
+  expect(direct.final).toContain(`Busy at ${tcpSrvPort}`);
+  const failover = await call('sip:bob@failover.example.test;transport=tcp');
+  expect(statusOf(failover.final)).toBe(486);
+  expect(failover.final).toContain(`Busy at ${tcpSrvPort}`);
   const run = await uas;
   expect({ code: run.code, output: run.output }).toEqual({ code: 0, output: '' });
 }, 30_000);
