@@ -32,7 +32,7 @@ const BUDGET_MS = Number(process.env.SIP_BENCH_BUDGET_S ?? 900) * 1000;
 // One ladder for both peers, starting low enough to give a clean figure on a busy shared box, and
 // reaching past what either peer sustains here so neither maximum is capped by the ladder.
 const RATES: Record<Mode, number[]> = {
-  register: [1000, 2000, 3000, 4000, 6000, 8000, 10000, 12000, 14000, 16000, 18000, 20000],
+  register: [1000, 2000, 3000, 4000, 6000, 8000, 10000, 12000, 14000, 16000, 18000, 20000, 22000, 24000, 26000],
   call: [250, 500, 750, 1000, 1250, 1500, 1750, 2000, 2250, 2500, 2750, 3000, 3500, 4000, 4500, 5000],
 };
 const LADDER: Record<'ours' | 'kamailio', Record<Mode, number[]>> = { ours: RATES, kamailio: RATES };
