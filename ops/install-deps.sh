@@ -22,6 +22,7 @@ declare -A need=(
   [ss]=iproute2
   [curl]=curl
   [gcc]=gcc
+  [dnsmasq]=dnsmasq-base
   [python3]=python3
 )
 if [ "$what" = bench ] || [ "$what" = all ]; then
@@ -34,6 +35,7 @@ have() {
     pg_ctl) command -v pg_ctl >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 ;;
     clickhouse-server) command -v clickhouse-server >/dev/null 2>&1 || [ -x /usr/sbin/clickhouse-server ] ;;
     redis-server) command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] ;;
+    dnsmasq) command -v dnsmasq >/dev/null 2>&1 || [ -x /usr/sbin/dnsmasq ] ;;
     *) command -v "$1" >/dev/null 2>&1 ;;
   esac
 }

@@ -26,7 +26,7 @@ export function destinationOfHop(listeners: readonly ListenerInfo[]): (hop: Next
   return (hop) => {
     const transport = transportOfHop(hop);
     const address = stripBrackets(hop.host);
-    const key = `${transport} ${address} ${hop.port}`;
+    const key = `${transport} ${address} ${hop.port}${hop.srv === true ? ' srv' : ''}`;
     let dest = known.get(key);
     if (dest === undefined) {
       // The socket must be of the destination's address family: an IPv4 socket cannot send to
@@ -35,7 +35,9 @@ export function destinationOfHop(listeners: readonly ListenerInfo[]): (hop: Next
       const listener = listeners.find((l) => l.transport === transport && l.host.includes(':') === v6)
         ?? listeners.find((l) => l.transport === transport && l.host === '::')
         ?? listeners.find((l) => l.transport === transport) ?? listeners[0];
-      dest = { transport, remote: { address, port: hop.port }, listener, connectionId: null };
+      // RFC 3263 §4.2: a name without an explicit port is located by SRV (the transports resolve it).
+      const remote = hop.srv === true ? { address, port: hop.port, srv: true as const } : { address, port: hop.port };
+      dest = { transport, remote, listener, connectionId: null };
       if (known.size >= DESTINATIONS_KEPT) known.clear();
       known.set(key, dest);
     }

@@ -20,6 +20,7 @@ import {
   type TransportCounters,
 } from '../transport/index.js';
 import type { SiphonConfig, ListenerConfig, HostPort } from '../../config/index.js';
+import { configureDns } from '../dns/index.js';
 import { timerConfigFromSection } from '../transaction/index.js';
 import { Dispatcher, type ReplyTransport } from './dispatcher.js';
 import { defaultRoute, type Route } from './route.js';
@@ -63,6 +64,8 @@ function readOpenFilesSoftLimit(): number | null {
 }
 
 export async function startSipNode(config: SiphonConfig, log: Logger, opts: { route?: Route } = {}): Promise<SipNode> {
+  // RFC 3263 next-hop location asks these servers (none: SIPHON_DNS_SERVERS, else the system's).
+  configureDns(config.dns.servers);
   const startedAt = Date.now();
   const metrics = createNodeMetrics({ startedAt });
   const refusals = new RefusalNotice(REFUSAL_NOTICE_MS, Date.now);
