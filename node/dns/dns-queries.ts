@@ -3,7 +3,7 @@
  * ordering are tested without a network. The production implementation is node:dns/promises'
  * Resolver (c-ares: asynchronous, never on the event loop, never the libuv thread pool).
  */
-import { Resolver } from 'node:dns/promises';
+import { Resolver, lookup } from 'node:dns/promises';
 import type { SrvRecord } from './srv-order.js';
 
 export interface AddressAnswer {
@@ -27,12 +27,35 @@ export interface ResolverSettings {
   readonly tries: number;
 }
 
+/**
+ * How long an address from the system's lookup is kept: getaddrinfo reports no TTL. Short, because
+ * /etc/hosts edits and the system's own caching should show through soon.
+ */
+export const SYSTEM_LOOKUP_TTL_S = 30;
+
+/** getaddrinfo for one family (the libuv thread pool, off the event loop), shaped like a DNS answer. */
+async function systemLookup(name: string, family: 4 | 6): Promise<readonly AddressAnswer[]> {
+  const found = await lookup(name, { family, all: true });
+  return found.map((f) => ({ address: f.address, ttl: SYSTEM_LOOKUP_TTL_S }));
+}
+
 export function nodeDnsQueries(settings: ResolverSettings): DnsQueries {
   const resolver = new Resolver({ timeout: settings.timeoutMs, tries: settings.tries });
-  if (settings.servers.length > 0) resolver.setServers([...settings.servers]);
+  if (settings.servers.length > 0) {
+    // Servers named by the operator answer everything (a lab or split-horizon DNS holds the records).
+    resolver.setServers([...settings.servers]);
+    return {
+      srv: (name) => resolver.resolveSrv(name),
+      a: (name) => resolver.resolve4(name, { ttl: true }),
+      aaaa: (name) => resolver.resolve6(name, { ttl: true }),
+    };
+  }
+  // The system's configuration: SRV from its DNS servers, addresses through the system's lookup, so
+  // names in /etc/hosts (peers, lab hosts, containers) resolve as they did before RFC 3263 location
+  // and as every other program on the host sees them.
   return {
     srv: (name) => resolver.resolveSrv(name),
-    a: (name) => resolver.resolve4(name, { ttl: true }),
-    aaaa: (name) => resolver.resolve6(name, { ttl: true }),
+    a: (name) => systemLookup(name, 4),
+    aaaa: (name) => systemLookup(name, 6),
   };
 }
