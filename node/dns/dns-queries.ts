@@ -1,7 +1,8 @@
 /**
  * The three questions RFC 3263 asks the DNS, behind an interface so the resolver's caching and
  * ordering are tested without a network. The production implementation is node:dns/promises'
- * Resolver (c-ares: asynchronous, never on the event loop, never the libuv thread pool).
+ * Resolver (c-ares: asynchronous, off the event loop) and, for addresses when no servers are
+ * configured, the system's getaddrinfo (on the libuv thread pool, also off the event loop).
  */
 import { Resolver, lookup } from 'node:dns/promises';
 import type { SrvRecord } from './srv-order.js';
