@@ -3,13 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import {
-  ConfigError,
   configSchema,
   decodeConfig,
   defaultConfigPath,
   loadConfig,
   parseCliArgs,
 } from '../../../config/index.js';
+import { configErrorOf } from '../../helpers/config-error-of.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'siphon-config-'));
 let n = 0;
@@ -19,15 +19,6 @@ function write(yaml: string): string {
   return file;
 }
 
-function errorOf(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('defaults', () => {
   test('embedded default.yaml: SIP on 127.0.0.1:5060 UDP+TCP, admin on 127.0.0.1:8080', () => {
@@ -92,7 +83,7 @@ nat: {force_rport: true}
 describe('errors name the file, the key path and the reason', () => {
   test('unknown top-level key', () => {
     const file = write('listen:\n  udp: ["127.0.0.1:5060"]\nlistne: {}\n');
-    const err = errorOf(() => loadConfig({ file }));
+    const err = configErrorOf(() => loadConfig({ file }));
     expect(err.file).toBe(file);
     expect(err.keyPath).toBe('listne');
     expect(err.reason).toMatch(/unknown key/);
@@ -102,43 +93,43 @@ describe('errors name the file, the key path and the reason', () => {
 
   test('unknown nested key', () => {
     const file = write('transport:\n  max_msg_size: 10\n');
-    const err = errorOf(() => loadConfig({ file }));
+    const err = configErrorOf(() => loadConfig({ file }));
     expect([err.file, err.keyPath]).toEqual([file, 'transport.max_msg_size']);
   });
 
   test('wrong type', () => {
     const file = write('transaction:\n  timeout_secs: "soon"\n');
-    const err = errorOf(() => loadConfig({ file }));
+    const err = configErrorOf(() => loadConfig({ file }));
     expect([err.file, err.keyPath]).toEqual([file, 'transaction.timeout_secs']);
     expect(err.reason).toMatch(/expected an integer/);
   });
 
   test('wrong type inside a list names the index', () => {
     const file = write('listen:\n  udp: ["127.0.0.1:5060", "nonsense"]\n');
-    const err = errorOf(() => loadConfig({ file }));
+    const err = configErrorOf(() => loadConfig({ file }));
     expect(err.keyPath).toBe('listen.udp[1]');
     expect(err.reason).toMatch(/ip:port/);
   });
 
   test('bad enum value', () => {
-    const err = errorOf(() => loadConfig({ file: write('log:\n  format: xml\n') }));
+    const err = configErrorOf(() => loadConfig({ file: write('log:\n  format: xml\n') }));
     expect(err.keyPath).toBe('log.format');
     expect(err.reason).toMatch(/json \| pretty/);
   });
 
   test('cross-field rule', () => {
-    const err = errorOf(() => loadConfig({ file: write('auth:\n  users: [{username: a, password: x, ha1: y}]\n') }));
+    const err = configErrorOf(() => loadConfig({ file: write('auth:\n  users: [{username: a, password: x, ha1: y}]\n') }));
     expect(err.keyPath).toBe('auth.users[0]');
     expect(err.reason).toMatch(/exactly one of password or ha1/);
-    const reg = errorOf(() => loadConfig({ file: write('registrar:\n  min_expires: 100\n  max_expires: 50\n') }));
+    const reg = configErrorOf(() => loadConfig({ file: write('registrar:\n  min_expires: 100\n  max_expires: 50\n') }));
     expect(reg.keyPath).toBe('registrar');
   });
 
   test('YAML syntax error and missing file', () => {
     const file = write('listen: [\n');
-    expect(errorOf(() => loadConfig({ file })).reason).toMatch(/YAML syntax error/);
+    expect(configErrorOf(() => loadConfig({ file })).reason).toMatch(/YAML syntax error/);
     const missing = join(dir, 'nope.yaml');
-    const err = errorOf(() => loadConfig({ file: missing }));
+    const err = configErrorOf(() => loadConfig({ file: missing }));
     expect(err.file).toBe(missing);
     expect(err.reason).toMatch(/cannot read/);
   });
@@ -159,11 +150,11 @@ describe('--set overrides', () => {
   });
 
   test('a bad --set is reported against --set with its key path', () => {
-    const err = errorOf(() => loadConfig({ file: write('{}\n'), sets: ['transport.tcp_idle_timeout_secs=abc'] }));
+    const err = configErrorOf(() => loadConfig({ file: write('{}\n'), sets: ['transport.tcp_idle_timeout_secs=abc'] }));
     expect([err.file, err.keyPath]).toEqual(['--set', 'transport.tcp_idle_timeout_secs']);
-    const unknown = errorOf(() => loadConfig({ file: write('{}\n'), sets: ['log.colour=red'] }));
+    const unknown = configErrorOf(() => loadConfig({ file: write('{}\n'), sets: ['log.colour=red'] }));
     expect([unknown.file, unknown.keyPath]).toEqual(['--set', 'log.colour']);
-    expect(errorOf(() => loadConfig({ sets: ['novalue'] })).file).toBe('--set');
+    expect(configErrorOf(() => loadConfig({ sets: ['novalue'] })).file).toBe('--set');
   });
 
   test('command line parsing', () => {
@@ -173,8 +164,8 @@ describe('--set overrides', () => {
       help: false,
     });
     expect(parseCliArgs(['--config=b.yaml']).configFile).toBe('b.yaml');
-    expect(errorOf(() => parseCliArgs(['--bogus'])).keyPath).toBe('--bogus');
-    expect(errorOf(() => parseCliArgs(['--config'])).reason).toMatch(/missing value/);
+    expect(configErrorOf(() => parseCliArgs(['--bogus'])).keyPath).toBe('--bogus');
+    expect(configErrorOf(() => parseCliArgs(['--config'])).reason).toMatch(/missing value/);
   });
 });
 

@@ -1,15 +1,7 @@
-import { ConfigError, decodeConfig } from '../../../config/index.js';
+import { decodeConfig } from '../../../config/index.js';
 import { serversFromEnv } from '../../../node/dns/index.js';
+import { configErrorOf } from '../../helpers/config-error-of.js';
 
-function issueOf(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('dns.servers', () => {
   test('absent: empty (the environment, then the system, decide)', () => {
@@ -22,7 +14,7 @@ describe('dns.servers', () => {
   });
 
   test.each([['dns.example.net'], ['127.0.0.1:0'], ['127.0.0.1:70000'], [53]])('%j is refused with the key path', (bad) => {
-    const err = issueOf(() => decodeConfig({ dns: { servers: [bad] } }, 'x.yaml'));
+    const err = configErrorOf(() => decodeConfig({ dns: { servers: [bad] } }, 'x.yaml'));
     expect(err.message).toContain('dns.servers[0]');
   });
 

@@ -3,6 +3,7 @@
 // character-by-character reading of that rule, over hand-picked and seeded random values.
 import { firstTopLevel, splitTopLevel } from '../../../node/sip/syntax.js';
 import { Headers } from '../../../node/sip/index.js';
+import { seeded } from '../../helpers/seeded.js';
 
 /** The rule read literally: one pass, one flag per construct; an unterminated quote swallows the rest. */
 function referenceSplit(s: string): string[] {
@@ -27,17 +28,6 @@ function referenceSplit(s: string): string[] {
   return out;
 }
 
-/** Deterministic generator (mulberry32) so a failure names a reproducible seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const PIECES = [',', ',', ' ', '<', '>', '"', '\\', 'a', 'sip:x@h', ';p=1', '\t'];
 
@@ -55,7 +45,7 @@ describe('top-level list splitting', () => {
 
   test('random values: same elements as the literal reading of the rule (seeds 1..3000)', () => {
     for (let seed = 1; seed <= 3000; seed++) {
-      const next = rng(seed);
+      const next = seeded(seed);
       let value = '';
       const n = Math.floor(next() * 12);
       for (let k = 0; k < n; k++) value += PIECES[Math.floor(next() * PIECES.length)];
