@@ -54,12 +54,24 @@ function isAlive(pid: number): boolean {
  * status) finds them all serving; a member that exits or stays silent past the wait is an error
  * naming its log. (A leader can be elected by two members while the third is still starting.)
  */
+/** The last lines of a member's log, for an error that must explain itself (the dir may be cleaned up). */
+function logTail(file: string, lines = 8): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
 async function untilServing(members: readonly ClusterMember[], dir: string, waitMs: number): Promise<void> {
   const pending = new Set(members);
   const end = Date.now() + waitMs;
   while (pending.size > 0 && Date.now() < end) {
     for (const m of [...pending]) {
-      if (!isAlive(m.pid)) throw new Error(`member ${m.id} exited during start-up; see ${path.join(dir, `n${m.id}.log`)}`);
+      if (!isAlive(m.pid)) {
+        const log = path.join(dir, `n${m.id}.log`);
+        throw new Error(`member ${m.id} exited during start-up; ${log} ends:\n${logTail(log)}`);
+      }
       try {
         if ((await fetch(`http://${m.http}/admin/cluster`)).ok) pending.delete(m);
       } catch {
