@@ -190,7 +190,12 @@ describe('packet loss, duplication and reordering between SIPp and the proxy (UD
 
     const { caller, callee: shuffledCallee } = await shuffled;
     expect(outcome(caller)).toEqual(allPassed(RELAYED_CANCELS));
-    expect(outcome(shuffledCallee)).toEqual(allPassed(RELAYED_CANCELS));
+    // SIPp's callee aborts a call when a duplicated INVITE reaches it while it resends its 487 (a send
+    // step with retransmissions matches no later optional recv; seen once in a CI dry run): SIPp's
+    // limit, not the node's, whose every caller above got its 487 and 200. Any other callee failure fails.
+    const sippDuplicateInviteAborts = (shuffledCallee.output.match(/Aborting call on unexpected message[^\n]*received 'INVITE /g) ?? []).length;
+    expect({ total: shuffledCallee.stats.succeeded + shuffledCallee.stats.failed, failed: shuffledCallee.stats.failed })
+      .toEqual({ total: RELAYED_CANCELS, failed: sippDuplicateInviteAborts });
   }, 60_000);
 
   test(`${CALLS} calls INVITE/100/180/200/ACK/BYE/200 each with 10 % loss at the caller, 10 % at the callee, 5 % at both: all complete`, async () => {
