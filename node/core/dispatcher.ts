@@ -249,12 +249,10 @@ export class Dispatcher implements InboundHandler {
 
   /** Hands a request (new server transaction, or an ACK the TU must see) to the route. */
   private toRoute(req: SipRequest, source: MessageSource, tx: ServerTx<MessageSource> | null): void {
-    const receivedAt = this.now();
     let answered = false;
     const ctx: RequestContext = {
       request: req,
       source,
-      receivedAt,
       transaction: tx,
       respond: (status, reason, headers, body) => {
         if (tx === null || answered) return; // ACK is never answered (§17.1.1.3)

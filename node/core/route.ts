@@ -12,8 +12,6 @@ export type HeaderLine = readonly [name: string, value: string];
 export interface RequestContext {
   readonly request: SipRequest;
   readonly source: MessageSource;
-  /** Monotonic ms when the request reached the route (for latency metrics). */
-  readonly receivedAt: number;
   /** The server transaction (RFC 3261 §17.2) carrying this request; null for an ACK. */
   readonly transaction: ServerTx<MessageSource> | null;
   /**

@@ -80,6 +80,18 @@ function codeOf(err: unknown): string {
   return typeof code === 'string' ? code : 'EDNSFAIL';
 }
 
+/** One query per key at a time: concurrent askers share the pending answer, forgotten once it settles. */
+function shareInFlight<T>(inFlight: Map<string, Promise<T>>, key: string, start: () => Promise<T>): Promise<T> {
+  let pending = inFlight.get(key);
+  if (pending === undefined) {
+    const p = start();
+    inFlight.set(key, p);
+    void p.then(() => inFlight.delete(key));
+    pending = p;
+  }
+  return pending;
+}
+
 export class SipResolver implements NameResolver {
   private readonly srvCache: TtlCache<Answer<readonly SrvRecord[]>>;
   private readonly addressCache: TtlCache<Answer<readonly string[]>>;
@@ -154,42 +166,28 @@ export class SipResolver implements NameResolver {
   private srvAnswer(name: string): Promise<Answer<readonly SrvRecord[]>> {
     const cached = this.srvCache.get(name);
     if (cached !== undefined) return Promise.resolve(cached);
-    let pending = this.srvInFlight.get(name);
-    if (pending === undefined) {
-      pending = this.opts.queries.srv(name).then(
-        (answered): Answer<readonly SrvRecord[]> => {
-          // Target names canonical once here, not on every lookup that orders them.
-          const records = answered.map((r) => ({ priority: r.priority, weight: r.weight, port: r.port, name: canonicalName(r.name) }));
-          const answer = { ok: true, value: records } as const;
-          this.srvCache.set(name, answer, records.length > 0 ? this.opts.srvTtlMs : this.opts.negativeTtlMs);
-          return answer;
-        },
-        (err: unknown): Answer<readonly SrvRecord[]> => {
-          const code = codeOf(err);
-          // "No SRV records" is an answer (empty set); anything else is a failure, remembered briefly.
-          const answer: Answer<readonly SrvRecord[]> = NO_RECORDS.has(code) ? { ok: true, value: [] } : { ok: false, reason: code };
-          this.srvCache.set(name, answer, answer.ok ? this.opts.negativeTtlMs : this.opts.failureTtlMs);
-          return answer;
-        },
-      );
-      const p = pending;
-      this.srvInFlight.set(name, p);
-      void p.then(() => this.srvInFlight.delete(name));
-    }
-    return pending;
+    return shareInFlight(this.srvInFlight, name, () => this.opts.queries.srv(name).then(
+      (answered): Answer<readonly SrvRecord[]> => {
+        // Target names canonical once here, not on every lookup that orders them.
+        const records = answered.map((r) => ({ priority: r.priority, weight: r.weight, port: r.port, name: canonicalName(r.name) }));
+        const answer = { ok: true, value: records } as const;
+        this.srvCache.set(name, answer, records.length > 0 ? this.opts.srvTtlMs : this.opts.negativeTtlMs);
+        return answer;
+      },
+      (err: unknown): Answer<readonly SrvRecord[]> => {
+        const code = codeOf(err);
+        // "No SRV records" is an answer (empty set); anything else is a failure, remembered briefly.
+        const answer: Answer<readonly SrvRecord[]> = NO_RECORDS.has(code) ? { ok: true, value: [] } : { ok: false, reason: code };
+        this.srvCache.set(name, answer, answer.ok ? this.opts.negativeTtlMs : this.opts.failureTtlMs);
+        return answer;
+      },
+    ));
   }
 
   private addressAnswer(name: string): Promise<Answer<readonly string[]>> {
     const cached = this.cachedAddresses(name);
     if (cached !== undefined) return Promise.resolve(cached);
-    let pending = this.addressInFlight.get(name);
-    if (pending === undefined) {
-      pending = this.queryAddresses(name);
-      const p = pending;
-      this.addressInFlight.set(name, p);
-      void p.then(() => this.addressInFlight.delete(name));
-    }
-    return pending;
+    return shareInFlight(this.addressInFlight, name, () => this.queryAddresses(name));
   }
 
   /** A first; AAAA only when the name has no A record (see the file comment). */

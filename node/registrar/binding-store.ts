@@ -4,7 +4,7 @@
  * and applying committed ones — `apply` resolves once the changes are durable and visible, which
  * is when the 200 OK may be sent (DESIGN principle 4).
  */
-import { compareForFork, type Binding, type BindingChange, type BindingEvent, type BindingListener } from './binding.js';
+import { compareForFork, indexOfKey, type Binding, type BindingChange, type BindingEvent, type BindingListener } from './binding.js';
 import { tempGruuKey } from './gruu.js';
 
 /** The AoR state a decision was computed from (DESIGN principle 3: optimistic concurrency). */
@@ -62,12 +62,6 @@ export function expiredChanges(store: Pick<BindingStore, 'all'>, now: number): B
 interface AorBindings {
   readonly list: Binding[];
   version: number;
-}
-
-/** The binding with `key` in an AoR's list, or -1. */
-function indexOfKey(list: readonly Binding[], key: string): number {
-  for (let i = 0; i < list.length; i++) if (list[i].key === key) return i;
-  return -1;
 }
 
 export class MemoryBindingStore implements BindingStore {

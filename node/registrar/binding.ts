@@ -63,6 +63,12 @@ export interface BindingEvent {
 export type BindingListener = (event: BindingEvent) => void;
 
 /** Fork order for the proxy: q descending (absent q as 1.0), then most recently updated first. */
+/** The binding with `key` in an AoR's list, or -1 (lists are short: a scan beats a Map). */
+export function indexOfKey(list: readonly Binding[], key: string): number {
+  for (let i = 0; i < list.length; i++) if (list[i].key === key) return i;
+  return -1;
+}
+
 export function compareForFork(a: Binding, b: Binding): number {
   const qa = a.q ?? 1;
   const qb = b.q ?? 1;

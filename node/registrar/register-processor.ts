@@ -14,7 +14,7 @@
  * - A non-numeric `expires` / Expires / q / reg-id is a 400, not silently defaulted.
  */
 import { aorOfParts, parseSipUri, uriOfNameAddr, type SipUriParts } from './aor.js';
-import { compareForFork, remainingSeconds, type Binding, type BindingChange, type FlowInfo } from './binding.js';
+import { compareForFork, indexOfKey, remainingSeconds, type Binding, type BindingChange, type FlowInfo } from './binding.js';
 import {
   ContactParseError,
   formatParams,
@@ -130,8 +130,8 @@ function bindingIndex(bindings: readonly Binding[]): ReadonlyMap<string, Binding
 
 function bindingWithKey(bindings: readonly Binding[], index: ReadonlyMap<string, Binding> | null, key: string): Binding | undefined {
   if (index !== null) return index.get(key);
-  for (const b of bindings) if (b.key === key) return b;
-  return undefined;
+  const at = indexOfKey(bindings, key);
+  return at < 0 ? undefined : bindings[at];
 }
 
 function keyOfChange(ch: BindingChange): string {
@@ -169,14 +169,7 @@ function applyChanges(live: readonly Binding[], changes: readonly BindingChange[
   if (live.length + changes.length > SCAN_LIMIT) return applyChangesIndexed(live, changes);
   const result = live.slice();
   for (const ch of changes) {
-    const key = keyOfChange(ch);
-    let at = -1;
-    for (let i = 0; i < result.length; i++) {
-      if (result[i].key === key) {
-        at = i;
-        break;
-      }
-    }
+    const at = indexOfKey(result, keyOfChange(ch));
     if (ch.op === 'delete' || ch.op === 'expire') {
       if (at >= 0) result.splice(at, 1);
     } else if (at >= 0) result[at] = ch.binding;

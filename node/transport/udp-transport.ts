@@ -49,7 +49,7 @@ export class UdpTransport {
   private info: ListenerInfo | null = null;
   private readonly badDestinations: RefusalNotice;
   /** Datagrams waiting for the end of this loop turn (see send). */
-  private outbox: { bytes: Buffer; dest: Endpoint }[] = [];
+  private outbox: { bytes: Buffer; dest: Endpoint; onFailure: (() => void) | undefined }[] = [];
   private flushArmed = false;
 
   constructor(
@@ -141,13 +141,13 @@ export class UdpTransport {
       return;
     }
     if (isIP(dest.address) !== 0) {
-      this.enqueue(bytes, dest);
+      this.enqueue(bytes, dest, onFailure);
       return;
     }
     const query = { host: dest.address, port: dest.port, transport: 'udp', srv: dest.srv === true } as const;
     this.resolver.lookup(query, (targets: readonly SipTarget[], reason: string) => {
       if (targets.length === 0) this.refuse(dest, reason, onFailure);
-      else if (this.socket !== null) this.enqueue(bytes, targets[0]);
+      else if (this.socket !== null) this.enqueue(bytes, targets[0], onFailure);
     });
   }
 
@@ -155,8 +155,8 @@ export class UdpTransport {
     return this.opts.resolver ?? sharedResolver();
   }
 
-  private enqueue(bytes: Buffer, dest: Endpoint): void {
-    this.outbox.push({ bytes, dest });
+  private enqueue(bytes: Buffer, dest: Endpoint, onFailure: (() => void) | undefined): void {
+    this.outbox.push({ bytes, dest, onFailure });
     if (!this.flushArmed) {
       this.flushArmed = true;
       setImmediate(this.flushOutbox);
@@ -169,11 +169,12 @@ export class UdpTransport {
     const batch = this.outbox;
     this.outbox = [];
     if (socket === null) return;
-    for (const { bytes, dest } of batch) {
+    for (const { bytes, dest, onFailure } of batch) {
       try {
         socket.send(bytes, dest.port, dest.address);
       } catch (err) {
-        this.refuse(dest, (err as NodeJS.ErrnoException).code ?? 'send-error', undefined);
+        // A synchronous refusal by dgram (an argument it rejects): the sender's transport error, never a throw.
+        this.refuse(dest, (err as NodeJS.ErrnoException).code ?? 'send-error', onFailure);
       }
     }
   };
