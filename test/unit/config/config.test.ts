@@ -3,13 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import {
+  ConfigError,
   configSchema,
   decodeConfig,
   defaultConfigPath,
   loadConfig,
   parseCliArgs,
 } from '../../../config/index.js';
-import { configErrorOf } from '../../helpers/config-error-of.js';
+import { thrownBy } from '../../helpers/thrown-by.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'siphon-config-'));
 let n = 0;
@@ -83,7 +84,7 @@ nat: {force_rport: true}
 describe('errors name the file, the key path and the reason', () => {
   test('unknown top-level key', () => {
     const file = write('listen:\n  udp: ["127.0.0.1:5060"]\nlistne: {}\n');
-    const err = configErrorOf(() => loadConfig({ file }));
+    const err = thrownBy(ConfigError, () => loadConfig({ file }));
     expect(err.file).toBe(file);
     expect(err.keyPath).toBe('listne');
     expect(err.reason).toMatch(/unknown key/);
@@ -93,43 +94,43 @@ describe('errors name the file, the key path and the reason', () => {
 
   test('unknown nested key', () => {
     const file = write('transport:\n  max_msg_size: 10\n');
-    const err = configErrorOf(() => loadConfig({ file }));
+    const err = thrownBy(ConfigError, () => loadConfig({ file }));
     expect([err.file, err.keyPath]).toEqual([file, 'transport.max_msg_size']);
   });
 
   test('wrong type', () => {
     const file = write('transaction:\n  timeout_secs: "soon"\n');
-    const err = configErrorOf(() => loadConfig({ file }));
+    const err = thrownBy(ConfigError, () => loadConfig({ file }));
     expect([err.file, err.keyPath]).toEqual([file, 'transaction.timeout_secs']);
     expect(err.reason).toMatch(/expected an integer/);
   });
 
   test('wrong type inside a list names the index', () => {
     const file = write('listen:\n  udp: ["127.0.0.1:5060", "nonsense"]\n');
-    const err = configErrorOf(() => loadConfig({ file }));
+    const err = thrownBy(ConfigError, () => loadConfig({ file }));
     expect(err.keyPath).toBe('listen.udp[1]');
     expect(err.reason).toMatch(/ip:port/);
   });
 
   test('bad enum value', () => {
-    const err = configErrorOf(() => loadConfig({ file: write('log:\n  format: xml\n') }));
+    const err = thrownBy(ConfigError, () => loadConfig({ file: write('log:\n  format: xml\n') }));
     expect(err.keyPath).toBe('log.format');
     expect(err.reason).toMatch(/json \| pretty/);
   });
 
   test('cross-field rule', () => {
-    const err = configErrorOf(() => loadConfig({ file: write('auth:\n  users: [{username: a, password: x, ha1: y}]\n') }));
+    const err = thrownBy(ConfigError, () => loadConfig({ file: write('auth:\n  users: [{username: a, password: x, ha1: y}]\n') }));
     expect(err.keyPath).toBe('auth.users[0]');
     expect(err.reason).toMatch(/exactly one of password or ha1/);
-    const reg = configErrorOf(() => loadConfig({ file: write('registrar:\n  min_expires: 100\n  max_expires: 50\n') }));
+    const reg = thrownBy(ConfigError, () => loadConfig({ file: write('registrar:\n  min_expires: 100\n  max_expires: 50\n') }));
     expect(reg.keyPath).toBe('registrar');
   });
 
   test('YAML syntax error and missing file', () => {
     const file = write('listen: [\n');
-    expect(configErrorOf(() => loadConfig({ file })).reason).toMatch(/YAML syntax error/);
+    expect(thrownBy(ConfigError, () => loadConfig({ file })).reason).toMatch(/YAML syntax error/);
     const missing = join(dir, 'nope.yaml');
-    const err = configErrorOf(() => loadConfig({ file: missing }));
+    const err = thrownBy(ConfigError, () => loadConfig({ file: missing }));
     expect(err.file).toBe(missing);
     expect(err.reason).toMatch(/cannot read/);
   });
@@ -150,11 +151,11 @@ describe('--set overrides', () => {
   });
 
   test('a bad --set is reported against --set with its key path', () => {
-    const err = configErrorOf(() => loadConfig({ file: write('{}\n'), sets: ['transport.tcp_idle_timeout_secs=abc'] }));
+    const err = thrownBy(ConfigError, () => loadConfig({ file: write('{}\n'), sets: ['transport.tcp_idle_timeout_secs=abc'] }));
     expect([err.file, err.keyPath]).toEqual(['--set', 'transport.tcp_idle_timeout_secs']);
-    const unknown = configErrorOf(() => loadConfig({ file: write('{}\n'), sets: ['log.colour=red'] }));
+    const unknown = thrownBy(ConfigError, () => loadConfig({ file: write('{}\n'), sets: ['log.colour=red'] }));
     expect([unknown.file, unknown.keyPath]).toEqual(['--set', 'log.colour']);
-    expect(configErrorOf(() => loadConfig({ sets: ['novalue'] })).file).toBe('--set');
+    expect(thrownBy(ConfigError, () => loadConfig({ sets: ['novalue'] })).file).toBe('--set');
   });
 
   test('command line parsing', () => {
@@ -164,8 +165,8 @@ describe('--set overrides', () => {
       help: false,
     });
     expect(parseCliArgs(['--config=b.yaml']).configFile).toBe('b.yaml');
-    expect(configErrorOf(() => parseCliArgs(['--bogus'])).keyPath).toBe('--bogus');
-    expect(configErrorOf(() => parseCliArgs(['--config'])).reason).toMatch(/missing value/);
+    expect(thrownBy(ConfigError, () => parseCliArgs(['--bogus'])).keyPath).toBe('--bogus');
+    expect(thrownBy(ConfigError, () => parseCliArgs(['--config'])).reason).toMatch(/missing value/);
   });
 });
 

@@ -1,6 +1,6 @@
-import { decodeConfig } from '../../../config/index.js';
+import { ConfigError, decodeConfig } from '../../../config/index.js';
 import { serversFromEnv } from '../../../node/dns/index.js';
-import { configErrorOf } from '../../helpers/config-error-of.js';
+import { thrownBy } from '../../helpers/thrown-by.js';
 
 
 describe('dns.servers', () => {
@@ -14,7 +14,7 @@ describe('dns.servers', () => {
   });
 
   test.each([['dns.example.net'], ['127.0.0.1:0'], ['127.0.0.1:70000'], [53]])('%j is refused with the key path', (bad) => {
-    const err = configErrorOf(() => decodeConfig({ dns: { servers: [bad] } }, 'x.yaml'));
+    const err = thrownBy(ConfigError, () => decodeConfig({ dns: { servers: [bad] } }, 'x.yaml'));
     expect(err.message).toContain('dns.servers[0]');
   });
 

@@ -1,15 +1,8 @@
 // sip/sips/tel URIs (RFC 3261 §19.1, §25.1; RFC 3966).
 import { SipParseError, formatUri, parseUri, uriEquals, uriUnescape } from '../../../node/sip/index.js';
+import { thrownBy } from '../../helpers/thrown-by.js';
 
-function err(f: () => unknown): SipParseError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof SipParseError) return e;
-    throw e;
-  }
-  throw new Error('expected SipParseError');
-}
+const err = (f: () => unknown): SipParseError => thrownBy(SipParseError, f);
 
 describe('parseUri: sip and sips', () => {
   it('splits user, password, host, port, params and headers', () => {

@@ -2,16 +2,9 @@
 import {
   SipParseError, formatNameAddr, formatVia, parseCSeq, parseNameAddr, parseParams, parseVia, tagOf, unquoteParam,
 } from '../../../node/sip/index.js';
+import { thrownBy } from '../../helpers/thrown-by.js';
 
-function err(f: () => unknown): SipParseError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof SipParseError) return e;
-    throw e;
-  }
-  throw new Error('expected SipParseError');
-}
+const err = (f: () => unknown): SipParseError => thrownBy(SipParseError, f);
 
 describe('parseNameAddr (RFC 3261 §20.10, §25.1)', () => {
   it('reads quoted display names with escapes', () => {
