@@ -11,6 +11,7 @@ import { advertisedAddressKey, listenSection } from './sections/listen.js';
 import { logSection } from './sections/log.js';
 import { metricsSection } from './sections/metrics.js';
 import { natSection } from './sections/nat.js';
+import { overloadSection } from './sections/overload.js';
 import { proxySection } from './sections/proxy.js';
 import { registrarSection } from './sections/registrar.js';
 import { scriptSection } from './sections/script.js';
@@ -34,6 +35,7 @@ export const configSchema = obj({
   cluster: clusterSection,
   nat: natSection,
   dns: dnsSection,
+  overload: overloadSection,
 });
 
 export type SiphonConfig = Infer<typeof configSchema>;

@@ -32,6 +32,7 @@ import {
   viewOf,
   localResponseView,
   type MessageView,
+  type RequestView,
   type ServerTx,
   type TimerConfig,
   type Tx,
@@ -48,6 +49,13 @@ export interface DispatcherOptions {
   /** Monotonic milliseconds; injectable for tests. */
   readonly now?: () => number;
   readonly maxTransactions?: number;
+  /**
+   * Overload control: asked for each request that would create a server transaction; false answers
+   * it 503 with `Retry-After: retryAfterSecs` and no state (overload-monitor.ts).
+   */
+  readonly admit?: (request: RequestView) => boolean;
+  /** Retry-After of a 503 for a node out of capacity (overload control, a full transaction table). */
+  readonly retryAfterSecs?: number;
 }
 
 /** What the dispatcher needs from the transports to send. */
@@ -73,7 +81,22 @@ function newTag(): string {
 
 export class Dispatcher implements InboundHandler {
   private route: Route;
-  private readonly counts = { received: 0, requests: 0, retransmissions_absorbed: 0, responses_in: 0, responses_sent: 0, parse_errors: 0, dropped: 0 };
+  private readonly counts = {
+    received: 0,
+    requests: 0,
+    retransmissions_absorbed: 0,
+    stateless_acks_absorbed: 0,
+    responses_in: 0,
+    responses_sent: 0,
+    parse_errors: 0,
+    dropped: 0,
+  };
+  /**
+   * The To tag of every final response sent without a transaction (a 400 for a broken request, a
+   * 503 under overload): the ACK a client sends for it (§17.1.1.3) matches no transaction, and this
+   * tag is how it is recognised and absorbed here instead of being routed on like the ACK for a 2xx.
+   */
+  private readonly statelessTag = `sl${randomBytes(6).toString('hex')}`;
   readonly transactions: TransactionManager<MessageSource>;
   private readonly now: () => number;
   private timer: NodeJS.Timeout | null = null;
@@ -94,11 +117,15 @@ export class Dispatcher implements InboundHandler {
       factory: sipMessageFactory,
       isReliable: (peer) => peer.transport !== 'udp',
       maxTransactions: opts.maxTransactions,
+      admit: opts.admit,
       onFirstFinal: (elapsedMs) => this.metrics.requestDuration.observe(elapsedMs / 1000),
       transport: { send: (message, dest, tx) => this.sendMessage(message, dest, tx) },
       tu: {
         request: (tx, request, source) => this.toRoute(sipMessageOf(request) as SipRequest, source, tx),
-        ack: (_tx, ack, source) => this.toRoute(sipMessageOf(ack) as SipRequest, source, null),
+        ack: (tx, ack, source) => {
+          if (tx === undefined && ack.toTag === this.statelessTag) this.counts.stateless_acks_absorbed++;
+          else this.toRoute(sipMessageOf(ack) as SipRequest, source, null);
+        },
         response: (tx, response) => this.route.onClientResponse?.(sipMessageOf(response) as SipResponse, tx),
         strayResponse: (response, source) => {
           // §16.11 / §18.1.2: a proxy route forwards it when our Via is on top (through
@@ -115,7 +142,9 @@ export class Dispatcher implements InboundHandler {
           this.route.onTransportError?.(tx);
         },
         terminated: (tx) => this.route.onTransactionTerminated?.(tx),
-        overloaded: (request, source) => this.statelessReply(sipMessageOf(request) as SipRequest, source, 503, 'Service Unavailable'),
+        // §21.5.4: a node out of capacity says when to come back.
+        overloaded: (request, source) =>
+          this.statelessReply(sipMessageOf(request) as SipRequest, source, 503, 'Service Unavailable', [['Retry-After', String(opts.retryAfterSecs ?? 5)]]),
       },
     });
   }
@@ -173,7 +202,7 @@ export class Dispatcher implements InboundHandler {
     try {
       const msg = parseMessage(failure.head);
       if (!msg.isRequest || msg.method === 'ACK') return null;
-      const bytes = this.buildResponse(msg, failure.status, failure.reason, []);
+      const bytes = this.buildResponse(msg, failure.status, failure.reason, [], undefined, this.statelessTag);
       this.countResponse(failure.status);
       return bytes;
     } catch (err) {
@@ -190,7 +219,7 @@ export class Dispatcher implements InboundHandler {
   /** §8.2.6 reply to an unparseable request, or null when it cannot be addressed (no Via) or is not a request. */
   private errorReply(err: SipParseError): Buffer | null {
     try {
-      const res = createErrorResponse(err, { toTag: newTag() });
+      const res = createErrorResponse(err, { toTag: this.statelessTag });
       if (res === null) return null;
       if (this.opts.serverHeader !== '') res.headers.set('Server', this.opts.serverHeader);
       return serialize(res);
@@ -318,10 +347,10 @@ export class Dispatcher implements InboundHandler {
     this.armTimer();
   }
 
-  private statelessReply(req: SipRequest, source: MessageSource, status: number, reason: string): void {
+  private statelessReply(req: SipRequest, source: MessageSource, status: number, reason: string, headers: readonly HeaderLine[] = []): void {
     let bytes: Buffer;
     try {
-      bytes = this.buildResponse(req, status, reason, []);
+      bytes = this.buildResponse(req, status, reason, headers, undefined, this.statelessTag);
     } catch {
       this.drop('unbuildable-response');
       return;
@@ -330,16 +359,23 @@ export class Dispatcher implements InboundHandler {
     this.sendResponseBytes(bytes, req, source);
   }
 
-  private buildResponseMessage(req: SipRequest, status: number, reason: string | undefined, headers: readonly HeaderLine[], body?: Buffer): SipResponse {
-    const res = createResponse(req, status, reason, status > 100 ? { toTag: newTag() } : {});
+  private buildResponseMessage(
+    req: SipRequest,
+    status: number,
+    reason: string | undefined,
+    headers: readonly HeaderLine[],
+    body?: Buffer,
+    toTag: string = newTag(),
+  ): SipResponse {
+    const res = createResponse(req, status, reason, status > 100 ? { toTag } : {});
     if (this.opts.serverHeader !== '') res.headers.set('Server', this.opts.serverHeader);
     for (const [name, value] of headers) res.headers.append(name, value);
     if (body !== undefined) res.body = body;
     return res;
   }
 
-  private buildResponse(req: SipRequest, status: number, reason: string | undefined, headers: readonly HeaderLine[], body?: Buffer): Buffer {
-    return serialize(this.buildResponseMessage(req, status, reason, headers, body));
+  private buildResponse(req: SipRequest, status: number, reason: string | undefined, headers: readonly HeaderLine[], body?: Buffer, toTag?: string): Buffer {
+    return serialize(this.buildResponseMessage(req, status, reason, headers, body, toTag));
   }
 
   private topViaOrNull(msg: SipRequest | SipResponse): Via | null {

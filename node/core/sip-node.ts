@@ -23,6 +23,7 @@ import type { SiphonConfig, ListenerConfig, HostPort } from '../../config/index.
 import { configureDns } from '../dns/index.js';
 import { timerConfigFromSection } from '../transaction/index.js';
 import { Dispatcher, type ReplyTransport } from './dispatcher.js';
+import { OverloadMonitor } from './overload-monitor.js';
 import { defaultRoute, type Route } from './route.js';
 
 export const VERSION = '0.1.0';
@@ -108,8 +109,23 @@ export async function startSipNode(config: SiphonConfig, log: Logger, opts: { ro
       return tcp[0]?.send(bytes, dest, onFailure) ?? false;
     },
   };
+  const ov = config.overload;
+  const overload = ov.enabled
+    ? new OverloadMonitor(
+        { targetDelayMs: ov.target_delay_ms, intervalMs: ov.interval_ms, retryAfterSecs: ov.retry_after_secs },
+        config.listen.udp.length,
+        metrics,
+        log,
+      )
+    : null;
   const dispatcher = new Dispatcher(
-    { serverHeader: config.server.server_header, forceRport: config.nat.force_rport, timers: timerConfigFromSection(config.transaction) },
+    {
+      serverHeader: config.server.server_header,
+      forceRport: config.nat.force_rport,
+      timers: timerConfigFromSection(config.transaction),
+      retryAfterSecs: ov.retry_after_secs,
+      ...(overload === null ? {} : { admit: (request) => overload.admit(request) }),
+    },
     reply,
     metrics,
     log,
@@ -122,6 +138,7 @@ export async function startSipNode(config: SiphonConfig, log: Logger, opts: { ro
   const started: { stop(): Promise<void> }[] = [];
   const stopAll = async (): Promise<void> => {
     ready = false;
+    overload?.stop();
     dispatcher.stop();
     for (const s of started.reverse()) await s.stop();
     started.length = 0;
@@ -129,7 +146,14 @@ export async function startSipNode(config: SiphonConfig, log: Logger, opts: { ro
   try {
     for (const l of config.listen.udp) {
       const u = new UdpTransport(
-        { host: l.host, port: l.port, advertise: advertiseFor(l, config.advertised_address), recvBufferBytes: t.udp_recv_buffer_bytes, maxMessageSize: t.max_message_size },
+        {
+          host: l.host,
+          port: l.port,
+          advertise: advertiseFor(l, config.advertised_address),
+          recvBufferBytes: t.udp_recv_buffer_bytes,
+          maxMessageSize: t.max_message_size,
+          ...(overload === null ? {} : { onQueueDelay: overload.delaySink(udp.length), onProbeLost: overload.lossSink }),
+        },
         dispatcher,
         counters,
         log,
@@ -138,6 +162,7 @@ export async function startSipNode(config: SiphonConfig, log: Logger, opts: { ro
       udp.push(u);
       started.push(u);
     }
+    overload?.start(udp);
     // Inbound TCP must leave descriptors for the admin API and outbound connections (fd-budget.ts).
     const softLimit = readOpenFilesSoftLimit();
     const cap = inboundConnectionCap(t.tcp_max_connections, softLimit, config.listen.tcp.length);

@@ -32,6 +32,12 @@ export interface NodeMetrics {
   /** Sends to a destination that cannot be addressed (port 0, no address): refused, a transport error for the transaction. */
   readonly badDestinations: Counter<'transport'>;
   readonly droppedMessages: Counter<'reason'>;
+  /** New requests turned away by overload control (503 + Retry-After), by method. */
+  readonly overloadShed: Counter<'method'>;
+  /** Share of new requests overload control is turning away, 0..1. */
+  readonly overloadShedRatio: Gauge;
+  /** The last interval's standing queueing delay, seconds (overload control's signal). */
+  readonly overloadDelay: Gauge;
 }
 
 export function createNodeMetrics(opts: { startedAt?: number; defaultMetrics?: boolean } = {}): NodeMetrics {
@@ -114,5 +120,17 @@ export function createNodeMetrics(opts: { startedAt?: number; defaultMetrics?: b
       registers,
     }),
     droppedMessages: new Counter({ name: 'siphon_dropped_messages_total', help: 'Inbound SIP messages dropped without an answer, by reason', labelNames: ['reason'], registers }),
+    overloadShed: new Counter({
+      name: 'siphon_overload_shed_total',
+      help: 'New out-of-dialog requests answered 503 + Retry-After by overload control, by method',
+      labelNames: ['method'],
+      registers,
+    }),
+    overloadShedRatio: new Gauge({ name: 'siphon_overload_shed_ratio', help: 'Share of new out-of-dialog requests overload control is turning away (0..1)', registers }),
+    overloadDelay: new Gauge({
+      name: 'siphon_overload_queue_delay_seconds',
+      help: 'Standing queueing delay of the last interval: the worst queue\'s minimum (UDP socket or event loop), as overload control measures it',
+      registers,
+    }),
   };
 }

@@ -73,8 +73,11 @@ export interface TransactionUser<A> {
   timeout(tx: Tx<A>, timer: TimeoutTimer): void;
   transportError(tx: Tx<A>): void;
   terminated?(tx: Tx<A>): void;
-  /** A new request refused because the table is full (the shell may answer 503 statelessly). */
-  overloaded?(request: RequestView, source: A): void;
+  /**
+   * A new request refused, because the table is full or `admit` turned it away (the shell answers
+   * 503 statelessly: state is what an overloaded node is short of).
+   */
+  overloaded?(request: RequestView, source: A, cause: 'table-full' | 'shed'): void;
 }
 
 /** The transport side: hand a message to the transport layer (RFC 3261 §18). */
@@ -91,6 +94,11 @@ export interface TransactionManagerOptions<A> {
   isReliable(peer: A): boolean;
   /** Upper bound on live transactions; new inbound requests beyond it are refused. */
   readonly maxTransactions?: number;
+  /**
+   * Asked for each request that would create a server transaction (never for a retransmission,
+   * which its transaction absorbs, nor for an ACK): false refuses it as `overloaded` (overload control).
+   */
+  admit?(request: RequestView): boolean;
   /**
    * Each server transaction's time from its request to its first final response, however the TU
    * answered (a proxy relaying the best response, a registrar, a local 4xx); retransmissions of the
@@ -202,7 +210,11 @@ export class TransactionManager<A> {
       return;
     }
     if (this.table.size >= this.maxTransactions) {
-      this.options.tu.overloaded?.(request, source);
+      this.options.tu.overloaded?.(request, source, 'table-full');
+      return;
+    }
+    if (this.options.admit !== undefined && !this.options.admit(request)) {
+      this.options.tu.overloaded?.(request, source, 'shed');
       return;
     }
     const reliable = this.options.isReliable(source);

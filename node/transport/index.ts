@@ -1,6 +1,7 @@
 export { OWN_DESCRIPTORS, inboundConnectionCap, openFilesSoftLimit, outboundConnectionCap, reservedDescriptors, type InboundCap } from './fd-budget.js';
 export { RefusalNotice, type Notice } from './refusal-notice.js';
 export { StreamFramer, contentLengthOf, type FrameEvent } from './stream-framer.js';
+export { UdpQueueProbe, PROBE_BYTES } from './queue-probe.js';
 export { UdpTransport, BAD_DESTINATION_NOTICE_MS, isSendableEndpoint, type UdpOptions } from './udp-transport.js';
 export { TcpTransport, endpointKey, type TcpOptions, type ConnectionInfo } from './tcp-transport.js';
 export {

@@ -5,7 +5,9 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
 import { sharedResolver, type NameResolver, type SipTarget } from '../dns/index.js';
+import { UdpQueueProbe } from './queue-probe.js';
 import { RefusalNotice } from './refusal-notice.js';
+import { readUdpDrops } from './socket-drops.js';
 import type { Endpoint, InboundHandler, ListenerInfo, MessageSource, TransportCounters, WarnSink } from './types.js';
 
 /** At most one warning per interval about refused destinations (each carries the count since the last). */
@@ -29,6 +31,17 @@ export interface UdpOptions {
   readonly maxMessageSize: number;
   /** Resolves host-name destinations (RFC 3263); default: the node's shared resolver. */
   readonly resolver?: NameResolver;
+  /** Measure this listener's queueing delay (see queue-probe.ts); each probe read reports here. */
+  readonly onQueueDelay?: (delayMs: number, sentAt: number) => void;
+  /** A probe the socket dropped (overtaken by a later one), by when it was sent. */
+  readonly onProbeLost?: (sentAt: number) => void;
+}
+
+/** Where probes of a listener bound to `host` are sent from and to. */
+function probeAddressFor(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '::1';
+  return host;
 }
 
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
@@ -51,6 +64,7 @@ export class UdpTransport {
   /** Datagrams waiting for the end of this loop turn (see send). */
   private outbox: { bytes: Buffer; dest: Endpoint; onFailure: (() => void) | undefined }[] = [];
   private flushArmed = false;
+  private probe: UdpQueueProbe | null = null;
 
   constructor(
     private readonly opts: UdpOptions,
@@ -92,7 +106,21 @@ export class UdpTransport {
       advertisedPort: this.opts.advertise?.port ?? port,
     };
     const listener = this.info;
+    const probe = this.opts.onQueueDelay === undefined ? null : new UdpQueueProbe(probeAddressFor(this.opts.host), port, this.opts.onQueueDelay, this.opts.onProbeLost);
+    if (probe !== null) {
+      try {
+        await probe.start(type);
+      } catch (err) {
+        socket.close();
+        throw err;
+      }
+    }
+    this.probe = probe;
     socket.on('message', (msg, rinfo) => {
+      if (probe !== null && probe.matches(msg, rinfo.address, rinfo.port)) {
+        probe.received(msg);
+        return;
+      }
       const source: MessageSource = { transport: 'udp', remote: { address: rinfo.address, port: rinfo.port }, listener, connectionId: null };
       if (msg.length > this.opts.maxMessageSize) {
         this.counters.malformed('udp');
@@ -191,6 +219,21 @@ export class UdpTransport {
     if (onFailure !== undefined) queueMicrotask(onFailure);
   }
 
+  /** Sends one queue-delay probe to this listener (no-op without `onQueueDelay`). */
+  sendProbe(): void {
+    this.probe?.send();
+  }
+
+  /** Age (ms) of this listener's oldest probe sent at or after `since` and not yet read; 0 when none. */
+  probeInFlightMs(since?: number): number {
+    return this.probe?.oldestInFlightMs(since) ?? 0;
+  }
+
+  /** Datagrams the kernel dropped at this listener's full receive queue so far (null: not known here). */
+  async socketDrops(): Promise<number | null> {
+    return this.info === null ? null : readUdpDrops(this.info.port);
+  }
+
   /** Actual SO_RCVBUF (the kernel reports double the requested size on Linux). */
   recvBufferSize(): number {
     return this.socket?.getRecvBufferSize() ?? 0;
@@ -200,6 +243,9 @@ export class UdpTransport {
     this.flushOutbox(); // the last final responses still go out
     const socket = this.socket;
     this.socket = null;
+    const probe = this.probe;
+    this.probe = null;
+    await probe?.stop();
     if (socket !== null) await new Promise<void>((resolve) => socket.close(() => resolve()));
   }
 }

@@ -19,7 +19,12 @@ function label(m: MessageView): string {
 }
 
 function harness(
-  options: { maxTransactions?: number; answer?: (tx: ServerTx<Addr>, req: RequestView) => void; onFirstFinal?: (ms: number) => void } = {},
+  options: {
+    maxTransactions?: number;
+    answer?: (tx: ServerTx<Addr>, req: RequestView) => void;
+    onFirstFinal?: (ms: number) => void;
+    admit?: (req: RequestView) => boolean;
+  } = {},
 ) {
   const log: string[] = [];
   const sent: { message: MessageView; dest: Addr }[] = [];
@@ -32,6 +37,7 @@ function harness(
     isReliable: (a) => a.startsWith('tcp:'),
     maxTransactions: options.maxTransactions,
     onFirstFinal: options.onFirstFinal,
+    admit: options.admit,
     transport: {
       send(message, dest) {
         sent.push({ message, dest });
@@ -63,8 +69,8 @@ function harness(
       terminated(tx) {
         log.push(`t=${now} terminated ${tx.side}`);
       },
-      overloaded(req) {
-        log.push(`t=${now} TU overloaded ${req.method}`);
+      overloaded(req, _source, cause) {
+        log.push(`t=${now} TU overloaded ${req.method} (${cause})`);
       },
     },
   });
@@ -285,7 +291,28 @@ describe('server transactions', () => {
     const h = harness({ maxTransactions: 2 });
     for (let i = 0; i < 3; i++) h.mgr.onInbound(request('OPTIONS', { branch: `z9hG4bK-${i}` }), UA, 0);
     expect(h.mgr.activeCount).toBe(2);
-    expect(h.log.at(-1)).toBe('t=0 TU overloaded OPTIONS');
+    expect(h.log.at(-1)).toBe('t=0 TU overloaded OPTIONS (table-full)');
+  });
+
+  test('overload control: a refused new request leaves no state, while a retransmission of an admitted one is still absorbed', () => {
+    let open = true;
+    const asked: string[] = [];
+    const h = harness({
+      admit: (req) => {
+        asked.push(req.method);
+        return open;
+      },
+    });
+    const first = request('INVITE', { branch: 'z9hG4bK-admitted' });
+    h.mgr.onInbound(first, UA, 0);
+    expect(h.mgr.activeCount).toBe(1);
+    open = false;
+    h.mgr.onInbound(request('INVITE', { branch: 'z9hG4bK-admitted' }), UA, 0); // retransmission: its transaction answers
+    h.mgr.onInbound(request('INVITE', { branch: 'z9hG4bK-new' }), UA, 0);
+    h.mgr.onInbound(request('ACK', { branch: 'z9hG4bK-ack' }), UA, 0); // never asked: an ACK creates no transaction
+    expect(asked).toEqual(['INVITE', 'INVITE']);
+    expect(h.mgr.activeCount).toBe(1);
+    expect(h.log.filter((l) => l.includes('overloaded'))).toEqual(['t=0 TU overloaded INVITE (shed)']);
   });
 });
 
