@@ -98,8 +98,9 @@ export class OverloadMonitor {
     this.lastTick = now;
     for (const q of this.queues) q.sendProbe();
     if (++this.ticks % PROBES_PER_INTERVAL === 0) this.checkDrops();
-    // The loop's own "probe" is this timer: how late it ran is how long it waited, as for a probe in flight.
-    const change = this.control.tick(now, (q, since) => (q === 0 ? lateness : (this.queues[q - 1]?.probeInFlightMs(since) ?? 0)));
+    // The loop's lateness counts only through the interval's minimum: a single stall with nothing
+    // queued behind it is no overload (what queued behind it shows in the socket probes and drops).
+    const change = this.control.tick(now, (q, since) => (q === 0 ? 0 : (this.queues[q - 1]?.probeInFlightMs(since) ?? 0)));
     const delay = this.control.standingDelayMs;
     if (delay !== null) this.metrics.overloadDelay.set(delay / 1000);
     if (change !== null) this.onChange(change, now);

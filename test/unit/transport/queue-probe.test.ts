@@ -43,11 +43,11 @@ describe('UdpQueueProbe', () => {
       expect(probe.matches(second.msg, second.address, second.port + 1)).toBe(false);
       expect(probe.matches(Buffer.from('OPTIONS sip:x SIP/2.0\r\n'), second.address, second.port)).toBe(false);
       const forged = Buffer.from(second.msg);
-      forged.writeUInt32BE(forged.readUInt32BE(8) ^ 1, 8); // another process's nonce
+      forged.writeUInt32BE((forged.readUInt32BE(8) ^ 1) >>> 0, 8); // another process's nonce
       expect(probe.matches(forged, second.address, second.port)).toBe(false);
 
       expect(probe.oldestInFlightMs()).toBe(10);
-      expect(probe.oldestInFlightMs(1005)).toBe(0 + 0); // the one sent at 1010 is 0 ms old
+      expect(probe.oldestInFlightMs(1005)).toBe(0); // the one sent at 1010 is 0 ms old
       clock = 1250;
       expect(probe.oldestInFlightMs(1005)).toBe(240);
       // Only the second is read: the first was dropped on the way (the queue overflowed).
@@ -55,7 +55,6 @@ describe('UdpQueueProbe', () => {
       expect(delays).toEqual([240]);
       expect(lost).toEqual([1000]);
       expect(probe.oldestInFlightMs()).toBe(0);
-      void first;
     } finally {
       await probe.stop();
       l.close();
