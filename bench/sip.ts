@@ -6,7 +6,9 @@
  * profile of our server at its top clean REGISTER rate. Writes bench/results/sip.json with the raw
  * RESULT lines, the maxima, `ratio.register` and `ratio.calls` (ours ÷ Kamailio) and the top-10
  * self-time functions, the harness's own REGISTER ceiling (SIPp against a stateless C responder at
- * the rates the target needs) and CPU per request of both peers at the rates both ran clean. Loopback only; every process it starts is stopped by PID.
+ * the rates the target needs), CPU per request of both peers at the rates both ran clean, and a
+ * flood past capacity with overload control off and on. Loopback only; every process it starts is
+ * stopped by PID.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync } from 'node:fs';
@@ -44,7 +46,15 @@ function log(msg: string): void {
   process.stderr.write(`[bench:sip +${Math.round((Date.now() - started) / 1000)}s] ${msg}\n`);
 }
 
-async function runStep(target: string, mode: Mode, rate: number, peerPid: number, resultsFile: string, uasPort: number): Promise<StepResult | null> {
+async function runStep(
+  target: string,
+  mode: Mode,
+  rate: number,
+  peerPid: number,
+  resultsFile: string,
+  uasPort: number,
+  seconds: number = STEP_S,
+): Promise<StepResult | null> {
   const env = {
     ...process.env,
     PEER_PID: String(peerPid),
@@ -59,13 +69,13 @@ async function runStep(target: string, mode: Mode, rate: number, peerPid: number
     QUIET_WAIT_S: process.env.QUIET_WAIT_S ?? '5',
     RESULTS: resultsFile,
   };
-  const count = Math.max(1, Math.round(rate * STEP_S));
+  const count = Math.max(1, Math.round(rate * seconds));
   return new Promise((resolve) => {
     const child = spawn('bash', [join(SHARED, 'run-peer.sh'), target, mode, String(rate), String(count)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), (STEP_S + 90) * 1000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), (seconds + 90) * 1000);
     child.on('exit', () => {
       clearTimeout(timer);
       const line = out.split('\n').find((l) => l.startsWith('RESULT '));
@@ -115,9 +125,51 @@ function stopKamailio(): void {
   spawnSync('bash', [join(KAMAILIO, 'stop.sh')], { encoding: 'utf8' });
 }
 
-async function startOurs(nodeArgs: readonly string[] = []): Promise<ServerProcess> {
+async function startOurs(nodeArgs: readonly string[] = [], config: Record<string, unknown> = {}): Promise<ServerProcess> {
   // The same V8 flags as `npm start` / the siphon bin: a 64 MiB young generation (fewer scavenges per message).
-  return startServer({ config: { log: { format: 'json', level: 'warn' } }, nodeArgs: ['--max-semi-space-size=16', ...nodeArgs] });
+  return startServer({ config: { log: { format: 'json', level: 'warn' }, ...config }, nodeArgs: ['--max-semi-space-size=16', ...nodeArgs] });
+}
+
+/** Calls/s offered in the overload comparison, and for how long (the node serves ~2,750/s clean). */
+const FLOOD_RATE = Number(process.env.SIP_BENCH_FLOOD_RATE ?? 4000);
+const FLOOD_S = 10;
+
+/**
+ * Past capacity, with overload control off (the default) and on: a warm node (5 s at 1,000 calls/s)
+ * is offered FLOOD_RATE calls/s for FLOOD_S; what completes, how late, what the socket dropped and
+ * the resident memory at the end. Calls answered 503 count as failed in SIPp's figures.
+ */
+async function overloadComparison(resultsFile: string): Promise<unknown[]> {
+  const out: unknown[] = [];
+  for (const enabled of [false, true]) {
+    const node = await startOurs([], { overload: { enabled } });
+    try {
+      const target = `127.0.0.1:${node.sipPort}`;
+      const uasPort = await freePort();
+      await runStep(target, 'call', 1000, node.pid, resultsFile, uasPort);
+      const r = await runStep(target, 'call', FLOOD_RATE, node.pid, resultsFile, uasPort, FLOOD_S);
+      const rssMb = Math.round((await node.rss()) / 1048576);
+      if (r === null) continue;
+      const f = r.fields;
+      out.push({
+        overload_enabled: enabled,
+        offered_per_s: FLOOD_RATE,
+        seconds: FLOOD_S,
+        succeeded: Number(f.succeeded),
+        failed: Number(f.failed),
+        completed_per_s: Number(f.achieved_cps),
+        retrans: Number(f.retrans),
+        socket_drops: Number(f.peer_sock_drops),
+        p50_ms: Number(f.p50_ms),
+        p99_ms: Number(f.p99_ms),
+        rss_mb_after: rssMb,
+      });
+      log(`overload ${enabled ? 'on' : 'off'} at ${FLOOD_RATE} calls/s: ${f.achieved_cps}/s completed, p99 ${f.p99_ms} ms, drops ${f.peer_sock_drops}, rss ${rssMb} MB`);
+    } finally {
+      await node.stop();
+    }
+  }
+  return out;
 }
 
 /**
@@ -196,6 +248,8 @@ async function main(): Promise<void> {
     }
   }
 
+  const overload = await overloadComparison(resultsFile);
+
   // Can this box and SIPp carry the load the targets ask for at all? (Stop 6's note guessed not; measure it.)
   const ceiling = await harnessCeiling(work, resultsFile, max.kamailio.register);
 
@@ -234,6 +288,7 @@ async function main(): Promise<void> {
     targets: { register: 1.5, calls: 1.2 },
     cpu_us_per_request: cpuPerRequest(lines),
     harness_ceiling: ceiling,
+    overload_flood: overload,
     raw: lines,
     cpu_profile: profile,
   };
