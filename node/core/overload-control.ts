@@ -30,8 +30,10 @@
  * also reports the kernel's own drop count for each listener as a loss (socket-drops.ts).
  *
  * Measured on this box (2 cores, SIPp on the same box, warm node), 10 s at 4,000 calls/s offered,
- * target 250 ms: 1,950 calls/s completed against 1,620 without, p99 1.2 s against 8.2 s, 15,000
- * datagrams dropped against 125,000, 413 MB RSS against 820. At the rates the node serves clean
+ * target 250 ms (`bench:sip` overload_flood): p99 1.5 s against 8.3 s without, 21,000 datagrams
+ * dropped against 123,000, 351 MB RSS against 812; calls completed 1,375/s against 1,902/s there,
+ * 1,950/s against 1,620/s in a run by hand: it bounds latency and memory, not reliably goodput.
+ * At the rates the node serves clean
  * (2,750 calls/s, 12,000 REGISTER/s) it shed nothing; with a 100 ms target it shed 16 % of the
  * calls and 87 % of the REGISTERs there (a REGISTER refused costs nearly what one served does, so
  * shedding them relieves little). Off by default (`overload.enabled`): a 503 fails a call a
