@@ -106,13 +106,15 @@ export class UdpTransport {
       advertisedPort: this.opts.advertise?.port ?? port,
     };
     const listener = this.info;
-    const probe = this.opts.onQueueDelay === undefined ? null : new UdpQueueProbe(probeAddressFor(this.opts.host), port, this.opts.onQueueDelay, this.opts.onProbeLost);
+    let probe = this.opts.onQueueDelay === undefined ? null : new UdpQueueProbe(probeAddressFor(this.opts.host), port, this.opts.onQueueDelay, this.opts.onProbeLost);
     if (probe !== null) {
       try {
         await probe.start(type);
       } catch (err) {
-        socket.close();
-        throw err;
+        // E.g. a "::" listener on a host without IPv6 loopback: overload control goes on without this
+        // listener's delay probes (event-loop lateness and the kernel's drop count still count).
+        this.log?.warn({ err: String(err), address: probe.address }, 'UDP queue-delay probe could not bind; overload control runs without it');
+        probe = null;
       }
     }
     this.probe = probe;
