@@ -20,18 +20,14 @@ export function dropsForPort(procText: string, port: number): number | null {
   return total;
 }
 
-/** Current drops of the UDP sockets on `port` (IPv4 and IPv6); null where /proc is not available. */
-export async function readUdpDrops(port: number): Promise<number | null> {
-  let total: number | null = null;
-  for (const file of ['/proc/net/udp', '/proc/net/udp6']) {
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch {
-      continue;
-    }
-    const d = dropsForPort(text, port);
-    if (d !== null) total = (total ?? 0) + d;
+/**
+ * Current drops of the UDP sockets of one family on `port`; null where /proc is not available. Only
+ * that family's table is read: it lists every UDP socket of the host, once per interval.
+ */
+export async function readUdpDrops(port: number, family: 'udp4' | 'udp6' = 'udp4'): Promise<number | null> {
+  try {
+    return dropsForPort(await readFile(family === 'udp6' ? '/proc/net/udp6' : '/proc/net/udp', 'utf8'), port);
+  } catch {
+    return null;
   }
-  return total;
 }

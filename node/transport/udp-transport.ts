@@ -233,7 +233,7 @@ export class UdpTransport {
 
   /** Datagrams the kernel dropped at this listener's full receive queue so far (null: not known here). */
   async socketDrops(): Promise<number | null> {
-    return this.info === null ? null : readUdpDrops(this.info.port);
+    return this.info === null ? null : readUdpDrops(this.info.port, isIP(this.opts.host) === 6 ? 'udp6' : 'udp4');
   }
 
   /** Actual SO_RCVBUF (the kernel reports double the requested size on Linux). */

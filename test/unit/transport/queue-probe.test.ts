@@ -76,12 +76,16 @@ describe('kernel drop counter (/proc/net/udp)', () => {
     expect(dropsForPort(text, 0x13c6)).toBeNull();
   });
 
-  test('reads a live socket: 0 drops for a fresh one', async () => {
+  test('reads a live socket of each family from its own table: 0 drops for a fresh one', async () => {
     const l = await listener();
+    const v6 = createSocket('udp6');
+    await new Promise<void>((r) => v6.bind(0, '::1', () => r()));
     try {
       expect(await readUdpDrops(l.port)).toBe(0);
+      expect(await readUdpDrops(v6.address().port, 'udp6')).toBe(0);
     } finally {
       l.close();
+      v6.close();
     }
   });
 });
