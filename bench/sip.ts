@@ -78,11 +78,31 @@ async function runStep(
     const timer = setTimeout(() => child.kill('SIGKILL'), (seconds + 90) * 1000);
     child.on('exit', () => {
       clearTimeout(timer);
+      stopStraySipp([env.UAC_PORT, env.UAS_PORT]);
       const line = out.split('\n').find((l) => l.startsWith('RESULT '));
       if (line === undefined) log(`no RESULT line from run-peer.sh:\n${out.slice(-800)}`);
       resolve(line === undefined ? null : parseResultLine(line));
     });
   });
+}
+
+/**
+ * A SIPp run-peer.sh started and left running after its step (seen: a callee SIPp still bound 43
+ * minutes later, so the next step on its port failed with EADDRINUSE). Found by its `-p PORT`
+ * argument and stopped by PID.
+ */
+function stopStraySipp(ports: readonly string[]): void {
+  for (const port of ports) {
+    const found = spawnSync('pgrep', ['-f', `^sipp .* -p ${port} `], { encoding: 'utf8' });
+    for (const pid of found.stdout.split('\n').map(Number).filter((p) => Number.isInteger(p) && p > 0)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+        log(`stopped a SIPp left running on port ${port} (pid ${pid})`);
+      } catch {
+        // already gone
+      }
+    }
+  }
 }
 
 interface Ladder {
