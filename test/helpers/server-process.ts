@@ -54,6 +54,19 @@ export async function freePort(): Promise<number> {
   throw new Error('no free port pair found');
 }
 
+/**
+ * A port free for TCP and UDP on 127.0.0.1 now, below the kernel's ephemeral range (32768+ here), for
+ * a process that binds it later: a port-0 socket or outbound connection of another suite can be
+ * handed an ephemeral port in between, and only an explicit bind can take one below the range.
+ */
+export async function freeFixedPort(): Promise<number> {
+  for (let i = 0; i < 200; i++) {
+    const candidate = 12000 + Math.floor(Math.random() * 20000);
+    if ((await tryTcp(candidate)) !== null && (await tryUdp(candidate))) return candidate;
+  }
+  throw new Error('no free port in 12000-31999');
+}
+
 export interface ServerProcess {
   readonly pid: number;
   readonly child: ChildProcess;

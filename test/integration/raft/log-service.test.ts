@@ -7,6 +7,7 @@ import { Registry } from 'prom-client';
 import { LogClient, LogClientServer, LogTimeoutError, ReplicatedLog, NotLeaderError, clusterStatusHandler } from '../../../cluster/log/index.js';
 import { StateRole } from '../../../cluster/raft/types.js';
 import { until } from '../../helpers/eventually.js';
+import { freePorts } from './node-process.js';
 
 const logs: ReplicatedLog[] = [];
 let dir: string;
@@ -17,15 +18,6 @@ afterEach(async () => {
   while (logs.length) await logs.pop()!.stop();
   await fsp.rm(dir, { recursive: true, force: true });
 });
-
-async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: n }, () => new Promise<net.Server>((r) => { const s = net.createServer(); s.listen(0, '127.0.0.1', () => r(s)); })),
-  );
-  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
-}
 
 
 function startLog(id: number, peers: Map<number, { host: string; port: number }>, extra: Partial<ConstructorParameters<typeof ReplicatedLog>[0]> = {}) {

@@ -15,12 +15,27 @@ export function compiledNodeAvailable(): boolean {
   return existsSync(RAFT_NODE_JS);
 }
 
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+/**
+ * `n` distinct ports, free when checked, below the kernel's ephemeral range (32768+ here). A port the
+ * kernel picked for a port-0 socket and that was closed again can be handed to any other suite's
+ * port-0 socket or outbound connection before the member binds it (a CI run lost a member to
+ * EADDRINUSE that way); below the range only an explicit bind can take it.
+ */
 export async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: n }, () => new Promise<net.Server>((r) => { const s = net.createServer(); s.listen(0, '127.0.0.1', () => r(s)); })),
-  );
-  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  const ports: number[] = [];
+  for (let tries = 0; ports.length < n; tries++) {
+    if (tries > 1000) throw new Error('no free ports in 12000-31999');
+    const candidate = 12000 + Math.floor(Math.random() * 20000);
+    if (!ports.includes(candidate) && (await canListen(candidate))) ports.push(candidate);
+  }
   return ports;
 }
 

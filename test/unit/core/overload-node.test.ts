@@ -49,10 +49,12 @@ test('socket drops start shedding: new requests get 503 + Retry-After, in-dialog
     for (let i = 0; i < 300; i++) flood.send(sipRequest('OPTIONS', { viaPort: flood.port }), udpPort);
     await eventually('shedding after drops', shedRatio, (r) => r >= 0.4, 5000);
 
-    const requests = Array.from({ length: 6 }, () => sipRequest('OPTIONS', { viaPort: c.port }));
-    for (const r of requests) c.send(r, udpPort);
+    // One at a time: the 8 KiB socket would drop a burst of them too.
     const answers: string[] = [];
-    for (let i = 0; i < requests.length; i++) answers.push(await c.next());
+    for (let i = 0; i < 6; i++) {
+      c.send(sipRequest('OPTIONS', { viaPort: c.port }), udpPort);
+      answers.push(await c.next());
+    }
     const shed = answers.filter((a) => statusOf(a) === 503);
     expect(shed.length).toBeGreaterThanOrEqual(1);
     expect(answers.length - shed.length).toBeGreaterThanOrEqual(1); // a share, not everything
