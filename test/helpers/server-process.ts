@@ -45,13 +45,12 @@ function tryUdp(port: number): Promise<boolean> {
   });
 }
 
-/** A port free for both TCP and UDP on 127.0.0.1 right now (SIP listens on both with one number). */
-export async function freePort(): Promise<number> {
-  for (let i = 0; i < 50; i++) {
-    const p = await tryTcp(0);
-    if (p !== null && (await tryUdp(p))) return p;
-  }
-  throw new Error('no free port pair found');
+/**
+ * A port free for both TCP and UDP on 127.0.0.1 right now (SIP listens on both with one number),
+ * for a process that binds it later (a server, a SIPp): see freeFixedPort.
+ */
+export function freePort(): Promise<number> {
+  return freeFixedPort();
 }
 
 /**
