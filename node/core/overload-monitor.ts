@@ -22,11 +22,6 @@ export interface ProbedQueue {
   socketDrops(): Promise<number | null>;
 }
 
-export interface OverloadSettings extends OverloadOptions {
-  /** Retry-After (seconds) of the 503 a shed request gets. */
-  readonly retryAfterSecs: number;
-}
-
 /** Probes per interval: enough samples for a minimum to mean something, few enough to cost nothing. */
 const PROBES_PER_INTERVAL = 10;
 
@@ -53,7 +48,7 @@ export class OverloadMonitor {
 
   /** `udpListeners`: how many probed queues will be attached (queue 0 is the event loop). */
   constructor(
-    readonly settings: OverloadSettings,
+    readonly settings: OverloadOptions,
     udpListeners: number,
     private readonly metrics: NodeMetrics,
     private readonly log: Logger,

@@ -112,7 +112,7 @@ export async function startSipNode(config: SiphonConfig, log: Logger, opts: { ro
   const ov = config.overload;
   const overload = ov.enabled
     ? new OverloadMonitor(
-        { targetDelayMs: ov.target_delay_ms, intervalMs: ov.interval_ms, retryAfterSecs: ov.retry_after_secs },
+        { targetDelayMs: ov.target_delay_ms, intervalMs: ov.interval_ms },
         config.listen.udp.length,
         metrics,
         log,

@@ -46,19 +46,12 @@ function tryUdp(port: number): Promise<boolean> {
 }
 
 /**
- * A port free for both TCP and UDP on 127.0.0.1 right now (SIP listens on both with one number),
- * for a process that binds it later (a server, a SIPp): see freeFixedPort.
+ * A port free for both TCP and UDP on 127.0.0.1 now (SIP listens on both with one number), below the
+ * kernel's ephemeral range (32768+ here), for a process that binds it later (a server, a SIPp): a
+ * port-0 socket or outbound connection of another suite can be handed an ephemeral port in between,
+ * and only an explicit bind can take one below the range.
  */
-export function freePort(): Promise<number> {
-  return freeFixedPort();
-}
-
-/**
- * A port free for TCP and UDP on 127.0.0.1 now, below the kernel's ephemeral range (32768+ here), for
- * a process that binds it later: a port-0 socket or outbound connection of another suite can be
- * handed an ephemeral port in between, and only an explicit bind can take one below the range.
- */
-export async function freeFixedPort(): Promise<number> {
+export async function freePort(): Promise<number> {
   for (let i = 0; i < 200; i++) {
     const candidate = 12000 + Math.floor(Math.random() * 20000);
     if ((await tryTcp(candidate)) !== null && (await tryUdp(candidate))) return candidate;

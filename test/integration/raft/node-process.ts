@@ -1,9 +1,9 @@
 // Test helper: one raft-node OS process (dist/ops/raft-node.js), killable with SIGKILL and restartable
 // on the same data directory and ports.
 import type { ChildProcess } from 'node:child_process';
+import { freePort } from '../../helpers/server-process.js';
 import { spawnTracked } from '../../helpers/tracked-spawn.js';
 import { existsSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LogClient } from '../../../cluster/log/index.js';
@@ -15,26 +15,12 @@ export function compiledNodeAvailable(): boolean {
   return existsSync(RAFT_NODE_JS);
 }
 
-function canListen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
-}
-
-/**
- * `n` distinct ports, free when checked, below the kernel's ephemeral range (32768+ here). A port the
- * kernel picked for a port-0 socket and that was closed again can be handed to any other suite's
- * port-0 socket or outbound connection before the member binds it (a CI run lost a member to
- * EADDRINUSE that way); below the range only an explicit bind can take it.
- */
+/** `n` distinct ports, free when checked, below the ephemeral range (see freePort). */
 export async function freePorts(n: number): Promise<number[]> {
   const ports: number[] = [];
-  for (let tries = 0; ports.length < n; tries++) {
-    if (tries > 1000) throw new Error('no free ports in 12000-31999');
-    const candidate = 12000 + Math.floor(Math.random() * 20000);
-    if (!ports.includes(candidate) && (await canListen(candidate))) ports.push(candidate);
+  while (ports.length < n) {
+    const p = await freePort();
+    if (!ports.includes(p)) ports.push(p);
   }
   return ports;
 }

@@ -3,7 +3,7 @@
  * real UDP on 127.0.0.1, through the registrar's handleRegister path.
  */
 import { spawnTracked } from '../../helpers/tracked-spawn.js';
-import { freeFixedPort } from '../../helpers/server-process.js';
+import { freePort } from '../../helpers/server-process.js';
 import { createSocket, type Socket } from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -143,7 +143,7 @@ test('baresip (a real UA) answers our MD5 challenge and registers', async () => 
   const cfg = mkdtempSync(join(tmpdir(), 'siphon-baresip-'));
   try {
     // Not a random 20000-59999 port: one in use (most of that range is ephemeral) leaves baresip unbound, never registering.
-    const sipPort = await freeFixedPort();
+    const sipPort = await freePort();
     writeFileSync(join(cfg, 'config'), `sip_listen\t127.0.0.1:${sipPort}\nmodule_path\t/usr/lib/baresip/modules\nmodule\taccount.so\n`);
     // To/From AoR user "alice"; the registrar enforces auth user == AoR user.
     writeFileSync(join(cfg, 'accounts'), `<sip:alice@127.0.0.1:${h.port}>;auth_pass=wonderland;regint=600\n`);
