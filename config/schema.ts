@@ -18,6 +18,7 @@ import { scriptSection } from './sections/script.js';
 import { serverSection } from './sections/server.js';
 import { transactionSection } from './sections/transaction.js';
 import { transportSection } from './sections/transport.js';
+import { warmupSection } from './sections/warmup.js';
 
 export const configSchema = obj({
   listen: listenSection,
@@ -36,6 +37,7 @@ export const configSchema = obj({
   nat: natSection,
   dns: dnsSection,
   overload: overloadSection,
+  warmup: warmupSection,
 });
 
 export type SiphonConfig = Infer<typeof configSchema>;

@@ -5,7 +5,7 @@
  * shuts down cleanly on SIGTERM/SIGINT. SIGHUP reopens the log file (logrotate).
  */
 import { ConfigError, loadConfig, parseCliArgs } from '../config/index.js';
-import { startSipApp, startingRoute, type SipApp } from './app/index.js';
+import { startSipApp, startingRoute, warmUp, type SipApp } from './app/index.js';
 import { startSipNode } from './core/index.js';
 import { createLogger } from './log/index.js';
 
@@ -67,6 +67,13 @@ async function main(): Promise<number> {
   process.on('uncaughtException', (err) => lastResort('uncaught exception', err));
   process.on('unhandledRejection', (err) => lastResort('unhandled rejection', err));
 
+  if (config.warmup.enabled && config.warmup.duration_ms > 0) {
+    // Before anything binds: until the listeners exist, a UA's requests go to another node or are
+    // retransmitted, instead of queueing behind code V8 has not compiled yet.
+    const report = await warmUp(config, logger);
+    if (report !== null) logger.info(report, 'warm-up done');
+    if (stopping) return -1;
+  }
   try {
     node = await startSipNode(config, logger, { route: startingRoute });
   } catch (err) {

@@ -10,3 +10,5 @@ export { defaultScriptPath, digestGate, gatedHandlers } from './default-script.j
 export { mountRegistrationsAdmin, type RouteMount } from './admin-routes.js';
 export { canReach, destinationOfHop, sourceAddressOf, transportOfHop } from './peer.js';
 export { startingRoute } from './starting-route.js';
+export { warmUp, warmUpConfig, type WarmUpReport } from './warm-up.js';
+export { runWarmUpTraffic, digestAnswer, type WarmUpCounts, type WarmUpCredentials } from './warm-up-traffic.js';

@@ -137,6 +137,8 @@ async function startServerOnce(opts: StartOptions): Promise<ServerProcess> {
     listen: { udp: [`127.0.0.1:${sipPort}`], tcp: [`127.0.0.1:${sipPort}`] },
     admin: { listen: `127.0.0.1:${adminPort}` },
     log: { format: 'json', level: 'info', file: join(dir, 'siphon.log') },
+    // A second of synthetic traffic per start would cost the suite minutes; its own tests turn it on.
+    warmup: { enabled: false },
     ...(opts.config ?? {}),
   };
   const configFile = join(dir, 'siphon.yaml');

@@ -48,6 +48,7 @@ it('a SIGTERM during start-up (while the script is still loading) stops the node
     admin: { listen: `127.0.0.1:${await freePort()}` },
     log: { level: 'warn', file: join(dir, 'siphon.log') },
     script: { path: join(REPO_ROOT, 'scripts', 'default.ts') },
+    warmup: { enabled: false }, // this test is about the script's load; the warm-up has its own below
   }));
   const child = spawnTracked(process.execPath, [MAIN_JS, '--config', file], { stdio: 'ignore' });
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => child.on('exit', (code, signal) => res({ code, signal })));
@@ -78,3 +79,58 @@ it('a node given cluster.data_dir says at start-up that its registrations are no
     expect(await other.stop()).toBe(0);
   }
 }, 30_000);
+
+describe('start-up warm-up (warmup.enabled, on by default)', () => {
+  interface LogLine { level: number; msg: string; calls?: number; registrations?: number; abandoned?: number; ms?: number }
+  const logLines = (dir: string, readFileSync: (p: string, e: 'utf8') => string): LogLine[] =>
+    readFileSync(join(dir, 'siphon.log'), 'utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as LogLine);
+
+  it('runs calls and REGISTERs through a throwaway node before the listeners bind, and leaves nothing of them in the real one', async () => {
+    const { readFileSync } = await import('node:fs');
+    const warm = await startServer({ config: { warmup: { enabled: true, duration_ms: 500 } } });
+    try {
+      const lines = logLines(warm.dir, readFileSync);
+      const done = lines.findIndex((l) => l.msg === 'warm-up done');
+      const ready = lines.findIndex((l) => l.msg === 'ready');
+      expect(done).toBeGreaterThanOrEqual(0);
+      expect(done).toBeLessThan(ready);
+      expect(lines[done].calls).toBeGreaterThan(0);
+      expect(lines[done].registrations).toBeGreaterThan(0);
+      expect(lines[done].abandoned).toBe(0);
+      expect(lines[done].ms).toBeGreaterThanOrEqual(500);
+      const regs = (await (await fetch(`http://127.0.0.1:${warm.adminPort}/admin/registrations`)).json()) as { count: number };
+      expect(regs.count).toBe(0);
+      const metrics = await (await fetch(`http://127.0.0.1:${warm.adminPort}/metrics`)).text();
+      expect(metrics).toMatch(/^siphon_registrations_active 0$/m);
+      expect(metrics).toMatch(/^siphon_transactions_active 0$/m);
+      expect(metrics).not.toMatch(/^siphon_requests_total\{/m);
+    } finally {
+      expect(await warm.stop()).toBe(0);
+    }
+  }, 30_000);
+
+  it('a SIGTERM during the warm-up stops the node cleanly with exit 0', async () => {
+    const { spawnTracked } = await import('../../helpers/tracked-spawn.js');
+    const { mkdtempSync, readFileSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { stringify } = await import('yaml');
+    const { MAIN_JS, freePort } = await import('../../helpers/server-process.js');
+    const dir = mkdtempSync(join(tmpdir(), 'siphon-warm-term-'));
+    const port = await freePort();
+    const file = join(dir, 'siphon.yaml');
+    writeFileSync(file, stringify({
+      listen: { udp: [`127.0.0.1:${port}`], tcp: [`127.0.0.1:${port}`] },
+      admin: { listen: `127.0.0.1:${await freePort()}` },
+      log: { level: 'info', file: join(dir, 'siphon.log') },
+      warmup: { duration_ms: 30_000 },
+    }));
+    const child = spawnTracked(process.execPath, [MAIN_JS, '--config', file], { stdio: 'ignore' });
+    const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => child.on('exit', (code, signal) => res({ code, signal })));
+    await new Promise((r) => setTimeout(r, 1500));
+    child.kill('SIGTERM');
+    expect(await exit).toEqual({ code: 0, signal: null });
+    const lines = logLines(dir, readFileSync);
+    expect(lines.some((l) => l.msg === 'stopping')).toBe(true);
+    expect(lines.some((l) => l.msg === 'ready' || l.msg === 'warm-up done')).toBe(false);
+  }, 20_000);
+});

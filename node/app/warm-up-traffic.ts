@@ -1,0 +1,336 @@
+// Synthetic SIP traffic for the start-up warm-up (warm-up.ts): two user agents on loopback UDP
+// sockets drive a throwaway node through what production traffic does most — REGISTER (new binding,
+// refresh, removal), and calls INVITE/180/200/ACK/BYE through the record-routing proxy, answering
+// digest challenges when the node asks for them — so V8 has compiled those paths before real
+// traffic arrives. The messages are plain text templates: the warm-up must exercise the node's
+// stack, not its own.
+import { createHash } from 'node:crypto';
+import { createSocket, type Socket } from 'node:dgram';
+import type { AddressInfo } from 'node:net';
+
+export interface WarmUpTarget {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface WarmUpCredentials {
+  readonly username: string;
+  readonly password: string;
+}
+
+export interface WarmUpCounts {
+  /** Calls that ended with the BYE's 200. */
+  calls: number;
+  /** REGISTER transactions answered 200. */
+  registrations: number;
+  /** Digest challenges answered (401/407). */
+  challenges: number;
+  /** Flows abandoned: no answer in time, or an answer the flow did not expect. */
+  abandoned: number;
+}
+
+export interface WarmUpTrafficOptions {
+  readonly target: WarmUpTarget;
+  /** Wall-clock budget: no new flow starts after it. */
+  readonly durationMs: number;
+  /** Flows of each kind kept in flight. */
+  readonly concurrency?: number;
+  /** Used when the node challenges (RFC 2617 / RFC 7616 digest, qop=auth). */
+  readonly credentials?: WarmUpCredentials;
+  /** Test seam. */
+  readonly now?: () => number;
+}
+
+/** A flow with no answer for this long is dropped (loopback answers in well under a millisecond). */
+const FLOW_TIMEOUT_MS = 1000;
+const CALLEE = 'siphon-warmup-callee';
+const SDP = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0 8\r\na=rtpmap:0 PCMU/8000\r\n';
+
+interface Reply {
+  readonly status: number;
+  readonly header: (name: string) => string | undefined;
+  readonly headers: (name: string) => string[];
+}
+
+/** A received message's start line and headers (the node's own output: full names, CRLF lines). */
+function parse(bytes: Buffer): { first: string; header: (name: string) => string | undefined; headers: (name: string) => string[] } {
+  const text = bytes.toString('latin1');
+  const end = text.indexOf('\r\n\r\n');
+  const lines = (end < 0 ? text : text.slice(0, end)).split('\r\n');
+  const fields: [string, string][] = [];
+  for (let i = 1; i < lines.length; i++) {
+    const colon = lines[i].indexOf(':');
+    if (colon > 0) fields.push([lines[i].slice(0, colon).trim().toLowerCase(), lines[i].slice(colon + 1).trim()]);
+  }
+  const headers = (name: string): string[] => fields.filter(([n]) => n === name.toLowerCase()).map(([, v]) => v);
+  return { first: lines[0], header: (name) => headers(name)[0], headers };
+}
+
+/** A Digest challenge's parameters (first challenge of the header). */
+function challengeParams(value: string): Map<string, string> {
+  const params = new Map<string, string>();
+  const re = /([A-Za-z-]+)=("([^"]*)"|[^,\s]+)/g;
+  for (let m = re.exec(value); m !== null; m = re.exec(value)) {
+    const key = m[1].toLowerCase();
+    if (!params.has(key)) params.set(key, m[3] ?? m[2]);
+  }
+  return params;
+}
+
+function digest(algorithm: string, text: string): string {
+  return createHash(algorithm.toUpperCase().startsWith('SHA-256') ? 'sha256' : 'md5').update(text).digest('hex');
+}
+
+/** The Authorization / Proxy-Authorization value answering `challenge` (qop=auth when offered). */
+export function digestAnswer(challenge: string, method: string, uri: string, creds: WarmUpCredentials, cnonce: string): string {
+  const p = challengeParams(challenge.replace(/^\s*Digest\s+/i, ''));
+  const realm = p.get('realm') ?? '';
+  const nonce = p.get('nonce') ?? '';
+  const algorithm = p.get('algorithm') ?? 'MD5';
+  const ha1 = digest(algorithm, `${creds.username}:${realm}:${creds.password}`);
+  const ha2 = digest(algorithm, `${method}:${uri}`);
+  const qop = (p.get('qop') ?? '').split(',').map((q) => q.trim()).includes('auth') ? 'auth' : undefined;
+  const nc = '00000001';
+  const response = qop === undefined ? digest(algorithm, `${ha1}:${nonce}:${ha2}`) : digest(algorithm, `${ha1}:${nonce}:${nc}:${cnonce}:${qop}:${ha2}`);
+  const opaque = p.get('opaque');
+  return `Digest username="${creds.username}", realm="${realm}", nonce="${nonce}", uri="${uri}", response="${response}", algorithm=${algorithm}` +
+    (qop === undefined ? '' : `, qop=${qop}, nc=${nc}, cnonce="${cnonce}"`) +
+    (opaque === undefined ? '' : `, opaque="${opaque}"`);
+}
+
+type Flow = { kind: 'register' | 'call'; deadline: number; onReply(reply: Reply): void };
+
+/**
+ * Runs the traffic until `durationMs` has passed and the flows in flight have ended (or timed
+ * out), then closes its sockets. Never throws for what the node answers: a flow that goes wrong is
+ * counted as abandoned and replaced.
+ */
+export async function runWarmUpTraffic(opts: WarmUpTrafficOptions): Promise<WarmUpCounts> {
+  const now = opts.now ?? (() => performance.now());
+  const concurrency = opts.concurrency ?? 64;
+  const { host, port } = opts.target;
+  const counts: WarmUpCounts = { calls: 0, registrations: 0, challenges: 0, abandoned: 0 };
+  const caller = await bound(host);
+  const callee = await bound(host);
+  const callerPort = (caller.address() as AddressInfo).port;
+  const calleePort = (callee.address() as AddressInfo).port;
+  const hp = `${host}:${port}`;
+  const flows = new Map<string, Flow>();
+  const until = now() + opts.durationMs;
+  let seq = 0;
+  let stopping = false;
+  let finish: () => void = () => {};
+  const finished = new Promise<void>((resolve) => (finish = resolve));
+
+  const send = (socket: Socket, text: string): void => {
+    socket.send(Buffer.from(text, 'latin1'), port, host);
+  };
+  const id = (): string => `${(++seq).toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+  const request = (
+    method: string, uri: string, branch: string, from: string, to: string, callId: string, cseq: number, extra: string, body = '', viaPort = callerPort,
+  ): string =>
+    `${method} ${uri} SIP/2.0\r\nVia: SIP/2.0/UDP ${host}:${viaPort};branch=z9hG4bK-w${branch};rport\r\nMax-Forwards: 70\r\nFrom: ${from}\r\nTo: ${to}\r\nCall-ID: ${callId}\r\n` +
+    `CSeq: ${cseq} ${method}\r\n${extra}Content-Length: ${Buffer.byteLength(body, 'latin1')}\r\n\r\n${body}`;
+
+  const end = (callId: string, ok: boolean): void => {
+    flows.delete(callId);
+    if (!ok) counts.abandoned++;
+    startMore();
+  };
+
+  /** REGISTER a fresh AoR, refresh it, then remove it (Expires: 0): the registrar's three paths. */
+  const registerFlow = (): void => {
+    const n = id();
+    const aor = `sip:siphon-warmup-${n}@${hp}`;
+    const callId = `warmup-reg-${n}`;
+    const tag = `t${n}`;
+    let cseq = 0;
+    let step = 0;
+    let authorization = '';
+    let challenged = false;
+    const expiresOf = [60, 60, 0];
+    const sendStep = (): void => {
+      cseq++;
+      send(caller, request('REGISTER', `sip:${hp}`, id(), `<${aor}>;tag=${tag}`, `<${aor}>`, callId, cseq,
+        `Contact: <sip:siphon-warmup-${n}@${host}:${callerPort}>;expires=${expiresOf[step]}\r\n${authorization}`));
+    };
+    flows.set(callId, {
+      kind: 'register',
+      deadline: now() + FLOW_TIMEOUT_MS,
+      onReply: (reply) => {
+        if (reply.status < 200) return;
+        const challenge = reply.header('www-authenticate');
+        // Each step may be challenged once (a nonce's count is not replayed: answer afresh).
+        if (reply.status === 401 && challenge !== undefined && opts.credentials !== undefined && !challenged) {
+          counts.challenges++;
+          challenged = true;
+          authorization = `Authorization: ${digestAnswer(challenge, 'REGISTER', `sip:${hp}`, opts.credentials, id())}\r\n`;
+          sendStep();
+          return;
+        }
+        if (reply.status !== 200) return end(callId, false);
+        challenged = false;
+        counts.registrations++;
+        if (++step === expiresOf.length || stopping) return end(callId, true);
+        sendStep();
+      },
+    });
+    sendStep();
+  };
+
+  /** A call through the proxy to the registered callee: INVITE, (407), 180, 200, ACK, BYE, 200. */
+  const callFlow = (): void => {
+    const n = id();
+    const callId = `warmup-call-${n}`;
+    const from = `<sip:siphon-warmup-caller@${hp}>;tag=c${n}`;
+    const ruri = `sip:${CALLEE}@${hp}`;
+    let cseq = 1;
+    let authorization = '';
+    const invite = (): void => {
+      send(caller, request('INVITE', ruri, id(), from, `<${ruri}>`, callId, cseq,
+        `Contact: <sip:siphon-warmup-caller@${host}:${callerPort}>\r\nContent-Type: application/sdp\r\n${authorization}`, SDP));
+    };
+    let answered = false;
+    flows.set(callId, {
+      kind: 'call',
+      deadline: now() + FLOW_TIMEOUT_MS,
+      onReply: (reply) => {
+        const method = (reply.header('cseq') ?? '').split(/\s+/)[1];
+        if (reply.status < 200) return;
+        if (method === 'BYE') {
+          if (reply.status === 200) counts.calls++;
+          return end(callId, reply.status === 200);
+        }
+        if (method !== 'INVITE' || answered) return; // a retransmitted 2xx: the ACK already went
+        const to = reply.header('to') ?? '';
+        if (reply.status >= 300) {
+          // The transaction's ACK for a non-2xx (§17.1.1.3): same branch as the INVITE.
+          const via = reply.header('via') ?? '';
+          send(caller, `ACK ${ruri} SIP/2.0\r\nVia: ${via}\r\nMax-Forwards: 70\r\nFrom: ${from}\r\nTo: ${to}\r\nCall-ID: ${callId}\r\nCSeq: ${cseq} ACK\r\nContent-Length: 0\r\n\r\n`);
+          const challenge = reply.header('proxy-authenticate');
+          if (reply.status === 407 && challenge !== undefined && opts.credentials !== undefined && authorization === '') {
+            counts.challenges++;
+            cseq++;
+            authorization = `Proxy-Authorization: ${digestAnswer(challenge, 'INVITE', ruri, opts.credentials, id())}\r\n`;
+            invite();
+            return;
+          }
+          return end(callId, false);
+        }
+        answered = true;
+        // §12.1.2: the route set is the Record-Route reversed; the remote target is the Contact.
+        const routes = reply.headers('record-route').flatMap((v) => v.split(',')).map((v) => v.trim()).reverse();
+        const contact = /<([^>]+)>/.exec(reply.header('contact') ?? '')?.[1] ?? ruri;
+        const route = routes.length > 0 ? `Route: ${routes.join(', ')}\r\n` : '';
+        send(caller, request('ACK', contact, id(), from, to, callId, cseq, route));
+        send(caller, request('BYE', contact, id(), from, to, callId, cseq + 1, route));
+      },
+    });
+    invite();
+  };
+
+  const startMore = (): void => {
+    if (stopping || now() >= until) {
+      stopping = true;
+      if (flows.size === 0) finish();
+      return;
+    }
+    let registers = 0;
+    for (const f of flows.values()) if (f.kind === 'register') registers++;
+    const calls = flows.size - registers;
+    for (let i = registers; i < concurrency; i++) registerFlow();
+    for (let i = calls; i < concurrency; i++) callFlow();
+  };
+
+  caller.on('message', (bytes: Buffer) => {
+    const msg = parse(bytes);
+    const status = /^SIP\/2\.0 (\d{3}) /.exec(msg.first);
+    if (status === null) return; // the caller is only ever sent responses
+    const flow = flows.get(msg.header('call-id') ?? '');
+    flow?.onReply({ status: Number(status[1]), header: msg.header, headers: msg.headers });
+  });
+
+  let answeredCalls = 0;
+  // The callee answers what the proxy forwards: INVITE with 180 then 200 (with SDP), BYE and
+  // anything else with 200; an ACK gets nothing.
+  callee.on('message', (bytes: Buffer, rinfo) => {
+    const msg = parse(bytes);
+    const method = msg.first.split(' ')[0];
+    if (method === 'ACK' || method.startsWith('SIP/')) return;
+    const tag = `e${++answeredCalls}`;
+    const echo = msg.headers('via').map((v) => `Via: ${v}\r\n`).join('') +
+      msg.headers('record-route').map((v) => `Record-Route: ${v}\r\n`).join('') +
+      `From: ${msg.header('from') ?? ''}\r\nTo: ${msg.header('to') ?? ''}${method === 'INVITE' ? `;tag=${tag}` : ''}\r\n` +
+      `Call-ID: ${msg.header('call-id') ?? ''}\r\nCSeq: ${msg.header('cseq') ?? ''}\r\n`;
+    const reply = (status: string, extra: string, body = ''): void => {
+      callee.send(Buffer.from(`SIP/2.0 ${status}\r\n${echo}${extra}Content-Length: ${body.length}\r\n\r\n${body}`, 'latin1'), rinfo.port, rinfo.address);
+    };
+    if (method === 'INVITE') {
+      const contact = `Contact: <sip:${CALLEE}@${host}:${calleePort}>\r\n`;
+      reply('180 Ringing', contact);
+      reply('200 OK', `${contact}Content-Type: application/sdp\r\n`, SDP);
+    } else {
+      reply('200 OK', '');
+    }
+  });
+
+  const sweep = setInterval(() => {
+    const t = now();
+    for (const [callId, flow] of flows) if (flow.deadline < t) end(callId, false);
+    if (stopping && flows.size === 0) finish();
+  }, 50);
+
+  try {
+    // The callee's binding first: calls are routed to it by the registrar.
+    const calleeAor = `sip:${CALLEE}@${hp}`;
+    const registered = await new Promise<boolean>((resolve) => {
+      const callId = `warmup-callee-${id()}`;
+      let authorization = '';
+      let cseq = 0;
+      const timer = setTimeout(() => resolve(false), FLOW_TIMEOUT_MS);
+      const sendRegister = (): void => {
+        cseq++;
+        send(callee, request('REGISTER', `sip:${hp}`, id(), `<${calleeAor}>;tag=r1`, `<${calleeAor}>`, callId, cseq,
+          `Contact: <sip:${CALLEE}@${host}:${calleePort}>;expires=300\r\n${authorization}`, '', calleePort));
+      };
+      const onResponse = (bytes: Buffer): void => {
+        const msg = parse(bytes);
+        if (msg.header('call-id') !== callId) return;
+        const status = Number(/^SIP\/2\.0 (\d{3})/.exec(msg.first)?.[1] ?? 0);
+        const challenge = msg.header('www-authenticate');
+        if (status === 401 && challenge !== undefined && opts.credentials !== undefined && authorization === '') {
+          authorization = `Authorization: ${digestAnswer(challenge, 'REGISTER', `sip:${hp}`, opts.credentials, id())}\r\n`;
+          sendRegister();
+          return;
+        }
+        if (status >= 200) {
+          clearTimeout(timer);
+          callee.off('message', onResponse);
+          resolve(status === 200);
+        }
+      };
+      callee.on('message', onResponse);
+      sendRegister();
+    });
+    if (!registered) counts.abandoned++;
+    startMore();
+    await finished;
+  } finally {
+    clearInterval(sweep);
+    caller.close();
+    callee.close();
+  }
+  return counts;
+}
+
+function bound(host: string): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = createSocket(host.includes(':') ? 'udp6' : 'udp4');
+    socket.once('error', reject);
+    socket.bind(0, host, () => {
+      socket.off('error', reject);
+      socket.on('error', () => {}); // ICMP errors from a closing node must not throw
+      resolve(socket);
+    });
+  });
+}
