@@ -76,6 +76,7 @@ export async function startSipNode(config: SiphonConfig, log: Logger, opts: { ro
   };
   const counters: TransportCounters = {
     malformed: (t) => metrics.malformed.inc({ transport: t }),
+    keepAlive: (t, kind) => metrics.keepAlives.inc({ transport: t, kind }),
     shed: (t) => metrics.shedWrites.inc({ transport: t }),
     connections: (t, d) => metrics.connectionsActive.inc({ transport: t }, d),
     refused: (t) => {

@@ -26,6 +26,8 @@ export interface NodeMetrics {
   readonly requestDuration: Histogram;
   readonly uptime: Gauge;
   readonly malformed: Counter<'transport'>;
+  /** Keep-alives received (RFC 5626 CRLF pings, STUN Binding requests, CRLF datagrams), by transport and kind. */
+  readonly keepAlives: Counter<'transport' | 'kind'>;
   readonly shedWrites: Counter<'transport'>;
   readonly refusedConnections: Counter<'transport'>;
   readonly refusedOutbound: Counter<'transport'>;
@@ -95,6 +97,12 @@ export function createNodeMetrics(opts: { startedAt?: number; defaultMetrics?: b
       },
     }),
     malformed: new Counter({ name: 'siphon_malformed_messages_total', help: 'Inbound bytes that were not a valid SIP message', labelNames: ['transport'], registers }),
+    keepAlives: new Counter({
+      name: 'siphon_keepalives_total',
+      help: 'Keep-alives received: CRLF (stream pings, UDP CRLF datagrams) and STUN Binding requests (answered), by transport',
+      labelNames: ['transport', 'kind'],
+      registers,
+    }),
     shedWrites: new Counter({
       name: 'siphon_transport_shed_writes_total',
       help: 'Messages dropped because the peer stopped reading (connection closed instead of awaiting)',

@@ -2,6 +2,7 @@ export { OWN_DESCRIPTORS, inboundConnectionCap, openFilesSoftLimit, outboundConn
 export { RefusalNotice, type Notice } from './refusal-notice.js';
 export { StreamFramer, contentLengthOf, type FrameEvent } from './stream-framer.js';
 export { UdpQueueProbe, PROBE_BYTES } from './queue-probe.js';
+export { keepAliveOf, mayBeKeepAlive, stunBindingResponse, type KeepAlive } from './udp-keepalive.js';
 export { UdpTransport, BAD_DESTINATION_NOTICE_MS, isSendableEndpoint, type UdpOptions } from './udp-transport.js';
 export { TcpTransport, endpointKey, type TcpOptions, type ConnectionInfo } from './tcp-transport.js';
 export {

@@ -158,6 +158,7 @@ export class TcpTransport {
         this.handler.onMessage(ev.bytes, this.sourceOf(conn));
       } else if (ev.type === 'ping') {
         this.write(conn, PONG); // RFC 5626 §4.4.1: answer a CRLFCRLF ping with a CRLF pong
+        this.counters.keepAlive?.('tcp', 'crlf');
       } else {
         this.counters.malformed('tcp');
         const answer = this.handler.onFramingFailure({ status: ev.status, reason: ev.reason, head: ev.head, source: this.sourceOf(conn) });

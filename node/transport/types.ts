@@ -47,6 +47,8 @@ export interface InboundHandler {
 
 export interface TransportCounters {
   malformed(transport: TransportKind): void;
+  /** A keep-alive (not a SIP message): a CRLF ping or datagram, or a STUN Binding request. */
+  keepAlive?(transport: TransportKind, kind: 'crlf' | 'stun'): void;
   shed(transport: TransportKind): void;
   connections(transport: TransportKind, delta: number): void;
   /** An inbound connection closed at accept because `tcp_max_connections` were open. */

@@ -7,6 +7,7 @@ import { isIP } from 'node:net';
 import { sharedResolver, type NameResolver, type SipTarget } from '../dns/index.js';
 import { UdpQueueProbe } from './queue-probe.js';
 import { RefusalNotice } from './refusal-notice.js';
+import { keepAliveOf, mayBeKeepAlive, stunBindingResponse } from './udp-keepalive.js';
 import { readUdpDrops } from './socket-drops.js';
 import type { Endpoint, InboundHandler, ListenerInfo, MessageSource, TransportCounters, WarnSink } from './types.js';
 
@@ -123,6 +124,7 @@ export class UdpTransport {
         probe.received(msg);
         return;
       }
+      if (mayBeKeepAlive(msg) && this.onKeepAlive(msg, rinfo.address, rinfo.port)) return;
       const source: MessageSource = { transport: 'udp', remote: { address: rinfo.address, port: rinfo.port }, listener, connectionId: null };
       if (msg.length > this.opts.maxMessageSize) {
         this.counters.malformed('udp');
@@ -164,6 +166,21 @@ export class UdpTransport {
    * datagram goes to the first target only: UDP reports no per-send failure to fail over on (§4.3's
    * failover needs one: the TCP transport does it on a failed connect).
    */
+  /**
+   * A keep-alive instead of SIP (udp-keepalive.ts): a CRLF datagram is dropped, a STUN Binding
+   * request answered with the address it came from. False: not a keep-alive, parse it as SIP.
+   */
+  private onKeepAlive(datagram: Buffer, address: string, port: number): boolean {
+    const ka = keepAliveOf(datagram);
+    if (ka === null) return false;
+    this.counters.keepAlive?.('udp', ka.kind);
+    if (ka.kind === 'stun') {
+      const reply = stunBindingResponse(ka, address, port);
+      if (reply !== null) this.send(reply, { address, port });
+    }
+    return true;
+  }
+
   send(bytes: Buffer, dest: Endpoint, onFailure?: () => void): void {
     if (this.socket === null) return;
     if (!isSendableEndpoint(dest)) {
