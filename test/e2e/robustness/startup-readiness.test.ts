@@ -34,7 +34,11 @@ it('the first REGISTER after /admin/health says ready is handled by the script, 
   }
 }, 20_000);
 
-it('a SIGTERM during start-up (while the script is still loading) stops the node cleanly with exit 0', async () => {
+/**
+ * Starts the real server on `config` (over fresh ports and a log file in a temp dir), sends it
+ * SIGTERM after `afterMs`, and resolves with how it exited and its log's directory.
+ */
+async function sigtermAfter(afterMs: number, config: Record<string, unknown>): Promise<{ exit: { code: number | null; signal: NodeJS.Signals | null }; dir: string }> {
   const { spawnTracked } = await import('../../helpers/tracked-spawn.js');
   const { mkdtempSync, writeFileSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
@@ -46,16 +50,23 @@ it('a SIGTERM during start-up (while the script is still loading) stops the node
   writeFileSync(file, stringify({
     listen: { udp: [`127.0.0.1:${port}`], tcp: [`127.0.0.1:${port}`] },
     admin: { listen: `127.0.0.1:${await freePort()}` },
-    log: { level: 'warn', file: join(dir, 'siphon.log') },
-    script: { path: join(REPO_ROOT, 'scripts', 'default.ts') },
-    warmup: { enabled: false }, // this test is about the script's load; the warm-up has its own below
+    log: { level: 'info', file: join(dir, 'siphon.log') },
+    ...config,
   }));
   const child = spawnTracked(process.execPath, [MAIN_JS, '--config', file], { stdio: 'ignore' });
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => child.on('exit', (code, signal) => res({ code, signal })));
-  // Early enough that the TypeScript script is still being transpiled.
-  await new Promise((r) => setTimeout(r, 400));
+  await new Promise((r) => setTimeout(r, afterMs));
   child.kill('SIGTERM');
-  expect(await exit).toEqual({ code: 0, signal: null });
+  return { exit: await exit, dir };
+}
+
+it('a SIGTERM during start-up (while the script is still loading) stops the node cleanly with exit 0', async () => {
+  // Early enough that the TypeScript script is still being transpiled.
+  const { exit } = await sigtermAfter(400, {
+    script: { path: join(REPO_ROOT, 'scripts', 'default.ts') },
+    warmup: { enabled: false }, // this test is about the script's load; the warm-up has its own below
+  });
+  expect(exit).toEqual({ code: 0, signal: null });
   // The transpiled copy of the script written beside it during loading is gone too.
   const { readdirSync } = await import('node:fs');
   expect(readdirSync(join(REPO_ROOT, 'scripts')).filter((f) => f.includes('.siphon-'))).toEqual([]);
@@ -110,25 +121,9 @@ describe('start-up warm-up (warmup.enabled, on by default)', () => {
   }, 30_000);
 
   it('a SIGTERM during the warm-up stops the node cleanly with exit 0', async () => {
-    const { spawnTracked } = await import('../../helpers/tracked-spawn.js');
-    const { mkdtempSync, readFileSync, writeFileSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const { stringify } = await import('yaml');
-    const { MAIN_JS, freePort } = await import('../../helpers/server-process.js');
-    const dir = mkdtempSync(join(tmpdir(), 'siphon-warm-term-'));
-    const port = await freePort();
-    const file = join(dir, 'siphon.yaml');
-    writeFileSync(file, stringify({
-      listen: { udp: [`127.0.0.1:${port}`], tcp: [`127.0.0.1:${port}`] },
-      admin: { listen: `127.0.0.1:${await freePort()}` },
-      log: { level: 'info', file: join(dir, 'siphon.log') },
-      warmup: { duration_ms: 30_000 },
-    }));
-    const child = spawnTracked(process.execPath, [MAIN_JS, '--config', file], { stdio: 'ignore' });
-    const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => child.on('exit', (code, signal) => res({ code, signal })));
-    await new Promise((r) => setTimeout(r, 1500));
-    child.kill('SIGTERM');
-    expect(await exit).toEqual({ code: 0, signal: null });
+    const { readFileSync } = await import('node:fs');
+    const { exit, dir } = await sigtermAfter(1500, { warmup: { duration_ms: 30_000 } });
+    expect(exit).toEqual({ code: 0, signal: null });
     const lines = logLines(dir, readFileSync);
     expect(lines.some((l) => l.msg === 'stopping')).toBe(true);
     expect(lines.some((l) => l.msg === 'ready' || l.msg === 'warm-up done')).toBe(false);
