@@ -26,7 +26,7 @@ export function destinationOfHop(listeners: readonly ListenerInfo[]): (hop: Next
   return (hop) => {
     const transport = transportOfHop(hop);
     const address = stripBrackets(hop.host);
-    const key = `${transport} ${address} ${hop.port}${hop.srv === true ? ' srv' : ''}`;
+    const key = `${transport} ${address} ${hop.port}${hop.srv === true ? ` srv ${hop.srvName ?? ''}` : ''}`;
     let dest = known.get(key);
     if (dest === undefined) {
       // The socket must be of the destination's address family: an IPv4 socket cannot send to
@@ -36,7 +36,9 @@ export function destinationOfHop(listeners: readonly ListenerInfo[]): (hop: Next
         ?? listeners.find((l) => l.transport === transport && l.host === '::')
         ?? listeners.find((l) => l.transport === transport) ?? listeners[0];
       // RFC 3263 §4.2: a name without an explicit port is located by SRV (the transports resolve it).
-      const remote = hop.srv === true ? { address, port: hop.port, srv: true as const } : { address, port: hop.port };
+      const remote = hop.srv !== true ? { address, port: hop.port }
+        : hop.srvName !== undefined ? { address, port: hop.port, srv: true as const, srvName: hop.srvName }
+        : { address, port: hop.port, srv: true as const };
       dest = { transport, remote, listener, connectionId: null };
       if (known.size >= DESTINATIONS_KEPT) known.clear();
       known.set(key, dest);

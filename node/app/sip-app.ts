@@ -9,6 +9,7 @@ import type { SiphonConfig } from '../../config/index.js';
 import { createAuthenticator, type AuthSection, type DigestAlgorithm, type DigestAuthenticator } from '../auth/index.js';
 import type { Route } from '../core/index.js';
 import { DialogTracker, registerDialogsActiveGauge } from '../dialog/index.js';
+import { sharedResolver } from '../dns/index.js';
 import type { Logger } from '../log/index.js';
 import {
   StatefulProxy, bindProxyToTransactions, registerStatelessProxyCounter, sipProxyFactory, type ProxyTransactionPort,
@@ -174,6 +175,8 @@ export async function startSipApp(host: AppHost, config: SiphonConfig, log: Logg
     nonInviteTryingMs: timerEReachesT2(config.transaction.t1_ms, config.transaction.t2_ms),
     dialogs,
     log: proxyLog,
+    // RFC 3263 §4.1: next hops naming neither transport nor port ask NAPTR (the transports' resolver).
+    transportLocator: sharedResolver(),
   });
   // The proxy's own timers (Timer C, sequential forking, context linger) on one OS timer.
   const proxyTimer = new DeadlineTimer(

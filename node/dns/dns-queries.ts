@@ -1,10 +1,11 @@
 /**
- * The three questions RFC 3263 asks the DNS, behind an interface so the resolver's caching and
+ * The questions RFC 3263 asks the DNS (NAPTR, SRV, A/AAAA), behind an interface so the resolver's caching and
  * ordering are tested without a network. The production implementation is node:dns/promises'
  * Resolver (c-ares: asynchronous, off the event loop) and, for addresses when no servers are
  * configured, the system's getaddrinfo (on the libuv thread pool, also off the event loop).
  */
 import { Resolver, lookup } from 'node:dns/promises';
+import type { NaptrRecord } from './naptr-choice.js';
 import type { SrvRecord } from './srv-order.js';
 
 export interface AddressAnswer {
@@ -16,6 +17,8 @@ export interface AddressAnswer {
 export interface DnsQueries {
   /** Rejects with an error whose `code` is a node:dns code (ENODATA, ENOTFOUND, ETIMEOUT, ...). */
   srv(name: string): Promise<readonly SrvRecord[]>;
+  /** RFC 3263 §4.1 (absent: never asked, as if the domain had no NAPTR records). */
+  naptr?(name: string): Promise<readonly NaptrRecord[]>;
   a(name: string): Promise<readonly AddressAnswer[]>;
   aaaa(name: string): Promise<readonly AddressAnswer[]>;
 }
@@ -47,6 +50,7 @@ export function nodeDnsQueries(settings: ResolverSettings): DnsQueries {
     resolver.setServers([...settings.servers]);
     return {
       srv: (name) => resolver.resolveSrv(name),
+      naptr: (name) => resolver.resolveNaptr(name),
       a: (name) => resolver.resolve4(name, { ttl: true }),
       aaaa: (name) => resolver.resolve6(name, { ttl: true }),
     };
@@ -56,6 +60,7 @@ export function nodeDnsQueries(settings: ResolverSettings): DnsQueries {
   // and as every other program on the host sees them.
   return {
     srv: (name) => resolver.resolveSrv(name),
+    naptr: (name) => resolver.resolveNaptr(name),
     a: (name) => systemLookup(name, 4),
     aaaa: (name) => systemLookup(name, 6),
   };

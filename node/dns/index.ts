@@ -9,8 +9,11 @@ export {
   DEFAULT_RESOLVER_LIMITS,
   type NameQuery,
   type NameResolver,
+  type LocateCallback,
+  type TransportLocator,
   type ResolveCallback,
   type SipResolverOptions,
   type SipTarget,
 } from './sip-resolver.js';
 export { configureDns, serversFromEnv, sharedResolver } from './shared-resolver.js';
+export { chooseNaptr, type NaptrChoice, type NaptrRecord } from './naptr-choice.js';

@@ -1,7 +1,9 @@
 /**
  * RFC 3263 §4 server location for a next hop whose host is a name, with answers cached by TTL.
  *
- * - No explicit port (`srv`): SRV of `_sip._udp|_sip._tcp.NAME` (§4.2), targets ordered by RFC 2782,
+ * - Transport (§4.1, `locate`): for a URI naming neither transport nor port, NAPTR of NAME chooses
+ *   the transport and the SRV owner name (naptr-choice.ts); no usable NAPTR: the URI's default.
+ * - No explicit port (`srv`): SRV of the NAPTR-chosen name or `_sip._udp|_sip._tcp.NAME` (§4.2), targets ordered by RFC 2782,
  *   each target's addresses in turn (§4.3); no SRV records: A/AAAA of NAME at the URI's default port.
  * - Explicit port: A/AAAA only (§4.2).
  * - IP literals never come here (the transports send them directly: the per-message hot path).
@@ -12,6 +14,7 @@
  * Answers come back synchronously from the cache (most sends), otherwise once the DNS answers;
  * concurrent questions for one name share one query.
  */
+import { chooseNaptr, type NaptrChoice } from './naptr-choice.js';
 import { specialNameAnswer } from './special-names.js';
 import { canonicalName, srvQueryName, type SrvTransport } from './srv-name.js';
 import { orderSrv, srvDeclinesService, type RandomSource, type SrvRecord } from './srv-order.js';
@@ -31,7 +34,12 @@ export interface NameQuery {
   /** The URI had no explicit port: SRV applies (§4.2). */
   readonly srv: boolean;
   readonly secure?: boolean;
+  /** The SRV owner name a NAPTR record chose (§4.1), instead of `_sip._<transport>.<host>`. */
+  readonly srvName?: string;
 }
+
+/** The transport and SRV name NAPTR chose, or null: none applies (use the URI's defaults). */
+export type LocateCallback = (choice: NaptrChoice | null) => void;
 
 /** `targets` in the order to try them; empty with a `reason` when the name cannot be reached. */
 export type ResolveCallback = (targets: readonly SipTarget[], reason: string) => void;
@@ -39,6 +47,14 @@ export type ResolveCallback = (targets: readonly SipTarget[], reason: string) =>
 export interface NameResolver {
   /** Calls `done` synchronously when the cache answers, otherwise later; never throws. */
   lookup(query: NameQuery, done: ResolveCallback): void;
+}
+
+/** RFC 3263 §4.1 transport selection, for whoever writes the Via (the transport must be known first). */
+export interface TransportLocator {
+  /** The cached choice for `host` (null: NAPTR chose nothing), or undefined when not known yet. */
+  locatedNow(host: string, secure: boolean): NaptrChoice | null | undefined;
+  /** Asks NAPTR when not cached; `done` may be called synchronously. Never throws. */
+  locate(host: string, secure: boolean, done: LocateCallback): void;
 }
 
 export interface SipResolverOptions {
@@ -92,20 +108,59 @@ function shareInFlight<T>(inFlight: Map<string, Promise<T>>, key: string, start:
   return pending;
 }
 
-export class SipResolver implements NameResolver {
+export class SipResolver implements NameResolver, TransportLocator {
+  private readonly naptrCache: TtlCache<NaptrChoice | null>;
+  private readonly naptrInFlight = new Map<string, Promise<NaptrChoice | null>>();
   private readonly srvCache: TtlCache<Answer<readonly SrvRecord[]>>;
   private readonly addressCache: TtlCache<Answer<readonly string[]>>;
   private readonly srvInFlight = new Map<string, Promise<Answer<readonly SrvRecord[]>>>();
   private readonly addressInFlight = new Map<string, Promise<Answer<readonly string[]>>>();
 
   constructor(private readonly opts: SipResolverOptions) {
+    this.naptrCache = new TtlCache(opts.maxEntries, opts.now);
     this.srvCache = new TtlCache(opts.maxEntries, opts.now);
     this.addressCache = new TtlCache(opts.maxEntries, opts.now);
   }
 
+  locatedNow(host: string, secure: boolean): NaptrChoice | null | undefined {
+    const name = canonicalName(host);
+    if (specialNameAnswer(name) !== null || this.opts.queries.naptr === undefined) return null;
+    return this.naptrCache.get(`${secure ? 's' : ''}${name}`);
+  }
+
+  locate(host: string, secure: boolean, done: LocateCallback): void {
+    const now = this.locatedNow(host, secure);
+    if (now !== undefined) {
+      done(now);
+      return;
+    }
+    const name = canonicalName(host);
+    const key = `${secure ? 's' : ''}${name}`;
+    const ask = this.opts.queries.naptr?.bind(this.opts.queries);
+    if (ask === undefined) {
+      done(null);
+      return;
+    }
+    void shareInFlight(this.naptrInFlight, key, () => ask(name).then(
+      (records) => {
+        const choice = chooseNaptr(records, secure);
+        // node:dns reports no NAPTR TTL: kept as long as an SRV set.
+        this.naptrCache.set(key, choice, records.length > 0 ? this.opts.srvTtlMs : this.opts.negativeTtlMs);
+        return choice;
+      },
+      (err: unknown) => {
+        // No NAPTR records, or the query failed: §4.1 falls back to the URI's transport and SRV.
+        this.naptrCache.set(key, null, NO_RECORDS.has(codeOf(err)) ? this.opts.negativeTtlMs : this.opts.failureTtlMs);
+        return null;
+      },
+    )).then(done);
+  }
+
   lookup(query: NameQuery, done: ResolveCallback): void {
     const host = canonicalName(query.host);
-    const srvName = query.srv && specialNameAnswer(host) === null ? srvQueryName(host, query.transport, query.secure) : null;
+    const srvName = query.srv && specialNameAnswer(host) === null
+      ? (query.srvName !== undefined ? canonicalName(query.srvName) : srvQueryName(host, query.transport, query.secure))
+      : null;
     const srv = srvName === null ? null : this.srvCache.get(srvName);
     if (srv !== undefined) {
       const cached = this.plan(host, query.port, srv, (n) => this.cachedAddresses(n));

@@ -1,7 +1,6 @@
 /**
- * RFC 3263 §4.2: the SRV owner name for a SIP URI's host. NAPTR (§4.1) is not queried: the
- * transport comes from the URI's `transport` parameter (default UDP, TCP for sips), which §4.1
- * allows when the URI names one and which every client of ours that is not NAPTR-aware does anyway.
+ * RFC 3263 §4.2: the SRV owner name for a SIP URI's host, when no NAPTR record chose one
+ * (naptr-choice.ts): `_sip._udp`, `_sip._tcp` or `_sips._tcp` by the transport in use.
  */
 export type SrvTransport = 'udp' | 'tcp';
 

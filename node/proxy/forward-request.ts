@@ -37,6 +37,11 @@ export interface ForwardSpec {
    * request too large for UDP goes over TCP); the Via and Record-Route follow it.
    */
   readonly transport?: string;
+  /**
+   * RFC 3263 §4.1: what NAPTR chose for a next hop that left the transport open (`naptr`), or null
+   * when nothing applied (the URI's default transport and SRV name stand). Absent: not asked.
+   */
+  readonly located?: { readonly transport: string; readonly srvName: string } | null;
   /** Loop hash of the request as received (branch-id.ts) and a unique suffix. */
   readonly loopHash: string;
   readonly branchSuffix: string;
@@ -83,6 +88,10 @@ export function forwardRequest(received: ProxyRequestMessage, spec: ForwardSpec,
     nextHop = resolveNextHop(req, spec.explicitNextHop);
   }
   if (nextHop === undefined) return undefined;
+  if (nextHop.naptr === true && spec.located !== undefined) {
+    const { naptr: _asked, ...hop } = nextHop;
+    nextHop = spec.located === null ? hop : { ...hop, transport: spec.located.transport.toUpperCase(), srvName: spec.located.srvName };
+  }
   if (spec.transport !== undefined) nextHop = { ...nextHop, transport: spec.transport };
   if (spec.recordRoute) {
     // RFC 5658 §4: when the request leaves on another transport or address (an IPv4 caller, an

@@ -17,15 +17,27 @@ function isIpLiteral(host: string): boolean {
   return host.charCodeAt(0) === 91 || isIP(host) !== 0;
 }
 
+/**
+ * §4.1: a SIP URI naming no transport (its host a name, no port: checked by the caller) has NAPTR
+ * choose one. A SIPS URI's only NAPTR service is SIPS+D2T (TLS), which this node does not send on:
+ * it goes straight to its default, as if no NAPTR record applied.
+ */
+function leavesTransportToNaptr(u: { readonly scheme: string; readonly params: ReadonlyMap<string, unknown> }): boolean {
+  return u.scheme.toLowerCase() === 'sip' && !u.params.has('transport');
+}
+
 // RFC 3263 §4.2: with no explicit port a host name is located by SRV; the hop says so with `srv`
-// (the transport skips DNS for an IP literal whatever the flag says).
+// (the transport skips DNS for an IP literal whatever the flag says). With no transport parameter
+// either, §4.1 has NAPTR choose the transport first: `naptr` (the proxy asks before writing its Via).
 export function hopFromUri(uri: string): NextHop | undefined {
   const u = parseSipUri(uri);
   if (u === undefined) return undefined;
   // §19.1.1 maddr overrides the host for where to send.
   const host = u.params.get('maddr') || u.host;
   if (u.port !== undefined || isIpLiteral(host)) return { host, port: u.port ?? defaultPort(u), transport: uriTransport(u) };
-  return { host, port: defaultPort(u), transport: uriTransport(u), srv: true };
+  return !leavesTransportToNaptr(u)
+    ? { host, port: defaultPort(u), transport: uriTransport(u), srv: true }
+    : { host, port: defaultPort(u), transport: uriTransport(u), srv: true, naptr: true };
 }
 
 /** hopFromUri tagged with where the URI came from, built as one object (no copy to add the tag). */
@@ -34,7 +46,9 @@ function resolvedHop(uri: string, source: NextHopSource): ResolvedNextHop | unde
   if (u === undefined) return undefined;
   const host = u.params.get('maddr') || u.host;
   if (u.port !== undefined || isIpLiteral(host)) return { host, port: u.port ?? defaultPort(u), transport: uriTransport(u), source };
-  return { host, port: defaultPort(u), transport: uriTransport(u), srv: true, source };
+  return !leavesTransportToNaptr(u)
+    ? { host, port: defaultPort(u), transport: uriTransport(u), srv: true, source }
+    : { host, port: defaultPort(u), transport: uriTransport(u), srv: true, naptr: true, source };
 }
 
 /** Pure: does not modify `req`. Undefined when no usable SIP URI was found. */

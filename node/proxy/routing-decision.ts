@@ -15,6 +15,13 @@ export interface NextHop {
    * by RFC 3263 §4.2 SRV first. Absent when the port was given.
    */
   readonly srv?: true;
+  /**
+   * RFC 3263 §4.1: the URI named neither a transport nor a port and its host is a name, so NAPTR
+   * chooses the transport (`transport` is the URI default until then). Cleared once chosen.
+   */
+  readonly naptr?: true;
+  /** The SRV owner name NAPTR chose (instead of `_sip._<transport>.<host>`). */
+  readonly srvName?: string;
 }
 
 /** One fork target: a registered contact (with its RFC 3327 Path) or any SIP URI. */

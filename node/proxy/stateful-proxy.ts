@@ -63,6 +63,19 @@ export interface ProxyLogger {
   error(obj: object, msg?: string): void;
 }
 
+/** RFC 3263 §4.1: the transport and SRV owner name NAPTR chose for a host; null: none applies. */
+export interface LocatedTransport {
+  readonly transport: string;
+  readonly srvName: string;
+}
+
+/** NAPTR lookups for next hops that leave the transport open (next-hop.ts `naptr`); node/dns's resolver fits. */
+export interface TransportLocatorPort {
+  /** The cached choice, or undefined when it has to be asked. */
+  locatedNow(host: string, secure: boolean): LocatedTransport | null | undefined;
+  locate(host: string, secure: boolean, done: (choice: LocatedTransport | null) => void): void;
+}
+
 export interface StatefulProxyOptions<S, C> {
   readonly transactions: ProxyTransactionPort<S, C>;
   readonly factory: ProxyMessageFactory;
@@ -95,6 +108,8 @@ export interface StatefulProxyOptions<S, C> {
   readonly localDomains?: readonly string[];
   readonly dialogs?: DialogTracker;
   readonly log?: ProxyLogger;
+  /** RFC 3263 §4.1 NAPTR; absent: such next hops use their URI's default transport and SRV name. */
+  readonly transportLocator?: TransportLocatorPort;
   /** How long a context whose final went upstream waits for branches still unanswered (64·T1); one with none left is dropped at once. */
   readonly lingerMs?: number;
   /**
@@ -203,6 +218,8 @@ class ResponseContext<S, C> {
   lingerUntil: number | undefined;
   /** RFC 4320 §4.2: when a still-unanswered forwarded non-INVITE gets our 100 Trying. */
   tryingAt: number | undefined;
+  /** Targets waiting for RFC 3263 §4.1 NAPTR before their branch can start (its Via names the transport). */
+  locating = 0;
   request!: ProxyRequestContext;
   /**
    * Response-side events of this context run one after another: script hooks are awaited, and a
@@ -223,7 +240,7 @@ class ResponseContext<S, C> {
   }
 
   get pending(): boolean {
-    return this.queue.length > 0 || this.branches.some((b) => !b.done);
+    return this.locating > 0 || this.queue.length > 0 || this.branches.some((b) => !b.done);
   }
 }
 
@@ -674,9 +691,13 @@ export class StatefulProxy<S, C> {
     if (!ctx.pending) void this.maybeComplete(ctx, now);
   }
 
-  private startBranch(ctx: ResponseContext<S, C>, target: ForkTarget, now: number): void {
+  /**
+   * `located`: NAPTR's answer for this target's next hop, when startBranch already had to wait for
+   * it (undefined: look in the cache first).
+   */
+  private startBranch(ctx: ResponseContext<S, C>, target: ForkTarget, now: number, located?: LocatedTransport | null): void {
     const index = ctx.branches.length;
-    const spec: ForwardSpec = {
+    let spec: ForwardSpec = {
       targetUri: target.uri, path: target.path, recordRoute: ctx.request.recordRouteEnabled,
       inboundTransport: ctx.source.transport, inboundHost: ctx.source.address, explicitNextHop: target.nextHop ?? ctx.request.relayNextHop,
       advertised: this.o.advertised, advertisedFor: this.advertisedFor, loopHash: ctx.loopHash,
@@ -687,6 +708,24 @@ export class StatefulProxy<S, C> {
     if (fwd === undefined) {
       this.storeLocal(ctx, 416, 'Unsupported URI Scheme', now);
       return;
+    }
+    const locator = this.o.transportLocator;
+    if (fwd.nextHop.naptr === true && locator !== undefined) {
+      // RFC 3263 §4.1: the transport comes from NAPTR, and the Via and Record-Route name it.
+      const host = fwd.nextHop.host;
+      const choice = located !== undefined ? located : locator.locatedNow(host, false);
+      if (choice === undefined) {
+        ctx.locating++;
+        locator.locate(host, false, (answer) => {
+          ctx.locating--;
+          const at = this.at(now);
+          if (ctx.finalStatus === 0 && !ctx.cancelled) this.startBranch(ctx, target, at, answer);
+          if (!ctx.pending) void this.maybeComplete(ctx, at);
+        });
+        return;
+      }
+      spec = { ...spec, located: choice };
+      fwd = forwardRequest(ctx.received, spec, copy) ?? fwd;
     }
     // §16.3 item 4: a next hop that is one of our own listeners would loop straight back.
     if (this.o.isOwnAddress(fwd.nextHop.host, fwd.nextHop.port)) {

@@ -221,7 +221,7 @@ export class TcpTransport {
     if (isIP(dest.address) !== 0) return this.sendToAddress(bytes, dest, onFailure);
     let accepted = true;
     let sync = true;
-    const query = { host: dest.address, port: dest.port, transport: 'tcp', srv: dest.srv === true } as const;
+    const query = { host: dest.address, port: dest.port, transport: 'tcp', srv: dest.srv === true, srvName: dest.srvName } as const;
     this.resolver.lookup(query, (targets: readonly SipTarget[]) => {
       if (targets.length === 0) {
         if (sync) accepted = false;

@@ -11,6 +11,8 @@ export interface Endpoint {
    * literals, explicit ports, and Via / Contact destinations.
    */
   readonly srv?: true;
+  /** The SRV owner name RFC 3263 §4.1 NAPTR chose for this destination (with `srv`). */
+  readonly srvName?: string;
 }
 
 /** A bound SIP listener and the address it advertises in Via / Record-Route (per-listener or global). */

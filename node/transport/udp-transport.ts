@@ -191,7 +191,7 @@ export class UdpTransport {
       this.enqueue(bytes, dest, onFailure);
       return;
     }
-    const query = { host: dest.address, port: dest.port, transport: 'udp', srv: dest.srv === true } as const;
+    const query = { host: dest.address, port: dest.port, transport: 'udp', srv: dest.srv === true, srvName: dest.srvName } as const;
     this.resolver.lookup(query, (targets: readonly SipTarget[], reason: string) => {
       if (targets.length === 0) this.refuse(dest, reason, onFailure);
       else if (this.socket !== null) this.enqueue(bytes, targets[0], onFailure);

@@ -1,7 +1,8 @@
 /**
  * RFC 3263 on the REAL server (dist/node/main.js) against a REAL DNS server (dnsmasq on 127.0.0.1,
  * a random port, stopped by PID): a next hop named without a port is located by SRV and reaches
- * the SIPp UAS on the SRV target's port; with an explicit port only the A record is used; a name
+ * the SIPp UAS on the SRV target's port; with neither port nor transport NAPTR picks the transport
+ * and SRV name first; with an explicit port only the A record is used; a name
  * with no records is answered 5xx at once (the transport error path, §16.9), not 408 after Timer B.
  * The node asks dnsmasq through the `dns.servers` config key.
  */
@@ -44,6 +45,11 @@ async function startDnsmasq(port: number): Promise<ChildProcess> {
       // §4.3: the priority-10 target refuses the connect, the priority-20 one answers.
       `--srv-host=_sip._tcp.failover.example.test,target.example.test,${deadPort},10,10`,
       `--srv-host=_sip._tcp.failover.example.test,target.example.test,${tcpSrvPort},20,10`,
+      // §4.1: NAPTR prefers TCP (order 10) over UDP (order 20), each through its own SRV name.
+      `--naptr-record=naptr.example.test,10,10,s,SIP+D2T,,_sip._tcp.naptr-pool.example.test`,
+      `--naptr-record=naptr.example.test,20,10,s,SIP+D2U,,_sip._udp.naptr-pool.example.test`,
+      `--srv-host=_sip._tcp.naptr-pool.example.test,target.example.test,${tcpSrvPort},0,10`,
+      `--srv-host=_sip._udp.naptr-pool.example.test,target.example.test,${srvPort},0,10`,
       '--host-record=target.example.test,127.0.0.1',
       '--host-record=example.test,127.0.0.1',
     ],
@@ -169,6 +175,16 @@ test('transport=tcp asks _sip._tcp; a refused connect to the first SRV target fa
   const failover = await call('sip:bob@failover.example.test;transport=tcp');
   expect(statusOf(failover.final)).toBe(486);
   expect(failover.final).toContain(`Busy at ${tcpSrvPort}`);
+  const run = await uas;
+  expect({ code: run.code, output: run.output }).toEqual({ code: 0, output: '' });
+}, 30_000);
+
+test('no transport and no port: NAPTR chooses TCP and its SRV name, and the request arrives over TCP (§4.1)', async () => {
+  const uas = busyUas(tcpSrvPort, 1, 't1');
+  await portsBound('tcp', [tcpSrvPort]);
+  const r = await call('sip:bob@naptr.example.test');
+  expect(statusOf(r.final)).toBe(486);
+  expect(r.final).toContain(`Busy at ${tcpSrvPort}`);
   const run = await uas;
   expect({ code: run.code, output: run.output }).toEqual({ code: 0, output: '' });
 }, 30_000);

@@ -1,5 +1,7 @@
 import {
   DEFAULT_RESOLVER_LIMITS,
+  chooseNaptr,
+  type NaptrRecord,
   SipResolver,
   type AddressAnswer,
   type DnsQueries,
@@ -15,6 +17,7 @@ class FakeDns implements DnsQueries {
   srvTable = new Map<string, readonly SrvRecord[] | string>();
   aTable = new Map<string, readonly AddressAnswer[] | string>();
   aaaaTable = new Map<string, readonly AddressAnswer[] | string>();
+  naptrTable = new Map<string, readonly NaptrRecord[] | string>();
 
   private answer<T>(kind: string, name: string, table: Map<string, readonly T[] | string>): Promise<readonly T[]> {
     this.asked.push(`${kind} ${name}`);
@@ -23,6 +26,9 @@ class FakeDns implements DnsQueries {
   }
   srv(name: string) {
     return this.answer('SRV', name, this.srvTable);
+  }
+  naptr(name: string) {
+    return this.answer('NAPTR', name, this.naptrTable);
   }
   a(name: string) {
     return this.answer('A', name, this.aTable);
@@ -192,5 +198,74 @@ describe('SipResolver (RFC 3263 §4)', () => {
     expect(dns.asked.filter((q) => q === 'A n0.test')).toHaveLength(2);
     await new Promise<void>((r) => resolver.lookup(portQuery('n199.test', 5060), () => r()));
     expect(dns.asked.filter((q) => q === 'A n199.test')).toHaveLength(1);
+  });
+});
+
+const naptr = (order: number, preference: number, service: string, replacement: string, flags = 's'): NaptrRecord =>
+  ({ flags, service, regexp: '', replacement, order, preference });
+
+describe('chooseNaptr (RFC 3263 §4.1, RFC 3403 order/preference)', () => {
+  test('lowest order, then lowest preference, among the services this node sends on', () => {
+    expect(chooseNaptr([
+      naptr(20, 10, 'SIP+D2U', '_sip._udp.example.test'),
+      naptr(10, 20, 'SIP+D2U', '_sip._udp.b.example.test'),
+      naptr(10, 10, 'SIP+D2T', '_sip._tcp.example.test.'),
+    ], false)).toEqual({ transport: 'tcp', srvName: '_sip._tcp.example.test' });
+  });
+
+  test('discards TLS, SCTP, WebSocket services, non-"s" flags and empty replacements; null when nothing is left', () => {
+    expect(chooseNaptr([
+      naptr(1, 1, 'SIPS+D2T', '_sips._tcp.example.test'),
+      naptr(2, 1, 'SIP+D2S', '_sip._sctp.example.test'),
+      naptr(3, 1, 'SIP+D2W', '_sip._ws.example.test'),
+      naptr(4, 1, 'SIP+D2U', '_sip._udp.example.test', 'a'),
+      naptr(5, 1, 'SIP+D2U', '.'),
+    ], false)).toBeNull();
+    expect(chooseNaptr([naptr(9, 1, 'sip+d2u', '_sip._udp.Example.Test', 'S')], false)).toEqual({ transport: 'udp', srvName: '_sip._udp.example.test' });
+  });
+
+  test('a SIPS URI never selects a record (TLS is not offered)', () => {
+    expect(chooseNaptr([naptr(1, 1, 'SIP+D2T', '_sip._tcp.example.test')], true)).toBeNull();
+  });
+});
+
+describe('SipResolver.locate (RFC 3263 §4.1)', () => {
+  test('asks NAPTR once, answers from the cache after, and the chosen SRV name is what lookup asks', async () => {
+    const h = setup();
+    h.dns.naptrTable.set('example.test', [naptr(10, 10, 'SIP+D2T', '_sip._tcp.pool.example.test')]);
+    h.dns.srvTable.set('_sip._tcp.pool.example.test', [{ name: 'pbx.example.test', port: 5070, priority: 1, weight: 0 }]);
+    h.dns.aTable.set('pbx.example.test', [{ address: '192.0.2.7', ttl: 300 }]);
+    expect(h.resolver.locatedNow('Example.Test', false)).toBeUndefined();
+    const choice = await new Promise((resolve) => h.resolver.locate('Example.Test', false, resolve));
+    expect(choice).toEqual({ transport: 'tcp', srvName: '_sip._tcp.pool.example.test' });
+    expect(h.resolver.locatedNow('example.test', false)).toEqual(choice);
+    const r = await h.lookup({ host: 'example.test', port: 5060, transport: 'tcp', srv: true, srvName: '_sip._tcp.pool.example.test' });
+    expect(r.targets).toEqual([{ address: '192.0.2.7', port: 5070 }]);
+    expect(h.dns.asked).toEqual(['NAPTR example.test', 'SRV _sip._tcp.pool.example.test', 'A pbx.example.test']);
+  });
+
+  test('no NAPTR records or a failed query: null, remembered for the negative / failure TTL', async () => {
+    const h = setup();
+    h.dns.naptrTable.set('broken.test', 'ETIMEOUT');
+    const none = await new Promise((resolve) => h.resolver.locate('none.test', false, resolve));
+    const broken = await new Promise((resolve) => h.resolver.locate('broken.test', false, resolve));
+    expect([none, broken]).toEqual([null, null]);
+    expect(h.resolver.locatedNow('none.test', false)).toBeNull();
+    h.clock.t += DEFAULT_RESOLVER_LIMITS.failureTtlMs + 1;
+    expect(h.resolver.locatedNow('broken.test', false)).toBeUndefined(); // a failure is retried sooner
+    expect(h.resolver.locatedNow('none.test', false)).toBeNull();
+    h.clock.t += DEFAULT_RESOLVER_LIMITS.negativeTtlMs;
+    expect(h.resolver.locatedNow('none.test', false)).toBeUndefined();
+  });
+
+  test('concurrent askers share one query; a special name (localhost, RFC 6761) is never asked about', async () => {
+    const h = setup();
+    const both = Promise.all([
+      new Promise((resolve) => h.resolver.locate('shared.test', false, resolve)),
+      new Promise((resolve) => h.resolver.locate('shared.test', false, resolve)),
+    ]);
+    expect(await both).toEqual([null, null]);
+    expect(h.dns.asked).toEqual(['NAPTR shared.test']);
+    expect(h.resolver.locatedNow('localhost', false)).toBeNull();
   });
 });

@@ -115,7 +115,8 @@ describe('stateful proxy: single relay', () => {
       'From: <sip:alice@example.com>;tag=a1', 'To: <sip:bob@example.com>;tag=b1', 'Call-ID: call-1', 'CSeq: 2 BYE');
     await h.proxy.onRequest('s2', bye, { address: '192.0.2.10', port: 5060, transport: 'UDP' }, 100);
     const [out] = h.tx.method('BYE');
-    expect(out.dest).toEqual({ host: 'edge.example.net', port: 5060, transport: 'UDP', srv: true, source: 'route' });
+    // No NAPTR locator in this harness: the hop still says §4.1 was left open.
+    expect(out.dest).toEqual({ host: 'edge.example.net', port: 5060, transport: 'UDP', srv: true, naptr: true, source: 'route' });
     expect(out.request.uri).toBe('sip:bob@192.0.2.21:5062');
     expect(out.request.headers.getAll('Route')).toEqual(['<sip:edge.example.net;lr>']);
     expect(out.request.headers.get('Record-Route')).toBeUndefined(); // in-dialog: no new Record-Route
