@@ -50,6 +50,8 @@ async function main(): Promise<number> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGHUP', () => reopen());
+  // From here a SIGTERM stops the node cleanly: the first line an operator (or a test) can wait for.
+  logger.info({ config: file, pid: process.pid }, 'starting');
   // Last line of defence: log and keep serving; bad input is handled long before this.
   // A throw inside these handlers would end the process, so a logger that throws (a destroyed
   // destination) falls back to stderr.

@@ -9,11 +9,11 @@ import type { SiphonConfig } from '../../config/index.js';
 import { createAuthenticator, type AuthSection, type DigestAlgorithm, type DigestAuthenticator } from '../auth/index.js';
 import type { Route } from '../core/index.js';
 import { DialogTracker, registerDialogsActiveGauge } from '../dialog/index.js';
-import { sharedResolver } from '../dns/index.js';
+import { sharedResolver, type SipResolver } from '../dns/index.js';
 import type { Logger } from '../log/index.js';
 import {
   StatefulProxy, bindProxyToTransactions, registerStatelessProxyCounter, sipProxyFactory, type ProxyTransactionPort,
-  type TransactionBinding,
+  type TransactionBinding, type TransportLocatorPort,
 } from '../proxy/index.js';
 import { MemoryBindingStore, Registrar, createRegistrarFullCounter, createRegistrationsGauge, registrarSettingsFrom, type BindingStore } from '../registrar/index.js';
 import { authPort, forwardRegistrarChanges, proxyHooksFrom, registrarPort, ScriptHost, type AuthPort } from '../script/index.js';
@@ -24,7 +24,7 @@ import { mountRegistrationsAdmin, type RouteMount } from './admin-routes.js';
 import { DeadlineTimer } from './deadline-timer.js';
 import { defaultScriptPath, digestGate, gatedHandlers } from './default-script.js';
 import { ownAddressMatcher } from './own-addresses.js';
-import { canReach, destinationOfHop, sourceAddressOf } from './peer.js';
+import { canReach, destinationOfHop, sourceAddressOf, transportOfHop } from './peer.js';
 import { gruuTargeting } from './gruu-routing.js';
 import { optionsForUs } from './stateless-options.js';
 import { sendStateless, type WireTransports } from './wire-sender.js';
@@ -175,8 +175,9 @@ export async function startSipApp(host: AppHost, config: SiphonConfig, log: Logg
     nonInviteTryingMs: timerEReachesT2(config.transaction.t1_ms, config.transaction.t2_ms),
     dialogs,
     log: proxyLog,
-    // RFC 3263 §4.1: next hops naming neither transport nor port ask NAPTR (the transports' resolver).
-    transportLocator: sharedResolver(),
+    // RFC 3263: NAPTR for next hops naming neither transport nor port (§4.1), and a named next hop's
+    // addresses in order, so a branch moves to the next on a 503, a timeout or a transport error (§4.3).
+    transportLocator: locatorOf(sharedResolver()),
   });
   // The proxy's own timers (Timer C, sequential forking, context linger) on one OS timer.
   const proxyTimer = new DeadlineTimer(
@@ -298,4 +299,17 @@ export function advertisedByTransport(listeners: AppHost['listeners']): Map<stri
     if (!out.has(family)) out.set(family, us);
   }
   return out;
+}
+
+/** node/dns's resolver as the proxy's RFC 3263 locator (the transports share its cache). */
+function locatorOf(resolver: SipResolver): TransportLocatorPort {
+  return {
+    locatedNow: (host, secure) => resolver.locatedNow(host, secure),
+    locate: (host, secure, done) => resolver.locate(host, secure, done),
+    targets: (hop, done) => {
+      const host = hop.host.startsWith('[') && hop.host.endsWith(']') ? hop.host.slice(1, -1) : hop.host;
+      const query = { host, port: hop.port, transport: transportOfHop(hop), srv: hop.srv === true, srvName: hop.srvName };
+      resolver.lookup(query, (targets) => done(targets));
+    },
+  };
 }

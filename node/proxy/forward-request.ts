@@ -42,6 +42,11 @@ export interface ForwardSpec {
    * when nothing applied (the URI's default transport and SRV name stand). Absent: not asked.
    */
   readonly located?: { readonly transport: string; readonly srvName: string } | null;
+  /**
+   * RFC 3263 §4.3: the address (of those the next hop's name resolved to) this copy goes to; the
+   * next hop keeps its transport and where it came from, without the name's SRV/NAPTR marks.
+   */
+  readonly sendTo?: { readonly address: string; readonly port: number };
   /** Loop hash of the request as received (branch-id.ts) and a unique suffix. */
   readonly loopHash: string;
   readonly branchSuffix: string;
@@ -91,6 +96,10 @@ export function forwardRequest(received: ProxyRequestMessage, spec: ForwardSpec,
   if (nextHop.naptr === true && spec.located !== undefined) {
     const { naptr: _asked, ...hop } = nextHop;
     nextHop = spec.located === null ? hop : { ...hop, transport: spec.located.transport.toUpperCase(), srvName: spec.located.srvName };
+  }
+  if (spec.sendTo !== undefined) {
+    const host = spec.sendTo.address.includes(':') ? `[${spec.sendTo.address}]` : spec.sendTo.address;
+    nextHop = { host, port: spec.sendTo.port, transport: nextHop.transport, source: nextHop.source };
   }
   if (spec.transport !== undefined) nextHop = { ...nextHop, transport: spec.transport };
   if (spec.recordRoute) {

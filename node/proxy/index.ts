@@ -18,7 +18,7 @@ export { loopHash, makeBranch, branchSuffix, loopHashOfBranch, MAGIC_COOKIE } fr
 export { parseSipUri, uriOfNameAddr, tagOf, type SipUriParts } from './uri-parts.js';
 export { ProxyRequestContext } from './request-context.js';
 export {
-  StatefulProxy, type StatefulProxyOptions, type ProxyTransactionPort, type ProxyHooks, type ProxyLogger, type StatelessCounts, type LocatedTransport, type TransportLocatorPort,
+  StatefulProxy, type StatefulProxyOptions, type ProxyTransactionPort, type ProxyHooks, type ProxyLogger, type StatelessCounts, type LocatedTransport, type LocatedAddress, type TransportLocatorPort,
 } from './stateful-proxy.js';
 export { processStrayResponse, responseNextHop, viaParam, type StrayResponseOutcome } from './stateless-response.js';
 export { registerStatelessProxyCounter } from './stateless-metrics.js';

@@ -7,6 +7,7 @@
 // that races our CANCEL downstream. We forward it; the caller, whose CANCEL lost the race, ACKs
 // and BYEs the answered dialog (§9.1, §15). The B2BUA's zombie ACK+BYE belongs to node/b2bua.
 
+import { isIP } from 'node:net';
 import type { DialogTracker } from '../dialog/index.js';
 import { TimerQueue, type QueueEntry } from '../transaction/index.js';
 import { branchParamOf, branchSuffix, loopHash, makeBranch, upstreamTransactionKey } from './branch-id.js';
@@ -69,11 +70,27 @@ export interface LocatedTransport {
   readonly srvName: string;
 }
 
-/** NAPTR lookups for next hops that leave the transport open (next-hop.ts `naptr`); node/dns's resolver fits. */
+/** One address a next hop's name resolved to. */
+export interface LocatedAddress {
+  readonly address: string;
+  readonly port: number;
+}
+
+/**
+ * RFC 3263 location for the proxy: NAPTR for next hops that leave the transport open (next-hop.ts
+ * `naptr`), then the ordered addresses of a named next hop, so a branch can move to the next one
+ * (§4.3). node/dns's resolver fits (targets through an adapter).
+ */
 export interface TransportLocatorPort {
   /** The cached choice, or undefined when it has to be asked. */
   locatedNow(host: string, secure: boolean): LocatedTransport | null | undefined;
   locate(host: string, secure: boolean, done: (choice: LocatedTransport | null) => void): void;
+  /**
+   * The addresses of a named hop in the order to try them (SRV order, then each target's
+   * addresses); empty when it cannot be reached. `done` may be called synchronously. Absent: the
+   * transports resolve names themselves (first address only, no failover on 503 or timeout).
+   */
+  targets?(hop: NextHop, done: (targets: readonly LocatedAddress[]) => void): void;
 }
 
 export interface StatefulProxyOptions<S, C> {
@@ -128,11 +145,15 @@ export interface StatefulProxyOptions<S, C> {
 
 interface Branch<C> {
   readonly index: number;
-  // request/nextHop/tx change once at most: when an over-size request's TCP attempt fails and the
-  // branch falls back to UDP (§18.1.1).
+  // request/nextHop/tx change when an over-size request's TCP attempt fails and the branch falls
+  // back to UDP (§18.1.1), and when it fails over to the next address of its next hop (RFC 3263 §4.3).
   request: ProxyRequestMessage;
   nextHop: NextHop;
   tx: C;
+  /** How the request was built for this branch (each failover attempt is built again from it). */
+  readonly spec: ForwardSpec;
+  /** RFC 3263 §4.3: the next hop's further addresses, in order, for a 503, a timeout or a transport error. */
+  readonly alternates: LocatedAddress[];
   /** §18.1.1: the UDP form of a request moved to TCP for its size, tried if TCP cannot connect. */
   udpFallback: ForwardedRequest | undefined;
   done: boolean;
@@ -181,6 +202,8 @@ export interface StatelessCounts {
    * out, left without a final: an element never sends 408 to a non-INVITE.
    */
   non_invite_timeout_unanswered: number;
+  /** RFC 3263 §4.3: a branch moved on to its next hop's next address (after a 503, a timeout or a transport error). */
+  failover: number;
 }
 
 const CANCELLED_REASON = 'Request Terminated';
@@ -266,7 +289,7 @@ export class StatefulProxy<S, C> {
   private readonly unmatchedCancels = new Map<C, { readonly serverTx: S; readonly cancel: ProxyRequestMessage }>();
   private readonly stateless: StatelessCounts = {
     cancel_forwarded: 0, cancel_no_next_hop: 0, cancel_rejected: 0, response_forwarded: 0, response_dropped: 0,
-    retransmission_absorbed: 0, branch_collision: 0, non_invite_timeout_unanswered: 0,
+    retransmission_absorbed: 0, branch_collision: 0, non_invite_timeout_unanswered: 0, failover: 0,
   };
   /**
    * Live client transactions we forwarded a request on → the upstream transaction (§17.2.3 key:
@@ -511,6 +534,8 @@ export class StatefulProxy<S, C> {
       return;
     }
     if (branch.done) return; // a late final after Timer C / sequential timeout already decided
+    // §4.3 / §21.5.4: a 503 sends the request on to the next address of the same next hop.
+    if (res.status === 503 && branch.alternates.length > 0 && this.failOver(ctx, branch, now)) return;
     branch.done = true;
     branch.timerC = branch.seqDeadline = undefined;
     const d = dispositionFor(res.status, { method: ctx.method, finalSent: ctx.finalStatus !== 0 });
@@ -553,7 +578,11 @@ export class StatefulProxy<S, C> {
         // 487; §16.8: 408 when our own Timer C did the cancelling).
         const timedOut = branch.timedOut && !ctx.cancelled;
         await this.finishBranchLocally(ctx, branch, timedOut ? 408 : 487, timedOut ? 'Request Timeout' : CANCELLED_REASON, now);
-      } else await this.finishBranchLocally(ctx, branch, 408, 'Request Timeout', now);
+      } else {
+        // §4.3: Timer B/F without any response at all means the address is dead: try the next one.
+        if (!branch.provisional && branch.tx === tx && this.failOver(ctx, branch, now)) return;
+        await this.finishBranchLocally(ctx, branch, 408, 'Request Timeout', now);
+      }
     });
   }
 
@@ -570,7 +599,7 @@ export class StatefulProxy<S, C> {
       // §18.1.1's UDP retry only while the request is still wanted: after a CANCEL or another
       // branch's final it would ring a phone only to cancel it again (§16.10, §16.7 item 10).
       if (ctx.cancelled || ctx.finalStatus !== 0) branch.udpFallback = undefined;
-      if (this.retryOverUdp(ctx, branch, now)) return;
+      if (this.retryOverUdp(ctx, branch, now) || this.failOver(ctx, branch, now)) return;
       await this.finishBranchLocally(ctx, branch, 503, NEXT_HOP_UNREACHABLE, now);
     });
   }
@@ -692,10 +721,13 @@ export class StatefulProxy<S, C> {
   }
 
   /**
-   * `located`: NAPTR's answer for this target's next hop, when startBranch already had to wait for
-   * it (undefined: look in the cache first).
+   * `known`: what startBranch already had to wait for: NAPTR's answer for this target's next hop
+   * (`located`) and its addresses (`addresses`). Undefined parts are asked (the cache first).
    */
-  private startBranch(ctx: ResponseContext<S, C>, target: ForkTarget, now: number, located?: LocatedTransport | null): void {
+  private startBranch(
+    ctx: ResponseContext<S, C>, target: ForkTarget, now: number,
+    known: { located?: LocatedTransport | null; addresses?: readonly LocatedAddress[] } = {},
+  ): void {
     const index = ctx.branches.length;
     let spec: ForwardSpec = {
       targetUri: target.uri, path: target.path, recordRoute: ctx.request.recordRouteEnabled,
@@ -713,18 +745,38 @@ export class StatefulProxy<S, C> {
     if (fwd.nextHop.naptr === true && locator !== undefined) {
       // RFC 3263 §4.1: the transport comes from NAPTR, and the Via and Record-Route name it.
       const host = fwd.nextHop.host;
-      const choice = located !== undefined ? located : locator.locatedNow(host, false);
+      const choice = known.located !== undefined ? known.located : locator.locatedNow(host, false);
       if (choice === undefined) {
-        ctx.locating++;
-        locator.locate(host, false, (answer) => {
-          ctx.locating--;
-          const at = this.at(now);
-          if (ctx.finalStatus === 0 && !ctx.cancelled) this.startBranch(ctx, target, at, answer);
-          if (!ctx.pending) void this.maybeComplete(ctx, at);
-        });
+        this.locateThen(ctx, now, (resume) => locator.locate(host, false, (located) => resume(() => this.startBranch(ctx, target, this.at(now), { ...known, located }))));
         return;
       }
       spec = { ...spec, located: choice };
+      fwd = forwardRequest(ctx.received, spec, copy) ?? fwd;
+    }
+    // RFC 3263 §4.3: a named next hop's addresses, tried in turn; the branch leaves for the first.
+    let alternates: LocatedAddress[] = [];
+    if (locator?.targets !== undefined && isIP(stripBrackets(fwd.nextHop.host)) === 0) {
+      const hop = fwd.nextHop;
+      let addresses = known.addresses;
+      if (addresses === undefined) {
+        // Mostly answered synchronously from the cache; otherwise the branch starts on the answer.
+        let answered: readonly LocatedAddress[] | undefined;
+        let later: ((found: readonly LocatedAddress[]) => void) | undefined;
+        locator.targets(hop, (found) => (later !== undefined ? later(found) : (answered = found)));
+        if (answered === undefined) {
+          this.locateThen(ctx, now, (resume) => {
+            later = (found) => resume(() => this.startBranch(ctx, target, this.at(now), { ...known, addresses: found }));
+          });
+          return;
+        }
+        addresses = answered;
+      }
+      if (addresses.length === 0) {
+        this.storeLocal(ctx, 503, NEXT_HOP_UNREACHABLE, now); // §16.9: nowhere to send it
+        return;
+      }
+      alternates = addresses.slice(1);
+      spec = { ...spec, sendTo: addresses[0] };
       fwd = forwardRequest(ctx.received, spec, copy) ?? fwd;
     }
     // §16.3 item 4: a next hop that is one of our own listeners would loop straight back.
@@ -751,7 +803,7 @@ export class StatefulProxy<S, C> {
       return;
     }
     const branch: Branch<C> = {
-      index, request: fwd.request, nextHop: fwd.nextHop, tx, udpFallback, done: false, provisional: false,
+      index, request: fwd.request, nextHop: fwd.nextHop, tx, spec, alternates, udpFallback, done: false, provisional: false,
       cancelPending: false, cancelSent: false, cancelReasons: NO_REASONS, timedOut: false,
       timerC: ctx.method === 'INVITE' ? now + this.o.inviteTimeoutMs : undefined,
       seqDeadline: ctx.branchTimeoutMs > 0 ? now + ctx.branchTimeoutMs : undefined,
@@ -788,6 +840,49 @@ export class StatefulProxy<S, C> {
       if (oldest.done !== true) this.udpOnlyHops.delete(oldest.value);
     }
     this.udpOnlyHops.set(key, now + (this.o.udpOnlyMemoryMs ?? 600_000));
+  }
+
+  /**
+   * A branch that must wait for DNS before it can be built: the context stays pending meanwhile,
+   * and the branch starts when the answer is in, unless the context was cancelled or answered.
+   */
+  private locateThen(ctx: ResponseContext<S, C>, now: number, ask: (resume: (start: () => void) => void) => void): void {
+    ctx.locating++;
+    ask((start) => {
+      ctx.locating--;
+      if (ctx.finalStatus === 0 && !ctx.cancelled) start();
+      if (!ctx.pending) void this.maybeComplete(ctx, this.at(now));
+    });
+  }
+
+  /**
+   * RFC 3263 §4.3 (and RFC 3261 §21.5.4 for a 503): the branch's next hop failed (a 503, a timeout
+   * without any response, a transport error), so the same request goes to the hop's next address
+   * as a new client transaction (a new branch id) on the same branch of the response context.
+   * False when no address is left or the request is no longer wanted.
+   */
+  private failOver(ctx: ResponseContext<S, C>, branch: Branch<C>, now: number): boolean {
+    if (ctx.cancelled || ctx.finalStatus !== 0) return false;
+    const copy = (r: ProxyRequestMessage): ProxyRequestMessage => this.o.factory.copy(r);
+    for (let next = branch.alternates.shift(); next !== undefined; next = branch.alternates.shift()) {
+      if (this.o.isOwnAddress(next.address, next.port)) continue; // §16.3 item 4: not to ourselves
+      const suffix = this.freeSuffix(ctx.loopHash, `${branch.spec.branchSuffix}f${branch.alternates.length}`, ctx.method);
+      const fwd = forwardRequest(ctx.received, { ...branch.spec, sendTo: next, branchSuffix: suffix }, copy);
+      if (fwd === undefined) return false;
+      const tx = this.o.transactions.sendRequest(fwd.request, fwd.nextHop, now);
+      if (tx === undefined) continue;
+      this.byClient.delete(branch.tx);
+      branch.tx = tx;
+      branch.request = fwd.request;
+      branch.nextHop = fwd.nextHop;
+      branch.udpFallback = undefined;
+      branch.provisional = false;
+      this.byClient.set(tx, { ctx, branch });
+      this.trackClient(tx, fwd.branch, ctx.method, retransmissionKey(ctx.received, ctx.loopHash));
+      this.stateless.failover++;
+      return true;
+    }
+    return false;
   }
 
   /**
@@ -1184,4 +1279,9 @@ function quotedText(reason: string): string {
 
 function errText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** A host as written in a URI: an IPv6 reference keeps its brackets there. */
+function stripBrackets(host: string): string {
+  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
 }

@@ -187,7 +187,8 @@ describe('more TCP connections than the open-file limit', () => {
       held.push(c);
     }
     await eventually('all 400 connected', async () => connected, (n) => n === 400);
-    const refusedBefore = metric(await metricsText(s.adminPort), TCP_REFUSED);
+    // The counter has no sample until the first refusal (absent: NaN): none yet counts as 0.
+    const refusedBefore = metric(await metricsText(s.adminPort), TCP_REFUSED) || 0;
     const m = await eventually('the surplus refused', () => metricsText(s.adminPort), (t) => metric(t, TCP_CONNECTIONS) + metric(t, TCP_REFUSED) >= 400);
     // the inbound cap (256 less a reserve of 64) holds; the descriptors left serve everything else
     expect(metric(m, TCP_CONNECTIONS)).toBe(192);

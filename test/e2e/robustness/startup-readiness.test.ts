@@ -4,6 +4,7 @@
  * TypeScript script.path is transpiled at start-up, which makes the window wide enough to hit.
  */
 import { join } from 'node:path';
+import { eventually } from '../../helpers/eventually.js';
 import { REPO_ROOT, startServer, type ServerProcess } from '../../helpers/server-process.js';
 import { sipRequest, statusOf, udpClient } from '../../helpers/sip-client.js';
 
@@ -55,14 +56,19 @@ async function sigtermAfter(afterMs: number, config: Record<string, unknown>): P
   }));
   const child = spawnTracked(process.execPath, [MAIN_JS, '--config', file], { stdio: 'ignore' });
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => child.on('exit', (code, signal) => res({ code, signal })));
+  // Not before the node has its signal handlers (its 'starting' line): a loaded box can take longer
+  // than any fixed delay to get there, and a SIGTERM before it kills the process outright.
+  const { readFileSync, existsSync } = await import('node:fs');
+  const log = join(dir, 'siphon.log');
+  await eventually('the starting line', async () => (existsSync(log) ? readFileSync(log, 'utf8') : ''), (t) => t.includes('"msg":"starting"'), 15_000);
   await new Promise((r) => setTimeout(r, afterMs));
   child.kill('SIGTERM');
   return { exit: await exit, dir };
 }
 
 it('a SIGTERM during start-up (while the script is still loading) stops the node cleanly with exit 0', async () => {
-  // Early enough that the TypeScript script is still being transpiled.
-  const { exit } = await sigtermAfter(400, {
+  // Early enough that the TypeScript script is still being transpiled (it takes a second or more).
+  const { exit } = await sigtermAfter(0, {
     script: { path: join(REPO_ROOT, 'scripts', 'default.ts') },
     warmup: { enabled: false }, // this test is about the script's load; the warm-up has its own below
   });
@@ -122,10 +128,11 @@ describe('start-up warm-up (warmup.enabled, on by default)', () => {
 
   it('a SIGTERM during the warm-up stops the node cleanly with exit 0', async () => {
     const { readFileSync } = await import('node:fs');
-    const { exit, dir } = await sigtermAfter(1500, { warmup: { duration_ms: 30_000 } });
+    const { exit, dir } = await sigtermAfter(300, { warmup: { duration_ms: 30_000 } });
     expect(exit).toEqual({ code: 0, signal: null });
     const lines = logLines(dir, readFileSync);
     expect(lines.some((l) => l.msg === 'stopping')).toBe(true);
+    expect(lines.some((l) => l.msg === 'starting')).toBe(true);
     expect(lines.some((l) => l.msg === 'ready' || l.msg === 'warm-up done')).toBe(false);
   }, 20_000);
 });

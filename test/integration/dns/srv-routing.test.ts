@@ -2,7 +2,8 @@
  * RFC 3263 on the REAL server (dist/node/main.js) against a REAL DNS server (dnsmasq on 127.0.0.1,
  * a random port, stopped by PID): a next hop named without a port is located by SRV and reaches
  * the SIPp UAS on the SRV target's port; with neither port nor transport NAPTR picks the transport
- * and SRV name first; with an explicit port only the A record is used; a name
+ * and SRV name first; a 503 from one SRV target sends the request on to the next (§4.3); with an
+ * explicit port only the A record is used; a name
  * with no records is answered 5xx at once (the transport error path, §16.9), not 408 after Timer B.
  * The node asks dnsmasq through the `dns.servers` config key.
  */
@@ -32,6 +33,8 @@ let explicitPort: number;
 /** `_sip._tcp.example.test`'s target port, and a port nothing listens on (the first failover target). */
 let tcpSrvPort: number;
 let deadPort: number;
+/** `_sip._udp.unavailable.example.test`'s first target, answering 503 (the second is srvPort). */
+let unavailablePort: number;
 
 async function startDnsmasq(port: number): Promise<ChildProcess> {
   const child = spawnTracked(
@@ -50,6 +53,9 @@ async function startDnsmasq(port: number): Promise<ChildProcess> {
       `--naptr-record=naptr.example.test,20,10,s,SIP+D2U,,_sip._udp.naptr-pool.example.test`,
       `--srv-host=_sip._tcp.naptr-pool.example.test,target.example.test,${tcpSrvPort},0,10`,
       `--srv-host=_sip._udp.naptr-pool.example.test,target.example.test,${srvPort},0,10`,
+      // §4.3: the priority-10 target answers 503, the priority-20 one is reached next.
+      `--srv-host=_sip._udp.unavailable.example.test,target.example.test,${unavailablePort},10,10`,
+      `--srv-host=_sip._udp.unavailable.example.test,target.example.test,${srvPort},20,10`,
       '--host-record=target.example.test,127.0.0.1',
       '--host-record=example.test,127.0.0.1',
     ],
@@ -69,6 +75,7 @@ beforeAll(async () => {
   explicitPort = await freePort();
   tcpSrvPort = await freePort();
   deadPort = await freePort();
+  unavailablePort = await freePort();
   const dnsPort = await freePort();
   dns = await startDnsmasq(dnsPort);
   // Relays every request to its Route / Request-URI: the next hop is whatever the test names.
@@ -187,6 +194,16 @@ test('no transport and no port: NAPTR chooses TCP and its SRV name, and the requ
   expect(r.final).toContain(`Busy at ${tcpSrvPort}`);
   const run = await uas;
   expect({ code: run.code, output: run.output }).toEqual({ code: 0, output: '' });
+}, 30_000);
+
+test('a 503 from the first SRV target sends the INVITE on to the next one, and the caller sees only its answer (§4.3)', async () => {
+  const unavailable = runSipp(dir, { scenario: join(SCENARIOS, 'uas-unavailable.xml'), port: unavailablePort, calls: 1, transport: 'u1', timeoutSecs: 20 });
+  const busy = busyUas(srvPort, 1);
+  await portsBound('udp', [unavailablePort, srvPort]);
+  const r = await call('sip:bob@unavailable.example.test;transport=udp');
+  expect(statusOf(r.final)).toBe(486);
+  expect(r.final).toContain(`Busy at ${srvPort}`);
+  for (const run of [await unavailable, await busy]) expect({ code: run.code, output: run.output }).toEqual({ code: 0, output: '' });
 }, 30_000);
 
 test('a name with no records: the caller gets a 5xx at once, not a 408 after Timer B', async () => {

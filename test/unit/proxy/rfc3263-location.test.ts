@@ -1,8 +1,11 @@
-// RFC 3263 §4.1 in the stateful proxy: a next hop whose URI names neither transport nor port (and
+// RFC 3263 in the stateful proxy. §4.1: a next hop whose URI names neither transport nor port (and
 // whose host is a name) gets its transport from NAPTR before the branch starts, because the Via and
-// Record-Route must name it. Driven against the recording fake transaction layer and a scripted
-// locator (node/dns's resolver in production).
-import { StatefulProxy, type LocatedTransport, type ScriptRequest, type TransportLocatorPort } from '../../../node/proxy/index.js';
+// Record-Route must name it. §4.3: a named next hop's addresses are tried in turn, the branch moving
+// on after a 503, a timeout without any response, or a transport error. Driven against the
+// recording fake transaction layer and a scripted locator (node/dns's resolver in production).
+import {
+  StatefulProxy, type LocatedAddress, type LocatedTransport, type NextHop, type ScriptRequest, type TransportLocatorPort,
+} from '../../../node/proxy/index.js';
 import { answer, factory, FakeTransactions, request, type FakeRequest } from './fake-sip.js';
 
 const src = { address: '192.0.2.10', port: 5060, transport: 'UDP' };
@@ -28,15 +31,35 @@ class ScriptedLocator implements TransportLocatorPort {
   }
 }
 
-function setup(route: (r: ScriptRequest) => void) {
+/** Also resolves named hops: synchronously from `addresses`, or later for names in `slow`. */
+class AddressLocator extends ScriptedLocator {
+  readonly addresses = new Map<string, LocatedAddress[]>();
+  readonly slow = new Set<string>();
+  private readonly pendingTargets: Array<() => void> = [];
+  targets(hop: NextHop, done: (targets: readonly LocatedAddress[]) => void): void {
+    const answer = (): void => done(this.addresses.get(hop.host) ?? []);
+    if (this.slow.has(hop.host)) this.pendingTargets.push(answer);
+    else answer();
+  }
+  answerTargets(): void {
+    for (const a of this.pendingTargets.splice(0)) a();
+  }
+}
+
+function setup(route: (r: ScriptRequest) => void, locator: ScriptedLocator = new ScriptedLocator()) {
   const tx = new FakeTransactions();
-  const locator = new ScriptedLocator();
   const proxy = new StatefulProxy<string, number>({
     transactions: tx, factory, isOwnAddress: () => false, advertised: { host: 'proxy.example.com', port: 5060 },
     advertisedByTransport: new Map([['UDP', { host: 'proxy.example.com', port: 5060 }], ['TCP', { host: 'proxy.example.com', port: 5060 }]]),
     recordRoute: true, inviteTimeoutMs: 180_000, hooks: { onRequest: route }, transportLocator: locator,
   });
   return { tx, locator, proxy };
+}
+
+function failoverSetup() {
+  const locator = new AddressLocator();
+  locator.addresses.set('pool.example.net', [{ address: '192.0.2.51', port: 5060 }, { address: '192.0.2.52', port: 5070 }, { address: '2001:db8::53', port: 5060 }]);
+  return { ...setup((r) => r.relay({ target: 'sip:bob@pool.example.net;transport=udp' }), locator), locator };
 }
 
 function invite(ruri: string, callId = 'n1'): FakeRequest {
@@ -106,5 +129,74 @@ describe('stateful proxy: NAPTR transport selection (RFC 3263 §4.1)', () => {
     expect(h.tx.method('INVITE').map((s) => s.dest.host)).toEqual(['192.0.2.40']);
     h.locator.release();
     expect(h.tx.method('INVITE').map((s) => [s.dest.host, s.dest.srvName])).toEqual([['192.0.2.40', undefined], ['a.example.net', '_sip._udp.a-pool.example.net']]);
+  });
+});
+
+describe('stateful proxy: failover across a named next hop\'s addresses (RFC 3263 §4.3)', () => {
+  test('a 503 moves the INVITE to the next address on a new branch id; the caller sees only the final answer', async () => {
+    const h = failoverSetup();
+    await h.proxy.onRequest('s', invite('sip:bob@example.com'), src, 0);
+    const [first] = h.tx.method('INVITE');
+    expect(first.dest).toEqual({ host: '192.0.2.51', port: 5060, transport: 'UDP', source: 'ruri' });
+    await h.proxy.onResponse(first.tx, answer(first.request, 503), 10);
+    const [, second] = h.tx.method('INVITE');
+    expect(second.dest).toEqual({ host: '192.0.2.52', port: 5070, transport: 'UDP', source: 'ruri' });
+    const branchOf = (r: FakeRequest): string | undefined => /branch=([^;]+)/.exec(r.headers.get('Via') ?? '')?.[1];
+    expect(branchOf(second.request)).not.toBe(branchOf(first.request));
+    expect(h.tx.statuses('s')).toEqual([]);
+    expect(h.proxy.statelessCounts.failover).toBe(1);
+    await h.proxy.onResponse(second.tx, answer(second.request, 486), 20);
+    expect(h.tx.statuses('s')).toEqual([486]);
+  });
+
+  test('a timeout without any response or a transport error moves on too; an IPv6 address gets brackets', async () => {
+    const h = failoverSetup();
+    await h.proxy.onRequest('s', invite('sip:bob@example.com'), src, 0);
+    await h.proxy.onClientTimeout(h.tx.method('INVITE')[0].tx, 'B', 32_000);
+    await h.proxy.onTransportError(h.tx.method('INVITE')[1].tx, 32_010);
+    const third = h.tx.method('INVITE')[2];
+    expect(third.dest).toEqual({ host: '[2001:db8::53]', port: 5060, transport: 'UDP', source: 'ruri' });
+    // The last address fails as well: the caller gets the timeout's verdict for the branch.
+    await h.proxy.onClientTimeout(third.tx, 'B', 64_000);
+    expect(h.tx.method('INVITE')).toHaveLength(3);
+    expect(h.tx.statuses('s')).toEqual([408]);
+  });
+
+  test('no failover once the next hop answered a provisional, nor after a CANCEL', async () => {
+    const h = failoverSetup();
+    await h.proxy.onRequest('s', invite('sip:bob@example.com'), src, 0);
+    const [first] = h.tx.method('INVITE');
+    await h.proxy.onResponse(first.tx, answer(first.request, 100), 5);
+    await h.proxy.onClientTimeout(first.tx, 'B', 32_000);
+    expect(h.tx.method('INVITE')).toHaveLength(1);
+    expect(h.tx.statuses('s')).toEqual([408]);
+
+    const c = failoverSetup();
+    const inv = invite('sip:bob@example.com', 'n9');
+    await c.proxy.onRequest('s', inv, src, 0);
+    const [out] = c.tx.method('INVITE');
+    await c.proxy.onResponse(out.tx, answer(out.request, 180, { toTag: 'b' }), 5);
+    c.tx.cancelTargets.set('n9', 's');
+    await c.proxy.onRequest('c', request(`CANCEL ${inv.uri}`, `Via: ${inv.headers.get('Via')}`, 'Max-Forwards: 70',
+      `From: ${inv.headers.get('From')}`, `To: ${inv.headers.get('To')}`, 'Call-ID: n9', 'CSeq: 1 CANCEL'), src, 10);
+    await c.proxy.onResponse(out.tx, answer(out.request, 503), 20);
+    expect(c.tx.method('INVITE')).toHaveLength(1);
+    expect(c.tx.statuses('s').at(-1)).toBe(487);
+  });
+
+  test('a name that resolves to nothing: 503 locally (500 upstream), nothing sent', async () => {
+    const h = setup((r) => r.relay({ target: 'sip:bob@nowhere.example.net;transport=udp' }), new AddressLocator());
+    await h.proxy.onRequest('s', invite('sip:bob@example.com'), src, 0);
+    expect(h.tx.sent).toHaveLength(0);
+    expect(h.tx.statuses('s')).toEqual([500]);
+  });
+
+  test('addresses not cached: the branch starts when they arrive', async () => {
+    const h = failoverSetup();
+    h.locator.slow.add('pool.example.net');
+    await h.proxy.onRequest('s', invite('sip:bob@example.com'), src, 0);
+    expect(h.tx.sent).toHaveLength(0);
+    h.locator.answerTargets();
+    expect(h.tx.method('INVITE').map((s) => s.dest.host)).toEqual(['192.0.2.51']);
   });
 });
