@@ -204,6 +204,8 @@ export interface StatelessCounts {
   non_invite_timeout_unanswered: number;
   /** RFC 3263 §4.3: a branch moved on to its next hop's next address (after a 503, a timeout or a transport error). */
   failover: number;
+  /** RFC 3263: a named next hop with no address (no such name, no records, DNS failing): the branch is a 503 (§16.9). */
+  next_hop_unresolved: number;
 }
 
 const CANCELLED_REASON = 'Request Terminated';
@@ -289,7 +291,7 @@ export class StatefulProxy<S, C> {
   private readonly unmatchedCancels = new Map<C, { readonly serverTx: S; readonly cancel: ProxyRequestMessage }>();
   private readonly stateless: StatelessCounts = {
     cancel_forwarded: 0, cancel_no_next_hop: 0, cancel_rejected: 0, response_forwarded: 0, response_dropped: 0,
-    retransmission_absorbed: 0, branch_collision: 0, non_invite_timeout_unanswered: 0, failover: 0,
+    retransmission_absorbed: 0, branch_collision: 0, non_invite_timeout_unanswered: 0, failover: 0, next_hop_unresolved: 0,
   };
   /**
    * Live client transactions we forwarded a request on → the upstream transaction (§17.2.3 key:
@@ -304,6 +306,11 @@ export class StatefulProxy<S, C> {
   private readonly timers = new TimerQueue<TimerItem<S, C> | undefined>();
   /** §18.1.1: "host:port" of next hops whose size-driven TCP attempt failed → until when UDP is used at once. */
   private readonly udpOnlyHops = new Map<string, number>();
+  /**
+   * RFC 3261 §21.5.4: addresses of named next hops that answered 503 with Retry-After, and until
+   * when they are tried last (bounded like udpOnlyHops: the oldest entry goes first).
+   */
+  private readonly resting = new Map<string, number>();
   private emptiedSlots = 0;
   private seq = 0;
 
@@ -534,7 +541,9 @@ export class StatefulProxy<S, C> {
       return;
     }
     if (branch.done) return; // a late final after Timer C / sequential timeout already decided
-    // §4.3 / §21.5.4: a 503 sends the request on to the next address of the same next hop.
+    // §4.3 / §21.5.4: a 503 sends the request on to the next address of the same next hop, and
+    // one with Retry-After puts that address last for the next requests until then.
+    if (res.status === 503 && branch.spec.sendTo !== undefined) this.rest(branch.spec.sendTo, res.headers.get('Retry-After'), now);
     if (res.status === 503 && branch.alternates.length > 0 && this.failOver(ctx, branch, now)) return;
     branch.done = true;
     branch.timerC = branch.seqDeadline = undefined;
@@ -772,11 +781,13 @@ export class StatefulProxy<S, C> {
         addresses = answered;
       }
       if (addresses.length === 0) {
+        this.stateless.next_hop_unresolved++;
         this.storeLocal(ctx, 503, NEXT_HOP_UNREACHABLE, now); // §16.9: nowhere to send it
         return;
       }
-      alternates = addresses.slice(1);
-      spec = { ...spec, sendTo: addresses[0] };
+      const order = this.restingLast(addresses, now);
+      alternates = order.slice(1);
+      spec = { ...spec, sendTo: order[0] };
       fwd = forwardRequest(ctx.received, spec, copy) ?? fwd;
     }
     // §16.3 item 4: a next hop that is one of our own listeners would loop straight back.
@@ -840,6 +851,33 @@ export class StatefulProxy<S, C> {
       if (oldest.done !== true) this.udpOnlyHops.delete(oldest.value);
     }
     this.udpOnlyHops.set(key, now + (this.o.udpOnlyMemoryMs ?? 600_000));
+  }
+
+  /** §21.5.4: remembers an address that asked for a rest (Retry-After delta-seconds, at most an hour). */
+  private rest(address: LocatedAddress, retryAfter: string | undefined, now: number): void {
+    const secs = /^\s*(\d{1,9})/.exec(retryAfter ?? '');
+    if (secs === null || Number(secs[1]) === 0) return;
+    const key = `${address.address}|${address.port}`;
+    this.resting.delete(key); // re-inserted last: Map order is the eviction order
+    if (this.resting.size >= UDP_ONLY_HOPS_KEPT) {
+      const oldest = this.resting.keys().next();
+      if (oldest.done !== true) this.resting.delete(oldest.value);
+    }
+    this.resting.set(key, now + Math.min(Number(secs[1]), 3600) * 1000);
+  }
+
+  /** The addresses in the order to try them: those resting (§21.5.4) after the others, each group in DNS order. */
+  private restingLast(addresses: readonly LocatedAddress[], now: number): readonly LocatedAddress[] {
+    if (this.resting.size === 0) return addresses;
+    const ready: LocatedAddress[] = [];
+    const later: LocatedAddress[] = [];
+    for (const a of addresses) {
+      const key = `${a.address}|${a.port}`;
+      const until = this.resting.get(key);
+      if (until !== undefined && until <= now) this.resting.delete(key);
+      (until !== undefined && until > now ? later : ready).push(a);
+    }
+    return later.length === 0 ? addresses : [...ready, ...later];
   }
 
   /**

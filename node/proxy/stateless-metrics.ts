@@ -7,7 +7,7 @@ import type { StatelessCounts } from './stateful-proxy.js';
 export function registerStatelessProxyCounter(source: { readonly statelessCounts: Readonly<StatelessCounts> }, registry: Registry): Counter<'event'> {
   return new Counter({
     name: 'siphon_proxy_stateless_total',
-    help: 'Proxy work done without a response context: CANCELs matching no INVITE (forwarded, no next hop, rejected), stray responses (forwarded, dropped), late retransmissions absorbed while their client transaction lives, derived branches still in use (given a distinct one), non-INVITE timeouts left unanswered (RFC 4320 4.2: never a 408), and branches moved on to the next address of their next hop (failover: RFC 3263 4.3)',
+    help: 'Proxy work done without a response context: CANCELs matching no INVITE (forwarded, no next hop, rejected), stray responses (forwarded, dropped), late retransmissions absorbed while their client transaction lives, derived branches still in use (given a distinct one), non-INVITE timeouts left unanswered (RFC 4320 4.2: never a 408), branches moved on to the next address of their next hop (failover: RFC 3263 4.3), and next hops whose name gave no address (next_hop_unresolved)',
     labelNames: ['event'],
     registers: [registry],
     collect() {

@@ -160,7 +160,8 @@ describe('SIPhon proxy/registrar scenarios, default script without auth', () => 
 
   test('transport error: a UDP contact whose host name does not resolve is answered 500 at once, not after Timer B', async () => {
     expect(verdict(await sipp(server.dir, { scenario: 'register-contact.xml', target: server.sipPort, service: 'nameless', keys: { contact: 'sip:nameless@no-such-host.invalid:5060' } }))).toEqual(PASSED);
-    const refused = async (): Promise<number> => metricValue(await metrics(server), 'siphon_bad_destinations_total{transport="udp"}') || 0;
+    // The proxy locates the name before any transport sees it (RFC 3263 §4.3 needs its addresses).
+    const refused = async (): Promise<number> => metricValue(await metrics(server), 'siphon_proxy_stateless_total{event="next_hop_unresolved"}') || 0;
     const before = await refused();
     const started = Date.now();
     const uac = substituted(server.dir, 'reject-uac.xml', 'EXPECTED_FINAL', '500');

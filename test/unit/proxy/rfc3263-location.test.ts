@@ -189,6 +189,19 @@ describe('stateful proxy: failover across a named next hop\'s addresses (RFC 326
     await h.proxy.onRequest('s', invite('sip:bob@example.com'), src, 0);
     expect(h.tx.sent).toHaveLength(0);
     expect(h.tx.statuses('s')).toEqual([500]);
+    expect(h.proxy.statelessCounts.next_hop_unresolved).toBe(1);
+  });
+
+  test('a 503 with Retry-After puts that address last for later requests until then (RFC 3261 §21.5.4)', async () => {
+    const h = failoverSetup();
+    await h.proxy.onRequest('s1', invite('sip:bob@example.com', 'r1'), src, 0);
+    const [first] = h.tx.method('INVITE');
+    await h.proxy.onResponse(first.tx, answer(first.request, 503, { headers: [['Retry-After', '60 (maintenance)']] }), 10);
+    const firstTried = (callId: string): string => h.tx.method('INVITE').find((s) => s.request.headers.get('Call-ID') === callId)!.dest.host;
+    await h.proxy.onRequest('s2', invite('sip:bob@example.com', 'r2'), src, 30_000);
+    expect(firstTried('r2')).toBe('192.0.2.52');
+    await h.proxy.onRequest('s3', invite('sip:bob@example.com', 'r3'), src, 61_000);
+    expect(firstTried('r3')).toBe('192.0.2.51');
   });
 
   test('addresses not cached: the branch starts when they arrive', async () => {
