@@ -2,7 +2,8 @@
  * `npm run bench:sip` (dist/bench/sip.js): REGISTER/s and calls/s (INVITE…BYE, 0 ms hold) at which
  * failures and retransmissions stay 0, for this server and for Kamailio 5.6 on the same machine in
  * the same run, with the same SIPp load (../shared/bench/run-peer.sh). A short step ladder per
- * peer and mode (each stops at its first unclean step after one retry), then a `node --cpu-prof`
+ * peer and mode (each stops at its first unclean step after one retry, made once the failed step's
+ * transactions have ended), then a `node --cpu-prof`
  * profile of our server at its top clean REGISTER rate. Writes bench/results/sip.json with the raw
  * RESULT lines, the maxima, `ratio.register` and `ratio.calls` (ours ÷ Kamailio) and the top-10
  * self-time functions, the harness's own REGISTER ceiling (SIPp against a stateless C responder at
@@ -29,7 +30,9 @@ const KAMAILIO_TARGET = '127.0.0.1:5070';
 /** Seconds of load per step (count = rate × this). */
 const STEP_S = Number(process.env.SIP_BENCH_STEP_S ?? 5);
 /** Whole-run budget: later steps are skipped once it is spent. */
-const BUDGET_MS = Number(process.env.SIP_BENCH_BUDGET_S ?? 900) * 1000;
+const BUDGET_MS = Number(process.env.SIP_BENCH_BUDGET_S ?? 1200) * 1000;
+/** Before retrying a failed step: 64·T1 at the default T1 (both peers run 500 ms), and a little more. */
+const RETRY_SETTLE_MS = Number(process.env.SIP_BENCH_RETRY_SETTLE_S ?? 35) * 1000;
 
 // One ladder for both peers, starting low enough to give a clean figure on a busy shared box, and
 // reaching past what either peer sustains here so neither maximum is capped by the ladder.
@@ -122,6 +125,14 @@ async function ladder(name: string, target: string, mode: Mode, rates: readonly 
     }
     let clean = false;
     for (let attempt = 0; attempt < 2 && !clean; attempt++) {
+      if (attempt > 0) {
+        // A failed step leaves the peer retransmitting its client transactions to the callee's port
+        // for up to 64·T1 (Timer B/F, 32 s): a retry started sooner has its fresh callee count that
+        // residue as failures (seen: 0 failed calls on the caller side, 2,690 on the callee's).
+        // Both peers wait the same before their retry, so it measures the rate, not the last step.
+        log(`${name} ${mode} ${rate}/s: waiting ${RETRY_SETTLE_MS / 1000} s for the failed step's transactions to end before the retry`);
+        await new Promise((r) => setTimeout(r, RETRY_SETTLE_MS));
+      }
       const r = await runStep(target, mode, rate, pid, resultsFile, uasPort);
       if (r === null) continue;
       steps.push(r);
