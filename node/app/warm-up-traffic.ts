@@ -37,6 +37,8 @@ export interface WarmUpTrafficOptions {
   readonly concurrency?: number;
   /** Used when the node challenges (RFC 2617 / RFC 7616 digest, qop=auth). */
   readonly credentials?: WarmUpCredentials;
+  /** Expires of the bindings made: inside the registrar's min/max, or they would be refused (423). */
+  readonly expiresSecs?: number;
   /** Test seam. */
   readonly now?: () => number;
 }
@@ -108,6 +110,7 @@ type Flow = { kind: 'register' | 'call'; deadline: number; onReply(reply: Reply)
 export async function runWarmUpTraffic(opts: WarmUpTrafficOptions): Promise<WarmUpCounts> {
   const now = opts.now ?? (() => performance.now());
   const concurrency = opts.concurrency ?? 64;
+  const expires = opts.expiresSecs ?? 60;
   const { host, port } = opts.target;
   const counts: WarmUpCounts = { calls: 0, registrations: 0, challenges: 0, abandoned: 0 };
   const caller = await bound(host);
@@ -148,7 +151,7 @@ export async function runWarmUpTraffic(opts: WarmUpTrafficOptions): Promise<Warm
     let step = 0;
     let authorization = '';
     let challenged = false;
-    const expiresOf = [60, 60, 0];
+    const expiresOf = [expires, expires, 0];
     const sendStep = (): void => {
       cseq++;
       send(caller, request('REGISTER', `sip:${hp}`, id(), `<${aor}>;tag=${tag}`, `<${aor}>`, callId, cseq,
@@ -291,7 +294,7 @@ export async function runWarmUpTraffic(opts: WarmUpTrafficOptions): Promise<Warm
       const sendRegister = (): void => {
         cseq++;
         send(callee, request('REGISTER', `sip:${hp}`, id(), `<${calleeAor}>;tag=r1`, `<${calleeAor}>`, callId, cseq,
-          `Contact: <sip:${CALLEE}@${host}:${calleePort}>;expires=300\r\n${authorization}`, '', calleePort));
+          `Contact: <sip:${CALLEE}@${host}:${calleePort}>;expires=${expires}\r\n${authorization}`, '', calleePort));
       };
       const onResponse = (bytes: Buffer): void => {
         const msg = parse(bytes);

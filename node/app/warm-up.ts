@@ -65,7 +65,13 @@ export async function warmUp(config: SiphonConfig, log: Logger): Promise<WarmUpR
       try {
         const target = node.listeners.find((l) => l.transport === 'udp');
         if (target === undefined) throw new Error('the warm-up node has no UDP listener');
-        const counts = await runWarmUpTraffic({ target: { host: target.host, port: target.port }, durationMs: config.warmup.duration_ms, credentials });
+        const { min_expires: min, max_expires: max } = config.registrar;
+        const counts = await runWarmUpTraffic({
+          target: { host: target.host, port: target.port },
+          durationMs: config.warmup.duration_ms,
+          credentials,
+          expiresSecs: Math.min(Math.max(min, 60), Math.max(max, 1)),
+        });
         return { ...counts, ms: Math.round(performance.now() - started) };
       } finally {
         app.stop();

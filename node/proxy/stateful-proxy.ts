@@ -150,8 +150,8 @@ interface Branch<C> {
   request: ProxyRequestMessage;
   nextHop: NextHop;
   tx: C;
-  /** How the request was built for this branch (each failover attempt is built again from it). */
-  readonly spec: ForwardSpec;
+  /** How the current attempt was built (`sendTo`: the address it went to); a failover builds the next from it. */
+  spec: ForwardSpec;
   /** RFC 3263 §4.3: the next hop's further addresses, in order, for a 503, a timeout or a transport error. */
   readonly alternates: LocatedAddress[];
   /** §18.1.1: the UDP form of a request moved to TCP for its size, tried if TCP cannot connect. */
@@ -243,7 +243,7 @@ class ResponseContext<S, C> {
   lingerUntil: number | undefined;
   /** RFC 4320 §4.2: when a still-unanswered forwarded non-INVITE gets our 100 Trying. */
   tryingAt: number | undefined;
-  /** Targets waiting for RFC 3263 §4.1 NAPTR before their branch can start (its Via names the transport). */
+  /** Targets waiting for DNS before their branch can start (RFC 3263: NAPTR, since the Via names the transport; then the addresses). */
   locating = 0;
   request!: ProxyRequestContext;
   /**
@@ -905,11 +905,13 @@ export class StatefulProxy<S, C> {
     for (let next = branch.alternates.shift(); next !== undefined; next = branch.alternates.shift()) {
       if (this.o.isOwnAddress(next.address, next.port)) continue; // §16.3 item 4: not to ourselves
       const suffix = this.freeSuffix(ctx.loopHash, `${branch.spec.branchSuffix}f${branch.alternates.length}`, ctx.method);
-      const fwd = forwardRequest(ctx.received, { ...branch.spec, sendTo: next, branchSuffix: suffix }, copy);
+      const spec: ForwardSpec = { ...branch.spec, sendTo: next, branchSuffix: suffix };
+      const fwd = forwardRequest(ctx.received, spec, copy);
       if (fwd === undefined) return false;
       const tx = this.o.transactions.sendRequest(fwd.request, fwd.nextHop, now);
       if (tx === undefined) continue;
       this.byClient.delete(branch.tx);
+      branch.spec = spec;
       branch.tx = tx;
       branch.request = fwd.request;
       branch.nextHop = fwd.nextHop;

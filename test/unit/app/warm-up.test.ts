@@ -85,6 +85,14 @@ describe('warmUp over real loopback sockets', () => {
     expect(report!.ms).toBeGreaterThanOrEqual(300);
   }, 20_000);
 
+  it('registers within the operator registrar limits (min_expires above the default refresh would mean 423s)', async () => {
+    const report = await warmUp(configOf({ registrar: { min_expires: 600, max_expires: 7200 } }), silent);
+    expect(report).not.toBeNull();
+    expect(report!.registrations).toBeGreaterThanOrEqual(3);
+    expect(report!.calls).toBeGreaterThan(0);
+    expect(report!.abandoned).toBe(0);
+  }, 20_000);
+
   it('answers 401/407 digest challenges (SHA-256 first) without running the operator script or asking its HTTP backend', async () => {
     let backendAsked = 0;
     const backend = createServer((_req, res) => {

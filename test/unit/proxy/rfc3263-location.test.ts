@@ -200,8 +200,17 @@ describe('stateful proxy: failover across a named next hop\'s addresses (RFC 326
     const firstTried = (callId: string): string => h.tx.method('INVITE').find((s) => s.request.headers.get('Call-ID') === callId)!.dest.host;
     await h.proxy.onRequest('s2', invite('sip:bob@example.com', 'r2'), src, 30_000);
     expect(firstTried('r2')).toBe('192.0.2.52');
+    // A 503 with Retry-After from the address the branch failed over to rests that one, not the first.
+    const r2 = h.tx.method('INVITE').find((s) => s.request.headers.get('Call-ID') === 'r2')!;
+    await h.proxy.onResponse(r2.tx, answer(r2.request, 503, { headers: [['Retry-After', '120']] }), 30_010);
     await h.proxy.onRequest('s3', invite('sip:bob@example.com', 'r3'), src, 61_000);
-    expect(firstTried('r3')).toBe('192.0.2.51');
+    expect(firstTried('r3')).toBe('192.0.2.51'); // its rest is over
+    const r3 = h.tx.method('INVITE').find((s) => s.request.headers.get('Call-ID') === 'r3')!;
+    await h.proxy.onResponse(r3.tx, answer(r3.request, 503), 61_010);
+    expect(h.tx.method('INVITE').filter((s) => s.request.headers.get('Call-ID') === 'r3').map((s) => s.dest.host))
+      .toEqual(['192.0.2.51', '[2001:db8::53]']); // .52 is still resting: last
+    await h.proxy.onRequest('s4', invite('sip:bob@example.com', 'r4'), src, 151_000);
+    expect(firstTried('r4')).toBe('192.0.2.51');
   });
 
   test('addresses not cached: the branch starts when they arrive', async () => {
