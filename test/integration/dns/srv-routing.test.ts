@@ -150,60 +150,53 @@ function busyUas(port: number, calls: number, transport: 'u1' | 't1' = 'u1'): Pr
   return runSipp(dir, { scenario: join(SCENARIOS, 'uas-busy-port.xml'), port, calls, transport, timeoutSecs: 20 });
 }
 
+/** The callee answered: 486 "Busy at PORT" from the expected port. */
+function expectBusyAt(final: string, port: number): void {
+  expect(statusOf(final)).toBe(486);
+  expect(final).toContain(`Busy at ${port}`);
+}
+
+/** Every SIPp of the test ran its calls as scripted. */
+async function expectPassed(...runs: Promise<SippRun>[]): Promise<void> {
+  for (const run of await Promise.all(runs)) expect({ code: run.code, output: run.output }).toEqual({ code: 0, output: '' });
+}
+
 test('a Request-URI naming example.test without a port reaches the UAS on the SRV target port; a Route naming a host without a port too', async () => {
   const uas = busyUas(srvPort, 2);
   await portsBound('udp', [srvPort]);
-  const byRuri = await call('sip:bob@example.test');
-  expect(statusOf(byRuri.final)).toBe(486);
-  expect(byRuri.final).toContain(`Busy at ${srvPort}`);
-  const byRoute = await call('sip:bob@192.0.2.1', '<sip:edge.example.test;lr>');
-  expect(statusOf(byRoute.final)).toBe(486);
-  expect(byRoute.final).toContain(`Busy at ${srvPort}`);
-  const run = await uas;
-  expect({ code: run.code, output: run.output }).toEqual({ code: 0, output: '' });
+  expectBusyAt((await call('sip:bob@example.test')).final, srvPort);
+  expectBusyAt((await call('sip:bob@192.0.2.1', '<sip:edge.example.test;lr>')).final, srvPort);
+  await expectPassed(uas);
 }, 30_000);
 
 test('with an explicit port the SRV record is not used: the A record at that port', async () => {
   const uas = busyUas(explicitPort, 1);
   await portsBound('udp', [explicitPort]);
-  const r = await call(`sip:bob@example.test:${explicitPort}`);
-  expect(statusOf(r.final)).toBe(486);
-  expect(r.final).toContain(`Busy at ${explicitPort}`);
-  const run = await uas;
-  expect({ code: run.code, output: run.output }).toEqual({ code: 0, output: '' });
+  expectBusyAt((await call(`sip:bob@example.test:${explicitPort}`)).final, explicitPort);
+  await expectPassed(uas);
 }, 30_000);
 
 test('transport=tcp asks _sip._tcp; a refused connect to the first SRV target fails over to the next (§4.3)', async () => {
   const uas = busyUas(tcpSrvPort, 2, 't1');
   await portsBound('tcp', [tcpSrvPort]);
-  const direct = await call('sip:bob@example.test;transport=tcp');
-  expect(statusOf(direct.final)).toBe(486);
-  expect(direct.final).toContain(`Busy at ${tcpSrvPort}`);
-  const failover = await call('sip:bob@failover.example.test;transport=tcp');
-  expect(statusOf(failover.final)).toBe(486);
-  expect(failover.final).toContain(`Busy at ${tcpSrvPort}`);
-  const run = await uas;
-  expect({ code: run.code, output: run.output }).toEqual({ code: 0, output: '' });
+  expectBusyAt((await call('sip:bob@example.test;transport=tcp')).final, tcpSrvPort);
+  expectBusyAt((await call('sip:bob@failover.example.test;transport=tcp')).final, tcpSrvPort);
+  await expectPassed(uas);
 }, 30_000);
 
 test('no transport and no port: NAPTR chooses TCP and its SRV name, and the request arrives over TCP (§4.1)', async () => {
   const uas = busyUas(tcpSrvPort, 1, 't1');
   await portsBound('tcp', [tcpSrvPort]);
-  const r = await call('sip:bob@naptr.example.test');
-  expect(statusOf(r.final)).toBe(486);
-  expect(r.final).toContain(`Busy at ${tcpSrvPort}`);
-  const run = await uas;
-  expect({ code: run.code, output: run.output }).toEqual({ code: 0, output: '' });
+  expectBusyAt((await call('sip:bob@naptr.example.test')).final, tcpSrvPort);
+  await expectPassed(uas);
 }, 30_000);
 
 test('a 503 from the first SRV target sends the INVITE on to the next one, and the caller sees only its answer (§4.3)', async () => {
   const unavailable = runSipp(dir, { scenario: join(SCENARIOS, 'uas-unavailable.xml'), port: unavailablePort, calls: 1, transport: 'u1', timeoutSecs: 20 });
   const busy = busyUas(srvPort, 1);
   await portsBound('udp', [unavailablePort, srvPort]);
-  const r = await call('sip:bob@unavailable.example.test;transport=udp');
-  expect(statusOf(r.final)).toBe(486);
-  expect(r.final).toContain(`Busy at ${srvPort}`);
-  for (const run of [await unavailable, await busy]) expect({ code: run.code, output: run.output }).toEqual({ code: 0, output: '' });
+  expectBusyAt((await call('sip:bob@unavailable.example.test;transport=udp')).final, srvPort);
+  await expectPassed(unavailable, busy);
 }, 30_000);
 
 test('a name with no records: the caller gets a 5xx at once, not a 408 after Timer B', async () => {
