@@ -45,7 +45,8 @@ export function warmUpConfig(config: SiphonConfig): { config: SiphonConfig; cred
       auth: credentials === undefined
         ? { ...config.auth, backend: 'static', users: [] }
         : { ...config.auth, backend: 'static', users: [{ username: credentials.username, password: credentials.password, ha1: null, realm: null }] },
-      registrar: { ...config.registrar, service_route: [] },
+      // The warm-up user registers AoRs of its own: an auth/AoR match would refuse them all (403).
+      registrar: { ...config.registrar, service_route: [], enforce_auth_aor_match: false },
       overload: { ...config.overload, enabled: false },
       cluster: { ...config.cluster, data_dir: null, peers: [] },
       warmup: { ...config.warmup, enabled: false },
