@@ -3,14 +3,11 @@
 import type { NextHop, SourceAddress } from '../proxy/index.js';
 import { isIP } from 'node:net';
 import type { ListenerInfo, MessageSource, TransportKind } from '../transport/index.js';
+import { stripBrackets } from '../util/index.js';
 
 /** Transports this node sends on; a next hop asking for another (tls, ws, sctp) is tried over UDP. */
 export function transportOfHop(hop: NextHop): TransportKind {
   return hop.transport.toLowerCase() === 'tcp' ? 'tcp' : 'udp';
-}
-
-function stripBrackets(host: string): string {
-  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
 }
 
 /** Distinct next hops remembered by destinationOfHop before it starts over. */

@@ -20,6 +20,7 @@ import { authPort, forwardRegistrarChanges, proxyHooksFrom, registrarPort, Scrip
 import { SipResponse } from '../sip/index.js';
 import type { ClientTx, ServerTx, TimeoutTimer, TransactionManager, Tx } from '../transaction/index.js';
 import type { ListenerInfo, MessageSource } from '../transport/index.js';
+import { stripBrackets } from '../util/index.js';
 import { mountRegistrationsAdmin, type RouteMount } from './admin-routes.js';
 import { DeadlineTimer } from './deadline-timer.js';
 import { defaultScriptPath, digestGate, gatedHandlers } from './default-script.js';
@@ -307,8 +308,7 @@ function locatorOf(resolver: SipResolver): TransportLocatorPort {
     locatedNow: (host, secure) => resolver.locatedNow(host, secure),
     locate: (host, secure, done) => resolver.locate(host, secure, done),
     targets: (hop, done) => {
-      const host = hop.host.startsWith('[') && hop.host.endsWith(']') ? hop.host.slice(1, -1) : hop.host;
-      const query = { host, port: hop.port, transport: transportOfHop(hop), srv: hop.srv === true, srvName: hop.srvName };
+      const query = { host: stripBrackets(hop.host), port: hop.port, transport: transportOfHop(hop), srv: hop.srv === true, srvName: hop.srvName };
       resolver.lookup(query, (targets) => done(targets));
     },
   };

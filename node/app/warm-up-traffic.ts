@@ -4,9 +4,10 @@
 // digest challenges when the node asks for them — so V8 has compiled those paths before real
 // traffic arrives. The messages are plain text templates: the warm-up must exercise the node's
 // stack, not its own.
-import { createHash } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import type { AddressInfo } from 'node:net';
+import { computeHa1, computeResponse, parseAlgorithm, parseAuthParams } from '../auth/index.js';
+import { parseMessage, type SipMessage, type SipResponse } from '../sip/index.js';
 
 export interface WarmUpTarget {
   readonly host: string;
@@ -48,59 +49,34 @@ const FLOW_TIMEOUT_MS = 1000;
 const CALLEE = 'siphon-warmup-callee';
 const SDP = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0 8\r\na=rtpmap:0 PCMU/8000\r\n';
 
-interface Reply {
-  readonly status: number;
-  readonly header: (name: string) => string | undefined;
-  readonly headers: (name: string) => string[];
-}
-
-/** A received message's start line and headers (the node's own output: full names, CRLF lines). */
-function parse(bytes: Buffer): { first: string; header: (name: string) => string | undefined; headers: (name: string) => string[] } {
-  const text = bytes.toString('latin1');
-  const end = text.indexOf('\r\n\r\n');
-  const lines = (end < 0 ? text : text.slice(0, end)).split('\r\n');
-  const fields: [string, string][] = [];
-  for (let i = 1; i < lines.length; i++) {
-    const colon = lines[i].indexOf(':');
-    if (colon > 0) fields.push([lines[i].slice(0, colon).trim().toLowerCase(), lines[i].slice(colon + 1).trim()]);
+/** The node's own parser reads what the node sent; anything unparseable is ignored. */
+function parsed(bytes: Buffer): SipMessage | null {
+  try {
+    return parseMessage(bytes);
+  } catch {
+    return null;
   }
-  const headers = (name: string): string[] => fields.filter(([n]) => n === name.toLowerCase()).map(([, v]) => v);
-  return { first: lines[0], header: (name) => headers(name)[0], headers };
 }
 
-/** A Digest challenge's parameters (first challenge of the header). */
-function challengeParams(value: string): Map<string, string> {
-  const params = new Map<string, string>();
-  const re = /([A-Za-z-]+)=("([^"]*)"|[^,\s]+)/g;
-  for (let m = re.exec(value); m !== null; m = re.exec(value)) {
-    const key = m[1].toLowerCase();
-    if (!params.has(key)) params.set(key, m[3] ?? m[2]);
-  }
-  return params;
-}
-
-function digest(algorithm: string, text: string): string {
-  return createHash(algorithm.toUpperCase().startsWith('SHA-256') ? 'sha256' : 'md5').update(text).digest('hex');
-}
-
-/** The Authorization / Proxy-Authorization value answering `challenge` (qop=auth when offered). */
+/** The Authorization / Proxy-Authorization value answering `challenge` (qop=auth when offered), computed by node/auth. */
 export function digestAnswer(challenge: string, method: string, uri: string, creds: WarmUpCredentials, cnonce: string): string {
-  const p = challengeParams(challenge.replace(/^\s*Digest\s+/i, ''));
-  const realm = p.get('realm') ?? '';
-  const nonce = p.get('nonce') ?? '';
-  const algorithm = p.get('algorithm') ?? 'MD5';
-  const ha1 = digest(algorithm, `${creds.username}:${realm}:${creds.password}`);
-  const ha2 = digest(algorithm, `${method}:${uri}`);
-  const qop = (p.get('qop') ?? '').split(',').map((q) => q.trim()).includes('auth') ? 'auth' : undefined;
+  const { params } = parseAuthParams(challenge);
+  const realm = params.get('realm') ?? '';
+  const nonce = params.get('nonce') ?? '';
+  const algorithm = parseAlgorithm(params.get('algorithm') ?? null) ?? 'MD5';
+  const qop = (params.get('qop') ?? '').split(',').map((q) => q.trim()).includes('auth') ? 'auth' : null;
   const nc = '00000001';
-  const response = qop === undefined ? digest(algorithm, `${ha1}:${nonce}:${ha2}`) : digest(algorithm, `${ha1}:${nonce}:${nc}:${cnonce}:${qop}:${ha2}`);
-  const opaque = p.get('opaque');
+  const response = computeResponse({
+    algorithm, ha1: computeHa1(algorithm, creds.username, realm, creds.password), nonce, method, uri, qop,
+    nc: qop === null ? null : nc, cnonce: qop === null ? null : cnonce,
+  });
+  const opaque = params.get('opaque');
   return `Digest username="${creds.username}", realm="${realm}", nonce="${nonce}", uri="${uri}", response="${response}", algorithm=${algorithm}` +
-    (qop === undefined ? '' : `, qop=${qop}, nc=${nc}, cnonce="${cnonce}"`) +
+    (qop === null ? '' : `, qop=${qop}, nc=${nc}, cnonce="${cnonce}"`) +
     (opaque === undefined ? '' : `, opaque="${opaque}"`);
 }
 
-type Flow = { kind: 'register' | 'call'; deadline: number; onReply(reply: Reply): void };
+type Flow = { kind: 'register' | 'call'; deadline: number; onReply(reply: SipResponse): void };
 
 /**
  * Runs the traffic until `durationMs` has passed and the flows in flight have ended (or timed
@@ -162,7 +138,7 @@ export async function runWarmUpTraffic(opts: WarmUpTrafficOptions): Promise<Warm
       deadline: now() + FLOW_TIMEOUT_MS,
       onReply: (reply) => {
         if (reply.status < 200) return;
-        const challenge = reply.header('www-authenticate');
+        const challenge = reply.headers.get('WWW-Authenticate');
         // Each step may be challenged once (a nonce's count is not replayed: answer afresh).
         if (reply.status === 401 && challenge !== undefined && opts.credentials !== undefined && !challenged) {
           counts.challenges++;
@@ -198,19 +174,19 @@ export async function runWarmUpTraffic(opts: WarmUpTrafficOptions): Promise<Warm
       kind: 'call',
       deadline: now() + FLOW_TIMEOUT_MS,
       onReply: (reply) => {
-        const method = (reply.header('cseq') ?? '').split(/\s+/)[1];
+        const method = (reply.headers.get('CSeq') ?? '').split(/\s+/)[1];
         if (reply.status < 200) return;
         if (method === 'BYE') {
           if (reply.status === 200) counts.calls++;
           return end(callId, reply.status === 200);
         }
         if (method !== 'INVITE' || answered) return; // a retransmitted 2xx: the ACK already went
-        const to = reply.header('to') ?? '';
+        const to = reply.headers.get('To') ?? '';
         if (reply.status >= 300) {
           // The transaction's ACK for a non-2xx (§17.1.1.3): same branch as the INVITE.
-          const via = reply.header('via') ?? '';
+          const via = reply.headers.get('Via') ?? '';
           send(caller, `ACK ${ruri} SIP/2.0\r\nVia: ${via}\r\nMax-Forwards: 70\r\nFrom: ${from}\r\nTo: ${to}\r\nCall-ID: ${callId}\r\nCSeq: ${cseq} ACK\r\nContent-Length: 0\r\n\r\n`);
-          const challenge = reply.header('proxy-authenticate');
+          const challenge = reply.headers.get('Proxy-Authenticate');
           if (reply.status === 407 && challenge !== undefined && opts.credentials !== undefined && authorization === '') {
             counts.challenges++;
             cseq++;
@@ -222,8 +198,8 @@ export async function runWarmUpTraffic(opts: WarmUpTrafficOptions): Promise<Warm
         }
         answered = true;
         // §12.1.2: the route set is the Record-Route reversed; the remote target is the Contact.
-        const routes = reply.headers('record-route').flatMap((v) => v.split(',')).map((v) => v.trim()).reverse();
-        const contact = /<([^>]+)>/.exec(reply.header('contact') ?? '')?.[1] ?? ruri;
+        const routes = reply.headers.getAll('Record-Route').reverse();
+        const contact = /<([^>]+)>/.exec(reply.headers.get('Contact') ?? '')?.[1] ?? ruri;
         const route = routes.length > 0 ? `Route: ${routes.join(', ')}\r\n` : '';
         send(caller, request('ACK', contact, id(), from, to, callId, cseq, route));
         send(caller, request('BYE', contact, id(), from, to, callId, cseq + 1, route));
@@ -246,25 +222,30 @@ export async function runWarmUpTraffic(opts: WarmUpTrafficOptions): Promise<Warm
   };
 
   caller.on('message', (bytes: Buffer) => {
-    const msg = parse(bytes);
-    const status = /^SIP\/2\.0 (\d{3}) /.exec(msg.first);
-    if (status === null) return; // the caller is only ever sent responses
-    const flow = flows.get(msg.header('call-id') ?? '');
-    flow?.onReply({ status: Number(status[1]), header: msg.header, headers: msg.headers });
+    const msg = parsed(bytes);
+    if (msg === null || msg.isRequest) return; // the caller is only ever sent responses
+    const callId = msg.headers.get('Call-ID') ?? '';
+    const flow = flows.get(callId);
+    try {
+      flow?.onReply(msg);
+    } catch {
+      end(callId, false); // a challenge node/auth cannot parse: this flow is over
+    }
   });
 
   let answeredCalls = 0;
   // The callee answers what the proxy forwards: INVITE with 180 then 200 (with SDP), BYE and
   // anything else with 200; an ACK gets nothing.
   callee.on('message', (bytes: Buffer, rinfo) => {
-    const msg = parse(bytes);
-    const method = msg.first.split(' ')[0];
-    if (method === 'ACK' || method.startsWith('SIP/')) return;
+    const msg = parsed(bytes);
+    if (msg === null || !msg.isRequest || msg.method === 'ACK') return;
+    const method = msg.method;
+    const h = msg.headers;
     const tag = `e${++answeredCalls}`;
-    const echo = msg.headers('via').map((v) => `Via: ${v}\r\n`).join('') +
-      msg.headers('record-route').map((v) => `Record-Route: ${v}\r\n`).join('') +
-      `From: ${msg.header('from') ?? ''}\r\nTo: ${msg.header('to') ?? ''}${method === 'INVITE' ? `;tag=${tag}` : ''}\r\n` +
-      `Call-ID: ${msg.header('call-id') ?? ''}\r\nCSeq: ${msg.header('cseq') ?? ''}\r\n`;
+    const echo = h.getAll('Via').map((v) => `Via: ${v}\r\n`).join('') +
+      h.getAll('Record-Route').map((v) => `Record-Route: ${v}\r\n`).join('') +
+      `From: ${h.get('From') ?? ''}\r\nTo: ${h.get('To') ?? ''}${method === 'INVITE' ? `;tag=${tag}` : ''}\r\n` +
+      `Call-ID: ${h.get('Call-ID') ?? ''}\r\nCSeq: ${h.get('CSeq') ?? ''}\r\n`;
     const reply = (status: string, extra: string, body = ''): void => {
       callee.send(Buffer.from(`SIP/2.0 ${status}\r\n${echo}${extra}Content-Length: ${body.length}\r\n\r\n${body}`, 'latin1'), rinfo.port, rinfo.address);
     };
@@ -297,12 +278,16 @@ export async function runWarmUpTraffic(opts: WarmUpTrafficOptions): Promise<Warm
           `Contact: <sip:${CALLEE}@${host}:${calleePort}>;expires=${expires}\r\n${authorization}`, '', calleePort));
       };
       const onResponse = (bytes: Buffer): void => {
-        const msg = parse(bytes);
-        if (msg.header('call-id') !== callId) return;
-        const status = Number(/^SIP\/2\.0 (\d{3})/.exec(msg.first)?.[1] ?? 0);
-        const challenge = msg.header('www-authenticate');
+        const msg = parsed(bytes);
+        if (msg === null || msg.isRequest || msg.headers.get('Call-ID') !== callId) return;
+        const status = msg.status;
+        const challenge = msg.headers.get('WWW-Authenticate');
         if (status === 401 && challenge !== undefined && opts.credentials !== undefined && authorization === '') {
-          authorization = `Authorization: ${digestAnswer(challenge, 'REGISTER', `sip:${hp}`, opts.credentials, id())}\r\n`;
+          try {
+            authorization = `Authorization: ${digestAnswer(challenge, 'REGISTER', `sip:${hp}`, opts.credentials, id())}\r\n`;
+          } catch {
+            return; // unanswerable: the flow timer ends it
+          }
           sendRegister();
           return;
         }

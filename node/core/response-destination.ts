@@ -3,6 +3,7 @@
  * the request and the connection it arrived on.
  */
 import type { Endpoint, MessageSource } from '../transport/index.js';
+import { stripBrackets } from '../util/index.js';
 
 export interface ViaRouting {
   readonly host: string;
@@ -16,10 +17,6 @@ export type ResponseDestination =
   | { readonly kind: 'endpoint'; readonly endpoint: Endpoint };
 
 const DEFAULT_PORT = 5060;
-
-function stripBrackets(host: string): string {
-  return host.startsWith('[') ? host.slice(1, -1) : host;
-}
 
 export function responseDestination(via: ViaRouting, source: MessageSource): ResponseDestination {
   const received = via.params.get('received');

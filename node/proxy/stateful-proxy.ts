@@ -10,6 +10,7 @@
 import { isIP } from 'node:net';
 import type { DialogTracker } from '../dialog/index.js';
 import { TimerQueue, type QueueEntry } from '../transaction/index.js';
+import { stripBrackets } from '../util/index.js';
 import { branchParamOf, branchSuffix, loopHash, makeBranch, upstreamTransactionKey } from './branch-id.js';
 import { buildCancel } from './cancel-request.js';
 import { forwardRequest, type AdvertisedAddress, type ForwardedRequest, type ForwardSpec } from './forward-request.js';
@@ -214,8 +215,8 @@ const NO_REASONS: readonly string[] = [];
 const NEXT_HOP_UNREACHABLE = 'Next Hop Unreachable';
 /** RFC 3326 §3's own example: the Reason of a CANCEL sent because another branch answered. */
 const COMPLETED_ELSEWHERE: readonly string[] = ['SIP;cause=200;text="Call completed elsewhere"'];
-/** Next hops remembered as UDP-only at most (§18.1.1 fallback memory). */
-const UDP_ONLY_HOPS_KEPT = 4096;
+/** Next hops (or addresses) remembered at most per memory: UDP-only (§18.1.1), resting after a 503 (§21.5.4). */
+const HOPS_REMEMBERED = 4096;
 const MAX_FAILURE_ROUNDS = 5;
 const DIALOG_CREATING = new Set(['INVITE', 'SUBSCRIBE', 'REFER', 'NOTIFY']);
 
@@ -844,26 +845,14 @@ export class StatefulProxy<S, C> {
 
   /** Remembers a next hop that failed a size-driven TCP attempt (bounded: the oldest entry goes first). */
   private rememberUdpOnly(hop: NextHop, now: number): void {
-    const key = hopKey(hop);
-    this.udpOnlyHops.delete(key); // re-inserted last: Map order is the eviction order
-    if (this.udpOnlyHops.size >= UDP_ONLY_HOPS_KEPT) {
-      const oldest = this.udpOnlyHops.keys().next();
-      if (oldest.done !== true) this.udpOnlyHops.delete(oldest.value);
-    }
-    this.udpOnlyHops.set(key, now + (this.o.udpOnlyMemoryMs ?? 600_000));
+    setBounded(this.udpOnlyHops, hopKey(hop), now + (this.o.udpOnlyMemoryMs ?? 600_000), HOPS_REMEMBERED);
   }
 
   /** §21.5.4: remembers an address that asked for a rest (Retry-After delta-seconds, at most an hour). */
   private rest(address: LocatedAddress, retryAfter: string | undefined, now: number): void {
     const secs = /^\s*(\d{1,9})/.exec(retryAfter ?? '');
     if (secs === null || Number(secs[1]) === 0) return;
-    const key = `${address.address}|${address.port}`;
-    this.resting.delete(key); // re-inserted last: Map order is the eviction order
-    if (this.resting.size >= UDP_ONLY_HOPS_KEPT) {
-      const oldest = this.resting.keys().next();
-      if (oldest.done !== true) this.resting.delete(oldest.value);
-    }
-    this.resting.set(key, now + Math.min(Number(secs[1]), 3600) * 1000);
+    setBounded(this.resting, `${address.address}|${address.port}`, now + Math.min(Number(secs[1]), 3600) * 1000, HOPS_REMEMBERED);
   }
 
   /** The addresses in the order to try them: those resting (§21.5.4) after the others, each group in DNS order. */
@@ -1321,7 +1310,12 @@ function errText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** A host as written in a URI: an IPv6 reference keeps its brackets there. */
-function stripBrackets(host: string): string {
-  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+/** Sets `key` as the newest entry of a map kept to `max` entries: Map order is the eviction order, the oldest goes first. */
+function setBounded<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
+  map.delete(key);
+  if (map.size >= max) {
+    const oldest = map.keys().next();
+    if (oldest.done !== true) map.delete(oldest.value);
+  }
+  map.set(key, value);
 }

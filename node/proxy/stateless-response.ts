@@ -6,6 +6,7 @@
 import type { IsOwnAddress } from './own-address.js';
 import type { ProxyResponseMessage } from './proxy-message.js';
 import type { NextHop } from './routing-decision.js';
+import { stripBrackets } from '../util/index.js';
 import { parseViaValue } from './via.js';
 
 export type StrayResponseOutcome =
@@ -41,10 +42,6 @@ export function viaParam(value: string, name: string): string | undefined {
     if (key === name) return eq < 0 ? '' : part.slice(eq + 1).trim();
   }
   return undefined;
-}
-
-function stripBrackets(host: string): string {
-  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
 }
 
 /**
