@@ -2,7 +2,8 @@
  * The whole node configuration: one section per file under `sections/`, composed here. A new
  * feature adds its section file and one line below; `SiphonConfig` follows automatically.
  */
-import { obj, type Infer } from './fields.js';
+import { ConfigIssue } from './config-error.js';
+import { join, obj, type Field, type Infer } from './fields.js';
 import { adminSection } from './sections/admin.js';
 import { authSection } from './sections/auth.js';
 import { clusterSection } from './sections/cluster.js';
@@ -18,9 +19,10 @@ import { scriptSection } from './sections/script.js';
 import { serverSection } from './sections/server.js';
 import { transactionSection } from './sections/transaction.js';
 import { transportSection } from './sections/transport.js';
+import { tlsSection } from './sections/tls.js';
 import { warmupSection } from './sections/warmup.js';
 
-export const configSchema = obj({
+const configFields = obj({
   listen: listenSection,
   advertised_address: advertisedAddressKey,
   transaction: transactionSection,
@@ -38,6 +40,19 @@ export const configSchema = obj({
   dns: dnsSection,
   overload: overloadSection,
   warmup: warmupSection,
+  tls: tlsSection,
 });
 
-export type SiphonConfig = Infer<typeof configSchema>;
+export type SiphonConfig = Infer<typeof configFields>;
+
+/** The whole document, with the rules that span sections. */
+export const configSchema: Field<SiphonConfig> = {
+  expects: configFields.expects,
+  decode(raw, path) {
+    const config = configFields.decode(raw, path);
+    if (config.listen.tls.length > 0 && config.tls.certificate === null) {
+      throw new ConfigIssue(join(path, 'tls.certificate'), 'required when listen.tls has listeners (with tls.private_key)');
+    }
+    return config;
+  },
+};

@@ -24,6 +24,7 @@ declare -A need=(
   [gcc]=gcc
   [dnsmasq]=dnsmasq-base
   [python3]=python3
+  [openssl]=openssl
 )
 if [ "$what" = bench ] || [ "$what" = all ]; then
   need[etcd]=etcd-server

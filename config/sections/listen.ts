@@ -1,5 +1,5 @@
 /**
- * `listen.udp` / `listen.tcp`: SIP listeners. Each entry is `"ip:port"` or
+ * `listen.udp` / `listen.tcp` / `listen.tls`: SIP listeners (TLS ones need `tls.certificate`). Each entry is `"ip:port"` or
  * `{address: "ip:port", advertise: "host[:port]"}` (per-socket advertised address, used in Via and
  * Record-Route when the bind address is not what peers should see).
  */
@@ -34,6 +34,8 @@ const DEFAULT_SIP = { host: '127.0.0.1', port: 5060, advertise: null };
 export const listenSection = obj({
   udp: list(listener(), [DEFAULT_SIP]),
   tcp: list(listener(), [DEFAULT_SIP]),
+  /** None by default: a TLS listener needs a certificate (`tls.*`); RFC 3261 §26.2's port is 5061. */
+  tls: list(listener(), []),
 });
 
 /** `advertised_address`: fallback advertised host for listeners bound to 0.0.0.0 / ::. */

@@ -5,9 +5,13 @@ import { isIP } from 'node:net';
 import type { ListenerInfo, MessageSource, TransportKind } from '../transport/index.js';
 import { stripBrackets } from '../util/index.js';
 
-/** Transports this node sends on; a next hop asking for another (tls, ws, sctp) is tried over UDP. */
+/**
+ * Transports this node sends on; a next hop asking for another (ws, sctp) is tried over UDP. TLS is
+ * never swapped for a plaintext transport: without a TLS listener such a send fails (§26.2.2).
+ */
 export function transportOfHop(hop: NextHop): TransportKind {
-  return hop.transport.toLowerCase() === 'tcp' ? 'tcp' : 'udp';
+  const t = hop.transport.toLowerCase();
+  return t === 'tcp' ? 'tcp' : t === 'tls' ? 'tls' : 'udp';
 }
 
 /** Distinct next hops remembered by destinationOfHop before it starts over. */
@@ -48,13 +52,13 @@ export function destinationOfHop(listeners: readonly ListenerInfo[]): (hop: Next
  * Whether a UDP listener can send to the hop's address family: an IPv4 socket cannot reach an
  * IPv6 peer nor an IPv6-bound one an IPv4 peer (a '::' wildcard is dual-stack). Such a datagram
  * is dropped by the kernel without an error and the call would wait out Timer B; refusing the
- * send makes it a transport failure at once (§16.9: the branch is a 503). TCP connects from no
- * listener's socket, so any family is reachable over it.
+ * send makes it a transport failure at once (§16.9: the branch is a 503). TCP and TLS connect
+ * from no listener's socket, so any family is reachable over them.
  */
 export function canReach(listeners: readonly ListenerInfo[], hop: NextHop): boolean {
   const transport = transportOfHop(hop);
   const host = stripBrackets(hop.host);
-  if (transport === 'tcp' || isIP(host) === 0) return true; // a name: whatever it resolves to is the transport's business
+  if (transport !== 'udp' || isIP(host) === 0) return true; // a name: whatever it resolves to is the transport's business
   const v6 = host.includes(':');
   return listeners.some((l) => l.transport === transport && (l.host === '::' || l.host.includes(':') === v6));
 }

@@ -37,7 +37,7 @@ import {
   type TimerConfig,
   type Tx,
 } from '../transaction/index.js';
-import type { Endpoint, FramingFailure, InboundHandler, MessageSource } from '../transport/index.js';
+import type { Endpoint, FramingFailure, InboundHandler, MessageSource, StreamKind } from '../transport/index.js';
 import { responseDestination } from './response-destination.js';
 import type { HeaderLine, RequestContext, Route } from './route.js';
 import { stampVia } from './via-stamp.js';
@@ -68,7 +68,7 @@ export interface ReplyTransport {
    * Connects (or reuses a connection) and sends; false when the message cannot go out at all.
    * `onFailure` runs later if a connect it waited behind fails (refused, reset, timed out).
    */
-  sendTcp(bytes: Buffer, dest: Endpoint, onFailure?: () => void): boolean;
+  sendStream(kind: StreamKind, bytes: Buffer, dest: Endpoint, onFailure?: () => void): boolean;
 }
 
 const KNOWN_METHODS = new Set([
@@ -338,7 +338,7 @@ export class Dispatcher implements InboundHandler {
       return;
     }
     // Reported after the current transaction step: never re-entering the manager mid-action.
-    if (!this.transport.sendTcp(bytes, dest.remote, failed) && failed !== undefined) queueMicrotask(failed);
+    if (!this.transport.sendStream(dest.transport, bytes, dest.remote, failed) && failed !== undefined) queueMicrotask(failed);
   }
 
   private sendFailed(tx: Tx<MessageSource>): void {
@@ -397,7 +397,7 @@ export class Dispatcher implements InboundHandler {
     }
     const dest = responseDestination(via, source);
     if (dest.kind === 'connection') {
-      if (!this.transport.sendOnConnection(dest.connectionId, bytes)) this.transport.sendTcp(bytes, dest.fallback);
+      if (!this.transport.sendOnConnection(dest.connectionId, bytes)) this.transport.sendStream(source.transport === 'tls' ? 'tls' : 'tcp', bytes, dest.fallback);
     } else this.transport.sendUdp(bytes, source, dest.endpoint);
   }
 

@@ -17,6 +17,7 @@ export type ResponseDestination =
   | { readonly kind: 'endpoint'; readonly endpoint: Endpoint };
 
 const DEFAULT_PORT = 5060;
+const DEFAULT_TLS_PORT = 5061;
 
 export function responseDestination(via: ViaRouting, source: MessageSource): ResponseDestination {
   const received = via.params.get('received');
@@ -26,7 +27,8 @@ export function responseDestination(via: ViaRouting, source: MessageSource): Res
   const hasRport = rport !== undefined && rport !== null && /^\d{1,5}$/.test(rport);
   if (source.connectionId !== null) {
     // §18.2.2: reliable transport → same connection; if it closed, connect to received:sent-by port.
-    return { kind: 'connection', connectionId: source.connectionId, fallback: { address, port: via.port ?? DEFAULT_PORT } };
+    // §18.2.2 with §26.2: a TLS sent-by without a port means 5061.
+    return { kind: 'connection', connectionId: source.connectionId, fallback: { address, port: via.port ?? (source.transport === 'tls' ? DEFAULT_TLS_PORT : DEFAULT_PORT) } };
   }
   // RFC 3581 §4: with rport, answer to the source IP and port the request came from. The source,
   // not the stamped value: a retransmission matching the transaction from another port (§17.2.3

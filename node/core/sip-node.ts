@@ -1,5 +1,5 @@
 /**
- * One SIP node process's I/O shell: binds the configured UDP/TCP listeners, the admin API and
+ * One SIP node process's I/O shell: binds the configured UDP/TCP/TLS listeners, the admin API and
  * metrics, and wires transports → dispatcher → route. Everything is created from config; `stop()`
  * releases every socket (tests start and stop many nodes in one process).
  */
@@ -17,6 +17,8 @@ import {
   type Endpoint,
   type ListenerInfo,
   type MessageSource,
+  type StreamKind,
+  type StreamTls,
   type TransportCounters,
 } from '../transport/index.js';
 import type { SiphonConfig, ListenerConfig, HostPort } from '../../config/index.js';
@@ -38,6 +40,8 @@ export interface SipNode {
   readonly dispatcher: Dispatcher;
   readonly udp: readonly UdpTransport[];
   readonly tcp: readonly TcpTransport[];
+  /** TLS listeners (the same stream transport over TLS). */
+  readonly tls: readonly TcpTransport[];
   setRoute(route: Route): void;
   stop(): Promise<void>;
 }
@@ -53,6 +57,22 @@ export function advertiseFor(l: ListenerConfig, global: HostPort | null): HostPo
   return null;
 }
 
+/**
+ * The `tls` section as the stream transport's TLS settings. mTLS (`verify_client`) makes listeners
+ * ask for and require a certificate signed by `client_ca`; outbound connections present our
+ * certificate to servers that ask, and check theirs unless `verify_server` is off.
+ */
+export function streamTlsOf(t: SiphonConfig['tls']): StreamTls | null {
+  if (t.certificate === null || t.private_key === null) return null;
+  const minVersion = t.method === 'TLSv1_3' ? 'TLSv1.3' : 'TLSv1.2';
+  const own = { cert: t.certificate.pem, key: t.private_key.pem, minVersion } as const;
+  return {
+    server: { ...own, requestCert: t.verify_client, rejectUnauthorized: t.verify_client, ...(t.client_ca === null ? {} : { ca: t.client_ca.pem }) },
+    client: { ...own, rejectUnauthorized: t.verify_server, ...(t.ca === null ? {} : { ca: t.ca.pem }) },
+    handshakeTimeoutMs: t.handshake_timeout_ms,
+  };
+}
+
 /** At most one warning per minute about refused inbound connections (they come in floods). */
 const REFUSAL_NOTICE_MS = 60_000;
 
@@ -66,7 +86,7 @@ function readOpenFilesSoftLimit(): number | null {
 
 export async function startSipNode(config: SiphonConfig, log: Logger, opts: { route?: Route } = {}): Promise<SipNode> {
   // RFC 3263 next-hop location asks these servers (none: SIPHON_DNS_SERVERS, else the system's).
-  configureDns(config.dns.servers);
+  configureDns(config.dns.servers, config.listen.tls.length > 0);
   const startedAt = Date.now();
   const metrics = createNodeMetrics({ startedAt });
   const refusals = new RefusalNotice(REFUSAL_NOTICE_MS, Date.now);
@@ -92,11 +112,14 @@ export async function startSipNode(config: SiphonConfig, log: Logger, opts: { ro
       refusedAt('outbound-limit');
     },
     badDestination: (t) => metrics.badDestinations.inc({ transport: t }),
+    handshakeFailed: (t, direction) => metrics.tlsHandshakeFailures.inc({ direction }),
   };
   metrics.connectionsActive.set({ transport: 'tcp' }, 0);
+  if (config.listen.tls.length > 0) metrics.connectionsActive.set({ transport: 'tls' }, 0);
 
   const udp: UdpTransport[] = [];
   const tcp: TcpTransport[] = [];
+  const tls: TcpTransport[] = [];
   const reply: ReplyTransport = {
     sendUdp(bytes: Buffer, from: MessageSource, dest: Endpoint, onFailure?: () => void) {
       const t = udp.find((u) => u.listener === from.listener) ?? udp[0];
@@ -104,10 +127,13 @@ export async function startSipNode(config: SiphonConfig, log: Logger, opts: { ro
     },
     sendOnConnection(id: number, bytes: Buffer) {
       for (const t of tcp) if (t.sendOnConnection(id, bytes)) return true;
+      for (const t of tls) if (t.sendOnConnection(id, bytes)) return true;
       return false;
     },
-    sendTcp(bytes: Buffer, dest: Endpoint, onFailure?: () => void) {
-      return tcp[0]?.send(bytes, dest, onFailure) ?? false;
+    sendStream(kind: StreamKind, bytes: Buffer, dest: Endpoint, onFailure?: () => void) {
+      // Without a TLS listener nothing can be sent over TLS: a transport error (a SIPS target
+      // must never fall back to a plaintext transport, RFC 3261 §26.2.2).
+      return (kind === 'tls' ? tls[0] : tcp[0])?.send(bytes, dest, onFailure) ?? false;
     },
   };
   const ov = config.overload;
@@ -166,7 +192,7 @@ export async function startSipNode(config: SiphonConfig, log: Logger, opts: { ro
     overload?.start(udp);
     // Inbound TCP must leave descriptors for the admin API and outbound connections (fd-budget.ts).
     const softLimit = readOpenFilesSoftLimit();
-    const cap = inboundConnectionCap(t.tcp_max_connections, softLimit, config.listen.tcp.length);
+    const cap = inboundConnectionCap(t.tcp_max_connections, softLimit, config.listen.tcp.length + config.listen.tls.length);
     const outboundCap = outboundConnectionCap(softLimit);
     if (cap.clamped) {
       log.warn(
@@ -174,25 +200,33 @@ export async function startSipNode(config: SiphonConfig, log: Logger, opts: { ro
         'transport.tcp_max_connections exceeds what the open-file limit allows; inbound TCP capped lower',
       );
     }
-    for (const l of config.listen.tcp) {
-      const c = new TcpTransport(
-        {
-          host: l.host,
-          port: l.port,
-          advertise: advertiseFor(l, config.advertised_address),
-          maxMessageSize: t.max_message_size,
-          idleTimeoutMs: t.tcp_idle_timeout_secs * 1000,
-          connectTimeoutMs: t.tcp_connect_timeout_ms,
-          maxWriteBufferBytes: t.tcp_max_write_buffer_bytes,
-          maxConnections: cap.perListener,
-          ...(outboundCap === null ? {} : { maxOutboundConnections: outboundCap }),
-        },
-        dispatcher,
-        counters,
-      );
-      await c.start();
-      tcp.push(c);
-      started.push(c);
+    const streamTls = streamTlsOf(config.tls);
+    const streams: [StreamKind, readonly ListenerConfig[], TcpTransport[]][] = [
+      ['tcp', config.listen.tcp, tcp],
+      ['tls', streamTls === null ? [] : config.listen.tls, tls],
+    ];
+    for (const [kind, configured, bound] of streams) {
+      for (const l of configured) {
+        const c = new TcpTransport(
+          {
+            host: l.host,
+            port: l.port,
+            advertise: advertiseFor(l, config.advertised_address),
+            maxMessageSize: t.max_message_size,
+            idleTimeoutMs: t.tcp_idle_timeout_secs * 1000,
+            connectTimeoutMs: t.tcp_connect_timeout_ms,
+            maxWriteBufferBytes: t.tcp_max_write_buffer_bytes,
+            maxConnections: cap.perListener,
+            ...(outboundCap === null ? {} : { maxOutboundConnections: outboundCap }),
+            ...(kind === 'tls' && streamTls !== null ? { tls: streamTls } : {}),
+          },
+          dispatcher,
+          counters,
+        );
+        await c.start();
+        bound.push(c);
+        started.push(c);
+      }
     }
 
     const router = new AdminRouter();
@@ -207,14 +241,15 @@ export async function startSipNode(config: SiphonConfig, log: Logger, opts: { ro
           routing: !dispatcher.routeStarting,
           'sip.udp': udp.length === config.listen.udp.length,
           'sip.tcp': tcp.length === config.listen.tcp.length,
+          ...(config.listen.tls.length > 0 ? { 'sip.tls': tls.length === config.listen.tls.length } : {}),
         }),
       },
       stats: {
         stats: () => ({
           uptime_seconds: (Date.now() - startedAt) / 1000,
           sip: dispatcher.stats(),
-          listeners: [...udp.map((u) => u.listener), ...tcp.map((c) => c.listener)],
-          connections: { tcp: tcp.reduce((n, c) => n + c.connectionCount, 0) },
+          listeners: [...udp.map((u) => u.listener), ...tcp.map((c) => c.listener), ...tls.map((c) => c.listener)],
+          connections: { tcp: tcp.reduce((n, c) => n + c.connectionCount, 0), tls: tls.reduce((n, c) => n + c.connectionCount, 0) },
           udp_recv_buffer_bytes: udp.map((u) => u.recvBufferSize()),
           memory: { rss_bytes: process.memoryUsage().rss, heap_used_bytes: process.memoryUsage().heapUsed },
         }),
@@ -235,7 +270,7 @@ export async function startSipNode(config: SiphonConfig, log: Logger, opts: { ro
     }
 
     ready = true;
-    const listeners = [...udp.map((u) => u.listener), ...tcp.map((c) => c.listener)];
+    const listeners = [...udp.map((u) => u.listener), ...tcp.map((c) => c.listener), ...tls.map((c) => c.listener)];
     return {
       config,
       listeners,
@@ -246,6 +281,7 @@ export async function startSipNode(config: SiphonConfig, log: Logger, opts: { ro
       dispatcher,
       udp,
       tcp,
+      tls,
       setRoute: (route) => dispatcher.setRoute(route),
       stop: stopAll,
     };

@@ -4,8 +4,9 @@
  *
  * Records whose flags are not "s" (the replacement is an SRV owner name), whose service is not one
  * this node speaks, or whose replacement is empty are discarded; of the rest, the lowest order,
- * then the lowest preference, wins (RFC 3403 §4.1). SIPS needs TLS ("SIPS+D2T"), which this node
- * does not offer, so a SIPS URI never selects a NAPTR record here.
+ * then the lowest preference, wins (RFC 3403 §4.1). "SIPS+D2T" (TLS) counts only when the node
+ * sends TLS (`tls`); a SIPS URI keeps only SIPS services, while a SIP URI may take any (§4.1: "the
+ * converse is not true").
  */
 import type { SrvTransport } from './srv-name.js';
 
@@ -28,16 +29,18 @@ export interface NaptrChoice {
 const SIP_SERVICES: ReadonlyMap<string, SrvTransport> = new Map([
   ['SIP+D2U', 'udp'],
   ['SIP+D2T', 'tcp'],
+  ['SIPS+D2T', 'tls'],
 ]);
 
-export function chooseNaptr(records: readonly NaptrRecord[], secure: boolean): NaptrChoice | null {
+export function chooseNaptr(records: readonly NaptrRecord[], secure: boolean, tls = false): NaptrChoice | null {
   let best: NaptrRecord | undefined;
   let bestTransport: SrvTransport | undefined;
   for (const r of records) {
-    if (secure || r.flags.toLowerCase() !== 's') continue;
+    if (r.flags.toLowerCase() !== 's') continue;
     const transport = SIP_SERVICES.get(r.service.toUpperCase());
     const replacement = r.replacement.replace(/\.$/, '');
     if (transport === undefined || replacement === '') continue;
+    if (transport === 'tls' ? !tls : secure) continue;
     if (best === undefined || r.order < best.order || (r.order === best.order && r.preference < best.preference)) {
       best = r;
       bestTransport = transport;

@@ -13,15 +13,20 @@ const QUERY_TRIES = 2;
 
 let shared: SipResolver | null = null;
 let configured: readonly string[] = [];
+let sendsTls = false;
 
 export function serversFromEnv(value: string | undefined): string[] {
   if (value === undefined) return [];
   return value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
 }
 
-/** Sets the servers the shared resolver asks (an empty list: environment, then system). */
-export function configureDns(servers: readonly string[]): void {
+/**
+ * Sets the servers the shared resolver asks (an empty list: environment, then system), and whether
+ * the node sends TLS (NAPTR may then choose SIPS+D2T).
+ */
+export function configureDns(servers: readonly string[], tls = false): void {
   configured = [...servers];
+  sendsTls = tls;
   shared = null;
 }
 
@@ -33,6 +38,7 @@ export function sharedResolver(): SipResolver {
       now: Date.now,
       random: Math.random,
       ...DEFAULT_RESOLVER_LIMITS,
+      tls: sendsTls,
     });
   }
   return shared;

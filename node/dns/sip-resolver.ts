@@ -74,6 +74,8 @@ export interface SipResolverOptions {
   readonly maxTtlMs: number;
   /** Targets handed to a transport at most (each tried in turn on failure, §4.3). */
   readonly maxTargets: number;
+  /** The node sends TLS: NAPTR may choose SIPS+D2T (naptr-choice.ts). */
+  readonly tls?: boolean;
 }
 
 export const DEFAULT_RESOLVER_LIMITS = {
@@ -143,7 +145,7 @@ export class SipResolver implements NameResolver, TransportLocator {
     }
     void shareInFlight(this.naptrInFlight, key, () => ask(name).then(
       (records) => {
-        const choice = chooseNaptr(records, secure);
+        const choice = chooseNaptr(records, secure, this.opts.tls === true);
         // node:dns reports no NAPTR TTL: kept as long as an SRV set.
         this.naptrCache.set(key, choice, records.length > 0 ? this.opts.srvTtlMs : this.opts.negativeTtlMs);
         return choice;

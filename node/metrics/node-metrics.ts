@@ -5,7 +5,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { LabelTally } from './label-tally.js';
 
-export type TransportName = 'udp' | 'tcp';
+export type TransportName = 'udp' | 'tcp' | 'tls';
 
 /** Live values read at scrape time, installed by the components that own them. */
 export interface MetricSources {
@@ -33,6 +33,8 @@ export interface NodeMetrics {
   readonly refusedOutbound: Counter<'transport'>;
   /** Sends to a destination that cannot be addressed (port 0, no address): refused, a transport error for the transaction. */
   readonly badDestinations: Counter<'transport'>;
+  /** TLS handshakes that failed: a client's on our listeners (inbound) or ours to a peer (outbound). */
+  readonly tlsHandshakeFailures: Counter<'direction'>;
   readonly droppedMessages: Counter<'reason'>;
   /** New requests turned away by overload control (503 + Retry-After), by method. */
   readonly overloadShed: Counter<'method'>;
@@ -125,6 +127,12 @@ export function createNodeMetrics(opts: { startedAt?: number; defaultMetrics?: b
       name: 'siphon_bad_destinations_total',
       help: 'Sends refused because the destination cannot be addressed (port 0 or above 65535, no address); the transaction gets a transport error',
       labelNames: ['transport'],
+      registers,
+    }),
+    tlsHandshakeFailures: new Counter({
+      name: 'siphon_tls_handshake_failures_total',
+      help: 'TLS handshakes that failed (certificate refused or missing under mTLS, name mismatch, not TLS, timed out), by direction',
+      labelNames: ['direction'],
       registers,
     }),
     droppedMessages: new Counter({ name: 'siphon_dropped_messages_total', help: 'Inbound SIP messages dropped without an answer, by reason', labelNames: ['reason'], registers }),

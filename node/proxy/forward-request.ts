@@ -5,6 +5,7 @@ import { makeBranch } from './branch-id.js';
 import { applyStrictRouting, hopFromUri, resolveNextHop, type ResolvedNextHop } from './next-hop.js';
 import type { ProxyRequestMessage } from './proxy-message.js';
 import type { NextHop } from './routing-decision.js';
+import { uriOfNameAddr } from './uri-parts.js';
 import { formatVia, hostReference } from './via.js';
 
 /** Our address as others must reach it: for Via sent-by and Record-Route (DESIGN §Principles 6). */
@@ -58,9 +59,25 @@ export interface ForwardedRequest {
   readonly branch: string;
 }
 
-export function recordRouteValue(adv: AdvertisedAddress, transport: string): string {
+/**
+ * Our Record-Route entry for one side. §16.6 item 4: when the Request-URI or the topmost Route is a
+ * SIPS URI it must be a SIPS URI too (which implies TLS: no transport parameter then).
+ */
+export function recordRouteValue(adv: AdvertisedAddress, transport: string, sips = false): string {
+  if (sips) return `<sips:${hostReference(adv.host)}:${adv.port};lr>`;
   const t = transport.toUpperCase() === 'UDP' ? '' : `;transport=${transport.toLowerCase()}`;
   return `<sip:${hostReference(adv.host)}:${adv.port}${t};lr>`;
+}
+
+function isSipsUri(uri: string): boolean {
+  return uri.length > 5 && uri.charCodeAt(4) === 58 /* sips: */ && uri.slice(0, 4).toLowerCase() === 'sips';
+}
+
+/** §16.6 item 4's test, after item 6's strict-route fix-up: a SIPS Request-URI or topmost Route. */
+function needsSipsRecordRoute(req: ProxyRequestMessage): boolean {
+  if (isSipsUri(req.uri.trim())) return true;
+  const route = req.headers.get('Route');
+  return route !== undefined && isSipsUri(uriOfNameAddr(route).trim());
 }
 
 function advertisedOn(spec: Pick<ForwardSpec, 'advertised' | 'advertisedFor'>, transport: string, peerHost: string | undefined): AdvertisedAddress {
@@ -108,8 +125,12 @@ export function forwardRequest(received: ProxyRequestMessage, spec: ForwardSpec,
     // set starts there), the lower one the caller (whose route set is the reverse), so each side
     // reaches us over the transport and address family it can use. Route processing pops both
     // when an in-dialog request comes back (route-processing.ts).
-    const inbound = recordRouteValue(advertisedOn(spec, spec.inboundTransport, spec.inboundHost), spec.inboundTransport);
-    const outbound = recordRouteValue(advertisedOn(spec, nextHop.transport, nextHop.host), nextHop.transport);
+    // A SIPS entry names our TLS listener whichever transport the side used (SIPS means TLS).
+    const sips = needsSipsRecordRoute(req);
+    const inTransport = sips ? 'TLS' : spec.inboundTransport;
+    const outTransport = sips ? 'TLS' : nextHop.transport;
+    const inbound = recordRouteValue(advertisedOn(spec, inTransport, spec.inboundHost), inTransport, sips);
+    const outbound = recordRouteValue(advertisedOn(spec, outTransport, nextHop.host), outTransport, sips);
     req.headers.prepend('Record-Route', inbound);
     if (outbound !== inbound) req.headers.prepend('Record-Route', outbound);
   }

@@ -19,8 +19,8 @@ function isIpLiteral(host: string): boolean {
 
 /**
  * §4.1: a SIP URI naming no transport (its host a name, no port: checked by the caller) has NAPTR
- * choose one. A SIPS URI's only NAPTR service is SIPS+D2T (TLS), which this node does not send on:
- * it goes straight to its default, as if no NAPTR record applied.
+ * choose one. A SIPS URI's only NAPTR service is SIPS+D2T: it goes straight to that transport's
+ * default (TLS, SRV `_sips._tcp`), as if the one applicable record had been found.
  */
 function leavesTransportToNaptr(u: { readonly scheme: string; readonly params: ReadonlyMap<string, unknown> }): boolean {
   return u.scheme.toLowerCase() === 'sip' && !u.params.has('transport');

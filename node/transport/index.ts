@@ -4,7 +4,7 @@ export { StreamFramer, contentLengthOf, type FrameEvent } from './stream-framer.
 export { UdpQueueProbe, PROBE_BYTES } from './queue-probe.js';
 export { keepAliveOf, mayBeKeepAlive, stunBindingResponse, type KeepAlive } from './udp-keepalive.js';
 export { UdpTransport, BAD_DESTINATION_NOTICE_MS, isSendableEndpoint, type UdpOptions } from './udp-transport.js';
-export { TcpTransport, endpointKey, type TcpOptions, type ConnectionInfo } from './tcp-transport.js';
+export { TcpTransport, endpointKey, type TcpOptions, type ConnectionInfo, type StreamTls } from './tcp-transport.js';
 export {
   NO_COUNTERS,
   type Endpoint,
@@ -13,6 +13,7 @@ export {
   type ListenerInfo,
   type MessageSource,
   type TransportCounters,
+  type StreamKind,
   type TransportKind,
   type WarnSink,
 } from './types.js';

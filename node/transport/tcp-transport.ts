@@ -1,16 +1,28 @@
 /**
- * RFC 3261 §18 TCP: a listener plus an outbound connection pool, sharing one connection table so a
- * response goes back over the connection its request came in on (§18.2.2) and requests to a peer
- * reuse an open connection to it.
+ * RFC 3261 §18 TCP, and TLS over it (§26.3.1): a listener plus an outbound connection pool, sharing
+ * one connection table so a response goes back over the connection its request came in on (§18.2.2)
+ * and requests to a peer reuse an open connection to it. TLS differs only in how a connection is
+ * made (handshake, certificates); framing, limits and connection reuse are the same.
  *
  * Wedge-proof by construction: nothing here ever awaits a peer. A write to a connection whose
  * unsent bytes exceed `maxWriteBufferBytes` is shed — dropped, counted, the connection destroyed —
  * so one peer that stops reading cannot hold memory or delay anyone else.
  */
 import { createServer, connect, isIP, type Server, type Socket } from 'node:net';
+import { connect as tlsConnect, createServer as createTlsServer, type ConnectionOptions, type TlsOptions } from 'node:tls';
 import { sharedResolver, type NameResolver, type SipTarget } from '../dns/index.js';
 import { StreamFramer } from './stream-framer.js';
-import type { Endpoint, InboundHandler, ListenerInfo, MessageSource, TransportCounters } from './types.js';
+import type { Endpoint, InboundHandler, ListenerInfo, MessageSource, StreamKind, TransportCounters } from './types.js';
+
+/** How TLS connections are made, both ways (built from the `tls` config section). */
+export interface StreamTls {
+  /** Listener side: certificate, key, minVersion; requestCert/rejectUnauthorized/ca for mTLS. */
+  readonly server: TlsOptions;
+  /** Outbound side: trust anchors, rejectUnauthorized, minVersion, our certificate for peers that ask. */
+  readonly client: ConnectionOptions;
+  /** A handshake not finished by then closes the connection (both directions). */
+  readonly handshakeTimeoutMs: number;
+}
 
 export interface TcpOptions {
   readonly host: string;
@@ -26,6 +38,8 @@ export interface TcpOptions {
   readonly maxOutboundConnections?: number;
   /** Resolves host-name destinations (RFC 3263); default: the node's shared resolver. */
   readonly resolver?: NameResolver;
+  /** Present: this is a TLS transport (its listener, its outbound connections). */
+  readonly tls?: StreamTls;
 }
 
 const PONG = Buffer.from('\r\n');
@@ -47,6 +61,13 @@ interface Connection extends ConnectionInfo {
   failures: (() => void)[];
 }
 
+/**
+ * Connection ids are unique across every stream transport of the process, not per listener: a
+ * response names only its connection id (MessageSource.connectionId), and the node asks each
+ * TCP and TLS transport in turn for it.
+ */
+let nextConnectionId = 1;
+
 export function endpointKey(e: Endpoint): string {
   return `${e.address}|${e.port}`;
 }
@@ -54,20 +75,22 @@ export function endpointKey(e: Endpoint): string {
 export class TcpTransport {
   private server: Server | null = null;
   private info: ListenerInfo | null = null;
-  private nextId = 1;
   private outboundCount = 0;
   private readonly byId = new Map<number, Connection>();
   /** Latest usable connection per remote endpoint (inbound or outbound). */
   private readonly byRemote = new Map<string, Connection>();
+  readonly kind: StreamKind;
 
   constructor(
     private readonly opts: TcpOptions,
     private readonly handler: InboundHandler,
     private readonly counters: TransportCounters,
-  ) {}
+  ) {
+    this.kind = opts.tls === undefined ? 'tcp' : 'tls';
+  }
 
   get listener(): ListenerInfo {
-    if (this.info === null) throw new Error('TCP listener not started');
+    if (this.info === null) throw new Error(`${this.kind.toUpperCase()} listener not started`);
     return this.info;
   }
 
@@ -80,7 +103,11 @@ export class TcpTransport {
   }
 
   async start(): Promise<ListenerInfo> {
-    const server = createServer({ noDelay: true, allowHalfOpen: false }, (socket) => this.adopt(socket, false));
+    const tls = this.opts.tls;
+    const server: Server =
+      tls === undefined
+        ? createServer({ noDelay: true, allowHalfOpen: false }, (socket) => this.adopt(socket, false))
+        : this.createTlsListener(tls);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen({ port: this.opts.port, host: this.opts.host, backlog: 1024 }, () => {
@@ -90,17 +117,17 @@ export class TcpTransport {
     });
     // accept() failing (EMFILE/ENFILE: out of descriptors) is reported and survived: libuv closes
     // the pending connection and the listener keeps accepting once descriptors are free again.
-    server.on('error', (err: NodeJS.ErrnoException) => this.counters.acceptFailed?.('tcp', err.code ?? 'error'));
+    server.on('error', (err: NodeJS.ErrnoException) => this.counters.acceptFailed?.(this.kind, err.code ?? 'error'));
     if (this.opts.maxConnections !== undefined) {
       // Node closes a connection accepted past the limit and emits 'drop': the flood costs one
       // accept and close each, never a descriptor held.
       server.maxConnections = this.opts.maxConnections;
-      server.on('drop', () => this.counters.refused?.('tcp'));
+      server.on('drop', () => this.counters.refused?.(this.kind));
     }
     const addr = server.address();
     const port = typeof addr === 'object' && addr !== null ? addr.port : this.opts.port;
     this.info = {
-      transport: 'tcp',
+      transport: this.kind,
       host: this.opts.host,
       port,
       advertisedHost: this.opts.advertise?.host ?? this.opts.host,
@@ -110,14 +137,28 @@ export class TcpTransport {
     return this.info;
   }
 
-  private adopt(socket: Socket, outbound: boolean, remoteOverride?: Endpoint): Connection {
+  /**
+   * A connection becomes a SIP connection once its handshake completes. One that fails its handshake
+   * (bad or missing client certificate under mTLS, not TLS at all, silent past the timeout) is
+   * counted and closed; nothing of it reaches SIP.
+   */
+  private createTlsListener(tls: StreamTls): Server {
+    const server = createTlsServer({ ...tls.server, handshakeTimeout: tls.handshakeTimeoutMs, allowHalfOpen: false }, (socket) => this.adopt(socket, false));
+    server.on('tlsClientError', (_err, socket) => {
+      this.counters.handshakeFailed?.(this.kind, 'inbound');
+      socket.destroy();
+    });
+    return server;
+  }
+
+  private adopt(socket: Socket, outbound: boolean, remoteOverride?: Endpoint, key?: string): Connection {
     const remote: Endpoint = remoteOverride ?? { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
     const conn: Connection = {
-      id: this.nextId++,
+      id: nextConnectionId++,
       remote,
       outbound,
       socket,
-      key: endpointKey(remote),
+      key: key ?? endpointKey(remote),
       connected: !outbound,
       pending: [],
       pendingBytes: 0,
@@ -126,7 +167,7 @@ export class TcpTransport {
     this.byId.set(conn.id, conn);
     this.byRemote.set(conn.key, conn);
     if (outbound) this.outboundCount++;
-    this.counters.connections('tcp', 1);
+    this.counters.connections(this.kind, 1);
     socket.setNoDelay(true);
     socket.setTimeout(this.opts.idleTimeoutMs, () => socket.destroy());
     socket.on('error', () => undefined); // 'close' follows; errors are per-connection, never fatal
@@ -144,7 +185,7 @@ export class TcpTransport {
     conn.pendingBytes = 0;
     const failures = conn.failures;
     conn.failures = [];
-    this.counters.connections('tcp', -1);
+    this.counters.connections(this.kind, -1);
     // Closed before it ever connected (refused, reset, connect timeout, shed while queued): what
     // waited was not sent. Deferred, so a sender never hears of it inside its own send call.
     if (!conn.connected && failures.length > 0) queueMicrotask(() => { for (const failed of failures) failed(); });
@@ -158,9 +199,9 @@ export class TcpTransport {
         this.handler.onMessage(ev.bytes, this.sourceOf(conn));
       } else if (ev.type === 'ping') {
         this.write(conn, PONG); // RFC 5626 §4.4.1: answer a CRLFCRLF ping with a CRLF pong
-        this.counters.keepAlive?.('tcp', 'crlf');
+        this.counters.keepAlive?.(this.kind, 'crlf');
       } else {
-        this.counters.malformed('tcp');
+        this.counters.malformed(this.kind);
         const answer = this.handler.onFramingFailure({ status: ev.status, reason: ev.reason, head: ev.head, source: this.sourceOf(conn) });
         // Only a delimited header block can be answered; raw garbage gets no reply.
         const reply = ev.head === null ? null : answer;
@@ -174,7 +215,7 @@ export class TcpTransport {
   }
 
   private sourceOf(conn: Connection): MessageSource {
-    return { transport: 'tcp', remote: conn.remote, listener: this.listener, connectionId: conn.id };
+    return { transport: this.kind, remote: conn.remote, listener: this.listener, connectionId: conn.id };
   }
 
   /** Non-blocking write with the wedge bound; returns false when the message was shed. */
@@ -192,7 +233,7 @@ export class TcpTransport {
   }
 
   private shed(conn: Connection): false {
-    this.counters.shed('tcp');
+    this.counters.shed(this.kind);
     conn.socket.destroy();
     this.forget(conn);
     return false;
@@ -211,24 +252,27 @@ export class TcpTransport {
    * when the message was not accepted; `onFailure` runs later (never inside this call) if it was
    * queued behind a connect that then fails, so a transaction learns of the error (§17.1.4).
    *
-   * A host name is located first (RFC 3263 §4: SRV of `_sip._tcp` when `dest.srv`, then A/AAAA,
+   * A host name is located first (RFC 3263 §4: SRV of `_sip._tcp`, or `_sips._tcp` for TLS, when `dest.srv`, then A/AAAA,
    * from the cache when it can). Connections are keyed by the resolved address, so one to a peer is
    * reused whichever name led to it. When a connect to a target fails, the next target is tried
    * (§4.3) before `onFailure` runs; a name that does not resolve goes straight to `onFailure`. While
    * the DNS is asked the message counts as accepted (true), like a message queued behind a connect.
+   * Over TLS the name is also the one the server's certificate must carry (RFC 5922 §4: the domain
+   * asked for, not the SRV target), and is sent as SNI.
    */
   send(bytes: Buffer, dest: Endpoint, onFailure?: () => void): boolean {
-    if (isIP(dest.address) !== 0) return this.sendToAddress(bytes, dest, onFailure);
+    if (isIP(dest.address) !== 0) return this.sendToAddress(bytes, dest, undefined, onFailure);
     let accepted = true;
     let sync = true;
-    const query = { host: dest.address, port: dest.port, transport: 'tcp', srv: dest.srv === true, srvName: dest.srvName } as const;
+    const query = { host: dest.address, port: dest.port, transport: this.kind, srv: dest.srv === true, srvName: dest.srvName } as const;
+    const serverName = dest.address;
     this.resolver.lookup(query, (targets: readonly SipTarget[]) => {
       if (targets.length === 0) {
         if (sync) accepted = false;
         else if (onFailure !== undefined) onFailure();
         return;
       }
-      const ok = this.sendToTargets(bytes, targets, 0, onFailure);
+      const ok = this.sendToTargets(bytes, targets, 0, serverName, onFailure);
       if (sync) accepted = ok;
       else if (!ok && onFailure !== undefined) onFailure();
     });
@@ -241,30 +285,53 @@ export class TcpTransport {
   }
 
   /** §4.3: on a failed connect to targets[i], the same message goes to targets[i + 1]. */
-  private sendToTargets(bytes: Buffer, targets: readonly SipTarget[], i: number, onFailure: (() => void) | undefined): boolean {
+  private sendToTargets(bytes: Buffer, targets: readonly SipTarget[], i: number, serverName: string | undefined, onFailure: (() => void) | undefined): boolean {
     const last = i + 1 >= targets.length;
     const next = (): void => {
-      if (!this.sendToTargets(bytes, targets, i + 1, onFailure) && onFailure !== undefined) onFailure();
+      if (!this.sendToTargets(bytes, targets, i + 1, serverName, onFailure) && onFailure !== undefined) onFailure();
     };
-    if (this.sendToAddress(bytes, targets[i], last ? onFailure : next)) return true;
-    return last ? false : this.sendToTargets(bytes, targets, i + 1, onFailure);
+    if (this.sendToAddress(bytes, targets[i], serverName, last ? onFailure : next)) return true;
+    return last ? false : this.sendToTargets(bytes, targets, i + 1, serverName, onFailure);
   }
 
-  private sendToAddress(bytes: Buffer, dest: Endpoint, onFailure?: () => void): boolean {
-    const existing = this.byRemote.get(endpointKey(dest));
+  /** A new outbound connection: plain, or TLS checked against `serverName` (else the address itself). */
+  private open(dest: Endpoint, serverName: string | undefined): Socket {
+    const family = isIP(dest.address) === 6 ? 6 : 4;
+    const tls = this.opts.tls;
+    if (tls === undefined) return connect({ host: dest.address, port: dest.port, noDelay: true, family });
+    const socket = tlsConnect({ ...tls.client, host: dest.address, port: dest.port, ...(serverName === undefined ? {} : { servername: serverName }) });
+    // An error after the TCP connect and before the handshake completed is a failed handshake
+    // (certificate refused, name mismatch, protocol version); one before it is a failed connect.
+    let tcpUp = false;
+    let secured = false;
+    socket.once('connect', () => { tcpUp = true; });
+    socket.once('secureConnect', () => { secured = true; });
+    socket.on('error', () => {
+      if (tcpUp && !secured) this.counters.handshakeFailed?.(this.kind, 'outbound');
+    });
+    return socket;
+  }
+
+  private sendToAddress(bytes: Buffer, dest: Endpoint, serverName: string | undefined, onFailure?: () => void): boolean {
+    // A TLS connection opened for a name proved that name's certificate: only a send to the same
+    // name reuses it (another name at the same address must prove its own). Literals share the
+    // plain key, so a request to a peer's address also reuses the connection it opened to us.
+    const key = this.kind === 'tls' && serverName !== undefined ? `${serverName}|${endpointKey(dest)}` : endpointKey(dest);
+    const existing = this.byRemote.get(key);
     if (existing !== undefined && !existing.socket.destroyed) return this.queueOrWrite(existing, bytes, onFailure);
     // Out of outbound budget: refused at once (the caller's transaction sees a transport error,
     // §17.1.4) rather than a connect() that would take the last descriptors or fail on EMFILE.
     const max = this.opts.maxOutboundConnections;
     if (max !== undefined && this.outboundCount >= max) {
-      this.counters.outboundRefused?.('tcp');
+      this.counters.outboundRefused?.(this.kind);
       return false;
     }
-    const socket = connect({ host: dest.address, port: dest.port, noDelay: true, family: isIP(dest.address) === 6 ? 6 : 4 });
-    const conn = this.adopt(socket, true, dest);
-    const timer = setTimeout(() => socket.destroy(), this.opts.connectTimeoutMs);
+    const socket = this.open(dest, serverName);
+    const conn = this.adopt(socket, true, dest, key);
+    // Over TLS the bound covers the handshake too: a peer that accepts and then stalls is a failed connect.
+    const timer = setTimeout(() => socket.destroy(), this.opts.connectTimeoutMs + (this.opts.tls?.handshakeTimeoutMs ?? 0));
     timer.unref();
-    socket.once('connect', () => {
+    socket.once(this.opts.tls === undefined ? 'connect' : 'secureConnect', () => {
       clearTimeout(timer);
       conn.connected = true;
       conn.failures = [];

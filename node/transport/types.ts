@@ -1,6 +1,9 @@
 /** Shapes shared by the transports and the dispatcher above them. */
 
-export type TransportKind = 'udp' | 'tcp';
+export type TransportKind = 'udp' | 'tcp' | 'tls';
+
+/** The connection-oriented transports (one TcpTransport class serves both). */
+export type StreamKind = 'tcp' | 'tls';
 
 export interface Endpoint {
   readonly address: string;
@@ -64,6 +67,8 @@ export interface TransportCounters {
    * above 65535, no address), e.g. from a Via, Contact or DNS answer naming one.
    */
   badDestination?(transport: TransportKind): void;
+  /** A TLS handshake failed: a client's (bad or missing certificate, not TLS, too slow) or ours to a peer. */
+  handshakeFailed?(transport: StreamKind, direction: 'inbound' | 'outbound'): void;
 }
 
 /** Where a transport reports rare, rate-limited operator warnings (a pino logger fits). */

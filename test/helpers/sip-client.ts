@@ -4,6 +4,7 @@
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 
 export interface UdpClient {
   readonly port: number;
@@ -74,6 +75,19 @@ export async function tcpClient(port: number, host = '127.0.0.1'): Promise<TcpCl
     const s = connect({ host, port }, () => resolve(s));
     s.once('error', reject);
   });
+  return streamClient(socket);
+}
+
+/** A SIP client over TLS (`tls` adds trust anchors, a client certificate, a server name). */
+export async function tlsClient(port: number, tls: ConnectionOptions = {}, host = '127.0.0.1'): Promise<TcpClient> {
+  const socket = await new Promise<Socket>((resolve, reject) => {
+    const s = tlsConnect({ host, port, ...tls }, () => resolve(s));
+    s.once('error', reject);
+  });
+  return streamClient(socket);
+}
+
+function streamClient(socket: Socket): TcpClient {
   socket.on('error', () => undefined);
   let buf = '';
   const messages: string[] = [];
@@ -123,7 +137,7 @@ let seq = 0;
 export function sipRequest(
   method: string,
   opts: {
-    transport?: 'UDP' | 'TCP';
+    transport?: 'UDP' | 'TCP' | 'TLS';
     viaHost?: string;
     viaPort?: number;
     rport?: boolean;
