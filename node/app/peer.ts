@@ -27,7 +27,8 @@ export function destinationOfHop(listeners: readonly ListenerInfo[]): (hop: Next
   return (hop) => {
     const transport = transportOfHop(hop);
     const address = stripBrackets(hop.host);
-    const key = `${transport} ${address} ${hop.port}${hop.srv === true ? ` srv ${hop.srvName ?? ''}` : ''}`;
+    const connectionId = hop.connectionId === undefined ? null : Number(hop.connectionId);
+    const key = `${transport} ${address} ${hop.port}${hop.srv === true ? ` srv ${hop.srvName ?? ''}` : ''}${connectionId === null ? '' : ` conn ${connectionId}`}`;
     let dest = known.get(key);
     if (dest === undefined) {
       // The socket must be of the destination's address family: an IPv4 socket cannot send to
@@ -40,7 +41,8 @@ export function destinationOfHop(listeners: readonly ListenerInfo[]): (hop: Next
       const remote = hop.srv !== true ? { address, port: hop.port }
         : hop.srvName !== undefined ? { address, port: hop.port, srv: true as const, srvName: hop.srvName }
         : { address, port: hop.port, srv: true as const };
-      dest = { transport, remote, listener, connectionId: null };
+      // A connection id is tried first; the dispatcher falls back to `remote` once it has closed.
+      dest = { transport, remote, listener, connectionId: Number.isSafeInteger(connectionId) ? connectionId : null };
       if (known.size >= DESTINATIONS_KEPT) known.clear();
       known.set(key, dest);
     }

@@ -22,6 +22,12 @@ export interface NextHop {
   readonly naptr?: true;
   /** The SRV owner name NAPTR chose (instead of `_sip._<transport>.<host>`). */
   readonly srvName?: string;
+  /**
+   * A stream connection to send over while it is open (the one a contact registered over: UAs
+   * over TCP/TLS seldom accept connections, and NATs never pass them); host/port/transport are
+   * where to connect once it has closed.
+   */
+  readonly connectionId?: string;
 }
 
 /** One fork target: a registered contact (with its RFC 3327 Path) or any SIP URI. */

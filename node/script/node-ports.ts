@@ -2,14 +2,29 @@
 // The dispatcher builds these once and passes them to ScriptHost.
 
 import { authenticateRequest, authFailureResponse, type DigestAuthenticator } from '../auth/index.js';
-import { sipProxyFactory, type ScriptRequest, type StatefulProxy } from '../proxy/index.js';
-import { registerRequestFrom, registerResponse, type Registrar } from '../registrar/index.js';
+import { hopFromUri, sipProxyFactory, uriOfNameAddr, type NextHop, type ScriptRequest, type StatefulProxy } from '../proxy/index.js';
+import { registerRequestFrom, registerResponse, type ForkTarget, type Registrar } from '../registrar/index.js';
 import { SipRequest } from '../sip/index.js';
 import type { AuthPort, HandlerSet, ProxyPort, RegistrarPort, ScriptContact, ScriptLogger } from './api.js';
 
 function sipOf(request: ScriptRequest): SipRequest {
   if (!(request.message instanceof SipRequest)) throw new TypeError('expected a node/sip request');
   return request.message;
+}
+
+/**
+ * A contact registered over TCP or TLS is reached over the connection it registered on while that
+ * stays open (connection reuse, as RFC 5626 §5.3 does for flows): a UA over TCP/TLS seldom accepts
+ * connections, and a NAT in front of it never does. Once it has closed, the hop is where a new
+ * connection goes: the first Path entry (an edge proxy's), else the contact itself. Only when the
+ * contact asks for the transport it registered over; UDP contacts are sent to as they say.
+ */
+export function overRegisteredConnection(t: Pick<ForkTarget, 'uri' | 'route' | 'flow'>): NextHop | undefined {
+  const flow = t.flow;
+  if (flow === null || flow.connectionId === null) return undefined;
+  const fallback = hopFromUri(t.route.length > 0 ? uriOfNameAddr(t.route[0]) : t.uri);
+  if (fallback === undefined || fallback.transport.toLowerCase() !== flow.transport.toLowerCase()) return undefined;
+  return { ...fallback, connectionId: flow.connectionId };
 }
 
 export function registrarPort(registrar: Registrar, clock: () => number): RegistrarPort {
@@ -29,9 +44,10 @@ export function registrarPort(registrar: Registrar, clock: () => number): Regist
       request.replyWith(registerResponse(sip, decision));
     },
     lookup(aor) {
-      return registrar.targets(aor, clock()).map((t): ScriptContact => ({
-        uri: t.uri, q: t.q ?? undefined, path: t.route, expiresAt: t.binding.expiresAt,
-      }));
+      return registrar.targets(aor, clock()).map((t): ScriptContact => {
+        const nextHop = overRegisteredConnection(t);
+        return { uri: t.uri, q: t.q ?? undefined, path: t.route, expiresAt: t.binding.expiresAt, ...(nextHop === undefined ? {} : { nextHop }) };
+      });
     },
   };
 }

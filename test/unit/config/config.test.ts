@@ -11,6 +11,7 @@ import {
   parseCliArgs,
 } from '../../../config/index.js';
 import { thrownBy } from '../../helpers/thrown-by.js';
+import { testPki } from '../../helpers/tls-certs.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'siphon-config-'));
 let n = 0;
@@ -179,5 +180,51 @@ describe('advertised address resolution', () => {
     expect(advertiseFor({ host: '::', port: 5060, advertise: null }, global)).toEqual(global);
     expect(advertiseFor({ host: '10.0.0.5', port: 5060, advertise: null }, global)).toBeNull();
     expect(advertiseFor({ host: '0.0.0.0', port: 5060, advertise: null }, null)).toBeNull();
+  });
+});
+
+describe('tls', () => {
+  const pki = testPki();
+  const listenTls = 'listen:\n  tls: ["127.0.0.1:5061"]\n';
+
+  test('a TLS listener needs a certificate: the error names tls.certificate', () => {
+    const err = thrownBy(ConfigError, () => loadConfig({ file: write(listenTls) }));
+    expect(err.keyPath).toBe('tls.certificate');
+    expect(err.reason).toMatch(/required when listen\.tls has listeners/);
+  });
+
+  test('certificate, key and CA files are read at load: the PEM text and the method come through', () => {
+    const { config } = loadConfig({
+      file: write(`${listenTls}tls:\n  certificate: ${pki.serverCertFile}\n  private_key: ${pki.serverKeyFile}\n  ca: ${pki.caFile}\n  method: TLSv1_3\n`),
+    });
+    expect(config.listen.tls).toEqual([{ host: '127.0.0.1', port: 5061, advertise: null }]);
+    expect(config.tls.certificate?.pem).toContain('-----BEGIN CERTIFICATE-----');
+    expect(config.tls.ca?.path).toBe(pki.caFile);
+    expect(config.tls.method).toBe('TLSv1_3');
+    expect(config.tls.verify_server).toBe(true);
+  });
+
+  test('an unreadable file is an error naming the key and the path', () => {
+    const err = thrownBy(ConfigError, () => loadConfig({ file: write(`tls:\n  certificate: /nonexistent/cert.pem\n  private_key: ${pki.serverKeyFile}\n`) }));
+    expect(err.keyPath).toBe('tls.certificate');
+    expect(err.reason).toBe('cannot read /nonexistent/cert.pem: ENOENT');
+  });
+
+  test('a file without the PEM block the key needs is refused', () => {
+    const err = thrownBy(ConfigError, () => loadConfig({ file: write(`tls:\n  certificate: ${pki.serverKeyFile}\n  private_key: ${pki.serverKeyFile}\n`) }));
+    expect(err.keyPath).toBe('tls.certificate');
+    expect(err.reason).toMatch(/holds no PEM certificate/);
+  });
+
+  test('a key that does not belong to the certificate is refused at load', () => {
+    const err = thrownBy(ConfigError, () => loadConfig({ file: write(`tls:\n  certificate: ${pki.serverCertFile}\n  private_key: ${pki.clientKeyFile}\n`) }));
+    expect(err.keyPath).toBe('tls');
+    expect(err.reason).toMatch(/does not fit certificate/);
+  });
+
+  test('verify_client without client_ca fails closed', () => {
+    const err = thrownBy(ConfigError, () => loadConfig({ file: write(`tls:\n  verify_client: true\n`) }));
+    expect(err.keyPath).toBe('tls');
+    expect(err.reason).toMatch(/needs client_ca/);
   });
 });
