@@ -21,6 +21,6 @@ export function ownAddressMatcher(listeners: readonly ListenerInfo[], extraHosts
     if (exact.has(`${h}:${port}`)) return true;
     if (wildcardPorts.has(port) && (h === '127.0.0.1' || h === '::1' || h === 'localhost')) return true;
     // A served domain without an explicit port is us on the default port (RFC 3263 would say so).
-    return hosts.has(h) && port === 5060;
+    return hosts.has(h) && (port === 5060 || port === 5061); // a domain's default ports (5061: sips)
   };
 }

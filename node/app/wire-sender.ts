@@ -1,17 +1,21 @@
 // Stateless sends outside any transaction: the ACK for a 2xx, forwarded end to end by the proxy
-// (RFC 3261 §13.2.2.4, §16.11). Serializes and hands the bytes to the UDP or TCP transport,
+// (RFC 3261 §13.2.2.4, §16.11). Serializes and hands the bytes to the UDP, TCP or TLS transport,
 // reusing an open connection to the destination; never waits on the peer.
 import { serialize, type SipRequest } from '../sip/index.js';
 import type { Endpoint, ListenerInfo, MessageSource } from '../transport/index.js';
 
 /** The sockets the node owns (node/core's SipNode exposes these). */
+interface StreamSender {
+  readonly listener: ListenerInfo;
+  sendOnConnection(connectionId: number, bytes: Buffer): boolean;
+  send(bytes: Buffer, dest: Endpoint): boolean;
+}
+
 export interface WireTransports {
   readonly udp: readonly { readonly listener: ListenerInfo; send(bytes: Buffer, dest: Endpoint): void }[];
-  readonly tcp: readonly {
-    readonly listener: ListenerInfo;
-    sendOnConnection(connectionId: number, bytes: Buffer): boolean;
-    send(bytes: Buffer, dest: Endpoint): boolean;
-  }[];
+  readonly tcp: readonly StreamSender[];
+  /** Absent or empty: the node sends nothing over TLS (never falls back to plaintext). */
+  readonly tls?: readonly StreamSender[];
 }
 
 /** Returns false when no transport could take the message. */
@@ -23,7 +27,8 @@ export function sendStateless(t: WireTransports, request: SipRequest, dest: Mess
     u.send(bytes, dest.remote);
     return true;
   }
-  if (dest.connectionId !== null) for (const c of t.tcp) if (c.sendOnConnection(dest.connectionId, bytes)) return true;
-  const c = t.tcp[0];
+  const streams = dest.transport === 'tls' ? t.tls ?? [] : t.tcp;
+  if (dest.connectionId !== null) for (const c of streams) if (c.sendOnConnection(dest.connectionId, bytes)) return true;
+  const c = streams[0];
   return c === undefined ? false : c.send(bytes, dest.remote);
 }
