@@ -1,7 +1,8 @@
 /**
  * Interop (issue 5 must-show): two real baresip UAs (Debian `baresip`) register to the REAL server
  * process with digest credentials over UDP on loopback; alice calls bob through the proxy, bob
- * auto-answers, alice hangs up. Both UAs are driven and observed through baresip's `ctrl_tcp`
+ * auto-answers, alice hangs up. The same call again over TLS (a throwaway PKI: baresip trusts our CA
+ * and serves its own TLS listener with a certificate from it). Both UAs are driven and observed through baresip's `ctrl_tcp`
  * module (netstring JSON commands and events). Headless: opus + the `ausine` source (48 kHz) and
  * the `aufile` player writing to the temp dir, no audio device.
  */
@@ -11,6 +12,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { freePort, startServer, type ServerProcess } from '../../helpers/server-process.js';
+import { testPki } from '../../helpers/tls-certs.js';
+
+/** Where a UA registers: the server's UDP port, or its TLS listener (with the CA to trust and our own certificate+key PEM). */
+interface Registrar {
+  readonly port: number;
+  readonly tls?: { readonly caFile: string; readonly certAndKeyFile: string };
+}
 
 interface Ua {
   readonly name: string;
@@ -57,7 +65,7 @@ async function connectWithRetry(port: number, deadlineMs: number, gone: () => bo
 }
 
 /** baresip running with its control socket connected; ports it could not bind make it exit, so a start is retried with fresh ones. */
-async function spawnBaresip(dir: string, name: string, server: ServerProcess, password: string, rtpBase: number): Promise<{ proc: ChildProcess; ctrl: Socket; output: () => string }> {
+async function spawnBaresip(dir: string, name: string, registrar: Registrar, password: string, rtpBase: number): Promise<{ proc: ChildProcess; ctrl: Socket; output: () => string }> {
   let lastOutput = '';
   for (let attempt = 1; ; attempt++) {
     const sipPort = await freePort();
@@ -81,10 +89,12 @@ async function spawnBaresip(dir: string, name: string, server: ServerProcess, pa
         'module menu.so',
         'module ctrl_tcp.so',
         `ctrl_tcp_listen 127.0.0.1:${ctrlPort}`,
+        ...(registrar.tls === undefined ? [] : [`sip_cafile ${registrar.tls.caFile}`, `sip_certificate ${registrar.tls.certAndKeyFile}`]),
         '',
       ].join('\n'),
     );
-    writeFileSync(join(dir, 'accounts'), `<sip:${name}@127.0.0.1:${server.sipPort}>;auth_pass=${password};answermode=auto;regint=600\n`);
+    const transport = registrar.tls === undefined ? '' : ';transport=tls';
+    writeFileSync(join(dir, 'accounts'), `<sip:${name}@127.0.0.1:${registrar.port}${transport}>;auth_pass=${password};answermode=auto;regint=600\n`);
     const proc = spawnTracked('baresip', ['-f', dir], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     proc.stdout?.on('data', (c: Buffer) => (out += c.toString()));
@@ -100,10 +110,10 @@ async function spawnBaresip(dir: string, name: string, server: ServerProcess, pa
   }
 }
 
-async function startUa(server: ServerProcess, name: string, password: string, rtpBase: number): Promise<Ua> {
-  const dir = join(server.dir, `baresip-${name}`);
+async function startUa(server: ServerProcess, name: string, password: string, rtpBase: number, registrar: Registrar = { port: server.sipPort }): Promise<Ua> {
+  const dir = join(server.dir, `baresip-${name}${registrar.tls === undefined ? '' : '-tls'}`);
   mkdirSync(dir, { recursive: true });
-  const { proc, ctrl, output } = await spawnBaresip(dir, name, server, password, rtpBase);
+  const { proc, ctrl, output } = await spawnBaresip(dir, name, registrar, password, rtpBase);
   const events: string[] = [];
   const waiters: { event: string; resolve: () => void }[] = [];
   let pending = '';
@@ -198,3 +208,52 @@ test('two baresip UAs register with digest auth; alice calls bob through the pro
   expect(metrics).toMatch(/siphon_responses_total\{code="407"\} [1-9]/);
   expect(metrics).toMatch(/siphon_dialogs_active 0/);
 }, 60_000);
+
+describe('over TLS', () => {
+  const pki = testPki();
+  let tlsServer: ServerProcess;
+  let tlsPort = 0;
+  const tlsUas: Ua[] = [];
+
+  beforeAll(async () => {
+    tlsPort = await freePort();
+    const udp = await freePort();
+    tlsServer = await startServer({
+      config: {
+        listen: { udp: [`127.0.0.1:${udp}`], tcp: [`127.0.0.1:${udp}`], tls: [`127.0.0.1:${tlsPort}`] },
+        auth: { realm: 'baresip.test', users: [{ username: 'alice', password: 'alice-pw' }, { username: 'bob', password: 'bob-pw' }] },
+        tls: { certificate: pki.serverCertFile, private_key: pki.serverKeyFile, ca: pki.caFile },
+      },
+    });
+  }, 30_000);
+
+  afterAll(async () => {
+    for (const ua of tlsUas) await ua.stop();
+    if (tlsServer) expect(await tlsServer.stop()).toBe(0);
+  }, 20_000);
+
+  test('two baresip UAs register over TLS; alice calls bob through the proxy over TLS; both see the call established and ended', async () => {
+    // baresip wants its certificate and key in one PEM file.
+    const certAndKeyFile = join(tlsServer.dir, 'baresip-cert.pem');
+    writeFileSync(certAndKeyFile, pki.serverCert + pki.serverKey);
+    const registrar: Registrar = { port: tlsPort, tls: { caFile: pki.caFile, certAndKeyFile } };
+    const rtpBase = 20_000 + Math.floor(Math.random() * 200) * 100;
+    const bob = await startUa(tlsServer, 'bob', 'bob-pw', rtpBase, registrar);
+    tlsUas.push(bob);
+    const alice = await startUa(tlsServer, 'alice', 'alice-pw', rtpBase + 100, registrar);
+    tlsUas.push(alice);
+    expect(await registered(tlsServer, 'bob@127.0.0.1')).toBe(true);
+    expect(await registered(tlsServer, 'alice@127.0.0.1')).toBe(true);
+
+    alice.command('dial', `sip:bob@127.0.0.1:${tlsPort};transport=tls`);
+    await Promise.all([alice.waitFor('CALL_ESTABLISHED', 15_000), bob.waitFor('CALL_ESTABLISHED', 15_000)]);
+    alice.command('hangup');
+    await Promise.all([alice.waitFor('CALL_CLOSED'), bob.waitFor('CALL_CLOSED')]);
+
+    expect(alice.events).toEqual(expect.arrayContaining(['CALL_ESTABLISHED', 'CALL_CLOSED']));
+    expect(bob.events).toEqual(expect.arrayContaining(['CALL_ESTABLISHED', 'CALL_CLOSED']));
+    const metrics = await (await fetch(`http://127.0.0.1:${tlsServer.adminPort}/metrics`)).text();
+    expect(metrics).toMatch(/siphon_connections_active\{transport="tls"\} [2-9]/);
+    expect(metrics).toMatch(/siphon_dialogs_active 0/);
+  }, 60_000);
+});
