@@ -50,8 +50,10 @@ export const configSchema: Field<SiphonConfig> = {
   expects: configFields.expects,
   decode(raw, path) {
     const config = configFields.decode(raw, path);
-    if (config.listen.tls.length > 0 && config.tls.certificate === null) {
-      throw new ConfigIssue(join(path, 'tls.certificate'), 'required when listen.tls has listeners (with tls.private_key)');
+    for (const key of ['tls', 'wss'] as const) {
+      if (config.listen[key].length > 0 && config.tls.certificate === null) {
+        throw new ConfigIssue(join(path, 'tls.certificate'), `required when listen.${key} has listeners (with tls.private_key)`);
+      }
     }
     return config;
   },

@@ -1,5 +1,6 @@
 /**
- * `listen.udp` / `listen.tcp` / `listen.tls`: SIP listeners (TLS ones need `tls.certificate`). Each entry is `"ip:port"` or
+ * `listen.udp` / `listen.tcp` / `listen.tls` / `listen.ws` / `listen.wss`: SIP listeners (TLS and
+ * WSS ones need `tls.certificate`). Each entry is `"ip:port"` or
  * `{address: "ip:port", advertise: "host[:port]"}` (per-socket advertised address, used in Via and
  * Record-Route when the bind address is not what peers should see).
  */
@@ -36,6 +37,10 @@ export const listenSection = obj({
   tcp: list(listener(), [DEFAULT_SIP]),
   /** None by default: a TLS listener needs a certificate (`tls.*`); RFC 3261 §26.2's port is 5061. */
   tls: list(listener(), []),
+  /** RFC 7118 SIP over WebSocket (browsers, WebRTC clients); none by default. */
+  ws: list(listener(), []),
+  /** Secure WebSocket: the `tls.*` certificate on an HTTPS listener. */
+  wss: list(listener(), []),
 });
 
 /** `advertised_address`: fallback advertised host for listeners bound to 0.0.0.0 / ::. */

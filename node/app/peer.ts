@@ -5,13 +5,14 @@ import { isIP } from 'node:net';
 import type { ListenerInfo, MessageSource, TransportKind } from '../transport/index.js';
 import { stripBrackets } from '../util/index.js';
 
+const KNOWN_TRANSPORTS: ReadonlyMap<string, TransportKind> = new Map([['udp', 'udp'], ['tcp', 'tcp'], ['tls', 'tls'], ['ws', 'ws'], ['wss', 'wss']]);
+
 /**
- * Transports this node sends on; a next hop asking for another (ws, sctp) is tried over UDP. TLS is
+ * Transports this node sends on; a next hop asking for another (sctp) is tried over UDP. TLS is
  * never swapped for a plaintext transport: without a TLS listener such a send fails (§26.2.2).
  */
 export function transportOfHop(hop: NextHop): TransportKind {
-  const t = hop.transport.toLowerCase();
-  return t === 'tcp' ? 'tcp' : t === 'tls' ? 'tls' : 'udp';
+  return KNOWN_TRANSPORTS.get(hop.transport.toLowerCase()) ?? 'udp';
 }
 
 /** Distinct next hops remembered by destinationOfHop before it starts over. */

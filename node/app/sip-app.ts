@@ -308,8 +308,14 @@ function locatorOf(resolver: SipResolver): TransportLocatorPort {
     locatedNow: (host, secure) => resolver.locatedNow(host, secure),
     locate: (host, secure, done) => resolver.locate(host, secure, done),
     targets: (hop, done) => {
-      const query = { host: stripBrackets(hop.host), port: hop.port, transport: transportOfHop(hop), srv: hop.srv === true, srvName: hop.srvName };
-      resolver.lookup(query, (targets) => done(targets));
+      const transport = transportOfHop(hop);
+      const host = stripBrackets(hop.host);
+      // WebSocket peers are reached only over connections they opened (RFC 7118): no DNS for them.
+      if (transport === 'ws' || transport === 'wss') {
+        done([{ address: host, port: hop.port }]);
+        return;
+      }
+      resolver.lookup({ host, port: hop.port, transport, srv: hop.srv === true, srvName: hop.srvName }, (targets) => done(targets));
     },
   };
 }

@@ -16,6 +16,9 @@ export interface WireTransports {
   readonly tcp: readonly StreamSender[];
   /** Absent or empty: the node sends nothing over TLS (never falls back to plaintext). */
   readonly tls?: readonly StreamSender[];
+  /** WebSocket listeners: they send only over connections clients opened (RFC 7118). */
+  readonly ws?: readonly StreamSender[];
+  readonly wss?: readonly StreamSender[];
 }
 
 /** Returns false when no transport could take the message. */
@@ -27,7 +30,7 @@ export function sendStateless(t: WireTransports, request: SipRequest, dest: Mess
     u.send(bytes, dest.remote);
     return true;
   }
-  const streams = dest.transport === 'tls' ? t.tls ?? [] : t.tcp;
+  const streams = dest.transport === 'tcp' ? t.tcp : t[dest.transport] ?? [];
   if (dest.connectionId !== null) for (const c of streams) if (c.sendOnConnection(dest.connectionId, bytes)) return true;
   const c = streams[0];
   return c === undefined ? false : c.send(bytes, dest.remote);

@@ -397,7 +397,7 @@ export class Dispatcher implements InboundHandler {
     }
     const dest = responseDestination(via, source);
     if (dest.kind === 'connection') {
-      if (!this.transport.sendOnConnection(dest.connectionId, bytes)) this.transport.sendStream(source.transport === 'tls' ? 'tls' : 'tcp', bytes, dest.fallback);
+      if (!this.transport.sendOnConnection(dest.connectionId, bytes) && source.transport !== 'udp') this.transport.sendStream(source.transport, bytes, dest.fallback);
     } else this.transport.sendUdp(bytes, source, dest.endpoint);
   }
 

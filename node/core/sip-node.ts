@@ -11,6 +11,7 @@ import {
   RefusalNotice,
   TcpTransport,
   UdpTransport,
+  WsTransport,
   inboundConnectionCap,
   openFilesSoftLimit,
   outboundConnectionCap,
@@ -42,6 +43,9 @@ export interface SipNode {
   readonly tcp: readonly TcpTransport[];
   /** TLS listeners (the same stream transport over TLS). */
   readonly tls: readonly TcpTransport[];
+  /** RFC 7118 WebSocket listeners. */
+  readonly ws: readonly WsTransport[];
+  readonly wss: readonly WsTransport[];
   setRoute(route: Route): void;
   stop(): Promise<void>;
 }
@@ -115,11 +119,16 @@ export async function startSipNode(config: SiphonConfig, log: Logger, opts: { ro
     handshakeFailed: (t, direction) => metrics.tlsHandshakeFailures.inc({ direction }),
   };
   metrics.connectionsActive.set({ transport: 'tcp' }, 0);
-  if (config.listen.tls.length > 0) metrics.connectionsActive.set({ transport: 'tls' }, 0);
+  for (const kind of ['tls', 'ws', 'wss'] as const) if (config.listen[kind].length > 0) metrics.connectionsActive.set({ transport: kind }, 0);
 
   const udp: UdpTransport[] = [];
   const tcp: TcpTransport[] = [];
   const tls: TcpTransport[] = [];
+  const ws: WsTransport[] = [];
+  const wss: WsTransport[] = [];
+  const allListeners = (): ListenerInfo[] => [udp, tcp, tls, ws, wss].flatMap((list: readonly { readonly listener: ListenerInfo }[]) => list.map((x) => x.listener));
+  const streamsOf = (kind: StreamKind): readonly (TcpTransport | WsTransport)[] =>
+    kind === 'tcp' ? tcp : kind === 'tls' ? tls : kind === 'ws' ? ws : wss;
   const reply: ReplyTransport = {
     sendUdp(bytes: Buffer, from: MessageSource, dest: Endpoint, onFailure?: () => void) {
       const t = udp.find((u) => u.listener === from.listener) ?? udp[0];
@@ -128,12 +137,15 @@ export async function startSipNode(config: SiphonConfig, log: Logger, opts: { ro
     sendOnConnection(id: number, bytes: Buffer) {
       for (const t of tcp) if (t.sendOnConnection(id, bytes)) return true;
       for (const t of tls) if (t.sendOnConnection(id, bytes)) return true;
+      for (const t of ws) if (t.sendOnConnection(id, bytes)) return true;
+      for (const t of wss) if (t.sendOnConnection(id, bytes)) return true;
       return false;
     },
     sendStream(kind: StreamKind, bytes: Buffer, dest: Endpoint, onFailure?: () => void) {
       // Without a TLS listener nothing can be sent over TLS: a transport error (a SIPS target
       // must never fall back to a plaintext transport, RFC 3261 §26.2.2).
-      return (kind === 'tls' ? tls[0] : tcp[0])?.send(bytes, dest, onFailure) ?? false;
+      // A WebSocket client is reached only over a connection it opened (ws-transport.ts).
+      return streamsOf(kind)[0]?.send(bytes, dest, onFailure) ?? false;
     },
   };
   const ov = config.overload;
@@ -192,7 +204,8 @@ export async function startSipNode(config: SiphonConfig, log: Logger, opts: { ro
     overload?.start(udp);
     // Inbound TCP must leave descriptors for the admin API and outbound connections (fd-budget.ts).
     const softLimit = readOpenFilesSoftLimit();
-    const cap = inboundConnectionCap(t.tcp_max_connections, softLimit, config.listen.tcp.length + config.listen.tls.length);
+    const streamListeners = config.listen.tcp.length + config.listen.tls.length + config.listen.ws.length + config.listen.wss.length;
+    const cap = inboundConnectionCap(t.tcp_max_connections, softLimit, streamListeners);
     const outboundCap = outboundConnectionCap(softLimit);
     if (cap.clamped) {
       log.warn(
@@ -228,6 +241,31 @@ export async function startSipNode(config: SiphonConfig, log: Logger, opts: { ro
         started.push(c);
       }
     }
+    const webSockets: ['ws' | 'wss', readonly ListenerConfig[], WsTransport[]][] = [
+      ['ws', config.listen.ws, ws],
+      ['wss', streamTls === null ? [] : config.listen.wss, wss],
+    ];
+    for (const [kind, configured, bound] of webSockets) {
+      for (const l of configured) {
+        const w = new WsTransport(
+          {
+            host: l.host,
+            port: l.port,
+            advertise: advertiseFor(l, config.advertised_address),
+            maxMessageSize: t.max_message_size,
+            idleTimeoutMs: t.tcp_idle_timeout_secs * 1000,
+            maxWriteBufferBytes: t.tcp_max_write_buffer_bytes,
+            maxConnections: cap.perListener,
+            ...(kind === 'wss' && streamTls !== null ? { tls: streamTls } : {}),
+          },
+          dispatcher,
+          counters,
+        );
+        await w.start();
+        bound.push(w);
+        started.push(w);
+      }
+    }
 
     const router = new AdminRouter();
     const prom = config.metrics.prometheus;
@@ -242,14 +280,20 @@ export async function startSipNode(config: SiphonConfig, log: Logger, opts: { ro
           'sip.udp': udp.length === config.listen.udp.length,
           'sip.tcp': tcp.length === config.listen.tcp.length,
           ...(config.listen.tls.length > 0 ? { 'sip.tls': tls.length === config.listen.tls.length } : {}),
+          ...(config.listen.ws.length > 0 ? { 'sip.ws': ws.length === config.listen.ws.length } : {}),
+          ...(config.listen.wss.length > 0 ? { 'sip.wss': wss.length === config.listen.wss.length } : {}),
         }),
       },
       stats: {
         stats: () => ({
           uptime_seconds: (Date.now() - startedAt) / 1000,
           sip: dispatcher.stats(),
-          listeners: [...udp.map((u) => u.listener), ...tcp.map((c) => c.listener), ...tls.map((c) => c.listener)],
-          connections: { tcp: tcp.reduce((n, c) => n + c.connectionCount, 0), tls: tls.reduce((n, c) => n + c.connectionCount, 0) },
+          listeners: allListeners(),
+          connections: {
+            tcp: tcp.reduce((n, c) => n + c.connectionCount, 0),
+            tls: tls.reduce((n, c) => n + c.connectionCount, 0),
+            ws: [...ws, ...wss].reduce((n, c) => n + c.connectionCount, 0),
+          },
           udp_recv_buffer_bytes: udp.map((u) => u.recvBufferSize()),
           memory: { rss_bytes: process.memoryUsage().rss, heap_used_bytes: process.memoryUsage().heapUsed },
         }),
@@ -270,7 +314,7 @@ export async function startSipNode(config: SiphonConfig, log: Logger, opts: { ro
     }
 
     ready = true;
-    const listeners = [...udp.map((u) => u.listener), ...tcp.map((c) => c.listener), ...tls.map((c) => c.listener)];
+    const listeners = allListeners();
     return {
       config,
       listeners,
@@ -282,6 +326,8 @@ export async function startSipNode(config: SiphonConfig, log: Logger, opts: { ro
       udp,
       tcp,
       tls,
+      ws,
+      wss,
       setRoute: (route) => dispatcher.setRoute(route),
       stop: stopAll,
     };

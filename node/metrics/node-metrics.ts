@@ -5,7 +5,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { LabelTally } from './label-tally.js';
 
-export type TransportName = 'udp' | 'tcp' | 'tls';
+export type TransportName = 'udp' | 'tcp' | 'tls' | 'ws' | 'wss';
 
 /** Live values read at scrape time, installed by the components that own them. */
 export interface MetricSources {

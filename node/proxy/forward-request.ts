@@ -51,6 +51,10 @@ export interface ForwardSpec {
   /** Loop hash of the request as received (branch-id.ts) and a unique suffix. */
   readonly loopHash: string;
   readonly branchSuffix: string;
+  /** The stream connection the request arrived on, for a flow token on the inbound Record-Route. */
+  readonly inboundConnectionId?: string | null;
+  /** Mints flow tokens (flow-token.ts); absent: Record-Route entries carry none. */
+  readonly flowToken?: (connectionId: string) => string;
 }
 
 export interface ForwardedRequest {
@@ -63,10 +67,21 @@ export interface ForwardedRequest {
  * Our Record-Route entry for one side. §16.6 item 4: when the Request-URI or the topmost Route is a
  * SIPS URI it must be a SIPS URI too (which implies TLS: no transport parameter then).
  */
-export function recordRouteValue(adv: AdvertisedAddress, transport: string, sips = false): string {
-  if (sips) return `<sips:${hostReference(adv.host)}:${adv.port};lr>`;
+export function recordRouteValue(adv: AdvertisedAddress, transport: string, sips = false, user?: string): string {
+  const at = user === undefined ? '' : `${user}@`;
+  if (sips) return `<sips:${at}${hostReference(adv.host)}:${adv.port};lr>`;
   const t = transport.toUpperCase() === 'UDP' ? '' : `;transport=${transport.toLowerCase()}`;
-  return `<sip:${hostReference(adv.host)}:${adv.port}${t};lr>`;
+  return `<sip:${at}${hostReference(adv.host)}:${adv.port}${t};lr>`;
+}
+
+/** WebSocket sides are reached only over their connection: their Record-Route carries its flow token. */
+function isWebSocket(transport: string): boolean {
+  const t = transport.toUpperCase();
+  return t === 'WS' || t === 'WSS';
+}
+
+function flowTokenFor(spec: Pick<ForwardSpec, 'flowToken'>, transport: string, connectionId: string | null | undefined): string | undefined {
+  return spec.flowToken !== undefined && isWebSocket(transport) && connectionId !== undefined && connectionId !== null ? spec.flowToken(connectionId) : undefined;
 }
 
 function isSipsUri(uri: string): boolean {
@@ -129,8 +144,10 @@ export function forwardRequest(received: ProxyRequestMessage, spec: ForwardSpec,
     const sips = needsSipsRecordRoute(req);
     const inTransport = sips ? 'TLS' : spec.inboundTransport;
     const outTransport = sips ? 'TLS' : nextHop.transport;
-    const inbound = recordRouteValue(advertisedOn(spec, inTransport, spec.inboundHost), inTransport, sips);
-    const outbound = recordRouteValue(advertisedOn(spec, outTransport, nextHop.host), outTransport, sips);
+    const inTokens = flowTokenFor(spec, inTransport, spec.inboundConnectionId);
+    const outTokens = flowTokenFor(spec, outTransport, nextHop.connectionId);
+    const inbound = recordRouteValue(advertisedOn(spec, inTransport, spec.inboundHost), inTransport, sips, inTokens);
+    const outbound = recordRouteValue(advertisedOn(spec, outTransport, nextHop.host), outTransport, sips, outTokens);
     req.headers.prepend('Record-Route', inbound);
     if (outbound !== inbound) req.headers.prepend('Record-Route', outbound);
   }

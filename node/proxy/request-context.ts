@@ -1,6 +1,7 @@
 // The per-request object a routing script handles (ScriptRequest). It records the script's
 // decision and hands reply/fork to the proxy core; it holds no transaction state itself.
 
+import { hopFromUri } from './next-hop.js';
 import type { RouteProcessingResult } from './route-processing.js';
 import type { ProxyRequestMessage } from './proxy-message.js';
 import type { ProxyResponseMessage } from './proxy-message.js';
@@ -30,6 +31,8 @@ export class ProxyRequestContext implements ScriptRequest {
     private readonly actions: RequestContextActions,
     /** Whether the R-URI names this node (computed by the proxy, which knows our addresses). */
     private readonly isLocalUri: (uri: string) => boolean = () => false,
+    /** The connection a popped Route's flow token names (flow-token.ts), when it is not the sender's. */
+    private readonly flowConnection?: string,
   ) {
     this.rr = actions.recordRouteDefault;
   }
@@ -64,8 +67,20 @@ export class ProxyRequestContext implements ScriptRequest {
   }
 
   relay(opts?: RelayOptions): void {
-    this.relayNextHop = opts?.nextHop;
-    this.forward([{ uri: opts?.target ?? this.message.uri, nextHop: opts?.nextHop }], undefined);
+    const target = opts?.target ?? this.message.uri;
+    const nextHop = opts?.nextHop ?? this.flowHop(target);
+    this.relayNextHop = nextHop;
+    this.forward([{ uri: target, nextHop }], undefined);
+  }
+
+  /**
+   * RFC 5626 §5.3: the route set led through our flow-token entry and nothing but the target is
+   * left: the target is reached over that connection (its URI is the fallback once it closed).
+   */
+  private flowHop(target: string): NextHop | undefined {
+    if (this.flowConnection === undefined || this.message.headers.get('Route') !== undefined) return undefined;
+    const hop = hopFromUri(target);
+    return hop === undefined ? undefined : { ...hop, connectionId: this.flowConnection };
   }
 
   fork(targets: ReadonlyArray<string | ForkTarget>, opts?: ForkOptions): void {

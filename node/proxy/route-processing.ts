@@ -14,6 +14,8 @@ export interface RouteProcessingResult {
   readonly strictFixup: boolean;
   /** How many of our own Route values were removed from the top. */
   readonly poppedOwnRoutes: number;
+  /** User parts of the popped values: flow tokens we put there (flow-token.ts), or anything else. */
+  readonly poppedUsers: readonly string[];
 }
 
 /**
@@ -37,11 +39,15 @@ export function processRoute(req: ProxyRequestMessage, isOwnAddress: IsOwnAddres
     }
   }
   let popped = 0;
+  const users: string[] = [];
   for (;;) {
     const top = req.headers.get('Route');
-    if (top === undefined || !uriIsOwn(uriOfNameAddr(top), isOwnAddress)) break;
+    if (top === undefined) break;
+    const u = parseSipUri(uriOfNameAddr(top));
+    if (u === undefined || !isOwnAddress(u.host, u.port ?? defaultPort(u))) break;
+    if (u.user !== undefined && u.user !== '') users.push(u.user);
     req.headers.removeFirstValue('Route');
     popped++;
   }
-  return { strictFixup, poppedOwnRoutes: popped };
+  return { strictFixup, poppedOwnRoutes: popped, poppedUsers: users };
 }

@@ -19,6 +19,7 @@ import type { IsOwnAddress } from './own-address.js';
 import type { ProxyMessageFactory, ProxyRequestMessage, ProxyResponseMessage } from './proxy-message.js';
 import { ProxyRequestContext } from './request-context.js';
 import { challengeSources, dispositionFor, selectBestResponse, upstreamStatus } from './response-context.js';
+import { FlowTokens } from './flow-token.js';
 import { processRoute } from './route-processing.js';
 import { processStrayResponse } from './stateless-response.js';
 import type { ForkOptions, ForkTarget, NextHop, ReplyHeaders, ScriptRequest, ScriptResponse, SourceAddress } from './routing-decision.js';
@@ -288,6 +289,8 @@ export class StatefulProxy<S, C> {
     return u !== undefined && (this.domains.has(u.host) || this.o.isOwnAddress(u.host, u.port ?? defaultPort(u)));
   };
   private readonly instance = Math.random().toString(36).slice(2, 8);
+  private readonly flowTokens = new FlowTokens();
+  private readonly mintFlowToken = (connectionId: string): string => this.flowTokens.mint(connectionId);
   /** Client transaction of a CANCEL forwarded without a response context → its server transaction. */
   private readonly unmatchedCancels = new Map<C, { readonly serverTx: S; readonly cancel: ProxyRequestMessage }>();
   private readonly stateless: StatelessCounts = {
@@ -373,7 +376,7 @@ export class StatefulProxy<S, C> {
       replyWith: (response) => this.replyWith(ctx, response, this.at(now)),
       fork: (targets, opts) => this.fork(ctx, targets, opts, this.at(now)),
       recordRouteDefault: this.o.recordRoute && DIALOG_CREATING.has(req.method) && toTag === '',
-    }, this.isLocalUri);
+    }, this.isLocalUri, this.flowTokens.pick(routing.poppedUsers, source.connectionId ?? null));
     this.contexts.set(serverTx, ctx);
     try {
       await this.o.hooks.onRequest(ctx.request);
@@ -413,7 +416,7 @@ export class StatefulProxy<S, C> {
       replyWith: () => undefined,
       fork: (targets) => send(typeof targets[0] === 'string' ? { uri: targets[0] } : targets[0]),
       recordRouteDefault: false,
-    }, this.isLocalUri);
+    }, this.isLocalUri, this.flowTokens.pick(routing.poppedUsers, source.connectionId ?? null));
     try {
       await this.o.hooks.onRequest(request);
     } catch (err) {
@@ -744,6 +747,7 @@ export class StatefulProxy<S, C> {
       inboundTransport: ctx.source.transport, inboundHost: ctx.source.address, explicitNextHop: target.nextHop ?? ctx.request.relayNextHop,
       advertised: this.o.advertised, advertisedFor: this.advertisedFor, loopHash: ctx.loopHash,
       branchSuffix: this.freeSuffix(ctx.loopHash, branchSuffix(ctx.received, target.uri, index), ctx.method),
+      inboundConnectionId: ctx.source.connectionId, flowToken: this.mintFlowToken,
     };
     const copy = (r: ProxyRequestMessage): ProxyRequestMessage => this.o.factory.copy(r);
     let fwd = forwardRequest(ctx.received, spec, copy);
@@ -752,7 +756,10 @@ export class StatefulProxy<S, C> {
       return;
     }
     const locator = this.o.transportLocator;
-    if (fwd.nextHop.naptr === true && locator !== undefined) {
+    // A hop with a connection to use (a contact's registration flow) is not located: the connection
+    // is tried first, and its fallback host is resolved by the transport if the connection has gone.
+    const overConnection = fwd.nextHop.connectionId !== undefined;
+    if (fwd.nextHop.naptr === true && locator !== undefined && !overConnection) {
       // RFC 3263 §4.1: the transport comes from NAPTR, and the Via and Record-Route name it.
       const host = fwd.nextHop.host;
       const choice = known.located !== undefined ? known.located : locator.locatedNow(host, false);
@@ -765,7 +772,7 @@ export class StatefulProxy<S, C> {
     }
     // RFC 3263 §4.3: a named next hop's addresses, tried in turn; the branch leaves for the first.
     let alternates: LocatedAddress[] = [];
-    if (locator?.targets !== undefined && isIP(stripBrackets(fwd.nextHop.host)) === 0) {
+    if (locator?.targets !== undefined && !overConnection && isIP(stripBrackets(fwd.nextHop.host)) === 0) {
       const hop = fwd.nextHop;
       let addresses = known.addresses;
       if (addresses === undefined) {

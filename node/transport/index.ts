@@ -4,6 +4,7 @@ export { StreamFramer, contentLengthOf, type FrameEvent } from './stream-framer.
 export { UdpQueueProbe, PROBE_BYTES } from './queue-probe.js';
 export { keepAliveOf, mayBeKeepAlive, stunBindingResponse, type KeepAlive } from './udp-keepalive.js';
 export { UdpTransport, BAD_DESTINATION_NOTICE_MS, isSendableEndpoint, type UdpOptions } from './udp-transport.js';
+export { WsTransport, type WsOptions } from './ws-transport.js';
 export { TcpTransport, endpointKey, type TcpOptions, type ConnectionInfo, type StreamTls } from './tcp-transport.js';
 export {
   NO_COUNTERS,

@@ -11,6 +11,7 @@
 import { createServer, connect, isIP, type Server, type Socket } from 'node:net';
 import { connect as tlsConnect, createServer as createTlsServer, type ConnectionOptions, type TlsOptions } from 'node:tls';
 import { sharedResolver, type NameResolver, type SipTarget } from '../dns/index.js';
+import { nextConnectionId } from './connection-ids.js';
 import { StreamFramer } from './stream-framer.js';
 import type { Endpoint, InboundHandler, ListenerInfo, MessageSource, StreamKind, TransportCounters } from './types.js';
 
@@ -61,12 +62,6 @@ interface Connection extends ConnectionInfo {
   failures: (() => void)[];
 }
 
-/**
- * Connection ids are unique across every stream transport of the process, not per listener: a
- * response names only its connection id (MessageSource.connectionId), and the node asks each
- * TCP and TLS transport in turn for it.
- */
-let nextConnectionId = 1;
 
 export function endpointKey(e: Endpoint): string {
   return `${e.address}|${e.port}`;
@@ -79,7 +74,7 @@ export class TcpTransport {
   private readonly byId = new Map<number, Connection>();
   /** Latest usable connection per remote endpoint (inbound or outbound). */
   private readonly byRemote = new Map<string, Connection>();
-  readonly kind: StreamKind;
+  readonly kind: 'tcp' | 'tls';
 
   constructor(
     private readonly opts: TcpOptions,
@@ -154,7 +149,7 @@ export class TcpTransport {
   private adopt(socket: Socket, outbound: boolean, remoteOverride?: Endpoint, key?: string): Connection {
     const remote: Endpoint = remoteOverride ?? { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
     const conn: Connection = {
-      id: nextConnectionId++,
+      id: nextConnectionId(),
       remote,
       outbound,
       socket,

@@ -1,9 +1,9 @@
 /** Shapes shared by the transports and the dispatcher above them. */
 
-export type TransportKind = 'udp' | 'tcp' | 'tls';
+export type TransportKind = 'udp' | 'tcp' | 'tls' | 'ws' | 'wss';
 
-/** The connection-oriented transports (one TcpTransport class serves both). */
-export type StreamKind = 'tcp' | 'tls';
+/** The connection-oriented transports (TcpTransport serves tcp and tls, WsTransport ws and wss). */
+export type StreamKind = 'tcp' | 'tls' | 'ws' | 'wss';
 
 export interface Endpoint {
   readonly address: string;
@@ -67,7 +67,7 @@ export interface TransportCounters {
    * above 65535, no address), e.g. from a Via, Contact or DNS answer naming one.
    */
   badDestination?(transport: TransportKind): void;
-  /** A TLS handshake failed: a client's (bad or missing certificate, not TLS, too slow) or ours to a peer. */
+  /** A TLS handshake failed (TLS, WSS): a client's (bad or missing certificate, not TLS, too slow) or ours to a peer. */
   handshakeFailed?(transport: StreamKind, direction: 'inbound' | 'outbound'): void;
 }
 
