@@ -222,6 +222,13 @@ describe('tls', () => {
     expect(err.reason).toMatch(/does not fit certificate/);
   });
 
+  test('a WSS listener needs the certificate too; a WS listener does not', () => {
+    const err = thrownBy(ConfigError, () => loadConfig({ file: write('listen:\n  wss: ["127.0.0.1:8089"]\n') }));
+    expect(err.keyPath).toBe('tls.certificate');
+    expect(err.reason).toMatch(/listen\.wss/);
+    expect(loadConfig({ file: write('listen:\n  ws: ["127.0.0.1:8088"]\n') }).config.listen.ws).toEqual([{ host: '127.0.0.1', port: 8088, advertise: null }]);
+  });
+
   test('verify_client without client_ca fails closed', () => {
     const err = thrownBy(ConfigError, () => loadConfig({ file: write(`tls:\n  verify_client: true\n`) }));
     expect(err.keyPath).toBe('tls');
