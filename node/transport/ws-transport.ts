@@ -37,6 +37,8 @@ interface Connection {
   readonly remote: Endpoint;
   readonly key: string;
   readonly ws: WebSocket;
+  /** A ping went out after an idle period and nothing has come back since. */
+  pinged: boolean;
 }
 
 /** The `Sec-WebSocket-Protocol` tokens offered, lower-cased. */
@@ -139,16 +141,31 @@ export class WsTransport {
 
   private adopt(ws: WebSocket, req: IncomingMessage): void {
     const remote: Endpoint = { address: req.socket.remoteAddress ?? '', port: req.socket.remotePort ?? 0 };
-    const conn: Connection = { id: nextConnectionId(), remote, key: endpointKey(remote), ws };
+    const conn: Connection = { id: nextConnectionId(), remote, key: endpointKey(remote), ws, pinged: false };
     this.byId.set(conn.id, conn);
     this.byRemote.set(conn.key, conn);
     this.counters.connections(this.kind, 1);
     const source: MessageSource = { transport: this.kind, remote, listener: this.listener, connectionId: conn.id };
-    // Any traffic (SIP, WebSocket pings) keeps the connection; silence for the idle time ends it.
-    req.socket.setTimeout(this.opts.idleTimeoutMs, () => ws.terminate());
+    // A registered browser may send nothing for its whole registration, and it cannot be called
+    // back once its connection is gone: an idle connection is pinged (browsers answer pings
+    // themselves) and closed only when a second idle period passes without any answer.
+    // (A listener, not setTimeout's callback: that one fires only once.)
+    req.socket.setTimeout(this.opts.idleTimeoutMs);
+    req.socket.on('timeout', () => {
+      if (conn.pinged) {
+        ws.terminate();
+        return;
+      }
+      conn.pinged = true;
+      ws.ping();
+    });
+    ws.on('pong', () => {
+      conn.pinged = false;
+    });
     ws.on('error', () => undefined); // 'close' follows; per-connection, never fatal
     ws.on('close', () => this.forget(conn));
     ws.on('message', (data: RawData) => {
+      conn.pinged = false;
       const bytes = asBuffer(data);
       if (isKeepAlive(bytes)) {
         this.counters.keepAlive?.(this.kind, 'crlf');

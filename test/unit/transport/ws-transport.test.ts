@@ -1,6 +1,7 @@
 // RFC 7118 SIP over WebSocket on real loopback sockets: the `ws` package as the client, the
 // WsTransport as the listener (plain and over TLS with the test PKI).
 import { request as httpRequest } from 'node:http';
+import { connect as netConnect } from 'node:net';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { WebSocket } from 'ws';
 import { WsTransport, type InboundHandler, type MessageSource, type TransportCounters, type WsOptions } from '../../../node/transport/index.js';
@@ -152,5 +153,28 @@ describe('SIP over WebSocket listener', () => {
     ws.send(SIP);
     await eventually(() => expect(h.got).toHaveLength(1));
     expect(h.got[0].source.transport).toBe('wss');
+  });
+});
+
+describe('idle WebSocket connections', () => {
+  it('are pinged when idle and kept while the client answers; closed when it does not', async () => {
+    const counters = counting();
+    const t = await start({ idleTimeoutMs: 300 }, inbox(), counters);
+    const answering = await open(`ws://127.0.0.1:${t.listener.port}`);
+    let pings = 0;
+    answering.on('ping', () => pings++);
+    // A client that answers nothing: a raw socket that upgrades and then never reads a frame.
+    const silent = netConnect({ host: '127.0.0.1', port: t.listener.port }, () => silent.write(
+      'GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n' +
+        'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: sip\r\n\r\n',
+    ));
+    silent.on('error', () => undefined);
+    await eventually(() => expect(t.connectionCount).toBe(2));
+    await eventually(() => expect(t.connectionCount).toBe(1), 4000);
+    silent.destroy();
+    await sleep(700);
+    expect(pings).toBeGreaterThanOrEqual(2);
+    expect(answering.readyState).toBe(WebSocket.OPEN);
+    expect(t.connectionCount).toBe(1);
   });
 });
