@@ -35,14 +35,13 @@ export class FlowTokens {
   }
 
   /**
-   * §5.3: of the tokens in the Route entries we popped, the connection to send over: one that
-   * verifies and is not the connection the request arrived on (that token faces the sender).
+   * §5.3: the connection to send over, from the user part of the last of our Route entries a
+   * request passed (the one facing its destination): when it is a token that verifies and does not
+   * name the connection the request arrived on.
    */
-  pick(users: readonly string[], arrivedOn: string | null): string | undefined {
-    for (const user of users) {
-      const id = this.open(user);
-      if (id !== null && id !== arrivedOn) return id;
-    }
-    return undefined;
+  pick(lastPoppedUser: string | undefined, arrivedOn: string | null): string | undefined {
+    if (lastPoppedUser === undefined) return undefined;
+    const id = this.open(lastPoppedUser);
+    return id !== null && id !== arrivedOn ? id : undefined;
   }
 }

@@ -14,8 +14,12 @@ export interface RouteProcessingResult {
   readonly strictFixup: boolean;
   /** How many of our own Route values were removed from the top. */
   readonly poppedOwnRoutes: number;
-  /** User parts of the popped values: flow tokens we put there (flow-token.ts), or anything else. */
-  readonly poppedUsers: readonly string[];
+  /**
+   * User part of the last of our values popped, if it had one: a flow token we put there
+   * (flow-token.ts) names the connection on the side this request is heading to, since our
+   * Record-Route entries face their own side and a route set lists them towards the destination.
+   */
+  readonly lastPoppedUser: string | undefined;
 }
 
 /**
@@ -39,15 +43,15 @@ export function processRoute(req: ProxyRequestMessage, isOwnAddress: IsOwnAddres
     }
   }
   let popped = 0;
-  const users: string[] = [];
+  let lastUser: string | undefined;
   for (;;) {
     const top = req.headers.get('Route');
     if (top === undefined) break;
     const u = parseSipUri(uriOfNameAddr(top));
     if (u === undefined || !isOwnAddress(u.host, u.port ?? defaultPort(u))) break;
-    if (u.user !== undefined && u.user !== '') users.push(u.user);
+    lastUser = u.user !== undefined && u.user !== '' ? u.user : undefined;
     req.headers.removeFirstValue('Route');
     popped++;
   }
-  return { strictFixup, poppedOwnRoutes: popped, poppedUsers: users };
+  return { strictFixup, poppedOwnRoutes: popped, lastPoppedUser: lastUser };
 }

@@ -376,7 +376,7 @@ export class StatefulProxy<S, C> {
       replyWith: (response) => this.replyWith(ctx, response, this.at(now)),
       fork: (targets, opts) => this.fork(ctx, targets, opts, this.at(now)),
       recordRouteDefault: this.o.recordRoute && DIALOG_CREATING.has(req.method) && toTag === '',
-    }, this.isLocalUri, this.flowTokens.pick(routing.poppedUsers, source.connectionId ?? null));
+    }, this.isLocalUri, this.flowTokens.pick(routing.lastPoppedUser, source.connectionId ?? null));
     this.contexts.set(serverTx, ctx);
     try {
       await this.o.hooks.onRequest(ctx.request);
@@ -416,7 +416,7 @@ export class StatefulProxy<S, C> {
       replyWith: () => undefined,
       fork: (targets) => send(typeof targets[0] === 'string' ? { uri: targets[0] } : targets[0]),
       recordRouteDefault: false,
-    }, this.isLocalUri, this.flowTokens.pick(routing.poppedUsers, source.connectionId ?? null));
+    }, this.isLocalUri, this.flowTokens.pick(routing.lastPoppedUser, source.connectionId ?? null));
     try {
       await this.o.hooks.onRequest(request);
     } catch (err) {

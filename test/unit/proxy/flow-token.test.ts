@@ -19,10 +19,11 @@ describe('FlowTokens', () => {
     expect(new FlowTokens(Buffer.alloc(32, 8)).open(t)).toBeNull();
   });
 
-  test('pick skips the connection the request came in on and takes the other side\'s', () => {
-    expect(tokens.pick([tokens.mint('7'), tokens.mint('9')], '7')).toBe('9');
-    expect(tokens.pick([tokens.mint('7')], '7')).toBeUndefined();
-    expect(tokens.pick(['bob', tokens.mint('5')], null)).toBe('5');
+  test('pick takes the token of the entry facing the destination, never the connection the request came in on', () => {
+    expect(tokens.pick(tokens.mint('9'), '7')).toBe('9');
+    expect(tokens.pick(tokens.mint('7'), '7')).toBeUndefined();
+    expect(tokens.pick('bob', null)).toBeUndefined();
+    expect(tokens.pick(undefined, null)).toBeUndefined();
   });
 });
 
@@ -51,13 +52,16 @@ describe('Record-Route with flow tokens', () => {
     expect(fwd.request.headers.getAll('Record-Route')).toEqual([`<sip:${tokens.mint('31')}@192.0.2.1:8088;transport=ws;lr>`, '<sip:192.0.2.1:5060;lr>']);
   });
 
-  test('Route processing pops our token entries and reports their user parts', () => {
+  test('Route processing pops our entries and reports the user part of the last one (the side the request heads to)', () => {
     const own = (host: string, port: number) => host === '192.0.2.1' && (port === 5060 || port === 8088);
     const bye = request('BYE sip:bob@k2x.invalid;transport=ws', 'Via: SIP/2.0/UDP 198.51.100.7;branch=z9hG4bKb1', 'Route: <sip:192.0.2.1:5060;lr>',
       `Route: <sip:${tokens.mint('31')}@192.0.2.1:8088;transport=ws;lr>`, ...base);
     const routing = processRoute(bye, own);
     expect(routing.poppedOwnRoutes).toBe(2);
-    expect(routing.poppedUsers).toEqual([tokens.mint('31')]);
+    expect(routing.lastPoppedUser).toBe(tokens.mint('31'));
+    const back = request('BYE sip:carol@198.51.100.7', 'Via: SIP/2.0/WS k2x.invalid;branch=z9hG4bKb2',
+      `Route: <sip:${tokens.mint('31')}@192.0.2.1:8088;transport=ws;lr>`, 'Route: <sip:192.0.2.1:5060;lr>', ...base);
+    expect(processRoute(back, own).lastPoppedUser).toBeUndefined();
     expect(bye.headers.get('Route')).toBeUndefined();
   });
 });

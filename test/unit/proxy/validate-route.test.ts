@@ -77,7 +77,7 @@ describe('§16.4 Route processing', () => {
     const res = processRoute(req, own);
     expect(req.uri).toBe(expUri);
     expect(req.headers.getAll('Route')).toEqual(expRoutes);
-    expect(res).toEqual({ strictFixup: strict, poppedOwnRoutes: popped, poppedUsers: [] });
+    expect(res).toEqual({ strictFixup: strict, poppedOwnRoutes: popped, lastPoppedUser: undefined });
   });
 });
 
