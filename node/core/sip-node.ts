@@ -214,6 +214,16 @@ export async function startSipNode(config: SiphonConfig, log: Logger, opts: { ro
       );
     }
     const streamTls = streamTlsOf(config.tls);
+    // What every stream listener (TCP, TLS, WS, WSS) takes from the config alike.
+    const streamOptions = (l: ListenerConfig) => ({
+      host: l.host,
+      port: l.port,
+      advertise: advertiseFor(l, config.advertised_address),
+      maxMessageSize: t.max_message_size,
+      idleTimeoutMs: t.tcp_idle_timeout_secs * 1000,
+      maxWriteBufferBytes: t.tcp_max_write_buffer_bytes,
+      maxConnections: cap.perListener,
+    });
     const streams: [StreamKind, readonly ListenerConfig[], TcpTransport[]][] = [
       ['tcp', config.listen.tcp, tcp],
       ['tls', streamTls === null ? [] : config.listen.tls, tls],
@@ -222,14 +232,8 @@ export async function startSipNode(config: SiphonConfig, log: Logger, opts: { ro
       for (const l of configured) {
         const c = new TcpTransport(
           {
-            host: l.host,
-            port: l.port,
-            advertise: advertiseFor(l, config.advertised_address),
-            maxMessageSize: t.max_message_size,
-            idleTimeoutMs: t.tcp_idle_timeout_secs * 1000,
+            ...streamOptions(l),
             connectTimeoutMs: t.tcp_connect_timeout_ms,
-            maxWriteBufferBytes: t.tcp_max_write_buffer_bytes,
-            maxConnections: cap.perListener,
             ...(outboundCap === null ? {} : { maxOutboundConnections: outboundCap }),
             ...(kind === 'tls' && streamTls !== null ? { tls: streamTls } : {}),
           },
@@ -249,13 +253,7 @@ export async function startSipNode(config: SiphonConfig, log: Logger, opts: { ro
       for (const l of configured) {
         const w = new WsTransport(
           {
-            host: l.host,
-            port: l.port,
-            advertise: advertiseFor(l, config.advertised_address),
-            maxMessageSize: t.max_message_size,
-            idleTimeoutMs: t.tcp_idle_timeout_secs * 1000,
-            maxWriteBufferBytes: t.tcp_max_write_buffer_bytes,
-            maxConnections: cap.perListener,
+            ...streamOptions(l),
             ...(kind === 'wss' && streamTls !== null ? { tls: streamTls } : {}),
           },
           dispatcher,

@@ -20,3 +20,17 @@ export async function until(cond: () => boolean, ms = 10_000): Promise<void> {
     await sleep(10);
   }
 }
+
+/** Retries `check` until its expectations stop throwing (bounded); rethrows the last failure. */
+export async function settles(check: () => void, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    try {
+      check();
+      return;
+    } catch (err) {
+      if (Date.now() > end) throw err;
+      await sleep(20);
+    }
+  }
+}

@@ -6,24 +6,11 @@ import { TcpTransport, type InboundHandler, type MessageSource, type StreamTls, 
 import type { NameQuery, SipTarget } from '../../../node/dns/index.js';
 import { tlsClient } from '../../helpers/sip-client.js';
 import { testPki } from '../../helpers/tls-certs.js';
-import { sleep } from '../../helpers/eventually.js';
+import { settles as eventually } from '../../helpers/eventually.js';
 import { tcpTestOptions } from './tcp-test-options.js';
 
 const pki = testPki();
 
-/** Retries `check` until its expectations hold (bounded). */
-async function eventually(check: () => void, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      check();
-      return;
-    } catch (err) {
-      if (Date.now() > end) throw err;
-      await sleep(20);
-    }
-  }
-}
 
 const SIP = (via = 'SIP/2.0/TLS h;branch=z9hG4bK1') => `OPTIONS sip:a@b SIP/2.0\r\nVia: ${via}\r\nContent-Length: 0\r\n\r\n`;
 

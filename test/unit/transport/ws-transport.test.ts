@@ -5,24 +5,12 @@ import { connect as netConnect } from 'node:net';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { WebSocket } from 'ws';
 import { WsTransport, type InboundHandler, type MessageSource, type TransportCounters, type WsOptions } from '../../../node/transport/index.js';
-import { sleep } from '../../helpers/eventually.js';
+import { settles as eventually, sleep } from '../../helpers/eventually.js';
 import { testPki } from '../../helpers/tls-certs.js';
 
 const pki = testPki();
 const SIP = 'OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/WS df7jal23ls0d.invalid;branch=z9hG4bK1\r\n\r\n';
 
-async function eventually(check: () => void, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      check();
-      return;
-    } catch (err) {
-      if (Date.now() > end) throw err;
-      await sleep(20);
-    }
-  }
-}
 
 interface Got {
   bytes: Buffer;
