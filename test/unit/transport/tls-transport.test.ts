@@ -2,15 +2,15 @@
 // clients and against another TLS transport, with a throwaway PKI (test/helpers/tls-certs.ts).
 import { connect as netConnect } from 'node:net';
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { TcpTransport, type InboundHandler, type MessageSource, type StreamTls, type TransportCounters } from '../../../node/transport/index.js';
+import { TcpTransport, type InboundHandler, type StreamTls, type TransportCounters } from '../../../node/transport/index.js';
 import type { NameQuery, SipTarget } from '../../../node/dns/index.js';
 import { tlsClient } from '../../helpers/sip-client.js';
 import { testPki } from '../../helpers/tls-certs.js';
+import { inbox } from './inbox.js';
 import { settles as eventually } from '../../helpers/eventually.js';
 import { tcpTestOptions } from './tcp-test-options.js';
 
 const pki = testPki();
-
 
 const SIP = (via = 'SIP/2.0/TLS h;branch=z9hG4bK1') => `OPTIONS sip:a@b SIP/2.0\r\nVia: ${via}\r\nContent-Length: 0\r\n\r\n`;
 
@@ -20,16 +20,6 @@ function serverTls(over: Partial<StreamTls['server']> = {}): StreamTls {
     client: { cert: pki.serverCert, key: pki.serverKey, ca: pki.ca, rejectUnauthorized: true, minVersion: 'TLSv1.2' },
     handshakeTimeoutMs: 300,
   };
-}
-
-interface Got {
-  bytes: Buffer;
-  source: MessageSource;
-}
-
-function inbox(): InboundHandler & { got: Got[] } {
-  const got: Got[] = [];
-  return { got, onMessage: (bytes, source) => got.push({ bytes, source }), onFramingFailure: () => null };
 }
 
 function countingCounters(): TransportCounters & { handshakes: string[]; connected: number } {

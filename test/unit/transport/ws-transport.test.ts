@@ -4,23 +4,14 @@ import { request as httpRequest } from 'node:http';
 import { connect as netConnect } from 'node:net';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { WebSocket } from 'ws';
-import { WsTransport, type InboundHandler, type MessageSource, type TransportCounters, type WsOptions } from '../../../node/transport/index.js';
+import { WsTransport, type InboundHandler, type TransportCounters, type WsOptions } from '../../../node/transport/index.js';
 import { settles as eventually, sleep } from '../../helpers/eventually.js';
 import { testPki } from '../../helpers/tls-certs.js';
+import { inbox } from './inbox.js';
 
 const pki = testPki();
 const SIP = 'OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/WS df7jal23ls0d.invalid;branch=z9hG4bK1\r\n\r\n';
 
-
-interface Got {
-  bytes: Buffer;
-  source: MessageSource;
-}
-
-function inbox(): InboundHandler & { got: Got[] } {
-  const got: Got[] = [];
-  return { got, onMessage: (bytes, source) => got.push({ bytes, source }), onFramingFailure: () => null };
-}
 
 function counting(): TransportCounters & { refusals: number; keepAlives: number; connected: number } {
   const c = {
