@@ -8,6 +8,7 @@
 import { WebSocket } from 'ws';
 import { freePort, startServer, type ServerProcess } from '../../helpers/server-process.js';
 import { headerOf, statusOf, udpClient, type UdpClient } from '../../helpers/sip-client.js';
+import { testPki } from '../../helpers/tls-certs.js';
 
 const DOMAIN = 'ws.test';
 let seq = 0;
@@ -19,9 +20,9 @@ interface WsUa {
   close(): void;
 }
 
-async function wsUa(port: number, host: string): Promise<WsUa> {
+async function wsUa(port: number, host: string, secure?: { readonly ca: string }): Promise<WsUa> {
   const ws = await new Promise<WebSocket>((resolve, reject) => {
-    const s = new WebSocket(`ws://127.0.0.1:${port}`, ['sip']);
+    const s = secure === undefined ? new WebSocket(`ws://127.0.0.1:${port}`, ['sip']) : new WebSocket(`wss://localhost:${port}`, ['sip'], { ca: secure.ca });
     s.once('open', () => resolve(s));
     s.once('error', reject);
   });
@@ -177,5 +178,41 @@ describe('SIP over WebSocket through the real server', () => {
     const final = await finalOrRequest(async () => (await carol.next()).toString());
     expect(statusOf(final)).toBeGreaterThanOrEqual(400);
     await expect(bob.next(300)).rejects.toThrow();
+  });
+});
+
+describe('secure WebSocket (wss) on the real server', () => {
+  const pki = testPki();
+  let server: ServerProcess;
+  let wssPort = 0;
+
+  beforeAll(async () => {
+    wssPort = await freePort();
+    const udp = await freePort();
+    server = await startServer({
+      config: {
+        listen: { udp: [`127.0.0.1:${udp}`], tcp: [`127.0.0.1:${udp}`], wss: [`127.0.0.1:${wssPort}`] },
+        proxy: { local_domains: [DOMAIN] },
+        tls: { certificate: pki.serverCertFile, private_key: pki.serverKeyFile },
+      },
+    });
+  }, 30_000);
+
+  afterAll(async () => {
+    expect(await server.stop()).toBe(0);
+  });
+
+  test('REGISTER over wss: 200 on the same connection, the binding stored as registered over wss', async () => {
+    const dave = await wsUa(wssPort, 'd4v3.invalid', { ca: pki.ca });
+    dave.send(wsRequest(dave, 'REGISTER', `sip:${DOMAIN}`, [
+      `From: <sip:dave@${DOMAIN}>;tag=rd`, `To: <sip:dave@${DOMAIN}>`, 'Call-ID: reg-dave@wss', 'CSeq: 1 REGISTER',
+      `Contact: <sip:davex@${dave.host};transport=wss>`, 'Expires: 300',
+    ]).replace('SIP/2.0/WS ', 'SIP/2.0/WSS '));
+    const ok = await dave.next();
+    expect(statusOf(ok)).toBe(200);
+    expect(headerOf(ok, 'Via')).toMatch(/^SIP\/2\.0\/WSS d4v3\.invalid;/);
+    const res = await fetch(`http://127.0.0.1:${server.adminPort}/admin/registrations/${encodeURIComponent(`sip:dave@${DOMAIN}`)}`);
+    expect(JSON.stringify(await res.json())).toContain('"transport":"wss"');
+    dave.close();
   });
 });
