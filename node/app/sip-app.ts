@@ -28,7 +28,10 @@ import { ownAddressMatcher } from './own-addresses.js';
 import { canReach, destinationOfHop, sourceAddressOf, transportOfHop } from './peer.js';
 import { gruuTargeting } from './gruu-routing.js';
 import { optionsForUs } from './stateless-options.js';
-import { sendStateless, type WireTransports } from './wire-sender.js';
+import { holdRegisteredConnection, sendStateless, type WireTransports } from './wire-sender.js';
+
+/** A connection held for a registration stays open this long past its expiry, for the refresh. */
+const REGISTRATION_HOLD_GRACE_MS = 30_000;
 
 /** node/core's dispatcher as the app uses it: the one transaction layer of the node. */
 export interface TransactionHost {
@@ -117,6 +120,12 @@ export async function startSipApp(host: AppHost, config: SiphonConfig, log: Logg
   const nodeHandlers = [...(authenticator !== null ? [digestGate(auth)] : []), gruuTargeting(registrarOfScript)];
   const handlers = gatedHandlers(nodeHandlers, () => script.handlers);
   const unforward = forwardRegistrarChanges(registrar, () => script.handlers, scriptLog);
+  const unhold = registrar.onChange((e) => {
+    const id = e.binding.flow?.connectionId;
+    if ((e.type === 'insert' || e.type === 'refresh') && id !== undefined && id !== null) {
+      holdRegisteredConnection(host, Number(id), e.binding.expiresAt - wall() + REGISTRATION_HOLD_GRACE_MS);
+    }
+  });
 
   const isOwn = ownAddressMatcher(host.listeners);
   const first = host.listeners.find((l) => l.transport === 'udp') ?? host.listeners[0];
@@ -257,6 +266,7 @@ export async function startSipApp(host: AppHost, config: SiphonConfig, log: Logg
       proxyTimer.stop();
       script.stop();
       unforward();
+      unhold();
     },
   };
 }

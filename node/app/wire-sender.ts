@@ -9,6 +9,8 @@ interface StreamSender {
   readonly listener: ListenerInfo;
   sendOnConnection(connectionId: number, bytes: Buffer): boolean;
   send(bytes: Buffer, dest: Endpoint): boolean;
+  /** Keeps a connection open through `ms` of silence (see TcpTransport.holdOpen). */
+  holdOpen?(connectionId: number, ms: number): boolean;
 }
 
 export interface WireTransports {
@@ -19,6 +21,17 @@ export interface WireTransports {
   /** WebSocket listeners: they send only over connections clients opened (RFC 7118). */
   readonly ws?: readonly StreamSender[];
   readonly wss?: readonly StreamSender[];
+}
+
+/**
+ * A contact registered over a stream connection is reachable only over it (node/script's
+ * connection reuse, flow tokens): the connection is held open until its registration ends, and a
+ * little after, for the refresh (Kamailio's registrar `tcp_persistent_flag` does the same).
+ */
+export function holdRegisteredConnection(t: WireTransports, connectionId: number, ms: number): void {
+  for (const streams of [t.tcp, t.tls ?? [], t.ws ?? [], t.wss ?? []]) {
+    for (const s of streams) if (s.holdOpen?.(connectionId, ms) === true) return;
+  }
 }
 
 /** Returns false when no transport could take the message. */

@@ -234,6 +234,18 @@ export class TcpTransport {
     return false;
   }
 
+  /**
+   * Keeps a connection open for at least `ms` of silence (a UA registered over it: it can only be
+   * reached over it until its registration ends); never shortens the configured idle timeout.
+   * False when no such connection is open here.
+   */
+  holdOpen(connectionId: number, ms: number): boolean {
+    const conn = this.byId.get(connectionId);
+    if (conn === undefined) return false;
+    conn.socket.setTimeout(Math.max(this.opts.idleTimeoutMs, ms));
+    return true;
+  }
+
   /** Sends over a specific connection (a response over the request's connection). */
   sendOnConnection(connectionId: number, bytes: Buffer): boolean {
     const conn = this.byId.get(connectionId);

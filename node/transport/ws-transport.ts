@@ -37,6 +37,7 @@ interface Connection {
   readonly remote: Endpoint;
   readonly key: string;
   readonly ws: WebSocket;
+  readonly socket: Duplex & { setTimeout(ms: number): unknown };
   /** A ping went out after an idle period and nothing has come back since. */
   pinged: boolean;
 }
@@ -141,7 +142,7 @@ export class WsTransport {
 
   private adopt(ws: WebSocket, req: IncomingMessage): void {
     const remote: Endpoint = { address: req.socket.remoteAddress ?? '', port: req.socket.remotePort ?? 0 };
-    const conn: Connection = { id: nextConnectionId(), remote, key: endpointKey(remote), ws, pinged: false };
+    const conn: Connection = { id: nextConnectionId(), remote, key: endpointKey(remote), ws, socket: req.socket, pinged: false };
     this.byId.set(conn.id, conn);
     this.byRemote.set(conn.key, conn);
     this.counters.connections(this.kind, 1);
@@ -198,6 +199,14 @@ export class WsTransport {
   sendOnConnection(connectionId: number, bytes: Buffer): boolean {
     const conn = this.byId.get(connectionId);
     return conn === undefined ? false : this.write(conn, bytes);
+  }
+
+  /** As TcpTransport.holdOpen: the idle period before a ping is at least `ms` while registered. */
+  holdOpen(connectionId: number, ms: number): boolean {
+    const conn = this.byId.get(connectionId);
+    if (conn === undefined) return false;
+    conn.socket.setTimeout(Math.max(this.opts.idleTimeoutMs, ms));
+    return true;
   }
 
   /** Only over a connection the endpoint opened to us: a WebSocket client accepts none. */
