@@ -1,5 +1,5 @@
 /** `transport.*`: limits shared by the UDP and TCP transports (RFC 3261 §18). */
-import { int, obj } from '../fields.js';
+import { int, list, obj, str } from '../fields.js';
 
 export const transportSection = obj({
   /** Largest SIP message accepted on any transport (header + body bytes). */
@@ -27,6 +27,12 @@ export const transportSection = obj({
    * ones go UDP at once for 10 minutes: the proxy remembers the failed hop).
    */
   udp_mtu: int(1500, 0, 65_535),
+  /**
+   * WebSocket upgrades carrying an `Origin` (browsers always send one) must name one of these, e.g.
+   * "https://phone.example.com", else 403: no other site's page can open SIP connections through a
+   * visitor's browser. Empty: any origin. Upgrades without Origin (non-browser clients) are accepted.
+   */
+  ws_allowed_origins: list(str(), []),
   /** SO_RCVBUF for UDP sockets: 8 MiB absorbs event-loop pauses (see notes/node-udp-ceiling.md). */
   udp_recv_buffer_bytes: int(8 * 1024 * 1024, 0, 1024 * 1024 * 1024),
 });

@@ -254,6 +254,7 @@ export async function startSipNode(config: SiphonConfig, log: Logger, opts: { ro
         const w = new WsTransport(
           {
             ...streamOptions(l),
+            allowedOrigins: t.ws_allowed_origins,
             ...(kind === 'wss' && streamTls !== null ? { tls: streamTls } : {}),
           },
           dispatcher,

@@ -30,6 +30,8 @@ export interface WsOptions {
   readonly maxConnections?: number;
   /** Present: `wss` (the listener side of the TLS settings is used). */
   readonly tls?: StreamTls;
+  /** Origins a browser's upgrade may carry (exact, case-insensitive); empty or absent: any. */
+  readonly allowedOrigins?: readonly string[];
 }
 
 interface Connection {
@@ -109,6 +111,12 @@ export class WsTransport {
         refuseUpgrade(socket, '400 Bad Request', 'the "sip" WebSocket subprotocol is required (RFC 7118 §4.1)\n');
         return;
       }
+      const origin = req.headers.origin;
+      if (origin !== undefined && !this.originAllowed(origin)) {
+        this.counters.refused?.(this.kind);
+        refuseUpgrade(socket, '403 Forbidden', 'origin not allowed\n');
+        return;
+      }
       const max = this.opts.maxConnections;
       if (max !== undefined && this.byId.size >= max) {
         this.counters.refused?.(this.kind);
@@ -138,6 +146,13 @@ export class WsTransport {
     this.http = http;
     this.wss = wss;
     return this.info;
+  }
+
+  private originAllowed(origin: string): boolean {
+    const allowed = this.opts.allowedOrigins;
+    if (allowed === undefined || allowed.length === 0) return true;
+    const o = origin.toLowerCase();
+    return allowed.some((a) => a.toLowerCase() === o);
   }
 
   private adopt(ws: WebSocket, req: IncomingMessage): void {

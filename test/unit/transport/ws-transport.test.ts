@@ -105,6 +105,16 @@ describe('SIP over WebSocket listener', () => {
     expect((await reply).binary).toBe(true);
   });
 
+  it('with allowed origins, refuses a browser upgrade from another origin (403) and accepts the listed one and none', async () => {
+    const counters = counting();
+    const t = await start({ allowedOrigins: ['https://Phone.example.com'] }, inbox(), counters);
+    const url = `ws://127.0.0.1:${t.listener.port}`;
+    await expect(open(url, ['sip'], { origin: 'https://evil.example.net' })).rejects.toThrow('HTTP 403');
+    expect(counters.refusals).toBe(1);
+    expect((await open(url, ['sip'], { origin: 'https://phone.example.com' })).protocol).toBe('sip');
+    expect((await open(url)).protocol).toBe('sip'); // a non-browser client sends no Origin
+  });
+
   it('refuses upgrades past maxConnections with 503 and counts the connections it holds', async () => {
     const counters = counting();
     const t = await start({ maxConnections: 1 }, inbox(), counters);
