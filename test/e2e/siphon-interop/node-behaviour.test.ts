@@ -85,6 +85,9 @@ describe('SIPhon shutdown scenario (proxy flavour)', () => {
       await portsBound('udp', [uasPort]);
       const caller = sipp(server.dir, { scenario: 'held-call-uac.xml', target: server.sipPort, service: 'hal' });
       await eventually('call up', async () => metricValue(await metrics(server), 'siphon_dialogs_active'), (n) => n === 1);
+      // The 200 confirms the dialog a moment before the caller's ACK reaches the node: stopping in
+      // between would leave the callee retransmitting its 200 for an ACK that never comes.
+      await eventually('ACK relayed', async () => Number(/^siphon_requests_total\{method="ACK"\} (\d+)$/m.exec(await metrics(server))?.[1] ?? 0), (n) => n >= 1);
       const started = Date.now();
       const code = await server.stop(10_000);
       stopped = true;
