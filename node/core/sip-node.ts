@@ -135,10 +135,8 @@ export async function startSipNode(config: SiphonConfig, log: Logger, opts: { ro
       t?.send(bytes, dest, onFailure);
     },
     sendOnConnection(id: number, bytes: Buffer) {
-      for (const t of tcp) if (t.sendOnConnection(id, bytes)) return true;
-      for (const t of tls) if (t.sendOnConnection(id, bytes)) return true;
-      for (const t of ws) if (t.sendOnConnection(id, bytes)) return true;
-      for (const t of wss) if (t.sendOnConnection(id, bytes)) return true;
+      // Connection ids are unique across the stream transports (connection-ids.ts).
+      for (const list of [tcp, tls, ws, wss]) for (const t of list) if (t.sendOnConnection(id, bytes)) return true;
       return false;
     },
     sendStream(kind: StreamKind, bytes: Buffer, dest: Endpoint, onFailure?: () => void) {

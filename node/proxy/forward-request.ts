@@ -81,7 +81,9 @@ function isWebSocket(transport: string): boolean {
 }
 
 function flowTokenFor(spec: Pick<ForwardSpec, 'flowToken'>, transport: string, connectionId: string | null | undefined): string | undefined {
-  return spec.flowToken !== undefined && isWebSocket(transport) && connectionId !== undefined && connectionId !== null ? spec.flowToken(connectionId) : undefined;
+  // Cheapest test first: a UDP side (every forwarded request on a UDP-only node) has no connection.
+  if (connectionId === undefined || connectionId === null || spec.flowToken === undefined) return undefined;
+  return isWebSocket(transport) ? spec.flowToken(connectionId) : undefined;
 }
 
 function isSipsUri(uri: string): boolean {

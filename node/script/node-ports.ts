@@ -13,9 +13,9 @@ function sipOf(request: ScriptRequest): SipRequest {
 }
 
 /**
- * A contact registered over TCP or TLS is reached over the connection it registered on while that
- * stays open (connection reuse, as RFC 5626 §5.3 does for flows): a UA over TCP/TLS seldom accepts
- * connections, and a NAT in front of it never does. Once it has closed, the hop is where a new
+ * A contact registered over TCP, TLS or WebSocket is reached over the connection it registered on
+ * while that stays open (connection reuse, as RFC 5626 §5.3 does for flows): a UA over TCP/TLS
+ * seldom accepts connections, a NAT in front of it never does, and a browser cannot. Once it has closed, the hop is where a new
  * connection goes: the first Path entry (an edge proxy's), else the contact itself. Only when the
  * contact asks for the transport it registered over; UDP contacts are sent to as they say.
  */

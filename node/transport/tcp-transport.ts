@@ -13,7 +13,7 @@ import { connect as tlsConnect, createServer as createTlsServer, type Connection
 import { sharedResolver, type NameResolver, type SipTarget } from '../dns/index.js';
 import { nextConnectionId } from './connection-ids.js';
 import { StreamFramer } from './stream-framer.js';
-import type { Endpoint, InboundHandler, ListenerInfo, MessageSource, StreamKind, TransportCounters } from './types.js';
+import type { Endpoint, InboundHandler, ListenerInfo, MessageSource, TransportCounters } from './types.js';
 
 /** How TLS connections are made, both ways (built from the `tls` config section). */
 export interface StreamTls {
