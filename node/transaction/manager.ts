@@ -57,6 +57,22 @@ type Record<A> = Tx<A> & {
   awaitingFinalSince?: number;
 };
 
+/**
+ * A non-INVITE server transaction over UDP in Completed (RFC 3261 §17.2.2), reduced to the two
+ * things it still does: resend its final response to a retransmitted request, and end at Timer J.
+ * A registrar answering thousands of REGISTERs a second holds 64·T1 (32 s) of them; the full
+ * record (state machine, timer set, request summary, timer-heap slot) was about twice this size
+ * and every one a heap entry to sift.
+ */
+interface Settled<A> {
+  readonly key: string;
+  readonly response: ResponseView;
+  /** Where a retransmitted request came from last (§18.2.2), and so where the final goes. */
+  peer: A;
+  /** Timer J, in whole ms. */
+  readonly until: number;
+}
+
 /** Callbacks into the transaction user (proxy core, UA core, dialog layer). */
 export interface TransactionUser<A> {
   /** A new request created a server transaction; answer it with `manager.respond`. */
@@ -72,6 +88,10 @@ export interface TransactionUser<A> {
   strayResponse(response: ResponseView, source: A): void;
   timeout(tx: Tx<A>, timer: TimeoutTimer): void;
   transportError(tx: Tx<A>): void;
+  /**
+   * The transaction is out of the TU's reach: terminated, or (a UDP non-INVITE server transaction)
+   * settled in Completed, where the manager alone answers retransmissions until Timer J.
+   */
   terminated?(tx: Tx<A>): void;
   /**
    * A new request refused, because the table is full or `admit` turned it away (the shell answers
@@ -114,6 +134,10 @@ export class TransactionManager<A> {
   /** INVITE server transactions that sent a non-2xx final, by the dialog fields of its ACK. */
   private readonly nonSuccessAcks = new Map<string, Record<A>>();
   private readonly queue = new TimerQueue<Record<A> | undefined>();
+  /** Settled transactions by key, and in Timer J order (a FIFO: every Timer J is the same 64·T1). */
+  private readonly settled = new Map<string, Settled<A>>();
+  private settledOrder: Settled<A>[] = [];
+  private settledHead = 0;
   private nextId = 1;
   private readonly maxTransactions: number;
 
@@ -123,12 +147,12 @@ export class TransactionManager<A> {
 
   /** `siphon_transactions_active`. */
   get activeCount(): number {
-    return this.table.size;
+    return this.table.size + this.settled.size;
   }
 
-  /** Heap entries, live and stale (for memory-bound checks). */
+  /** Timer entries, live and stale (for memory-bound checks). */
   get queuedTimers(): number {
-    return this.queue.size;
+    return this.queue.size + this.settledOrder.length - this.settledHead;
   }
 
   /** Earliest instant `advance` has work to do, so the shell can arm a single OS timer. */
@@ -137,7 +161,9 @@ export class TransactionManager<A> {
     for (let head = this.queue.peek(); head !== undefined && head.item === undefined; head = this.queue.peek()) {
       this.queue.popDue(head.at);
     }
-    return this.queue.peekAt();
+    const at = this.queue.peekAt();
+    const j = this.settledHead < this.settledOrder.length ? this.settledOrder[this.settledHead].until : undefined;
+    return at === undefined ? j : j === undefined ? at : Math.min(at, j);
   }
 
   /** A message parsed off the wire. */
@@ -209,7 +235,14 @@ export class TransactionManager<A> {
       }
       return;
     }
-    if (this.table.size >= this.maxTransactions) {
+    const settled = this.settled.get(key);
+    if (settled !== undefined) {
+      // §17.2.2 Completed: the final again, to whoever sent the retransmission (§18.2.2).
+      settled.peer = source;
+      this.options.transport.send(settled.response, source, undefined);
+      return;
+    }
+    if (this.activeCount >= this.maxTransactions) {
       this.options.tu.overloaded?.(request, source, 'table-full');
       return;
     }
@@ -333,6 +366,7 @@ export class TransactionManager<A> {
 
   /** Fire every timer due at `now`. */
   advance(now: number): void {
+    this.expireSettled(now);
     for (let entry = this.queue.popDue(now); entry !== undefined; entry = this.queue.popDue(now)) {
       const record = entry.item;
       if (record === undefined) continue;
@@ -386,7 +420,12 @@ export class TransactionManager<A> {
 
   private schedule(record: Record<A>, now: number): void {
     if (this.table.get(record.key) !== record) return;
-    const deadline = record.machine.nextDeadline();
+    const machine = record.machine;
+    if (machine.kind === 'non-invite-server' && machine.state === 'completed') {
+      this.settle(record, machine, now);
+      return;
+    }
+    const deadline = machine.nextDeadline();
     if (deadline === undefined) {
       this.unschedule(record);
       return;
@@ -399,6 +438,41 @@ export class TransactionManager<A> {
     record.slot = this.queue.push(at, record);
     // Stale entries are tiny, but a churn of reschedules must not grow the heap without bound.
     if (this.queue.size > 4 * this.table.size + 4096) this.queue.retain((r) => r !== undefined);
+  }
+
+  /**
+   * A UDP non-INVITE server transaction that sent its final response leaves the table for the
+   * settled set, keeping its key, final response, peer and Timer J deadline (taken from the
+   * machine, so §17.2.2's timing stays the machine's). The TU is told it terminated now: it cannot
+   * act on it any more (a later final from it is discarded, as Completed discards it).
+   */
+  private settle(record: Record<A>, machine: NonInviteServerTransaction, now: number): void {
+    const response = machine.lastResponse;
+    const deadline = machine.nextDeadline();
+    this.remove(record);
+    if (response === undefined || deadline === undefined) return;
+    const entry: Settled<A> = { key: record.key, response, peer: record.peer, until: Math.ceil(Math.max(deadline, now)) };
+    this.settled.set(entry.key, entry);
+    this.settledOrder.push(entry);
+    this.options.tu.terminated?.(record);
+  }
+
+  /** Timer J of settled transactions due at `now` (FIFO; a clock stepping back only delays them). */
+  private expireSettled(now: number): void {
+    const order = this.settledOrder;
+    let head = this.settledHead;
+    while (head < order.length && order[head].until <= now) {
+      const entry = order[head++];
+      if (this.settled.get(entry.key) === entry) this.settled.delete(entry.key);
+    }
+    if (head === order.length) {
+      this.settledOrder = [];
+      head = 0;
+    } else if (head >= 1024 && head * 2 >= order.length) {
+      this.settledOrder = order.slice(head);
+      head = 0;
+    }
+    this.settledHead = head;
   }
 
   private unschedule(record: Record<A>): void {
@@ -417,7 +491,7 @@ export class TransactionManager<A> {
     this.unschedule(record);
   }
 
-  /** Looks a live transaction up by its key (tests, admin). */
+  /** Looks a live transaction up by its key (tests, admin); settled ones are not Tx objects any more. */
   get(key: string): Tx<A> | undefined {
     return this.table.get(key);
   }

@@ -253,17 +253,37 @@ describe('server transactions', () => {
     const options = request('OPTIONS');
     h.at(0, () => h.mgr.onInbound(options, UA, 0));
     h.at(500, () => h.mgr.onInbound(options, UA, 500));
-    h.runTo(40_000);
+    // §18.2.2: a retransmission from elsewhere (a NAT rebinding) is answered where it came from.
+    h.at(31_999, () => h.mgr.onInbound(options, 'udp:10.0.0.9:6000', 31_999));
+    expect(h.mgr.nextDeadline()).toBe(32_000);
+    expect(h.mgr.activeCount).toBe(1);
+    h.runTo(32_000);
+    expect(h.mgr.activeCount).toBe(0);
+    expect(h.mgr.queuedTimers).toBe(0);
     h.at(40_000, () => h.mgr.onInbound(options, UA, 40_000));
     expect(h.log).toEqual([
       't=0 TU request OPTIONS',
       't=0 send 200 -> udp:10.0.0.1:5060',
+      // Settled in Completed: out of the TU's reach, the manager answers retransmissions alone.
+      't=0 terminated server',
       't=500 send 200 -> udp:10.0.0.1:5060',
-      't=32000 terminated server',
+      't=31999 send 200 -> udp:10.0.0.9:6000',
       // After Timer J the same request is new again (a fresh transaction).
       't=40000 TU request OPTIONS',
       't=40000 send 200 -> udp:10.0.0.1:5060',
+      't=40000 terminated server',
     ]);
+  });
+
+  test('NIST over UDP: a second final from the TU after the first is discarded (§17.2.2)', () => {
+    const h = harness();
+    const options = request('OPTIONS');
+    h.at(0, () => h.mgr.onInbound(options, UA, 0));
+    const tx = h.requests[0];
+    h.at(10, () => h.mgr.respond(tx, response(options, 200, 'x'), 10));
+    h.at(20, () => h.mgr.respond(tx, response(options, 500, 'x'), 20));
+    h.at(30, () => h.mgr.onInbound(options, UA, 30));
+    expect(h.sent.map((s) => label(s.message))).toEqual(['200', '200']);
   });
 
   test('a TU that never answers (or throws) cannot pin a server transaction forever', () => {
