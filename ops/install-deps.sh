@@ -22,6 +22,8 @@ declare -A need=(
   [ss]=iproute2
   [curl]=curl
   [gcc]=gcc
+  [g++]=g++
+  [make]=make
   [dnsmasq]=dnsmasq-base
   [python3]=python3
   [openssl]=openssl
@@ -57,4 +59,11 @@ for svc in kamailio redis-server clickhouse-server; do
     service "$svc" stop >/dev/null 2>&1 || true
   fi
 done
+# sockopt (an optional dependency: DSCP marking, node/transport/dscp.ts) is compiled by node-gyp
+# during `npm ci`. On a machine that had no compiler then, npm left it out: build it now that there is one.
+cd "$(dirname "$0")/.."
+if [ -d node_modules ] && ! node -e "require('sockopt')" >/dev/null 2>&1; then
+  echo "install-deps: building the optional sockopt addon" >&2
+  npm install --no-save --no-audit --no-fund "sockopt@$(node -p "require('./package.json').optionalDependencies.sockopt")" >/dev/null
+fi
 exit 0

@@ -2,7 +2,8 @@
  * `listen.udp` / `listen.tcp` / `listen.tls` / `listen.ws` / `listen.wss`: SIP listeners (TLS and
  * WSS ones need `tls.certificate`). Each entry is `"ip:port"` or
  * `{address: "ip:port", advertise: "host[:port]"}` (per-socket advertised address, used in Via and
- * Record-Route when the bind address is not what peers should see).
+ * Record-Route when the bind address is not what peers should see) and `dscp` (this listener's
+ * marking, overriding `listen.dscp`).
  */
 import { ConfigIssue } from '../config-error.js';
 import { isMapping, list, obj, type Field } from '../fields.js';
@@ -12,20 +13,47 @@ export interface ListenerConfig {
   readonly host: string;
   readonly port: number;
   readonly advertise: HostPort | null;
+  /** This listener's DSCP, overriding `listen.dscp`; absent: the section's. */
+  readonly dscp?: number;
 }
 
-const listenerObject = obj({ address: bindAddress(), advertise: advertisedAddress() });
+/** RFC 4594 service class names an operator may write instead of the code point. */
+const DSCP_NAMES: ReadonlyMap<string, number> = new Map([
+  ...[0, 1, 2, 3, 4, 5, 6, 7].map((i) => [`cs${i}`, i * 8] as const),
+  ...[1, 2, 3, 4].flatMap((c) => [1, 2, 3].map((d) => [`af${c}${d}`, c * 8 + d * 2] as const)),
+  ['ef', 46],
+  ['va', 44],
+]);
+
+/** A DSCP: 0-63, or a name (CS0-CS7, AF11-AF43, EF, VA); null when absent and no default. */
+function dscp(def: number | null): Field<number | null> {
+  const expects = 'a DSCP (0-63, or CS0-CS7, AF11-AF43, EF)';
+  return {
+    expects,
+    decode(raw, path) {
+      if (raw === undefined || raw === null) return def;
+      if (typeof raw === 'number' && Number.isInteger(raw) && raw >= 0 && raw <= 63) return raw;
+      if (typeof raw === 'string') {
+        const named = DSCP_NAMES.get(raw.trim().toLowerCase());
+        if (named !== undefined) return named;
+      }
+      throw new ConfigIssue(path, `expected ${expects}, got ${JSON.stringify(raw)}`);
+    },
+  };
+}
+
+const listenerObject = obj({ address: bindAddress(), advertise: advertisedAddress(), dscp: dscp(null) });
 
 function listener(): Field<ListenerConfig> {
   return {
-    expects: 'an "ip:port" string or {address, advertise}',
+    expects: 'an "ip:port" string or {address, advertise, dscp}',
     decode(raw, path) {
       if (typeof raw === 'string') return { ...bindAddress().decode(raw, path), advertise: null };
       if (isMapping(raw)) {
         const o = listenerObject.decode(raw, path);
-        return { host: o.address.host, port: o.address.port, advertise: o.advertise };
+        return { host: o.address.host, port: o.address.port, advertise: o.advertise, ...(o.dscp === null ? {} : { dscp: o.dscp }) };
       }
-      throw new ConfigIssue(path, `expected an "ip:port" string or {address, advertise}, got ${JSON.stringify(raw)}`);
+      throw new ConfigIssue(path, `expected an "ip:port" string or {address, advertise, dscp}, got ${JSON.stringify(raw)}`);
     },
   };
 }
@@ -41,6 +69,8 @@ export const listenSection = obj({
   ws: list(listener(), []),
   /** Secure WebSocket: the `tls.*` certificate on an HTTPS listener. */
   wss: list(listener(), []),
+  /** RFC 4594 §4.2: signalling is CS3 (24); each listener's `dscp` overrides it; 0 leaves packets unmarked. */
+  dscp: dscp(24),
 });
 
 /** `advertised_address`: fallback advertised host for listeners bound to 0.0.0.0 / ::. */

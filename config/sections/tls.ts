@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import { ConfigIssue } from '../config-error.js';
-import { bool, int, obj, oneOf, refine, type Field } from '../fields.js';
+import { bool, int, list, obj, oneOf, refine, str, type Field } from '../fields.js';
 
 /** A PEM file: its path and text, or null when the key is absent. */
 export interface PemFile {
@@ -36,6 +36,35 @@ function pemFile(kind: 'CERTIFICATE' | 'PRIVATE KEY'): Field<PemFile | null> {
   };
 }
 
+/** A DNS host name, or `*.` and one (RFC 6125 §6.4.3: the wildcard is a whole leftmost label). */
+const SERVER_NAME = /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$/i;
+
+/** Both PEM fields set, and the key fits the certificate; null when it does. */
+function keyPairProblem(certificate: PemFile | null, privateKey: PemFile | null): string | null {
+  if ((certificate === null) !== (privateKey === null)) return 'certificate and private_key go together: set both or neither';
+  if (certificate === null || privateKey === null) return null;
+  try {
+    createSecureContext({ cert: certificate.pem, key: privateKey.pem });
+  } catch (err) {
+    return `private_key ${privateKey.path} does not fit certificate ${certificate.path}: ${(err as Error).message}`;
+  }
+  return null;
+}
+
+/** `tls.sni[i]`: the certificate served to clients asking for `server_name` (RFC 6066 §3). */
+const sniEntry = refine(
+  obj({
+    server_name: str(),
+    certificate: pemFile('CERTIFICATE'),
+    private_key: pemFile('PRIVATE KEY'),
+  }),
+  (e) => {
+    if (!SERVER_NAME.test(e.server_name)) return `server_name ${JSON.stringify(e.server_name)} is not a host name (or *. and a domain)`;
+    if (e.certificate === null) return 'certificate is required';
+    return keyPairProblem(e.certificate, e.private_key);
+  },
+);
+
 const tlsFields = obj({
   /** Our certificate chain, leaf first (served on listen.tls, and presented to peers that ask). */
   certificate: pemFile('CERTIFICATE'),
@@ -51,19 +80,22 @@ const tlsFields = obj({
   ca: pemFile('CERTIFICATE'),
   /** A connection whose handshake has not finished by then is closed (slowloris defence). */
   handshake_timeout_ms: int(10_000, 100, 120_000),
+  /** Further certificates by the server name clients ask for; the others get `certificate`. */
+  sni: list(sniEntry, []),
 });
 
 export type TlsSection = ReturnType<typeof tlsFields.decode>;
 
 export const tlsSection = refine(tlsFields, (t) => {
   if (t.verify_client && t.client_ca === null) return 'verify_client: true needs client_ca (the CA bundle client certificates are checked against)';
-  if ((t.certificate === null) !== (t.private_key === null)) return 'certificate and private_key go together: set both or neither';
-  if (t.certificate !== null && t.private_key !== null) {
-    try {
-      createSecureContext({ cert: t.certificate.pem, key: t.private_key.pem });
-    } catch (err) {
-      return `private_key ${t.private_key.path} does not fit certificate ${t.certificate.path}: ${(err as Error).message}`;
-    }
+  const pair = keyPairProblem(t.certificate, t.private_key);
+  if (pair !== null) return pair;
+  if (t.sni.length > 0 && t.certificate === null) return 'sni needs certificate and private_key: clients without SNI (or asking for another name) get that one';
+  const seen = new Set<string>();
+  for (const e of t.sni) {
+    const name = e.server_name.toLowerCase();
+    if (seen.has(name)) return `sni lists server_name ${name} twice`;
+    seen.add(name);
   }
   return null;
 });

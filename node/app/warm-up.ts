@@ -36,7 +36,7 @@ export function warmUpConfig(config: SiphonConfig): { config: SiphonConfig; cred
     credentials,
     config: {
       ...config,
-      listen: { udp: [{ host: '127.0.0.1', port: 0, advertise: null }], tcp: [], tls: [], ws: [], wss: [] },
+      listen: { udp: [{ host: '127.0.0.1', port: 0, advertise: null }], tcp: [], tls: [], ws: [], wss: [], dscp: 0 },
       advertised_address: null,
       log: { ...config.log, level: 'silent', file: null },
       metrics: { prometheus: false },

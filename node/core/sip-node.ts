@@ -9,7 +9,9 @@ import type { Logger } from '../log/index.js';
 import { createNodeMetrics, type NodeMetrics } from '../metrics/index.js';
 import {
   RefusalNotice,
+  SniCertificates,
   TcpTransport,
+  signallingDscpUnavailable,
   UdpTransport,
   WsTransport,
   inboundConnectionCap,
@@ -70,8 +72,14 @@ export function streamTlsOf(t: SiphonConfig['tls']): StreamTls | null {
   if (t.certificate === null || t.private_key === null) return null;
   const minVersion = t.method === 'TLSv1_3' ? 'TLSv1.3' : 'TLSv1.2';
   const own = { cert: t.certificate.pem, key: t.private_key.pem, minVersion } as const;
+  const clientCa = t.client_ca === null ? {} : { ca: t.client_ca.pem };
+  // RFC 6066 SNI: each further certificate's context also carries the client CA (it verifies after the switch).
+  const sni =
+    t.sni.length === 0
+      ? {}
+      : { SNICallback: new SniCertificates(t.sni.map((e) => ({ serverName: e.server_name, cert: e.certificate?.pem ?? '', key: e.private_key?.pem ?? '' })), { minVersion, ...clientCa }).callback };
   return {
-    server: { ...own, requestCert: t.verify_client, rejectUnauthorized: t.verify_client, ...(t.client_ca === null ? {} : { ca: t.client_ca.pem }) },
+    server: { ...own, requestCert: t.verify_client, rejectUnauthorized: t.verify_client, ...clientCa, ...sni },
     client: { ...own, rejectUnauthorized: t.verify_server, ...(t.ca === null ? {} : { ca: t.ca.pem }) },
     handshakeTimeoutMs: t.handshake_timeout_ms,
   };
@@ -171,6 +179,16 @@ export async function startSipNode(config: SiphonConfig, log: Logger, opts: { ro
   metrics.sources.transactionsActive = () => dispatcher.transactions.activeCount;
 
   const t = config.transport;
+  // listen.dscp / a listener's dscp (RFC 4594 CS3 by default); 0 leaves the socket alone.
+  const dscpFor = (l: ListenerConfig): { dscp?: number } => {
+    const d = l.dscp ?? config.listen.dscp ?? 0;
+    return d === 0 ? {} : { dscp: d };
+  };
+  const configured = [config.listen.udp, config.listen.tcp, config.listen.tls, config.listen.ws, config.listen.wss].flat();
+  if (configured.some((l) => dscpFor(l).dscp !== undefined)) {
+    const why = signallingDscpUnavailable();
+    if (why !== null) log.warn({ reason: why }, 'listen.dscp: signalling leaves unmarked (DSCP needs the optional sockopt package)');
+  }
   let ready = false;
   const started: { stop(): Promise<void> }[] = [];
   const stopAll = async (): Promise<void> => {
@@ -189,6 +207,7 @@ export async function startSipNode(config: SiphonConfig, log: Logger, opts: { ro
           advertise: advertiseFor(l, config.advertised_address),
           recvBufferBytes: t.udp_recv_buffer_bytes,
           maxMessageSize: t.max_message_size,
+          ...dscpFor(l),
           ...(overload === null ? {} : { onQueueDelay: overload.delaySink(udp.length), onProbeLost: overload.lossSink }),
         },
         dispatcher,
@@ -221,6 +240,7 @@ export async function startSipNode(config: SiphonConfig, log: Logger, opts: { ro
       idleTimeoutMs: t.tcp_idle_timeout_secs * 1000,
       maxWriteBufferBytes: t.tcp_max_write_buffer_bytes,
       maxConnections: cap.perListener,
+      ...dscpFor(l),
     });
     const streams: [StreamKind, readonly ListenerConfig[], TcpTransport[]][] = [
       ['tcp', config.listen.tcp, tcp],

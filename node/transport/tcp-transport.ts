@@ -12,6 +12,7 @@ import { createServer, connect, isIP, type Server, type Socket } from 'node:net'
 import { connect as tlsConnect, createServer as createTlsServer, type ConnectionOptions, type TlsOptions } from 'node:tls';
 import { sharedResolver, type NameResolver, type SipTarget } from '../dns/index.js';
 import { nextConnectionId } from './connection-ids.js';
+import { markDscp } from './dscp.js';
 import { StreamFramer } from './stream-framer.js';
 import type { Endpoint, InboundHandler, ListenerInfo, MessageSource, TransportCounters } from './types.js';
 
@@ -41,6 +42,8 @@ export interface TcpOptions {
   readonly resolver?: NameResolver;
   /** Present: this is a TLS transport (its listener, its outbound connections). */
   readonly tls?: StreamTls;
+  /** DSCP for what this transport sends (`listen.dscp`, dscp.ts): the listener (accepted connections inherit it) and each outbound connection. */
+  readonly dscp?: number;
 }
 
 const PONG = Buffer.from('\r\n');
@@ -110,6 +113,8 @@ export class TcpTransport {
         resolve();
       });
     });
+    // Unmarked when the native setsockopt is missing: sip-node warns about that once for all listeners.
+    if (this.opts.dscp !== undefined) markDscp(server, this.opts.dscp, isIP(this.opts.host) === 6 ? 'IPv6' : 'IPv4');
     // accept() failing (EMFILE/ENFILE: out of descriptors) is reported and survived: libuv closes
     // the pending connection and the listener keeps accepting once descriptors are free again.
     server.on('error', (err: NodeJS.ErrnoException) => this.counters.acceptFailed?.(this.kind, err.code ?? 'error'));
@@ -305,8 +310,14 @@ export class TcpTransport {
   private open(dest: Endpoint, serverName: string | undefined): Socket {
     const family = isIP(dest.address) === 6 ? 6 : 4;
     const tls = this.opts.tls;
-    if (tls === undefined) return connect({ host: dest.address, port: dest.port, noDelay: true, family });
-    const socket = tlsConnect({ ...tls.client, host: dest.address, port: dest.port, ...(serverName === undefined ? {} : { servername: serverName }) });
+    const socket =
+      tls === undefined
+        ? connect({ host: dest.address, port: dest.port, noDelay: true, family })
+        : tlsConnect({ ...tls.client, host: dest.address, port: dest.port, ...(serverName === undefined ? {} : { servername: serverName }) });
+    const dscp = this.opts.dscp;
+    // Once connected (the fd exists): the SYN goes unmarked, everything SIP (and the TLS handshake) marked.
+    if (dscp !== undefined) socket.once('connect', () => markDscp(socket, dscp, family === 6 ? 'IPv6' : 'IPv4'));
+    if (tls === undefined) return socket;
     // An error after the TCP connect and before the handshake completed is a failed handshake
     // (certificate refused, name mismatch, protocol version); one before it is a failed connect.
     let tcpUp = false;

@@ -5,6 +5,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
 import { sharedResolver, type NameResolver, type SipTarget } from '../dns/index.js';
+import { markDscp } from './dscp.js';
 import { UdpQueueProbe } from './queue-probe.js';
 import { RefusalNotice } from './refusal-notice.js';
 import { keepAliveOf, mayBeKeepAlive, stunBindingResponse } from './udp-keepalive.js';
@@ -36,6 +37,8 @@ export interface UdpOptions {
   readonly onQueueDelay?: (delayMs: number, sentAt: number) => void;
   /** A probe the socket dropped (overtaken by a later one), by when it was sent. */
   readonly onProbeLost?: (sentAt: number) => void;
+  /** DSCP to mark sent datagrams with (`listen.dscp`, dscp.ts); absent: unmarked. */
+  readonly dscp?: number;
 }
 
 /** Where probes of a listener bound to `host` are sent from and to. */
@@ -98,6 +101,10 @@ export class UdpTransport {
     });
     // A send error (e.g. ICMP unreachable surfaced on Linux) must never crash the node.
     socket.on('error', () => undefined);
+    if (this.opts.dscp !== undefined) {
+      const why = markDscp(socket, this.opts.dscp, type === 'udp6' ? 'IPv6' : 'IPv4');
+      if (why !== null) this.log?.warn({ listener: `udp:${this.opts.host}:${this.opts.port}`, dscp: this.opts.dscp, reason: why }, 'listen.dscp: datagrams leave unmarked');
+    }
     const port = socket.address().port;
     this.info = {
       transport: 'udp',

@@ -13,9 +13,11 @@
 import { isUtf8 } from 'node:buffer';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { nextConnectionId } from './connection-ids.js';
+import { markDscp } from './dscp.js';
 import { endpointKey, type StreamTls } from './tcp-transport.js';
 import type { Endpoint, InboundHandler, ListenerInfo, MessageSource, TransportCounters } from './types.js';
 
@@ -32,6 +34,8 @@ export interface WsOptions {
   readonly tls?: StreamTls;
   /** Origins a browser's upgrade may carry (exact, case-insensitive); empty or absent: any. */
   readonly allowedOrigins?: readonly string[];
+  /** DSCP for what this listener's connections send (`listen.dscp`; accepted connections inherit it). */
+  readonly dscp?: number;
 }
 
 interface Connection {
@@ -134,6 +138,7 @@ export class WsTransport {
       });
     });
     http.on('error', (err: NodeJS.ErrnoException) => this.counters.acceptFailed?.(this.kind, err.code ?? 'error'));
+    if (this.opts.dscp !== undefined) markDscp(http, this.opts.dscp, isIP(this.opts.host) === 6 ? 'IPv6' : 'IPv4');
     const addr = http.address();
     const port = typeof addr === 'object' && addr !== null ? addr.port : this.opts.port;
     this.info = {

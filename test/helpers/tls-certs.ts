@@ -1,5 +1,6 @@
 // Throwaway PKI for TLS tests, made with the openssl CLI into a temp dir once per test process: a CA,
 // a server certificate for localhost / 127.0.0.1 / sip.test, a client certificate from the same CA,
+// certificates for pbx.tenant.test and *.wild.test (SNI),
 // and a self-signed certificate nobody trusts.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -16,6 +17,11 @@ export interface TestPki {
   readonly clientKeyFile: string;
   readonly rogueCertFile: string;
   readonly rogueKeyFile: string;
+  /** From the same CA, for SNI: pbx.tenant.test, and a wildcard *.wild.test. */
+  readonly tenantCertFile: string;
+  readonly tenantKeyFile: string;
+  readonly wildCertFile: string;
+  readonly wildKeyFile: string;
   /** PEM texts, for in-process sockets. */
   readonly ca: string;
   readonly serverCert: string;
@@ -24,6 +30,10 @@ export interface TestPki {
   readonly clientKey: string;
   readonly rogueCert: string;
   readonly rogueKey: string;
+  readonly tenantCert: string;
+  readonly tenantKey: string;
+  readonly wildCert: string;
+  readonly wildKey: string;
 }
 
 let made: TestPki | null = null;
@@ -45,6 +55,8 @@ export function testPki(): TestPki {
   openssl(dir, ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=SIPhon test CA']);
   issue(dir, 'server', 'DNS:localhost,DNS:sip.test,IP:127.0.0.1');
   issue(dir, 'client', 'DNS:client.test');
+  issue(dir, 'tenant', 'DNS:pbx.tenant.test');
+  issue(dir, 'wild', 'DNS:*.wild.test');
   openssl(dir, ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'rogue.key', '-out', 'rogue.crt', '-days', '2', '-subj', '/CN=rogue', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1']);
   const read = (f: string): string => readFileSync(join(dir, f), 'utf8');
   made = {
@@ -56,6 +68,10 @@ export function testPki(): TestPki {
     clientKeyFile: join(dir, 'client.key'),
     rogueCertFile: join(dir, 'rogue.crt'),
     rogueKeyFile: join(dir, 'rogue.key'),
+    tenantCertFile: join(dir, 'tenant.crt'),
+    tenantKeyFile: join(dir, 'tenant.key'),
+    wildCertFile: join(dir, 'wild.crt'),
+    wildKeyFile: join(dir, 'wild.key'),
     ca: read('ca.crt'),
     serverCert: read('server.crt'),
     serverKey: read('server.key'),
@@ -63,6 +79,10 @@ export function testPki(): TestPki {
     clientKey: read('client.key'),
     rogueCert: read('rogue.crt'),
     rogueKey: read('rogue.key'),
+    tenantCert: read('tenant.crt'),
+    tenantKey: read('tenant.key'),
+    wildCert: read('wild.crt'),
+    wildKey: read('wild.key'),
   };
   return made;
 }

@@ -48,7 +48,7 @@ describe('warmUpConfig', () => {
       overload: { enabled: true },
     });
     const { config: warm, credentials } = warmUpConfig(config);
-    expect(warm.listen).toEqual({ udp: [{ host: '127.0.0.1', port: 0, advertise: null }], tcp: [], tls: [], ws: [], wss: [] });
+    expect(warm.listen).toEqual({ udp: [{ host: '127.0.0.1', port: 0, advertise: null }], tcp: [], tls: [], ws: [], wss: [], dscp: 0 });
     expect(warm.admin.enabled).toBe(false);
     expect(warm.metrics.prometheus).toBe(false);
     expect(warm.script).toEqual({ path: null, reload: 'none' });

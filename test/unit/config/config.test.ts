@@ -183,6 +183,27 @@ describe('advertised address resolution', () => {
   });
 });
 
+describe('listen.dscp', () => {
+  test('signalling is CS3 (24) unless set; names and numbers; a listener may override it', () => {
+    expect(loadConfig({ file: write('{}\n') }).config.listen.dscp).toBe(24);
+    const { config } = loadConfig({
+      file: write('listen:\n  dscp: AF31\n  udp: [{ address: "127.0.0.1:5060", dscp: EF }, "127.0.0.1:5070"]\n  tcp: [{ address: "127.0.0.1:5060", dscp: 0 }]\n'),
+    });
+    expect(config.listen.dscp).toBe(26);
+    expect(config.listen.udp[0].dscp).toBe(46);
+    expect(config.listen.udp[1].dscp).toBeUndefined();
+    expect(config.listen.tcp[0].dscp).toBe(0);
+  });
+
+  test('a value out of range or an unknown name names the key', () => {
+    const big = thrownBy(ConfigError, () => loadConfig({ file: write('listen:\n  dscp: 64\n') }));
+    expect(big.keyPath).toBe('listen.dscp');
+    expect(big.reason).toMatch(/expected a DSCP/);
+    const name = thrownBy(ConfigError, () => loadConfig({ file: write('listen:\n  udp: [{ address: "127.0.0.1:5060", dscp: AF44 }]\n') }));
+    expect(name.keyPath).toBe('listen.udp[0].dscp');
+  });
+});
+
 describe('tls', () => {
   const pki = testPki();
   const listenTls = 'listen:\n  tls: ["127.0.0.1:5061"]\n';
@@ -233,5 +254,41 @@ describe('tls', () => {
     const err = thrownBy(ConfigError, () => loadConfig({ file: write(`tls:\n  verify_client: true\n`) }));
     expect(err.keyPath).toBe('tls');
     expect(err.reason).toMatch(/needs client_ca/);
+  });
+
+  describe('sni', () => {
+    const base = `tls:\n  certificate: ${pki.serverCertFile}\n  private_key: ${pki.serverKeyFile}\n  sni:\n`;
+    const entry = (name: string, cert = pki.tenantCertFile, key = pki.tenantKeyFile) =>
+      `    - server_name: "${name}"\n      certificate: ${cert}\n      private_key: ${key}\n`;
+
+    test('entries are read with their PEM files', () => {
+      const { config } = loadConfig({ file: write(base + entry('pbx.tenant.test') + entry('*.wild.test', pki.wildCertFile, pki.wildKeyFile)) });
+      expect(config.tls.sni.map((e) => e.server_name)).toEqual(['pbx.tenant.test', '*.wild.test']);
+      expect(config.tls.sni[1].certificate?.path).toBe(pki.wildCertFile);
+    });
+
+    test('a key that does not fit its certificate names the entry', () => {
+      const err = thrownBy(ConfigError, () => loadConfig({ file: write(base + entry('pbx.tenant.test', pki.tenantCertFile, pki.wildKeyFile)) }));
+      expect(err.keyPath).toBe('tls.sni[0]');
+      expect(err.reason).toMatch(/does not fit certificate/);
+    });
+
+    test('a server_name that is not a host name, a missing certificate, a name listed twice', () => {
+      const bad = thrownBy(ConfigError, () => loadConfig({ file: write(base + entry('pbx.*.test')) }));
+      expect(bad.keyPath).toBe('tls.sni[0]');
+      expect(bad.reason).toMatch(/not a host name/);
+      const missing = thrownBy(ConfigError, () => loadConfig({ file: write(`${base}    - server_name: a.test\n`) }));
+      expect(missing.keyPath).toBe('tls.sni[0]');
+      expect(missing.reason).toMatch(/certificate is required/);
+      const twice = thrownBy(ConfigError, () => loadConfig({ file: write(base + entry('pbx.tenant.test') + entry('PBX.tenant.test')) }));
+      expect(twice.keyPath).toBe('tls');
+      expect(twice.reason).toMatch(/twice/);
+    });
+
+    test('sni without a default certificate is refused: clients sending no SNI need one', () => {
+      const err = thrownBy(ConfigError, () => loadConfig({ file: write(`tls:\n  sni:\n${entry('pbx.tenant.test')}`) }));
+      expect(err.keyPath).toBe('tls');
+      expect(err.reason).toMatch(/sni needs certificate/);
+    });
   });
 });
