@@ -69,6 +69,8 @@ export interface ReplyTransport {
    * `onFailure` runs later if a connect it waited behind fails (refused, reset, timed out).
    */
   sendStream(kind: StreamKind, bytes: Buffer, dest: Endpoint, onFailure?: () => void): boolean;
+  /** RFC 5923: offer an inbound TLS connection for requests to `host`:`port`; false when refused. */
+  aliasConnection?(connectionId: number, host: string, port: number): boolean;
 }
 
 const KNOWN_METHODS = new Set([
@@ -270,6 +272,10 @@ export class Dispatcher implements InboundHandler {
       // Stateless: a request this broken must not create transaction state (§8.2.1 checks precede §17).
       if (req.method !== 'ACK') this.statelessReply(req, source, invalid.status, invalid.reason);
       return;
+    }
+    // RFC 5923 §5: a TLS peer offering this connection for requests to its sent-by (the transport checks its certificate).
+    if (via !== null && source.transport === 'tls' && source.connectionId !== null && via.params.has('alias')) {
+      this.transport.aliasConnection?.(source.connectionId, via.host, via.port ?? 5061);
     }
     const before = this.transactions.activeCount;
     this.transactions.onInbound(viewOf(req), source, this.now());

@@ -151,7 +151,14 @@ export async function startSipNode(config: SiphonConfig, log: Logger, opts: { ro
       // Without a TLS listener nothing can be sent over TLS: a transport error (a SIPS target
       // must never fall back to a plaintext transport, RFC 3261 §26.2.2).
       // A WebSocket client is reached only over a connection it opened (ws-transport.ts).
-      return streamsOf(kind)[0]?.send(bytes, dest, onFailure) ?? false;
+      const list = streamsOf(kind);
+      // RFC 5923: a connection one of these listeners holds as the peer's alias for this destination.
+      for (const t of list) if (t instanceof TcpTransport && t.hasAlias(dest)) return t.send(bytes, dest, onFailure);
+      return list[0]?.send(bytes, dest, onFailure) ?? false;
+    },
+    aliasConnection(id: number, host: string, port: number) {
+      for (const t of tls) if (t.aliasConnection(id, host, port)) return true;
+      return false;
     },
   };
   const ov = config.overload;

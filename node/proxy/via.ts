@@ -29,7 +29,12 @@ export function hostReference(host: string): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 }
 
-/** Our Via value; an IPv6 sent-by host is written bracketed (RFC 3261 §20.42 sent-by). */
+/**
+ * Our Via value; an IPv6 sent-by host is written bracketed (RFC 3261 §20.42 sent-by). Over TLS it
+ * carries `alias` (RFC 5923 §6): we take requests on connections we opened and present our
+ * certificate, so a peer that verifies it may send its requests to us over this connection.
+ */
 export function formatVia(transport: string, host: string, port: number, branch: string): string {
-  return `SIP/2.0/${transport.toUpperCase()} ${hostReference(host)}:${port};branch=${branch}`;
+  const t = transport.toUpperCase();
+  return `SIP/2.0/${t} ${hostReference(host)}:${port};branch=${branch}${t === 'TLS' ? ';alias' : ''}`;
 }

@@ -9,7 +9,7 @@
  * so one peer that stops reading cannot hold memory or delay anyone else.
  */
 import { createServer, connect, isIP, type Server, type Socket } from 'node:net';
-import { connect as tlsConnect, createServer as createTlsServer, type ConnectionOptions, type TlsOptions } from 'node:tls';
+import { TLSSocket, checkServerIdentity, connect as tlsConnect, createServer as createTlsServer, type ConnectionOptions, type TlsOptions } from 'node:tls';
 import { sharedResolver, type NameResolver, type SipTarget } from '../dns/index.js';
 import { nextConnectionId } from './connection-ids.js';
 import { markDscp } from './dscp.js';
@@ -63,6 +63,14 @@ interface Connection extends ConnectionInfo {
   pendingBytes: number;
   /** Called if the connect fails: each queued sender learns its message never left (§18.4). */
   failures: (() => void)[];
+  /** RFC 5923 aliases this connection serves (keys of `aliases`), dropped with it. */
+  aliasKeys?: string[];
+}
+
+/** An RFC 5923 alias: the peer's sent-by host (lower-cased, unbracketed) and port. */
+function aliasKey(host: string, port: number): string {
+  const h = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+  return `${h.toLowerCase()}|${port}`;
 }
 
 
@@ -77,6 +85,8 @@ export class TcpTransport {
   private readonly byId = new Map<number, Connection>();
   /** Latest usable connection per remote endpoint (inbound or outbound). */
   private readonly byRemote = new Map<string, Connection>();
+  /** RFC 5923: inbound TLS connections a peer offered for requests to its sent-by (aliasConnection). */
+  private readonly aliases = new Map<string, Connection>();
   readonly kind: 'tcp' | 'tls';
 
   constructor(
@@ -180,6 +190,7 @@ export class TcpTransport {
   private forget(conn: Connection): void {
     if (!this.byId.delete(conn.id)) return;
     if (this.byRemote.get(conn.key) === conn) this.byRemote.delete(conn.key);
+    for (const k of conn.aliasKeys ?? []) if (this.aliases.get(k) === conn) this.aliases.delete(k);
     if (conn.outbound) this.outboundCount--;
     conn.pending = [];
     conn.pendingBytes = 0;
@@ -273,6 +284,8 @@ export class TcpTransport {
    * asked for, not the SRV target), and is sent as SNI.
    */
   send(bytes: Buffer, dest: Endpoint, onFailure?: () => void): boolean {
+    const aliased = this.aliasFor(dest);
+    if (aliased !== undefined) return this.queueOrWrite(aliased, bytes, onFailure);
     if (isIP(dest.address) !== 0) return this.sendToAddress(bytes, dest, undefined, onFailure);
     let accepted = true;
     let sync = true;
@@ -290,6 +303,40 @@ export class TcpTransport {
     });
     sync = false;
     return accepted;
+  }
+
+  /**
+   * RFC 5923 §5: a request that arrived over one of our inbound TLS connections with `alias` in its
+   * Via offers the connection for requests we send to its sent-by (`host`:`port`). Accepted only
+   * when the peer proved that name (§5.3): its client certificate verified against `tls.client_ca`
+   * (mTLS) and naming `host` as a server certificate must (RFC 5922). Plain TCP offers nothing to
+   * check (§11): refused, as are unverified peers. Later sends to that host and port (not ones left
+   * to SRV, whose targets the alias does not name) go over the connection while it is open.
+   */
+  aliasConnection(connectionId: number, host: string, port: number): boolean {
+    const conn = this.byId.get(connectionId);
+    if (conn === undefined || conn.outbound || this.kind !== 'tls' || !(conn.socket instanceof TLSSocket)) return false;
+    const socket = conn.socket;
+    if (!socket.authorized) return false;
+    const name = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+    if (checkServerIdentity(name, socket.getPeerCertificate()) !== undefined) return false;
+    const key = aliasKey(host, port);
+    if (this.aliases.get(key) === conn) return true;
+    this.aliases.set(key, conn);
+    (conn.aliasKeys ??= []).push(key);
+    return true;
+  }
+
+  /** An open connection a peer offered as its alias for `dest` (RFC 5923), if any. */
+  private aliasFor(dest: Endpoint): Connection | undefined {
+    if (this.aliases.size === 0 || dest.srv === true) return undefined;
+    const conn = this.aliases.get(aliasKey(dest.address, dest.port));
+    return conn !== undefined && !conn.socket.destroyed ? conn : undefined;
+  }
+
+  /** True when `send` to `dest` would go over a peer's RFC 5923 alias connection. */
+  hasAlias(dest: Endpoint): boolean {
+    return this.aliasFor(dest) !== undefined;
   }
 
   private get resolver(): NameResolver {

@@ -6,7 +6,7 @@
  * by the route set, and a client refused under mTLS.
  */
 import { freePort, startServer, type ServerProcess } from '../../helpers/server-process.js';
-import { headerOf, statusOf, tlsClient, type TcpClient } from '../../helpers/sip-client.js';
+import { headerOf, statusOf, tlsClient, udpClient, type TcpClient } from '../../helpers/sip-client.js';
 import { eventually } from '../../helpers/eventually.js';
 import { testPki } from '../../helpers/tls-certs.js';
 
@@ -158,5 +158,64 @@ describe('mTLS on the real server', () => {
     expect(statusOf(await trusted.next())).toBe(200);
     anonymous?.close();
     trusted.close();
+  });
+});
+
+describe('RFC 5923 connection reuse on the real server (mTLS)', () => {
+  let server: ServerProcess;
+  const ports = { tls: 0, udp: 0 };
+  beforeAll(async () => {
+    ports.tls = await freePort();
+    ports.udp = await freePort();
+    server = await startServer({ config: tlsConfig(ports.tls, ports.udp, { verify_client: true, client_ca: pki.caFile }) });
+  }, 30_000);
+  afterAll(async () => {
+    expect(await server.stop()).toBe(0);
+  });
+
+  /** A peer proxy's OPTIONS over its TLS connection, its Via offering the connection for `sentBy`. */
+  const offer = (peer: TcpClient, sentByPort: number): string =>
+    `OPTIONS sip:${DOMAIN} SIP/2.0\r\nVia: SIP/2.0/TLS 127.0.0.1:${sentByPort};branch=z9hG4bK-al${++seq};alias\r\nMax-Forwards: 70\r\n` +
+    `From: <sip:peer@${DOMAIN}>;tag=p${seq}\r\nTo: <sip:${DOMAIN}>\r\nCall-ID: alias-${seq}\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n`;
+
+  /** An in-dialog BYE from a UDP UA, routed through us to carol at the peer's sent-by over TLS. */
+  const bye = (uaPort: number, sentByPort: number): string =>
+    `BYE sip:carol@127.0.0.1:${sentByPort};transport=tls SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:${uaPort};branch=z9hG4bK-ab${++seq};rport\r\n` +
+    `Route: <sip:127.0.0.1:${ports.udp};lr>\r\nMax-Forwards: 70\r\nFrom: <sip:ua@${DOMAIN}>;tag=u${seq}\r\nTo: <sip:carol@${DOMAIN}>;tag=c${seq}\r\n` +
+    `Call-ID: alias-bye-${seq}\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n`;
+
+  test('a peer whose certificate names its sent-by and whose Via says alias gets our requests for it over its own connection', async () => {
+    const sentBy = await freePort(); // nobody listens there: only the offered connection reaches the peer
+    // pki.serverCert names 127.0.0.1 (and is signed by client_ca).
+    const peer = await tlsClient(ports.tls, { ca: pki.ca, servername: 'localhost', cert: pki.serverCert, key: pki.serverKey });
+    peer.send(offer(peer, sentBy));
+    expect(statusOf(await peer.next())).toBe(200);
+    const ua = await udpClient();
+    ua.send(bye(ua.port, sentBy), ports.udp);
+    const forwarded = await peer.next(5000);
+    expect(forwarded).toMatch(new RegExp(`^BYE sip:carol@127\\.0\\.0\\.1:${sentBy};transport=tls SIP/2\\.0\\r\\n`));
+    // Our own Via over TLS offers the same to the peer (§6).
+    expect(headerOf(forwarded, 'Via')).toMatch(/^SIP\/2\.0\/TLS .*;alias/);
+    peer.send(answer(forwarded, '200 OK', 'c'));
+    const ok = await ua.next(5000);
+    expect(statusOf(ok)).toBe(200);
+    await ua.close();
+    peer.close();
+  });
+
+  test('a certificate that does not name the sent-by earns no alias: the server connects to the sent-by itself (refused here)', async () => {
+    const sentBy = await freePort();
+    // pki.clientCert names client.test only.
+    const peer = await tlsClient(ports.tls, { ca: pki.ca, servername: 'localhost', cert: pki.clientCert, key: pki.clientKey });
+    peer.send(offer(peer, sentBy));
+    expect(statusOf(await peer.next())).toBe(200);
+    const ua = await udpClient();
+    ua.send(bye(ua.port, sentBy), ports.udp);
+    let final = await ua.next(5000);
+    while (statusOf(final) < 200) final = await ua.next(5000);
+    expect(statusOf(final)).toBeGreaterThanOrEqual(500);
+    await expect(peer.next(500)).rejects.toThrow();
+    await ua.close();
+    peer.close();
   });
 });

@@ -161,3 +161,48 @@ describe('outbound TLS', () => {
     await eventually(() => expect(h.got).toHaveLength(1));
   });
 });
+
+describe('RFC 5923 aliases', () => {
+  /** b (mTLS listener) receives a message from a over a connection a opened; resolves b's connection id. */
+  async function offered(aTls: StreamTls, bTls: StreamTls): Promise<{ a: TcpTransport; b: TcpTransport; aInbox: ReturnType<typeof inbox>; id: number }> {
+    const bInbox = inbox();
+    const aInbox = inbox();
+    const b = await start(bTls, bInbox);
+    const a = await start(aTls, aInbox);
+    a.send(Buffer.from(SIP('SIP/2.0/TLS sip.test:5999;branch=z9hG4bKal;alias')), { address: '127.0.0.1', port: b.listener.port });
+    await eventually(() => expect(bInbox.got).toHaveLength(1));
+    return { a, b, aInbox, id: bInbox.got[0].source.connectionId as number };
+  }
+  const mtls = (): StreamTls => serverTls({ requestCert: true, rejectUnauthorized: true, ca: pki.ca });
+
+  it('a peer whose verified certificate names the sent-by gets requests for it over its own connection, until it closes', async () => {
+    const { a, b, aInbox, id } = await offered(serverTls(), mtls());
+    expect(b.aliasConnection(id, 'SIP.test', 5999)).toBe(true);
+    expect(b.hasAlias({ address: 'sip.test', port: 5999 })).toBe(true);
+    // Nobody listens at sip.test:5999 (the resolver says 127.0.0.1:5999): only the alias reaches a.
+    expect(b.send(Buffer.from(SIP()), { address: 'sip.test', port: 5999 })).toBe(true);
+    await eventually(() => expect(aInbox.got).toHaveLength(1));
+    expect(aInbox.got[0].source.connectionId).not.toBeNull();
+    // Left to SRV, a destination is not the alias's (its targets may be other hosts).
+    expect(b.hasAlias({ address: 'sip.test', port: 5999, srv: true })).toBe(false);
+    await a.stop();
+    await eventually(() => expect(b.hasAlias({ address: 'sip.test', port: 5999 })).toBe(false));
+  });
+
+  it('refuses a name the certificate does not carry, a peer that presented no verified certificate, an outbound connection and plain TCP', async () => {
+    const verified = await offered(serverTls(), mtls());
+    expect(verified.b.aliasConnection(verified.id, 'other.test', 5999)).toBe(false);
+    expect(verified.b.hasAlias({ address: 'other.test', port: 5999 })).toBe(false);
+    // No mTLS on b: a's certificate was never asked for.
+    const anonymous = await offered(serverTls(), serverTls());
+    expect(anonymous.b.aliasConnection(anonymous.id, 'sip.test', 5999)).toBe(false);
+    // a's own outbound connection is not an inbound offer.
+    const out = verified.a.connections().find((c) => c.outbound);
+    expect(out).toBeDefined();
+    expect(verified.a.aliasConnection(out?.id ?? -1, 'sip.test', verified.b.listener.port)).toBe(false);
+    const plain = new TcpTransport({ ...tcpTestOptions(), resolver: loopbackResolver }, inbox(), countingCounters());
+    await plain.start();
+    started.push(plain);
+    expect(plain.aliasConnection(1, 'sip.test', 5999)).toBe(false);
+  });
+});
