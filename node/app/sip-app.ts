@@ -12,7 +12,7 @@ import { DialogTracker, registerDialogsActiveGauge } from '../dialog/index.js';
 import { sharedResolver, type SipResolver } from '../dns/index.js';
 import type { Logger } from '../log/index.js';
 import {
-  StatefulProxy, bindProxyToTransactions, registerStatelessProxyCounter, sipProxyFactory, type ProxyTransactionPort,
+  StatefulProxy, bindProxyToTransactions, fixNatedContact, registerStatelessProxyCounter, sipProxyFactory, type ProxyTransactionPort,
   type TransactionBinding, type TransportLocatorPort,
 } from '../proxy/index.js';
 import { MemoryBindingStore, Registrar, createRegistrarFullCounter, createRegistrationsGauge, registrarSettingsFrom, type BindingStore } from '../registrar/index.js';
@@ -107,7 +107,7 @@ export async function startSipApp(host: AppHost, config: SiphonConfig, log: Logg
   const authenticator: DigestAuthenticator | null = authConfigured ? createAuthenticator(authSectionOf(config)) : null;
   const auth: AuthPort = authenticator !== null ? authPort(authenticator, wall) : { requireDigest: () => true };
 
-  const registrarOfScript = registrarPort(registrar, wall);
+  const registrarOfScript = registrarPort(registrar, wall, { fixRegister: config.nat.fix_register });
   const scriptPath = config.script.path ?? defaultScriptPath();
   if (scriptPath === null) throw new Error('script.path is not set and the default script (scripts/default.ts) was not found');
   const script = new ScriptHost({
@@ -205,10 +205,15 @@ export async function startSipApp(host: AppHost, config: SiphonConfig, log: Logg
     p.then(() => proxyTimer.poke(), (err: unknown) => proxyLog.error({ err: errText(err) }, `proxy ${what} failed`));
   };
 
+  // nat.fix_contact: a NATed Contact names where the message came from before anything routes it.
+  const fixContact = config.nat.fix_contact;
+  const observed = (m: MessageSource): { transport: string; address: string; port: number } => ({ transport: m.transport, address: m.remote.address, port: m.remote.port });
+
   const route: AppRoute = {
     onRequest(ctx) {
       const req = ctx.request;
       const now = mono();
+      if (fixContact) fixNatedContact(req, observed(ctx.source));
       if (ctx.transaction === null) {
         // An ACK no INVITE server transaction absorbed: the ACK for a 2xx, end to end (§17, RFC 6026 §8.7).
         settle(proxy.onAck(req, sourceAddressOf(ctx.source), now), 'ack');
@@ -228,8 +233,13 @@ export async function startSipApp(host: AppHost, config: SiphonConfig, log: Logg
       settle(proxy.onRequest(ctx.transaction, req, sourceAddressOf(ctx.source), now), 'request');
     },
     // §16.11 / §18.1.2: our Via on top → popped and forwarded; false lets the dispatcher count the drop.
-    onResponse: (response) => proxy.onStrayResponse(response),
+    onResponse: (response, source) => {
+      if (fixContact) fixNatedContact(response, observed(source));
+      return proxy.onStrayResponse(response);
+    },
     onClientResponse(response, clientTx) {
+      // A client transaction's responses come from where its request went (the peer's mapping, for a NATed one).
+      if (fixContact) fixNatedContact(response, observed(clientTx.peer));
       settle(proxy.onResponse(clientTx, response, mono()), 'response');
     },
     onTransactionTimeout(t, timer) {

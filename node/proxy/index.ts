@@ -12,6 +12,7 @@ export type { IsOwnAddress } from './own-address.js';
 export { validateRequest, type Rejection, type ValidationOptions } from './validate.js';
 export { processRoute, uriIsOwn, type RouteProcessingResult } from './route-processing.js';
 export { FlowTokens } from './flow-token.js';
+export { fixNatedContact, isPrivateAddress, natDetected, natHop, type ObservedSource } from './nat.js';
 export { resolveNextHop, hopFromUri, applyStrictRouting, type ResolvedNextHop, type NextHopSource } from './next-hop.js';
 export { forwardRequest, recordRouteValue, decrementMaxForwards, type AdvertisedAddress, type ForwardSpec, type ForwardedRequest } from './forward-request.js';
 export { buildCancel } from './cancel-request.js';

@@ -1,6 +1,7 @@
 // The per-request object a routing script handles (ScriptRequest). It records the script's
 // decision and hands reply/fork to the proxy core; it holds no transaction state itself.
 
+import { fixNatedContact } from './nat.js';
 import { hopFromUri } from './next-hop.js';
 import type { RouteProcessingResult } from './route-processing.js';
 import type { ProxyRequestMessage } from './proxy-message.js';
@@ -95,6 +96,10 @@ export class ProxyRequestContext implements ScriptRequest {
    * §16.4/§16.12: true when Route processing found this request routed to us (our Route popped,
    * or a strict router's R-URI restored) or a Route set remains to follow.
    */
+  fixNatedContact(): boolean {
+    return fixNatedContact(this.message, this.source);
+  }
+
   looseRoute(): boolean {
     return this.routing.poppedOwnRoutes > 0 || this.routing.strictFixup || this.message.headers.get('Route') !== undefined;
   }

@@ -98,6 +98,11 @@ export interface ScriptRequest {
   recordRoute(): void;
   /** §16.4/§16.12: true when the request carries a Route set to follow (in-dialog routing). */
   looseRoute(): boolean;
+  /**
+   * NAT fix-up on demand (what `nat.fix_contact` does for every message): a Contact naming an IP
+   * address behind a NAT is rewritten to where the request came from (node/proxy/nat.ts). True when changed.
+   */
+  fixNatedContact(): boolean;
   /** A decision (reply/relay/fork) has been made. */
   readonly decided: boolean;
 }

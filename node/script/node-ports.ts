@@ -2,7 +2,7 @@
 // The dispatcher builds these once and passes them to ScriptHost.
 
 import { authenticateRequest, authFailureResponse, type DigestAuthenticator } from '../auth/index.js';
-import { hopFromUri, sipProxyFactory, uriOfNameAddr, type NextHop, type ScriptRequest, type StatefulProxy } from '../proxy/index.js';
+import { hopFromUri, natHop, sipProxyFactory, uriOfNameAddr, type NextHop, type ScriptRequest, type StatefulProxy } from '../proxy/index.js';
 import { registerRequestFrom, registerResponse, type ForkTarget, type Registrar } from '../registrar/index.js';
 import { SipRequest } from '../sip/index.js';
 import type { AuthPort, HandlerSet, ProxyPort, RegistrarPort, ScriptContact, ScriptLogger } from './api.js';
@@ -27,7 +27,21 @@ export function overRegisteredConnection(t: Pick<ForkTarget, 'uri' | 'route' | '
   return { ...fallback, connectionId: flow.connectionId };
 }
 
-export function registrarPort(registrar: Registrar, clock: () => number): RegistrarPort {
+/**
+ * `nat.fix_register`: a UDP contact registered from behind a NAT is sent to at the REGISTER's
+ * source (node/proxy/nat.ts), unless it registered through an edge proxy (Path), which reaches it.
+ */
+export function natRegisteredHop(t: Pick<ForkTarget, 'uri' | 'route' | 'flow'>): NextHop | undefined {
+  if (t.route.length > 0) return undefined;
+  return natHop(t.uri, t.flow);
+}
+
+export interface RegistrarPortOptions {
+  /** `nat.fix_register` (default off). */
+  readonly fixRegister?: boolean;
+}
+
+export function registrarPort(registrar: Registrar, clock: () => number, opts: RegistrarPortOptions = {}): RegistrarPort {
   return {
     async save(request) {
       const sip = sipOf(request);
@@ -45,7 +59,7 @@ export function registrarPort(registrar: Registrar, clock: () => number): Regist
     },
     lookup(aor) {
       return registrar.targets(aor, clock()).map((t): ScriptContact => {
-        const nextHop = overRegisteredConnection(t);
+        const nextHop = overRegisteredConnection(t) ?? (opts.fixRegister === true ? natRegisteredHop(t) : undefined);
         return { uri: t.uri, q: t.q ?? undefined, path: t.route, expiresAt: t.binding.expiresAt, ...(nextHop === undefined ? {} : { nextHop }) };
       });
     },

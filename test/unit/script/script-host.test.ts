@@ -24,7 +24,7 @@ function fakeRequest(method = 'INVITE'): ScriptRequest & { replies: number[] } {
     source: { address: '127.0.0.1', port: 5060, transport: 'UDP' }, decided: false,
     header: () => undefined, headers: () => [],
     reply: (code) => { replies.push(code); }, relay: () => undefined, fork: () => undefined,
-    recordRoute: () => undefined, looseRoute: () => false,
+    recordRoute: () => undefined, looseRoute: () => false, fixNatedContact: () => false,
   };
 }
 
