@@ -28,6 +28,7 @@ import { ownAddressMatcher } from './own-addresses.js';
 import { canReach, destinationOfHop, sourceAddressOf, transportOfHop } from './peer.js';
 import { gruuTargeting } from './gruu-routing.js';
 import { optionsForUs } from './stateless-options.js';
+import { startNatKeepalive } from './nat-keepalive.js';
 import { holdRegisteredConnection, sendStateless, type WireTransports } from './wire-sender.js';
 
 /** A connection held for a registration stays open this long past its expiry, for the refresh. */
@@ -205,6 +206,11 @@ export async function startSipApp(host: AppHost, config: SiphonConfig, log: Logg
     p.then(() => proxyTimer.poke(), (err: unknown) => proxyLog.error({ err: errText(err) }, `proxy ${what} failed`));
   };
 
+  const ka = config.nat.keepalive;
+  const keepalive = ka.enabled
+    ? startNatKeepalive(host, registrar, { intervalMs: ka.interval_secs * 1000, failureThreshold: ka.failure_threshold }, wall, (err) =>
+        log.warn({ err: errText(err) }, 'NAT keep-alive failed'))
+    : null;
   // nat.fix_contact: a NATed Contact names where the message came from before anything routes it.
   const fixContact = config.nat.fix_contact;
   const observed = (m: MessageSource): { transport: string; address: string; port: number } => ({ transport: m.transport, address: m.remote.address, port: m.remote.port });
@@ -234,6 +240,7 @@ export async function startSipApp(host: AppHost, config: SiphonConfig, log: Logg
     },
     // §16.11 / §18.1.2: our Via on top → popped and forwarded; false lets the dispatcher count the drop.
     onResponse: (response, source) => {
+      if (keepalive?.onResponse(response) === true) return true;
       if (fixContact) fixNatedContact(response, observed(source));
       return proxy.onStrayResponse(response);
     },
@@ -273,6 +280,7 @@ export async function startSipApp(host: AppHost, config: SiphonConfig, log: Logg
     script,
     stop() {
       clearInterval(sweep);
+      keepalive?.stop();
       proxyTimer.stop();
       script.stop();
       unforward();

@@ -48,6 +48,8 @@ export function warmUpConfig(config: SiphonConfig): { config: SiphonConfig; cred
       // The warm-up user registers AoRs of its own: an auth/AoR match would refuse them all (403).
       registrar: { ...config.registrar, service_route: [], enforce_auth_aor_match: false },
       overload: { ...config.overload, enabled: false },
+      // Its bindings are synthetic: no keep-alives go out for them.
+      nat: { ...config.nat, keepalive: { ...config.nat.keepalive, enabled: false } },
       cluster: { ...config.cluster, data_dir: null, peers: [] },
       warmup: { ...config.warmup, enabled: false },
     },

@@ -179,6 +179,21 @@ export class Registrar {
     return changes.length;
   }
 
+  /**
+   * One binding's flow failed (a NAT keep-alive went unanswered, RFC 5626 §4.4): it is removed
+   * (cause `flow-failed`). False when it was already gone.
+   */
+  async bindingFailed(aor: string, key: string, now: number): Promise<boolean> {
+    if (!this.store.lookup(aor).some((b) => b.key === key)) return false;
+    await this.store.apply([{ op: 'delete', aor, key, cause: 'flow-failed' }], now);
+    return true;
+  }
+
+  /** Every binding, by AoR (keep-alives, admin). */
+  allBindings(): Iterable<[string, Binding[]]> {
+    return this.store.all();
+  }
+
   /** registrar.onChange: insert / refresh / delete / expire. */
   onChange(listener: BindingListener): () => void {
     return this.store.onChange(listener);
