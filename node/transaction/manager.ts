@@ -450,10 +450,11 @@ export class TransactionManager<A> {
     const response = machine.lastResponse;
     const deadline = machine.nextDeadline();
     this.remove(record);
-    if (response === undefined || deadline === undefined) return;
-    const entry: Settled<A> = { key: record.key, response, peer: record.peer, until: Math.ceil(Math.max(deadline, now)) };
-    this.settled.set(entry.key, entry);
-    this.settledOrder.push(entry);
+    if (response !== undefined && deadline !== undefined) {
+      const entry: Settled<A> = { key: record.key, response, peer: record.peer, until: Math.ceil(Math.max(deadline, now)) };
+      this.settled.set(entry.key, entry);
+      this.settledOrder.push(entry);
+    }
     this.options.tu.terminated?.(record);
   }
 

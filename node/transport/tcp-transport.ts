@@ -316,12 +316,13 @@ export class TcpTransport {
   aliasConnection(connectionId: number, host: string, port: number): boolean {
     const conn = this.byId.get(connectionId);
     if (conn === undefined || conn.outbound || this.kind !== 'tls' || !(conn.socket instanceof TLSSocket)) return false;
+    const key = aliasKey(host, port);
+    // Every request of a peer offers it again: the certificate is checked once per connection and name.
+    if (this.aliases.get(key) === conn) return true;
     const socket = conn.socket;
     if (!socket.authorized) return false;
     const name = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
     if (checkServerIdentity(name, socket.getPeerCertificate()) !== undefined) return false;
-    const key = aliasKey(host, port);
-    if (this.aliases.get(key) === conn) return true;
     this.aliases.set(key, conn);
     (conn.aliasKeys ??= []).push(key);
     return true;
