@@ -7,11 +7,12 @@
  * §4.4's flow failure): calls stop forking to a phone that went away without unregistering.
  *
  * Pings carry no transaction (thousands of bindings, one datagram each per interval, as Kamailio
- * does): their responses come back as stray responses, recognised by the Call-ID prefix.
+ * does): their responses come back as stray responses, recognised by the Call-ID prefix. A round's
+ * pings leave in bursts of 200 spread over the first 80 % of the interval.
  */
 import { randomBytes } from 'node:crypto';
 import { natHop } from '../proxy/index.js';
-import type { Registrar } from '../registrar/index.js';
+import type { Binding, Registrar } from '../registrar/index.js';
 import { SipRequest, Headers, type SipResponse } from '../sip/index.js';
 import type { ListenerInfo, MessageSource } from '../transport/index.js';
 import { sendStateless, type WireTransports } from './wire-sender.js';
@@ -102,6 +103,10 @@ export interface NatKeepalive {
   stop(): void;
 }
 
+/** Pings sent back to back, and the share of the interval their bursts are spread over. */
+const PINGS_PER_BURST = 200;
+const SPREAD_SHARE = 0.8;
+
 function listenerFor(listeners: readonly ListenerInfo[], localAddress: string | null): ListenerInfo | undefined {
   const udp = listeners.filter((l) => l.transport === 'udp');
   return udp.find((l) => `${l.host}:${l.port}` === localAddress) ?? udp[0];
@@ -119,39 +124,63 @@ export function startNatKeepalive(
   onError: (err: unknown) => void,
 ): NatKeepalive {
   const book = new NatKeepaliveBook(opts.failureThreshold);
+  // A binding object never changes (a refresh stores a new one): whether it is NATed is asked once.
+  const natted = new WeakMap<Binding, boolean>();
+  const isNatted = (b: Binding): boolean => {
+    let v = natted.get(b);
+    if (v === undefined) natted.set(b, (v = b.flow !== null && b.path.length === 0 && natHop(b.contactUri, b.flow) !== undefined));
+    return v;
+  };
+  const send = (b: Binding, callId: string): void => {
+    const flow = b.flow;
+    const listener = flow === null ? undefined : listenerFor(host.listeners, flow.localAddress);
+    if (flow === null || listener === undefined) return;
+    const us = `${hostRef(listener.advertisedHost)}:${listener.advertisedPort}`;
+    const options = new SipRequest('OPTIONS', b.contactUri, 'SIP/2.0', Headers.from([
+      ['Via', `SIP/2.0/UDP ${us};branch=z9hG4bK-${callId};rport`],
+      ['Max-Forwards', '70'],
+      ['From', `<sip:keepalive@${us}>;tag=${callId}`],
+      ['To', `<${b.contactUri}>`],
+      ['Call-ID', callId],
+      ['CSeq', '1 OPTIONS'],
+      ['Content-Length', '0'],
+    ]));
+    const dest: MessageSource = { transport: 'udp', remote: { address: flow.address, port: flow.port }, listener, connectionId: null };
+    try {
+      sendStateless(host, options, dest);
+    } catch (err) {
+      onError(err);
+    }
+  };
+  let burstTimer: NodeJS.Timeout | null = null;
   const tick = (): void => {
+    if (burstTimer !== null) clearTimeout(burstTimer); // a round not yet sent out is overtaken
+    burstTimer = null;
     const now = clock();
-    const natted: { aor: string; key: string; uri: string; flow: { transport: string; address: string; port: number; localAddress: string | null } }[] = [];
+    const present: { aor: string; key: string; binding: Binding }[] = [];
     for (const [aor, bindings] of registrar.allBindings()) {
-      for (const b of bindings) {
-        if (b.expiresAt <= now || b.flow === null || b.path.length > 0) continue;
-        if (natHop(b.contactUri, b.flow) !== undefined) natted.push({ aor, key: b.key, uri: b.contactUri, flow: b.flow });
-      }
+      for (const b of bindings) if (b.expiresAt > now && isNatted(b)) present.push({ aor, key: b.key, binding: b });
     }
-    const byId = new Map(natted.map((n) => [`${n.aor}\n${n.key}`, n]));
-    const { ping, failed } = book.round(natted);
+    const byId = new Map(present.map((n) => [`${n.aor}\n${n.key}`, n.binding]));
+    const { ping, failed } = book.round(present);
     for (const f of failed) registrar.bindingFailed(f.aor, f.key, now).catch(onError);
-    for (const p of ping) {
-      const n = byId.get(`${p.aor}\n${p.key}`);
-      const listener = n === undefined ? undefined : listenerFor(host.listeners, n.flow.localAddress);
-      if (n === undefined || listener === undefined) continue;
-      const us = `${hostRef(listener.advertisedHost)}:${listener.advertisedPort}`;
-      const options = new SipRequest('OPTIONS', n.uri, 'SIP/2.0', Headers.from([
-        ['Via', `SIP/2.0/UDP ${us};branch=z9hG4bK-${p.callId};rport`],
-        ['Max-Forwards', '70'],
-        ['From', `<sip:keepalive@${us}>;tag=${p.callId}`],
-        ['To', `<${n.uri}>`],
-        ['Call-ID', p.callId],
-        ['CSeq', '1 OPTIONS'],
-        ['Content-Length', '0'],
-      ]));
-      const dest: MessageSource = { transport: 'udp', remote: { address: n.flow.address, port: n.flow.port }, listener, connectionId: null };
-      try {
-        sendStateless(host, options, dest);
-      } catch (err) {
-        onError(err);
+    // Spread over most of the interval: a hundred thousand pings at once would hold the event loop
+    // for seconds and leave as one burst; the last part of the interval is for the last answers.
+    const bursts = Math.ceil(ping.length / PINGS_PER_BURST);
+    const gap = bursts > 1 ? (opts.intervalMs * SPREAD_SHARE) / bursts : 0;
+    let i = 0;
+    const burst = (): void => {
+      burstTimer = null;
+      for (const end = Math.min(ping.length, i + PINGS_PER_BURST); i < end; i++) {
+        const b = byId.get(`${ping[i].aor}\n${ping[i].key}`);
+        if (b !== undefined) send(b, ping[i].callId);
       }
-    }
+      if (i < ping.length) {
+        burstTimer = setTimeout(burst, gap);
+        burstTimer.unref();
+      }
+    };
+    burst();
   };
   const timer = setInterval(tick, opts.intervalMs);
   timer.unref();
@@ -162,6 +191,7 @@ export function startNatKeepalive(
     },
     stop() {
       clearInterval(timer);
+      if (burstTimer !== null) clearTimeout(burstTimer);
     },
   };
 }
