@@ -181,7 +181,11 @@ describe('whole-node semantic fuzzing: odd but parseable call flows', () => {
 
   beforeAll(async () => {
     const { config } = loadConfig({
-      sets: ['listen.udp=["127.0.0.1:0"]', 'listen.tcp=[]', 'admin.enabled=false', 'log.level=warn', 'proxy.local_domains=["example.com"]'],
+      // NAT fix-ups on: mutated Contacts (IPv6, tel:, lists, other hosts) walk their rewrites too.
+      // nat.fix_contact on: mutated Contacts (IPv6, tel:, lists, other hosts) walk its rewrites too. Not
+      // fix_register: mutated REGISTERs bind bob's contacts from the caller's address, and routing to
+      // that source (as it should) would take calls away from the callee this harness plays.
+      sets: ['listen.udp=["127.0.0.1:0"]', 'listen.tcp=[]', 'admin.enabled=false', 'log.level=warn', 'proxy.local_domains=["example.com"]', 'nat.fix_contact=true'],
     });
     // Every warning-or-worse line is kept: errors fail the run, warnings are allowed (bad input is logged).
     const sink = new Writable({
