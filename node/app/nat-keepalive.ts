@@ -11,7 +11,7 @@
  * pings leave in bursts of 200 spread over the first 80 % of the interval.
  */
 import { randomBytes } from 'node:crypto';
-import { natHop } from '../proxy/index.js';
+import { hostReference, natHop } from '../proxy/index.js';
 import type { Binding, Registrar } from '../registrar/index.js';
 import { SipRequest, Headers, type SipResponse } from '../sip/index.js';
 import type { ListenerInfo, MessageSource } from '../transport/index.js';
@@ -112,10 +112,6 @@ function listenerFor(listeners: readonly ListenerInfo[], localAddress: string | 
   return udp.find((l) => `${l.host}:${l.port}` === localAddress) ?? udp[0];
 }
 
-function hostRef(host: string): string {
-  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
-}
-
 export function startNatKeepalive(
   host: WireTransports & { readonly listeners: readonly ListenerInfo[] },
   registrar: Registrar,
@@ -135,7 +131,7 @@ export function startNatKeepalive(
     const flow = b.flow;
     const listener = flow === null ? undefined : listenerFor(host.listeners, flow.localAddress);
     if (flow === null || listener === undefined) return;
-    const us = `${hostRef(listener.advertisedHost)}:${listener.advertisedPort}`;
+    const us = `${hostReference(listener.advertisedHost)}:${listener.advertisedPort}`;
     const options = new SipRequest('OPTIONS', b.contactUri, 'SIP/2.0', Headers.from([
       ['Via', `SIP/2.0/UDP ${us};branch=z9hG4bK-${callId};rport`],
       ['Max-Forwards', '70'],

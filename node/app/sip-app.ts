@@ -213,13 +213,12 @@ export async function startSipApp(host: AppHost, config: SiphonConfig, log: Logg
     : null;
   // nat.fix_contact: a NATed Contact names where the message came from before anything routes it.
   const fixContact = config.nat.fix_contact;
-  const observed = (m: MessageSource): { transport: string; address: string; port: number } => ({ transport: m.transport, address: m.remote.address, port: m.remote.port });
 
   const route: AppRoute = {
     onRequest(ctx) {
       const req = ctx.request;
       const now = mono();
-      if (fixContact) fixNatedContact(req, observed(ctx.source));
+      if (fixContact) fixNatedContact(req, sourceAddressOf(ctx.source));
       if (ctx.transaction === null) {
         // An ACK no INVITE server transaction absorbed: the ACK for a 2xx, end to end (§17, RFC 6026 §8.7).
         settle(proxy.onAck(req, sourceAddressOf(ctx.source), now), 'ack');
@@ -241,12 +240,12 @@ export async function startSipApp(host: AppHost, config: SiphonConfig, log: Logg
     // §16.11 / §18.1.2: our Via on top → popped and forwarded; false lets the dispatcher count the drop.
     onResponse: (response, source) => {
       if (keepalive?.onResponse(response) === true) return true;
-      if (fixContact) fixNatedContact(response, observed(source));
+      if (fixContact) fixNatedContact(response, sourceAddressOf(source));
       return proxy.onStrayResponse(response);
     },
     onClientResponse(response, clientTx) {
       // A client transaction's responses come from where its request went (the peer's mapping, for a NATed one).
-      if (fixContact) fixNatedContact(response, observed(clientTx.peer));
+      if (fixContact) fixNatedContact(response, sourceAddressOf(clientTx.peer));
       settle(proxy.onResponse(clientTx, response, mono()), 'response');
     },
     onTransactionTimeout(t, timer) {

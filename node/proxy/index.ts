@@ -13,6 +13,7 @@ export { validateRequest, type Rejection, type ValidationOptions } from './valid
 export { processRoute, uriIsOwn, type RouteProcessingResult } from './route-processing.js';
 export { FlowTokens } from './flow-token.js';
 export { fixNatedContact, isPrivateAddress, natDetected, natHop, type ObservedSource } from './nat.js';
+export { hostReference } from './via.js';
 export { resolveNextHop, hopFromUri, applyStrictRouting, type ResolvedNextHop, type NextHopSource } from './next-hop.js';
 export { forwardRequest, recordRouteValue, decrementMaxForwards, type AdvertisedAddress, type ForwardSpec, type ForwardedRequest } from './forward-request.js';
 export { buildCancel } from './cancel-request.js';

@@ -15,6 +15,7 @@
 import { isIP } from 'node:net';
 import { formatNameAddr, formatUri, parseNameAddr, parseUri, type SipUri } from '../sip/index.js';
 import type { ProxyRequestMessage, ProxyResponseMessage } from './proxy-message.js';
+import { hostReference } from './via.js';
 import { stripBrackets } from '../util/index.js';
 
 export interface ObservedSource {
@@ -55,11 +56,6 @@ export function natDetected(host: string, port: number | undefined, source: Obse
   return isPrivateAddress(contact) && contact !== from;
 }
 
-function hostOf(address: string): string {
-  const a = plainAddress(address);
-  return isIP(a) === 6 ? `[${a}]` : a;
-}
-
 /** The Contact URI rewritten to `source`, or null when it is not a SIP URI behind a NAT. */
 function fixedUri(uriText: string, source: ObservedSource): string | null {
   let uri: SipUri;
@@ -69,7 +65,7 @@ function fixedUri(uriText: string, source: ObservedSource): string | null {
     return null;
   }
   if (uri.scheme === 'tel' || !natDetected(uri.host, uri.port, source)) return null;
-  return formatUri({ ...uri, host: hostOf(source.address), port: source.port });
+  return formatUri({ ...uri, host: hostReference(plainAddress(source.address)), port: source.port });
 }
 
 /**

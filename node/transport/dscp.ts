@@ -13,9 +13,6 @@ const IP_TOS = 1;
 const IPPROTO_IPV6 = 41;
 const IPV6_TCLASS = 67;
 
-/** RFC 4594 §4.2: signalling (CS3). */
-export const DEFAULT_SIGNALLING_DSCP = 24;
-
 interface SockoptBinding {
   setsockopt(fd: number, level: number, name: number, value: number): void;
   getsockopt(fd: number, level: number, name: number): number;

@@ -5,7 +5,7 @@ export { UdpQueueProbe, PROBE_BYTES } from './queue-probe.js';
 export { keepAliveOf, mayBeKeepAlive, stunBindingResponse, type KeepAlive } from './udp-keepalive.js';
 export { UdpTransport, BAD_DESTINATION_NOTICE_MS, isSendableEndpoint, type UdpOptions } from './udp-transport.js';
 export { WsTransport, type WsOptions } from './ws-transport.js';
-export { DEFAULT_SIGNALLING_DSCP, dscpOf, markDscp, signallingDscpUnavailable } from './dscp.js';
+export { dscpOf, markDscp, signallingDscpUnavailable } from './dscp.js';
 export { SniCertificates, type SniCertificate, type SniCallback } from './tls-sni.js';
 export { TcpTransport, endpointKey, type TcpOptions, type ConnectionInfo, type StreamTls } from './tcp-transport.js';
 export {

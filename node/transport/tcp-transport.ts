@@ -11,6 +11,7 @@
 import { createServer, connect, isIP, type Server, type Socket } from 'node:net';
 import { TLSSocket, checkServerIdentity, connect as tlsConnect, createServer as createTlsServer, type ConnectionOptions, type TlsOptions } from 'node:tls';
 import { sharedResolver, type NameResolver, type SipTarget } from '../dns/index.js';
+import { stripBrackets } from '../util/index.js';
 import { nextConnectionId } from './connection-ids.js';
 import { markDscp } from './dscp.js';
 import { StreamFramer } from './stream-framer.js';
@@ -69,8 +70,7 @@ interface Connection extends ConnectionInfo {
 
 /** An RFC 5923 alias: the peer's sent-by host (lower-cased, unbracketed) and port. */
 function aliasKey(host: string, port: number): string {
-  const h = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-  return `${h.toLowerCase()}|${port}`;
+  return `${stripBrackets(host).toLowerCase()}|${port}`;
 }
 
 
@@ -321,8 +321,7 @@ export class TcpTransport {
     if (this.aliases.get(key) === conn) return true;
     const socket = conn.socket;
     if (!socket.authorized) return false;
-    const name = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-    if (checkServerIdentity(name, socket.getPeerCertificate()) !== undefined) return false;
+    if (checkServerIdentity(stripBrackets(host), socket.getPeerCertificate()) !== undefined) return false;
     this.aliases.set(key, conn);
     (conn.aliasKeys ??= []).push(key);
     return true;
