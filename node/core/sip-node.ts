@@ -264,6 +264,7 @@ export async function startSipNode(config: SiphonConfig, log: Logger, opts: { ro
           },
           dispatcher,
           counters,
+          log,
         );
         await c.start();
         bound.push(c);

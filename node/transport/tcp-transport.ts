@@ -15,7 +15,8 @@ import { stripBrackets } from '../util/index.js';
 import { nextConnectionId } from './connection-ids.js';
 import { markDscp } from './dscp.js';
 import { StreamFramer } from './stream-framer.js';
-import type { Endpoint, InboundHandler, ListenerInfo, MessageSource, TransportCounters } from './types.js';
+import { InboundBatch } from './inbound-batch.js';
+import type { Endpoint, InboundHandler, ListenerInfo, MessageSource, TransportCounters, WarnSink } from './types.js';
 
 /** How TLS connections are made, both ways (built from the `tls` config section). */
 export interface StreamTls {
@@ -89,12 +90,17 @@ export class TcpTransport {
   private readonly aliases = new Map<string, Connection>();
   readonly kind: 'tcp' | 'tls';
 
+  /** Messages framed in this poll phase, handed to the stack together after it (inbound-batch.ts). */
+  private readonly inbound: InboundBatch;
+
   constructor(
     private readonly opts: TcpOptions,
     private readonly handler: InboundHandler,
     private readonly counters: TransportCounters,
+    log: WarnSink | null = null,
   ) {
     this.kind = opts.tls === undefined ? 'tcp' : 'tls';
+    this.inbound = new InboundBatch(handler, log);
   }
 
   get listener(): ListenerInfo {
@@ -207,12 +213,14 @@ export class TcpTransport {
     for (const ev of events) {
       if (conn.socket.destroyed) return;
       if (ev.type === 'message') {
-        this.handler.onMessage(ev.bytes, this.sourceOf(conn));
+        this.inbound.push(ev.bytes, this.sourceOf(conn));
       } else if (ev.type === 'ping') {
         this.write(conn, PONG); // RFC 5626 §4.4.1: answer a CRLFCRLF ping with a CRLF pong
         this.counters.keepAlive?.(this.kind, 'crlf');
       } else {
         this.counters.malformed(this.kind);
+        // The messages framed before the failure are handled first, while their connection is open.
+        this.inbound.drain();
         const answer = this.handler.onFramingFailure({ status: ev.status, reason: ev.reason, head: ev.head, source: this.sourceOf(conn) });
         // Only a delimited header block can be answered; raw garbage gets no reply.
         const reply = ev.head === null ? null : answer;
@@ -417,6 +425,7 @@ export class TcpTransport {
   }
 
   async stop(): Promise<void> {
+    this.inbound.drain(); // messages already read are handled, not lost
     for (const conn of this.byId.values()) conn.socket.destroy();
     const server = this.server;
     this.server = null;

@@ -169,6 +169,42 @@ describe('TCP transport on real sockets', () => {
     expect(malformed).toBe(1);
   });
 
+  test('a message framed before a framing failure in the same write is handled first, and its answer still goes out', async () => {
+    const order: string[] = [];
+    let t: TcpTransport | null = null;
+    const h: InboundHandler = {
+      onMessage(bytes, source) {
+        order.push('message');
+        // Answered over its connection from inside the handler, as the stack does.
+        t?.sendOnConnection(source.connectionId as number, Buffer.from('SIP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n'));
+      },
+      onFramingFailure(f) {
+        order.push(`failure ${f.status}`);
+        return Buffer.from(`SIP/2.0 ${f.status} ${f.reason}\r\nContent-Length: 0\r\n\r\n`);
+      },
+    };
+    t = await startTcp(h, { maxMessageSize: 1024 });
+    const s = await connectTo(t.listener.port);
+    let data = '';
+    s.on('data', (c: Buffer) => (data += c.toString()));
+    s.write(sip('first') + sip('x'.repeat(2000)));
+    await closed(s);
+    expect(order).toEqual(['message', 'failure 513']);
+    expect(data).toBe('SIP/2.0 200 OK\r\nContent-Length: 0\r\n\r\nSIP/2.0 513 Message Too Large\r\nContent-Length: 0\r\n\r\n');
+  });
+
+  test('messages from many connections read in one poll are all handed over, each with its own connection', async () => {
+    const h = collector();
+    const t = await startTcp(h);
+    const sockets = await Promise.all(Array.from({ length: 20 }, () => connectTo(t.listener.port)));
+    for (const s of sockets) cleanups.push(() => void s.destroy());
+    sockets.forEach((s, i) => s.write(sip(`conn-${i}`)));
+    const got = await Promise.all(sockets.map(() => h.next()));
+    const bodies = got.map((r) => r.bytes.toString().split('\r\n\r\n')[1]).sort();
+    expect(bodies).toEqual(sockets.map((_, i) => `conn-${i}`).sort());
+    expect(new Set(got.map((r) => r.source.connectionId)).size).toBe(20);
+  });
+
   test('garbage that can never be delimited closes the connection without a reply', async () => {
     const h = collector(() => Buffer.from('should-not-be-sent'));
     const t = await startTcp(h, { maxMessageSize: 1024 });

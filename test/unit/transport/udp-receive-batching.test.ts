@@ -1,6 +1,6 @@
-// UdpTransport hands the datagrams one poll read to the stack together, after the poll (see its
-// receive()): every datagram arrives, in order, pending promise jobs run after the batch rather than
-// between its datagrams, and one handler failure loses nothing else.
+// UdpTransport (and TcpTransport) hand the messages one poll read to the stack together, after the
+// poll (inbound-batch.ts): every datagram arrives, in order, pending promise jobs run after the batch
+// rather than between its datagrams, and one handler failure loses nothing else.
 import { createSocket, type Socket } from 'node:dgram';
 import { NO_COUNTERS, UdpTransport, type InboundHandler, type MessageSource } from '../../../node/transport/index.js';
 
@@ -72,7 +72,7 @@ test('a handler that throws on one datagram loses none of the others, and the no
   for (const m of ['a', 'poison', 'b', 'c']) peer.send(m, port, '127.0.0.1');
   await until(() => got.length === 4);
   expect(got.map((g) => g.text)).toEqual(['a', 'poison', 'b', 'c']);
-  expect(warnings).toEqual(['UDP datagram handler threw']);
+  expect(warnings).toEqual(['inbound message handler threw']);
   // Later datagrams still arrive.
   peer.send('d', port, '127.0.0.1');
   await until(() => got.length === 5);
