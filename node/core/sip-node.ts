@@ -285,6 +285,7 @@ export async function startSipNode(config: SiphonConfig, log: Logger, opts: { ro
           },
           dispatcher,
           counters,
+          log,
         );
         await w.start();
         bound.push(w);

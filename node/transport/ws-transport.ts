@@ -18,8 +18,9 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { nextConnectionId } from './connection-ids.js';
 import { markDscp } from './dscp.js';
+import { InboundBatch } from './inbound-batch.js';
 import { endpointKey, type StreamTls } from './tcp-transport.js';
-import type { Endpoint, InboundHandler, ListenerInfo, MessageSource, TransportCounters } from './types.js';
+import type { Endpoint, InboundHandler, ListenerInfo, MessageSource, TransportCounters, WarnSink } from './types.js';
 
 export interface WsOptions {
   readonly host: string;
@@ -77,12 +78,17 @@ export class WsTransport {
   private readonly byId = new Map<number, Connection>();
   private readonly byRemote = new Map<string, Connection>();
 
+  /** Messages read in this poll phase, handed to the stack together after it (inbound-batch.ts). */
+  private readonly inbound: InboundBatch;
+
   constructor(
     private readonly opts: WsOptions,
-    private readonly handler: InboundHandler,
+    handler: InboundHandler,
     private readonly counters: TransportCounters,
+    log: WarnSink | null = null,
   ) {
     this.kind = opts.tls === undefined ? 'ws' : 'wss';
+    this.inbound = new InboundBatch(handler, log);
   }
 
   get listener(): ListenerInfo {
@@ -192,7 +198,7 @@ export class WsTransport {
         this.counters.keepAlive?.(this.kind, 'crlf');
         return;
       }
-      this.handler.onMessage(bytes, source);
+      this.inbound.push(bytes, source);
     });
   }
 
@@ -236,6 +242,7 @@ export class WsTransport {
   }
 
   async stop(): Promise<void> {
+    this.inbound.drain(); // messages already read are handled, not lost
     for (const conn of this.byId.values()) conn.ws.terminate();
     const http = this.http;
     const wss = this.wss;

@@ -1,6 +1,6 @@
-// UdpTransport (and TcpTransport) hand the messages one poll read to the stack together, after the
-// poll (inbound-batch.ts): every datagram arrives, in order, pending promise jobs run after the batch
-// rather than between its datagrams, and one handler failure loses nothing else.
+// The transports (UDP here; TCP/TLS and WS/WSS alike) hand the messages one poll read to the stack
+// together, after the poll (inbound-batch.ts): every datagram arrives, in order, pending promise jobs
+// run after the batch rather than between its datagrams, and one handler failure loses nothing else.
 import { createSocket, type Socket } from 'node:dgram';
 import { NO_COUNTERS, UdpTransport, type InboundHandler, type MessageSource } from '../../../node/transport/index.js';
 
