@@ -2,7 +2,7 @@
  * Messages a transport read in one poll phase, handed to the stack together once it is over
  * (`setImmediate`, the check phase of the same loop turn) instead of one per I/O callback with the
  * pending promise jobs run after each. Back to back, the stack's code and data stay hot across the
- * batch: measured under SIPp load on a 2-core box, 15–25 % less main-thread CPU per REGISTER and a
+ * batch: measured under SIPp load on a 2-core box, 15–23 % less main-thread CPU per REGISTER and a
  * lower median and p99 response time. Order is kept. Under light load a poll reads one message, and
  * it is handled in the same loop turn. UDP, TCP/TLS and WS/WSS listeners each batch their own.
  */
