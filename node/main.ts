@@ -6,12 +6,13 @@
  */
 import { ConfigError, loadConfig, parseCliArgs } from '../config/index.js';
 import { startSipApp, startingRoute, warmUp, type SipApp } from './app/index.js';
-import { startSipNode } from './core/index.js';
+import { startSipNode, tuneGarbageCollector } from './core/index.js';
 import { createLogger } from './log/index.js';
 
 const USAGE = 'usage: siphon [--config FILE] [--set key.path=value ...]\n';
 
 async function main(): Promise<number> {
+  tuneGarbageCollector();
   let loaded;
   try {
     const args = parseCliArgs(process.argv.slice(2));

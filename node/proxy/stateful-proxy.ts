@@ -10,7 +10,7 @@
 import { isIP } from 'node:net';
 import type { DialogTracker } from '../dialog/index.js';
 import { TimerQueue, type QueueEntry } from '../transaction/index.js';
-import { stripBrackets } from '../util/index.js';
+import { ChurnMap, stripBrackets } from '../util/index.js';
 import { branchParamOf, branchSuffix, loopHash, makeBranch, upstreamTransactionKey } from './branch-id.js';
 import { buildCancel } from './cancel-request.js';
 import { forwardRequest, type AdvertisedAddress, type ForwardedRequest, type ForwardSpec } from './forward-request.js';
@@ -272,8 +272,8 @@ class ResponseContext<S, C> {
 }
 
 export class StatefulProxy<S, C> {
-  private readonly contexts = new Map<S, ResponseContext<S, C>>();
-  private readonly byClient = new Map<C, { ctx: ResponseContext<S, C>; branch: Branch<C> }>();
+  private readonly contexts = new ChurnMap<S, ResponseContext<S, C>>();
+  private readonly byClient = new ChurnMap<C, { ctx: ResponseContext<S, C>; branch: Branch<C> }>();
   private readonly supported: ReadonlySet<string>;
   private readonly domains: ReadonlySet<string>;
   /** Our address on a transport (Via sent-by, Record-Route). */
@@ -292,7 +292,7 @@ export class StatefulProxy<S, C> {
   private readonly flowTokens = new FlowTokens();
   private readonly mintFlowToken = (connectionId: string): string => this.flowTokens.mint(connectionId);
   /** Client transaction of a CANCEL forwarded without a response context → its server transaction. */
-  private readonly unmatchedCancels = new Map<C, { readonly serverTx: S; readonly cancel: ProxyRequestMessage }>();
+  private readonly unmatchedCancels = new ChurnMap<C, { readonly serverTx: S; readonly cancel: ProxyRequestMessage }>();
   private readonly stateless: StatelessCounts = {
     cancel_forwarded: 0, cancel_no_next_hop: 0, cancel_rejected: 0, response_forwarded: 0, response_dropped: 0,
     retransmission_absorbed: 0, branch_collision: 0, non_invite_timeout_unanswered: 0, failover: 0, next_hop_unresolved: 0,

@@ -10,6 +10,7 @@ import { StaleBindingsError, type BindingStore } from './binding-store.js';
 import { classifyGruu } from './gruu.js';
 import { processRegister, registerTarget, type RegisterAccept, type RegisterDecision, type RegisterReject, type RegisterRequest } from './register-processor.js';
 import type { RegistrarSettings } from './registrar-settings.js';
+import { ChurnMap } from '../util/index.js';
 
 /** One place the proxy may fork a request to (RFC 3261 §16.5/§16.6). */
 export interface ForkTarget {
@@ -41,7 +42,7 @@ export interface RegistrarOptions {
 }
 
 export class Registrar {
-  private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly queues = new ChurnMap<string, Promise<unknown>>();
   private readonly newToken: () => string;
   private readonly onFull: () => void;
 

@@ -20,6 +20,7 @@ import { NonInviteClientTransaction } from './non-invite-client.js';
 import { NonInviteServerTransaction } from './non-invite-server.js';
 import type { TimerConfig } from './timer-config.js';
 import { TimerQueue, type QueueEntry } from './timer-queue.js';
+import { ChurnMap } from '../util/index.js';
 
 interface TxBase<A> {
   /** Process-unique, increasing id (for logs and correlation). */
@@ -128,11 +129,11 @@ export interface TransactionManagerOptions<A> {
 }
 
 export class TransactionManager<A> {
-  private readonly table = new Map<string, Record<A>>();
+  private readonly table = new ChurnMap<string, Record<A>>();
   /** RFC 2543 INVITE server transactions by the fields an ACK must match (§17.2.3). */
-  private readonly legacyAcks = new Map<string, Record<A>>();
+  private readonly legacyAcks = new ChurnMap<string, Record<A>>();
   /** INVITE server transactions that sent a non-2xx final, by the dialog fields of its ACK. */
-  private readonly nonSuccessAcks = new Map<string, Record<A>>();
+  private readonly nonSuccessAcks = new ChurnMap<string, Record<A>>();
   private readonly queue = new TimerQueue<Record<A> | undefined>();
   /** Settled transactions by key, and in Timer J order (a FIFO: every Timer J is the same 64·T1). */
   private readonly settled = new Map<string, Settled<A>>();

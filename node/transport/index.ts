@@ -3,6 +3,7 @@ export { RefusalNotice, type Notice } from './refusal-notice.js';
 export { StreamFramer, contentLengthOf, type FrameEvent } from './stream-framer.js';
 export { UdpQueueProbe, PROBE_BYTES } from './queue-probe.js';
 export { keepAliveOf, mayBeKeepAlive, stunBindingResponse, type KeepAlive } from './udp-keepalive.js';
+export { InboundBatch } from './inbound-batch.js';
 export { UdpTransport, BAD_DESTINATION_NOTICE_MS, isSendableEndpoint, type UdpOptions } from './udp-transport.js';
 export { WsTransport, type WsOptions } from './ws-transport.js';
 export { dscpOf, markDscp, signallingDscpUnavailable } from './dscp.js';
