@@ -1,9 +1,10 @@
 /**
  * CPU cost of our own code per SIP transaction, without the kernel: the real node (dispatcher,
  * transactions, registrar, proxy, default script) with its UDP send replaced by a counter and
- * datagrams handed to the dispatcher through the transports' inbound batcher, 64 per loop turn. bench:sip measures the whole box against Kamailio;
- * this isolates the share we control, so a change to the stack is judged by CPU µs, which the shared
- * box's noise barely moves (run it under `node --cpu-prof` to see where the time goes).
+ * datagrams handed to the dispatcher through the transports' inbound batcher, 64 per loop turn.
+ * bench:sip measures the whole box against Kamailio; this isolates the share we control, so a
+ * change to the stack is judged by CPU µs, which the shared box's noise barely moves (run it under
+ * `node --cpu-prof` to see where the time goes).
  *
  *   node dist/bench/pipeline.js [--register 100000] [--calls 20000] [--out FILE]
  *

@@ -9,7 +9,8 @@
  * until the next full mark-compact keeps that young request alive and promotes it, with everything it
  * points at. Measured in bench:pipeline, 60,000 REGISTERs through the inbound batcher: 329 MB promoted
  * and about 1 s of scavenge pauses with pretenuring, 92 MB and 0.35–0.39 s without. Objects that do
- * live long (bindings, settled transactions) are promoted by two scavenges instead, which costs less.
+ * live long (bindings, settled transactions) now reach the old generation by surviving two
+ * scavenges; those figures include that cost.
  *
  * Node documents changing V8 flags at run time as unpredictable in general; this flag is read only
  * by the collector's feedback pass, and the node sets it before it has decided anything.

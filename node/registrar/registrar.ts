@@ -4,13 +4,13 @@
  * arrival order (RFC 3261 §10.3: "processed in the order that they are received", atomically).
  */
 import { randomBytes } from 'node:crypto';
+import { ChurnMap } from '../util/index.js';
 import { canonicalAor } from './aor.js';
 import type { Binding, BindingChange, BindingListener, FlowInfo } from './binding.js';
 import { StaleBindingsError, type BindingStore } from './binding-store.js';
 import { classifyGruu } from './gruu.js';
 import { processRegister, registerTarget, type RegisterAccept, type RegisterDecision, type RegisterReject, type RegisterRequest } from './register-processor.js';
 import type { RegistrarSettings } from './registrar-settings.js';
-import { ChurnMap } from '../util/index.js';
 
 /** One place the proxy may fork a request to (RFC 3261 §16.5/§16.6). */
 export interface ForkTarget {

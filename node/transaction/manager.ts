@@ -1,6 +1,7 @@
 // The transaction manager: a pure table of transactions keyed by their §17.1.3/§17.2.3 match key,
 // a timer queue driven by `advance(now)`, and the glue that turns state-machine actions into
 // transport sends and TU callbacks. The I/O shell owns sockets and the clock.
+import { ChurnMap } from '../util/index.js';
 import type { TimeoutTimer, TxAction } from './actions.js';
 import { cancelSpec } from './generated-messages.js';
 import { InviteClientTransaction } from './invite-client.js';
@@ -20,7 +21,6 @@ import { NonInviteClientTransaction } from './non-invite-client.js';
 import { NonInviteServerTransaction } from './non-invite-server.js';
 import type { TimerConfig } from './timer-config.js';
 import { TimerQueue, type QueueEntry } from './timer-queue.js';
-import { ChurnMap } from '../util/index.js';
 
 interface TxBase<A> {
   /** Process-unique, increasing id (for logs and correlation). */
