@@ -66,8 +66,15 @@ export class OverloadMonitor {
   /** Where UDP listeners report a probe their socket dropped. */
   readonly lossSink = (sentAt: number): void => this.control.lost(sentAt);
 
+  /**
+   * `queues`: listeners whose sockets were bound just now. A new socket has dropped nothing, so
+   * their drop counts start from 0: a burst dropped before the first look (a flood that lands as
+   * the node comes up, or while a loaded box delays that look) is a loss, not the baseline.
+   */
   start(queues: readonly ProbedQueue[]): void {
     this.queues = queues;
+    this.lastDrops.length = 0;
+    for (let i = 0; i < queues.length; i++) this.lastDrops.push(0);
     this.lastTick = this.now();
     this.timer = setInterval(() => this.onTimer(), this.period);
     this.timer.unref();

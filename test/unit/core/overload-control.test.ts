@@ -1,7 +1,10 @@
 import { describe, expect, test } from '@jest/globals';
+import { pino } from 'pino';
 import { OverloadControl } from '../../../node/core/overload-control.js';
-import { exemptFromShedding } from '../../../node/core/overload-monitor.js';
+import { exemptFromShedding, OverloadMonitor } from '../../../node/core/overload-monitor.js';
+import { createNodeMetrics } from '../../../node/metrics/index.js';
 import type { RequestView } from '../../../node/transaction/index.js';
+import { until } from '../../helpers/eventually.js';
 
 const TARGET = 100;
 const INTERVAL = 100;
@@ -152,5 +155,21 @@ describe('exemptFromShedding', () => {
     expect(exemptFromShedding(view('INVITE', 'sip:bob@example.com'))).toBe(false);
     expect(exemptFromShedding(view('REGISTER', 'sip:example.com'))).toBe(false);
     expect(exemptFromShedding(view('OPTIONS', 'sip:example.com'))).toBe(false);
+  });
+});
+
+describe('OverloadMonitor (the shell around the control)', () => {
+  test('drops a freshly bound socket counted before the first look are a loss: shedding starts', async () => {
+    const monitor = new OverloadMonitor({ targetDelayMs: 20, intervalMs: 20 }, 1, createNodeMetrics({ defaultMetrics: false }), pino({ level: 'silent' }));
+    let reads = 0;
+    // The flood happened before the monitor's first read: its very first answer is already 40.
+    const queue = { sendProbe: () => undefined, probeInFlightMs: () => 0, socketDrops: async () => (reads++, 40) };
+    monitor.start([queue]);
+    try {
+      await until(() => monitor.control.shedFraction > 0, 5000);
+      expect(reads).toBeGreaterThanOrEqual(1);
+    } finally {
+      monitor.stop();
+    }
   });
 });
