@@ -79,8 +79,8 @@ export function digestAnswer(challenge: string, method: string, uri: string, cre
 type Flow = { kind: 'register' | 'call'; deadline: number; onReply(reply: SipResponse): void };
 
 /**
- * Runs the traffic until `durationMs` has passed and the flows in flight have ended (or timed
- * out), then closes its sockets. Never throws for what the node answers: a flow that goes wrong is
+ * Registers the callee, runs the traffic until `durationMs` has passed from then and the flows in
+ * flight have ended (or timed out), then closes its sockets. Never throws for what the node answers: a flow that goes wrong is
  * counted as abandoned and replaced.
  */
 export async function runWarmUpTraffic(opts: WarmUpTrafficOptions): Promise<WarmUpCounts> {
@@ -95,7 +95,9 @@ export async function runWarmUpTraffic(opts: WarmUpTrafficOptions): Promise<Warm
   const calleePort = (callee.address() as AddressInfo).port;
   const hp = `${host}:${port}`;
   const flows = new Map<string, Flow>();
-  const until = now() + opts.durationMs;
+  // Set once the callee is registered: the duration is traffic time, so a node slow to answer its
+  // first REGISTER (a loaded box, a digest round trip) still gets its calls.
+  let until = Number.POSITIVE_INFINITY;
   let seq = 0;
   let stopping = false;
   let finish: () => void = () => {};
@@ -226,8 +228,10 @@ export async function runWarmUpTraffic(opts: WarmUpTrafficOptions): Promise<Warm
     if (msg === null || msg.isRequest) return; // the caller is only ever sent responses
     const callId = msg.headers.get('Call-ID') ?? '';
     const flow = flows.get(callId);
+    if (flow === undefined) return;
+    flow.deadline = now() + FLOW_TIMEOUT_MS; // an answer came: the flow is progressing, not stuck
     try {
-      flow?.onReply(msg);
+      flow.onReply(msg);
     } catch {
       end(callId, false); // a challenge node/auth cannot parse: this flow is over
     }
@@ -301,6 +305,7 @@ export async function runWarmUpTraffic(opts: WarmUpTrafficOptions): Promise<Warm
       sendRegister();
     });
     if (!registered) counts.abandoned++;
+    until = now() + opts.durationMs;
     startMore();
     await finished;
   } finally {

@@ -160,7 +160,8 @@ describe('exemptFromShedding', () => {
 
 describe('OverloadMonitor (the shell around the control)', () => {
   test('drops a freshly bound socket counted before the first look are a loss: shedding starts', async () => {
-    const monitor = new OverloadMonitor({ targetDelayMs: 20, intervalMs: 20 }, 1, createNodeMetrics({ defaultMetrics: false }), pino({ level: 'silent' }));
+    // A 10 s target: however late a loaded box runs the monitor's timer, only a loss can start shedding.
+    const monitor = new OverloadMonitor({ targetDelayMs: 10_000, intervalMs: 20 }, 1, createNodeMetrics({ defaultMetrics: false }), pino({ level: 'silent' }));
     let reads = 0;
     // The flood happened before the monitor's first read: its very first answer is already 40.
     const queue = { sendProbe: () => undefined, probeInFlightMs: () => 0, socketDrops: async () => (reads++, 40) };
