@@ -80,8 +80,8 @@ type Flow = { kind: 'register' | 'call'; deadline: number; onReply(reply: SipRes
 
 /**
  * Registers the callee, runs the traffic until `durationMs` has passed from then and the flows in
- * flight have ended (or timed out), then closes its sockets. Never throws for what the node answers: a flow that goes wrong is
- * counted as abandoned and replaced.
+ * flight have ended (or timed out), then closes its sockets. Never throws for what the node
+ * answers: a flow that goes wrong is counted as abandoned and replaced.
  */
 export async function runWarmUpTraffic(opts: WarmUpTrafficOptions): Promise<WarmUpCounts> {
   const now = opts.now ?? (() => performance.now());
