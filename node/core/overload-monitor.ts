@@ -43,7 +43,8 @@ export class OverloadMonitor {
   private queues: readonly ProbedQueue[] = [];
   private shedSince = 0;
   private ticks = 0;
-  private readonly lastDrops: (number | null)[] = [];
+  /** Each listener's drop count at the last look (null: unreadable then). */
+  private lastDrops: (number | null)[] = [];
   private readingDrops = false;
 
   /** `udpListeners`: how many probed queues will be attached (queue 0 is the event loop). */
@@ -73,8 +74,7 @@ export class OverloadMonitor {
    */
   start(queues: readonly ProbedQueue[]): void {
     this.queues = queues;
-    this.lastDrops.length = 0;
-    for (let i = 0; i < queues.length; i++) this.lastDrops.push(0);
+    this.lastDrops = queues.map(() => 0);
     this.lastTick = this.now();
     this.timer = setInterval(() => this.onTimer(), this.period);
     this.timer.unref();
@@ -119,7 +119,7 @@ export class OverloadMonitor {
       counts.forEach((n, i) => {
         const before = this.lastDrops[i];
         this.lastDrops[i] = n;
-        if (n !== null && before !== undefined && before !== null && n > before) this.control.lost(seenAt);
+        if (n !== null && before !== null && n > before) this.control.lost(seenAt);
       });
     });
   }
